@@ -1,0 +1,166 @@
+use super::*;
+use crate::value::ValueError;
+
+/// A tiny deterministic generator, so the random tests need no crate.
+struct Lcg(u64);
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+    fn bytes(&mut self, n: usize) -> Vec<u8> {
+        (0..n).map(|_| self.next() as u8).collect()
+    }
+}
+
+fn random_value(rng: &mut Lcg, depth: usize) -> Value {
+    match rng.next() % if depth > 3 { 4 } else { 6 } {
+        0 => Value::Int(rng.next() as i64 - (1 << 30)),
+        1 => Value::UInt(u64::MAX - rng.next()),
+        2 => {
+            let n = (rng.next() % 40) as usize;
+            Value::Bin(rng.bytes(n))
+        }
+        3 => Value::Atom(format!("a{}", rng.next() % 1000)),
+        4 => Value::List((0..rng.next() % 5).map(|_| random_value(rng, depth + 1)).collect()),
+        _ => Value::Tuple((0..rng.next() % 5).map(|_| random_value(rng, depth + 1)).collect()),
+    }
+}
+
+#[test]
+fn frame_round_trip() {
+    let payload = b"hello";
+    let bytes = encode_frame(Kind::Call, 42, &[1, -2, 300], payload);
+    let mut reader = FrameReader::new();
+    reader.push(&bytes);
+    let body = match reader.next() {
+        Next::Body(b) => b,
+        other => panic!("unexpected {other:?}"),
+    };
+    let frame = Frame::decode(&body).unwrap();
+    assert_eq!(frame.header.kind, Kind::Call);
+    assert_eq!(frame.header.request_id, 42);
+    assert_eq!(frame.header.pipeline, vec![1, -2, 300]);
+    assert_eq!(frame.payload, payload);
+    assert_eq!(reader.next(), Next::NeedMore);
+}
+
+#[test]
+fn frames_split_at_every_byte() {
+    let mut stream = Vec::new();
+    for i in 0..5u64 {
+        encode_frame_into(&mut stream, Kind::Stdout, i, &[i as i32], &vec![i as u8; i as usize * 7]);
+    }
+    for split in 1..stream.len() {
+        let mut reader = FrameReader::new();
+        let mut got = Vec::new();
+        for chunk in stream.chunks(split) {
+            reader.push(chunk);
+            while let Next::Body(b) = reader.next() {
+                got.push(Frame::decode(&b).unwrap().header.request_id);
+            }
+        }
+        assert_eq!(got, vec![0, 1, 2, 3, 4], "split {split}");
+    }
+}
+
+#[test]
+fn oversized_frame_is_skipped_and_reader_resyncs() {
+    let mut stream = Vec::new();
+    let declared = MAX_FRAME + 10;
+    stream.extend_from_slice(&(declared as u32).to_be_bytes());
+    stream.push(Kind::Call as u8);
+    stream.extend_from_slice(&7u64.to_be_bytes());
+    stream.resize(4 + declared, 0xAA);
+    encode_frame_into(&mut stream, Kind::Call, 8, &[], b"");
+    let mut reader = FrameReader::new();
+    let mut oversized = Vec::new();
+    let mut ids = Vec::new();
+    for chunk in stream.chunks(4096) {
+        reader.push(chunk);
+        loop {
+            match reader.next() {
+                Next::Body(b) => ids.push(Frame::decode(&b).unwrap().header.request_id),
+                Next::Oversized { request_id, .. } => oversized.push(request_id),
+                Next::NeedMore => break,
+            }
+        }
+    }
+    assert_eq!(oversized, vec![Some(7)]);
+    assert_eq!(ids, vec![8]);
+    assert!(reader.buffered() == 0);
+}
+
+#[test]
+fn truncated_and_bad_headers_are_errors() {
+    assert_eq!(Frame::decode(&[]), Err(FrameError::Truncated));
+    assert_eq!(Frame::decode(&[99; 11]), Err(FrameError::BadKind(99)));
+    let mut body = vec![1u8];
+    body.extend_from_slice(&1u64.to_be_bytes());
+    body.extend_from_slice(&3u16.to_be_bytes());
+    body.extend_from_slice(&[0, 0, 0, 1]);
+    assert_eq!(Frame::decode(&body), Err(FrameError::Truncated));
+    let mut deep = vec![1u8];
+    deep.extend_from_slice(&1u64.to_be_bytes());
+    deep.extend_from_slice(&u16::MAX.to_be_bytes());
+    assert_eq!(Frame::decode(&deep), Err(FrameError::TooDeep(u16::MAX as usize)));
+}
+
+#[test]
+fn value_round_trip_random() {
+    let mut rng = Lcg(1);
+    for _ in 0..2000 {
+        let v = random_value(&mut rng, 0);
+        let mut out = Vec::new();
+        encode_value(&mut out, &v);
+        assert_eq!(decode_value(&out), Ok(v));
+    }
+}
+
+#[test]
+fn value_truncations_never_panic_and_fail() {
+    let mut rng = Lcg(2);
+    for _ in 0..300 {
+        let v = random_value(&mut rng, 0);
+        let mut out = Vec::new();
+        encode_value(&mut out, &v);
+        for cut in 0..out.len() {
+            assert!(decode_value(&out[..cut]).is_err(), "prefix {cut} of {v:?} decoded");
+        }
+    }
+}
+
+#[test]
+fn random_bytes_never_panic() {
+    let mut rng = Lcg(3);
+    for _ in 0..20000 {
+        let n = (rng.next() % 64) as usize;
+        let bytes = rng.bytes(n);
+        let _ = decode_value(&bytes);
+        let _ = Frame::decode(&bytes);
+        let mut reader = FrameReader::new();
+        reader.push(&bytes);
+        for _ in 0..4 {
+            let _ = reader.next();
+        }
+    }
+}
+
+#[test]
+fn lying_list_count_does_not_allocate() {
+    let mut bytes = vec![4u8];
+    bytes.extend_from_slice(&u32::MAX.to_be_bytes());
+    assert_eq!(decode_value(&bytes), Err(ValueError::Truncated));
+}
+
+#[test]
+fn nesting_is_capped() {
+    let mut bytes = Vec::new();
+    for _ in 0..(MAX_NESTING + 2) {
+        bytes.push(4);
+        bytes.extend_from_slice(&1u32.to_be_bytes());
+    }
+    bytes.push(0);
+    bytes.extend_from_slice(&0u64.to_be_bytes());
+    assert_eq!(decode_value(&bytes), Err(ValueError::TooDeep));
+}
