@@ -1,0 +1,120 @@
+//! Turning wire values into syscall arguments. Every conversion is checked:
+//! a wrong type is `Badarg`, an unknown constant atom is `Enotsup`.
+
+use crate::consts;
+use alcove_proto::Value;
+use std::ffi::CString;
+
+/// Largest iodata argument accepted (a path, an argv element, a buffer).
+pub const MAX_IODATA: usize = 1 << 20;
+
+/// How a call fails before or instead of reaching the kernel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallError {
+    /// Raised as `badarg` in the caller.
+    Badarg,
+    /// Raised as `undef` (call filtered, or not on this OS).
+    Undef,
+    /// Returned as `{error, Errno}`.
+    Errno(i32),
+}
+
+pub type CallResult = Result<Value, CallError>;
+
+impl CallError {
+    /// The errno of the last failed libc call.
+    pub fn last_os() -> CallError {
+        CallError::Errno(std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO))
+    }
+}
+
+/// `{error, Name}` for an errno.
+pub fn errno_value(errno: i32) -> Value {
+    Value::error(consts::errno::name(errno))
+}
+
+/// The argument list of a call, with checked accessors.
+pub struct Args<'a>(pub &'a [Value]);
+
+impl<'a> Args<'a> {
+    pub fn get(&self, index: usize) -> Result<&'a Value, CallError> {
+        self.0.get(index).ok_or(CallError::Badarg)
+    }
+
+    pub fn int(&self, index: usize) -> Result<i64, CallError> {
+        self.get(index)?.as_i64().ok_or(CallError::Badarg)
+    }
+
+    pub fn i32(&self, index: usize) -> Result<i32, CallError> {
+        i32::try_from(self.int(index)?).map_err(|_| CallError::Badarg)
+    }
+
+    pub fn atom(&self, index: usize) -> Result<&'a str, CallError> {
+        self.get(index)?.as_atom().ok_or(CallError::Badarg)
+    }
+
+    pub fn iodata(&self, index: usize) -> Result<Vec<u8>, CallError> {
+        iodata(self.get(index)?)
+    }
+
+    pub fn cstring(&self, index: usize) -> Result<CString, CallError> {
+        cstring(self.get(index)?)
+    }
+
+    /// A list of iodata, each a C string (argv, envp).
+    pub fn cstrings(&self, index: usize) -> Result<Vec<CString>, CallError> {
+        match self.get(index)? {
+            Value::List(items) => items.iter().map(cstring).collect(),
+            _ => Err(CallError::Badarg),
+        }
+    }
+
+    /// A constant: an integer, or an atom looked up in `table`.
+    pub fn constant(&self, index: usize, table: &[(&'static str, i64)]) -> Result<i64, CallError> {
+        constant(self.get(index)?, table)
+    }
+
+    /// Flags: a constant or a list of constants OR'ed together.
+    pub fn flags(&self, index: usize, table: &[(&'static str, i64)]) -> Result<i64, CallError> {
+        match self.get(index)? {
+            Value::List(items) => items.iter().try_fold(0i64, |acc, item| Ok(acc | constant(item, table)?)),
+            other => constant(other, table),
+        }
+    }
+}
+
+pub fn constant(value: &Value, table: &[(&'static str, i64)]) -> Result<i64, CallError> {
+    match value {
+        Value::Atom(name) => consts::by_name(table, name).ok_or(CallError::Errno(libc::ENOTSUP)),
+        other => other.as_i64().ok_or(CallError::Badarg),
+    }
+}
+
+/// Flatten iodata: a binary, or a (nested) list of bytes and binaries.
+pub fn iodata(value: &Value) -> Result<Vec<u8>, CallError> {
+    let mut out = Vec::new();
+    flatten(value, &mut out)?;
+    Ok(out)
+}
+
+fn flatten(value: &Value, out: &mut Vec<u8>) -> Result<(), CallError> {
+    match value {
+        Value::Bin(bytes) => out.extend_from_slice(bytes),
+        Value::Int(byte @ 0..=255) => out.push(*byte as u8),
+        Value::List(items) => {
+            for item in items {
+                flatten(item, out)?;
+            }
+        }
+        _ => return Err(CallError::Badarg),
+    }
+    if out.len() > MAX_IODATA {
+        return Err(CallError::Badarg);
+    }
+    Ok(())
+}
+
+/// iodata with no NUL byte, as a C string.
+pub fn cstring(value: &Value) -> Result<CString, CallError> {
+    CString::new(iodata(value)?).map_err(|_| CallError::Badarg)
+}

@@ -1,0 +1,433 @@
+//! The poll(2) loop every helper runs: frames from upstream are answered or
+//! forwarded to a child; child output, replies and events travel up with
+//! the child's pid prepended to their pipeline.
+
+use crate::args::{Args, CallError};
+use crate::calls;
+use crate::fdio::{self, ReadOutcome};
+use crate::state::{CtlState, State, CTL_QUEUE_MAX, INFLIGHT_MAX, STDIN_QUEUE_MAX};
+use crate::lifecycle;
+use alcove_proto::{decode_value, Frame, Kind, Next, Value, HEADER_FIXED, STDIO_CHUNK};
+use std::os::unix::io::RawFd;
+
+#[derive(Clone, Copy)]
+enum Tag {
+    UpRead,
+    UpWrite,
+    Signal,
+    CtlRead(i32),
+    CtlWrite(i32),
+    Stdout(i32),
+    Stderr(i32),
+    Stdin(i32),
+}
+
+pub fn run(state: &mut State) -> ! {
+    let mut fds: Vec<libc::pollfd> = Vec::new();
+    let mut tags: Vec<Tag> = Vec::new();
+    let mut buf = vec![0u8; STDIO_CHUNK];
+    loop {
+        if state.up_closed {
+            lifecycle::shutdown(state);
+        }
+        fds.clear();
+        tags.clear();
+        let mut watch = |fd: RawFd, events: libc::c_short, tag: Tag| {
+            if fd >= 0 {
+                fds.push(libc::pollfd { fd, events, revents: 0 });
+                tags.push(tag);
+            }
+        };
+        let full = state.upstream_full();
+        watch(state.signals.read_fd, libc::POLLIN, Tag::Signal);
+        watch(state.up_read, libc::POLLIN, Tag::UpRead);
+        if !state.up_out.is_empty() {
+            watch(state.up_write, libc::POLLOUT, Tag::UpWrite);
+        }
+        for child in &state.children {
+            if !full {
+                watch(child.ctl, libc::POLLIN, Tag::CtlRead(child.pid));
+                if child.flowcontrol != 0 {
+                    watch(child.stdout, libc::POLLIN, Tag::Stdout(child.pid));
+                    watch(child.stderr, libc::POLLIN, Tag::Stderr(child.pid));
+                }
+            }
+            if !child.ctl_out.is_empty() {
+                watch(child.ctl, libc::POLLOUT, Tag::CtlWrite(child.pid));
+            }
+            if !child.stdin_queue.is_empty() {
+                watch(child.stdin, libc::POLLOUT, Tag::Stdin(child.pid));
+            }
+        }
+        // SAFETY: fds is a valid array of fds.len() pollfd structs.
+        let rc = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, -1) };
+        if rc < 0 {
+            continue;
+        }
+        let epoch = state.epoch;
+        for i in 0..fds.len() {
+            if fds[i].revents == 0 {
+                continue;
+            }
+            match tags[i] {
+                Tag::Signal => lifecycle::on_signals(state),
+                Tag::UpRead => on_upstream_readable(state, &mut buf),
+                Tag::UpWrite => flush_upstream(state),
+                Tag::CtlRead(pid) => {
+                    on_ctl_readable(state, pid, &mut buf);
+                }
+                Tag::CtlWrite(pid) => flush_ctl(state, pid),
+                Tag::Stdout(pid) => {
+                    on_output(state, pid, Kind::Stdout, &mut buf);
+                }
+                Tag::Stderr(pid) => {
+                    on_output(state, pid, Kind::Stderr, &mut buf);
+                }
+                Tag::Stdin(pid) => flush_stdin(state, pid),
+            }
+            if state.epoch != epoch {
+                break;
+            }
+        }
+        if state.epoch == epoch {
+            flush_upstream(state);
+        }
+    }
+}
+
+/// Write queued frames upstream; a broken upstream ends this helper.
+pub fn flush_upstream(state: &mut State) {
+    if state.up_out.flush(state.up_write).is_err() {
+        state.up_out.clear();
+        state.up_closed = true;
+    }
+}
+
+fn on_upstream_readable(state: &mut State, buf: &mut [u8]) {
+    match fdio::read(state.up_read, buf) {
+        ReadOutcome::Data(n) => state.up_reader.push(&buf[..n]),
+        ReadOutcome::WouldBlock => return,
+        ReadOutcome::Eof | ReadOutcome::Error(_) => {
+            state.up_closed = true;
+            return;
+        }
+    }
+    let epoch = state.epoch;
+    loop {
+        match state.up_reader.next() {
+            Next::Body(body) => handle_upstream_frame(state, &body),
+            Next::Oversized { request_id: Some(id), .. } => state.send_value(Kind::Raise, id, &[], &Value::atom("badarg")),
+            Next::Oversized { request_id: None, .. } => {}
+            Next::NeedMore => break,
+        }
+        if state.epoch != epoch {
+            break;
+        }
+    }
+}
+
+fn handle_upstream_frame(state: &mut State, body: &[u8]) {
+    let frame = match Frame::decode(body) {
+        Ok(frame) => frame,
+        Err(_) => {
+            if let Some(id) = alcove_proto::peek_request_id(body) {
+                state.send_value(Kind::Raise, id, &[], &Value::atom("badarg"));
+            }
+            return;
+        }
+    };
+    let request_id = frame.header.request_id;
+    match (frame.header.kind, frame.header.pipeline.split_first()) {
+        (Kind::Call, None) => call_here(state, request_id, frame.payload),
+        (Kind::Call, Some((&pid, rest))) => forward_call(state, request_id, pid, rest, frame.payload),
+        (Kind::Stdin, Some((&pid, []))) => stdin_to_child(state, pid, frame.payload),
+        (Kind::Stdin, Some((&pid, rest))) => forward_stdin(state, pid, rest, frame.payload),
+        // Frames that only travel up, or stdin for the helper itself, are ignored.
+        _ => {}
+    }
+}
+
+fn call_here(state: &mut State, request_id: u64, payload: &[u8]) {
+    let epoch = state.epoch;
+    let result = match (payload.get(..2), payload.get(2..).map(decode_value)) {
+        (Some(nr), Some(Ok(Value::List(args)))) => {
+            let nr = u16::from_be_bytes([nr[0], nr[1]]);
+            state.current_request = request_id;
+            calls::dispatch(nr, state, &Args(&args))
+        }
+        _ => Err(CallError::Badarg),
+    };
+    if state.epoch != epoch {
+        // This is a freshly forked child: the reply is the parent's to send.
+        return;
+    }
+    match result {
+        Ok(value) => state.send_value(Kind::Reply, request_id, &[], &value),
+        Err(CallError::Errno(errno)) => state.send_value(Kind::Reply, request_id, &[], &crate::args::errno_value(errno)),
+        Err(CallError::Badarg) => state.send_value(Kind::Raise, request_id, &[], &Value::atom("badarg")),
+        Err(CallError::Undef) => state.send_value(Kind::Raise, request_id, &[], &Value::atom("undef")),
+    }
+}
+
+fn badpid(state: &mut State, request_id: u64, pid: i32, rest: &[i32]) {
+    let mut pipeline = Vec::with_capacity(rest.len() + 1);
+    pipeline.push(pid);
+    pipeline.extend_from_slice(rest);
+    state.send_value(Kind::Raise, request_id, &pipeline, &Value::atom("badpid"));
+}
+
+/// Encode a frame for the next hop down: same body with the first pid gone.
+fn encode_down(out: &mut Vec<u8>, kind: Kind, request_id: u64, rest: &[i32], payload: &[u8]) {
+    alcove_proto::encode_frame_into(out, kind, request_id, rest, payload);
+}
+
+fn forward_call(state: &mut State, request_id: u64, pid: i32, rest: &[i32], payload: &[u8]) {
+    let Some(idx) = state.child_index(pid) else {
+        return badpid(state, request_id, pid, rest);
+    };
+    let child = &mut state.children[idx];
+    if child.ctl_state != CtlState::Open || child.ctl_out.len() > CTL_QUEUE_MAX || child.inflight.len() >= INFLIGHT_MAX {
+        let busy = child.ctl_state == CtlState::Open;
+        if busy {
+            return state.send_value(Kind::Reply, request_id, &[], &Value::error("eagain"));
+        }
+        return badpid(state, request_id, pid, rest);
+    }
+    if rest.is_empty() {
+        let nr = payload.get(..2).map(|b| u16::from_be_bytes([b[0], b[1]]));
+        if nr.is_some_and(calls::is_noreturn) {
+            child.pending_noreturn = Some(request_id);
+        }
+    }
+    child.inflight.push(request_id);
+    encode_down(child.ctl_out.buffer(), Kind::Call, request_id, rest, payload);
+    flush_ctl(state, pid);
+}
+
+fn forward_stdin(state: &mut State, pid: i32, rest: &[i32], payload: &[u8]) {
+    match state.child_index(pid) {
+        Some(idx) if state.children[idx].ctl_state == CtlState::Open => {
+            let child = &mut state.children[idx];
+            if child.ctl_out.len() > CTL_QUEUE_MAX {
+                let mut pipeline = vec![pid];
+                pipeline.extend_from_slice(rest);
+                return state.send_value(Kind::Pipe, 0, &pipeline, &Value::Int(0));
+            }
+            encode_down(child.ctl_out.buffer(), Kind::Stdin, 0, rest, payload);
+            flush_ctl(state, pid);
+        }
+        _ => {
+            let mut pipeline = vec![pid];
+            pipeline.extend_from_slice(rest);
+            state.send_value(Kind::Event, 0, &pipeline, &Value::atom("badpid"));
+        }
+    }
+}
+
+fn stdin_to_child(state: &mut State, pid: i32, payload: &[u8]) {
+    let Some(idx) = state.child_index(pid) else {
+        return state.send_value(Kind::Event, 0, &[pid], &Value::atom("badpid"));
+    };
+    let child = &mut state.children[idx];
+    if child.stdin < 0 || child.stdin_eof_pending {
+        return state.send_value(Kind::Pipe, 0, &[pid], &Value::Int(0));
+    }
+    if child.stdin_queue.len() + payload.len() > STDIN_QUEUE_MAX {
+        return state.send_value(Kind::Pipe, 0, &[pid], &Value::Int(0));
+    }
+    child.stdin_queue.push(payload);
+    flush_stdin(state, pid);
+}
+
+fn flush_stdin(state: &mut State, pid: i32) {
+    let Some(idx) = state.child_index(pid) else { return };
+    let child = &mut state.children[idx];
+    if child.stdin < 0 {
+        child.stdin_queue.clear();
+        return;
+    }
+    if child.stdin_queue.flush(child.stdin).is_err() {
+        // The reader went away: nothing more can be delivered.
+        child.stdin_queue.clear();
+        fdio::close(child.stdin);
+        child.stdin = -1;
+        return;
+    }
+    if child.stdin_queue.is_empty() && child.stdin_eof_pending {
+        fdio::close(child.stdin);
+        child.stdin = -1;
+        child.stdin_eof_pending = false;
+    }
+}
+
+fn flush_ctl(state: &mut State, pid: i32) {
+    let Some(idx) = state.child_index(pid) else { return };
+    let child = &mut state.children[idx];
+    if child.ctl >= 0 && child.ctl_out.flush(child.ctl).is_err() {
+        child.ctl_out.clear();
+    }
+}
+
+/// Read a child's control channel. Returns false once it is closed.
+pub fn on_ctl_readable(state: &mut State, pid: i32, buf: &mut [u8]) -> bool {
+    let Some(idx) = state.child_index(pid) else { return false };
+    let fd = state.children[idx].ctl;
+    if fd < 0 {
+        return false;
+    }
+    match fdio::read(fd, buf) {
+        ReadOutcome::Data(n) => {
+            state.children[idx].ctl_reader.push(&buf[..n]);
+            relay_child_frames(state, idx);
+            true
+        }
+        ReadOutcome::WouldBlock => true,
+        ReadOutcome::Eof | ReadOutcome::Error(_) => {
+            ctl_closed(state, idx);
+            false
+        }
+    }
+}
+
+fn relay_child_frames(state: &mut State, idx: usize) {
+    loop {
+        let next = state.children[idx].ctl_reader.next();
+        let Next::Body(body) = next else { break };
+        if body.len() < HEADER_FIXED {
+            continue;
+        }
+        let child = &mut state.children[idx];
+        let kind = body[0];
+        if kind == Kind::Reply as u8 || kind == Kind::Raise as u8 {
+            if let Some(id) = alcove_proto::peek_request_id(&body) {
+                child.answered(id);
+            }
+        }
+        let pid = child.pid;
+        relay_up(state, pid, &body);
+    }
+}
+
+/// Pass a child's frame up with its pid put in front of the pipeline.
+fn relay_up(state: &mut State, pid: i32, body: &[u8]) {
+    if state.up_closed {
+        return;
+    }
+    let depth = u16::from_be_bytes([body[9], body[10]]);
+    let Some(depth) = depth.checked_add(1) else { return };
+    let out = state.up_out.buffer();
+    out.extend_from_slice(&((body.len() + 4) as u32).to_be_bytes());
+    out.extend_from_slice(&body[..9]);
+    out.extend_from_slice(&depth.to_be_bytes());
+    out.extend_from_slice(&pid.to_be_bytes());
+    out.extend_from_slice(&body[HEADER_FIXED..]);
+}
+
+/// The control channel is gone: exec succeeded, or the child left its loop.
+fn ctl_closed(state: &mut State, idx: usize) {
+    let child = &mut state.children[idx];
+    fdio::close(child.ctl);
+    child.ctl = -1;
+    child.ctl_out.clear();
+    let pid = child.pid;
+    let noreturn = child.pending_noreturn.take();
+    let inflight = std::mem::take(&mut child.inflight);
+    child.ctl_state = if noreturn.is_some() { CtlState::Execed } else { CtlState::Closed };
+    for id in inflight {
+        if Some(id) == noreturn {
+            state.send_value(Kind::Reply, id, &[pid], &Value::ok());
+        } else {
+            state.send_value(Kind::Raise, id, &[pid], &Value::atom("badpid"));
+        }
+    }
+}
+
+/// Read a child's stdout or stderr. Returns false at end of file.
+pub fn on_output(state: &mut State, pid: i32, kind: Kind, buf: &mut [u8]) -> bool {
+    let Some(idx) = state.child_index(pid) else { return false };
+    let child = &mut state.children[idx];
+    let fd = if kind == Kind::Stdout { child.stdout } else { child.stderr };
+    if fd < 0 {
+        return false;
+    }
+    match fdio::read(fd, buf) {
+        ReadOutcome::Data(n) => {
+            if child.flowcontrol > 0 {
+                child.flowcontrol -= 1;
+            }
+            state.send(kind, 0, &[pid], &buf[..n]);
+            true
+        }
+        ReadOutcome::WouldBlock => true,
+        ReadOutcome::Eof | ReadOutcome::Error(_) => {
+            fdio::close(fd);
+            let (slot, opt, name) = if kind == Kind::Stdout {
+                (&mut child.stdout, state.opts.stdout_closed, "stdout_closed")
+            } else {
+                (&mut child.stderr, state.opts.stderr_closed, "stderr_closed")
+            };
+            *slot = -1;
+            if opt == 1 {
+                state.send_value(Kind::Event, 0, &[pid], &Value::atom(name));
+            }
+            false
+        }
+    }
+}
+
+/// `eof(Pid, Stream)`: close our end of a child's stdio.
+pub fn eof(state: &mut State, pid: i32, stream: &str) -> Result<Value, CallError> {
+    let idx = state.child_index(pid).ok_or(CallError::Errno(libc::ESRCH))?;
+    let child = &mut state.children[idx];
+    let slot = match stream {
+        "stdin" => {
+            if child.stdin < 0 || child.stdin_eof_pending {
+                return Err(CallError::Errno(libc::EBADF));
+            }
+            if !child.stdin_queue.is_empty() {
+                child.stdin_eof_pending = true;
+                return Ok(Value::ok());
+            }
+            &mut child.stdin
+        }
+        "stdout" => &mut child.stdout,
+        "stderr" => &mut child.stderr,
+        _ => return Err(CallError::Badarg),
+    };
+    if *slot < 0 {
+        return Err(CallError::Errno(libc::EBADF));
+    }
+    fdio::close(*slot);
+    *slot = -1;
+    Ok(Value::ok())
+}
+
+/// Take everything a child that has exited left in its channels.
+pub fn drain_child(state: &mut State, pid: i32, buf: &mut [u8]) {
+    while on_ctl_readable(state, pid, buf) {
+        let Some(idx) = state.child_index(pid) else { return };
+        let fd = state.children[idx].ctl;
+        if !readable_now(fd) {
+            break;
+        }
+    }
+    for kind in [Kind::Stdout, Kind::Stderr] {
+        loop {
+            let Some(idx) = state.child_index(pid) else { return };
+            let child = &state.children[idx];
+            let fd = if kind == Kind::Stdout { child.stdout } else { child.stderr };
+            if fd < 0 || !readable_now(fd) || !on_output(state, pid, kind, buf) {
+                break;
+            }
+        }
+    }
+}
+
+fn readable_now(fd: RawFd) -> bool {
+    if fd < 0 {
+        return false;
+    }
+    let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+    // SAFETY: one valid pollfd, zero timeout.
+    unsafe { libc::poll(&mut pfd, 1, 0) > 0 }
+}

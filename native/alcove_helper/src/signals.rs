@@ -1,0 +1,185 @@
+//! Signal handling: every catchable signal is caught by a handler that
+//! writes its siginfo to a self-pipe; the event loop reads them back.
+//! Before exec (and at start) every disposition goes back to the default
+//! and the mask is emptied: the VM ignores SIGCHLD and SIGPIPE, and ignored
+//! signals would otherwise survive exec.
+
+use crate::fdio;
+use std::os::unix::io::RawFd;
+use std::sync::atomic::{AtomicI32, Ordering};
+
+/// Highest signal number handled.
+pub const NSIG: usize = 65;
+/// Bytes of one siginfo record in the self-pipe.
+pub const SIGINFO_SIZE: usize = std::mem::size_of::<libc::siginfo_t>();
+
+/// Where the handler writes; -1 until set up.
+static SELF_PIPE_WRITE: AtomicI32 = AtomicI32::new(-1);
+
+/// What the caller asked for with `sigaction`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Disposition {
+    /// Default action.
+    Default,
+    /// Ignored.
+    Ignore,
+    /// Caught and reported as `{signal, Sig, Info}`.
+    Catch,
+}
+
+impl Disposition {
+    pub fn atom(self) -> &'static str {
+        match self {
+            Disposition::Default => "sig_dfl",
+            Disposition::Ignore => "sig_ign",
+            Disposition::Catch => "sig_catch",
+        }
+    }
+
+    pub fn from_atom(name: &str) -> Option<Disposition> {
+        Some(match name {
+            "sig_dfl" => Disposition::Default,
+            "sig_ign" => Disposition::Ignore,
+            "sig_catch" => Disposition::Catch,
+            _ => return None,
+        })
+    }
+}
+
+extern "C" fn on_signal(_signum: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mut libc::c_void) {
+    let fd = SELF_PIPE_WRITE.load(Ordering::Relaxed);
+    if fd < 0 || info.is_null() {
+        return;
+    }
+    // SAFETY: write(2) is async-signal-safe; info points at a siginfo_t the
+    // kernel filled for this handler. errno is saved and restored around it.
+    unsafe {
+        let saved = *libc::__errno_location();
+        libc::write(fd, info as *const libc::c_void, SIGINFO_SIZE);
+        *libc::__errno_location() = saved;
+    }
+}
+
+fn catchable(signum: usize) -> bool {
+    signum != libc::SIGKILL as usize && signum != libc::SIGSTOP as usize
+}
+
+fn install(signum: usize, handler: libc::sighandler_t, flags: libc::c_int) {
+    // SAFETY: a zeroed sigaction is valid; handler is SIG_DFL, SIG_IGN or
+    // on_signal, which is async-signal-safe.
+    unsafe {
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = handler;
+        action.sa_flags = flags;
+        libc::sigemptyset(&mut action.sa_mask);
+        libc::sigaction(signum as libc::c_int, &action, std::ptr::null_mut());
+    }
+}
+
+/// Every signal to its default action, and an empty mask.
+pub fn reset_all() {
+    for signum in 1..NSIG {
+        if catchable(signum) {
+            install(signum, libc::SIG_DFL, 0);
+        }
+    }
+    // SAFETY: an empty set is valid; setting the mask has no memory effects.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+    }
+}
+
+/// The signal state of one helper process.
+pub struct Signals {
+    pub read_fd: RawFd,
+    write_fd: RawFd,
+    pub table: [Disposition; NSIG],
+}
+
+impl Signals {
+    /// A fresh self-pipe and the default table: everything caught but
+    /// SIGPIPE (ignored: broken pipes come back as EPIPE) and the
+    /// uncatchable ones. SIGCHLD is caught internally for reaping but only
+    /// reported when the caller asks for it.
+    pub fn new() -> Result<Signals, i32> {
+        let (read_fd, write_fd) = fdio::pipe()?;
+        fdio::set_nonblock(read_fd);
+        fdio::set_nonblock(write_fd);
+        let mut table = [Disposition::Catch; NSIG];
+        table[0] = Disposition::Default;
+        table[libc::SIGKILL as usize] = Disposition::Default;
+        table[libc::SIGSTOP as usize] = Disposition::Default;
+        table[libc::SIGPIPE as usize] = Disposition::Ignore;
+        table[libc::SIGCHLD as usize] = Disposition::Default;
+        let signals = Signals { read_fd, write_fd, table };
+        SELF_PIPE_WRITE.store(write_fd, Ordering::Relaxed);
+        signals.apply_all();
+        Ok(signals)
+    }
+
+    /// Drop this pipe (in a forked child, before making its own).
+    pub fn close(&mut self) {
+        SELF_PIPE_WRITE.store(-1, Ordering::Relaxed);
+        fdio::close(self.read_fd);
+        fdio::close(self.write_fd);
+        self.read_fd = -1;
+        self.write_fd = -1;
+    }
+
+    /// A forked child's own pipe, keeping the parent's table.
+    pub fn renew(&mut self) -> Result<(), i32> {
+        let table = self.table;
+        self.close();
+        *self = Signals::new()?;
+        self.table = table;
+        self.apply_all();
+        Ok(())
+    }
+
+    fn apply(&self, signum: usize) {
+        if !catchable(signum) {
+            return;
+        }
+        let flags = libc::SA_SIGINFO | libc::SA_RESTART;
+        match self.table[signum] {
+            // SIGCHLD always reaches the loop, so children are reaped.
+            _ if signum == libc::SIGCHLD as usize => install(signum, on_signal as libc::sighandler_t, flags | libc::SA_NOCLDSTOP),
+            Disposition::Default => install(signum, libc::SIG_DFL, 0),
+            Disposition::Ignore => install(signum, libc::SIG_IGN, 0),
+            Disposition::Catch => install(signum, on_signal as libc::sighandler_t, flags),
+        }
+    }
+
+    pub fn apply_all(&self) {
+        for signum in 1..NSIG {
+            self.apply(signum);
+        }
+    }
+
+    /// Change one disposition; returns the previous one.
+    pub fn set(&mut self, signum: usize, disposition: Disposition) -> Option<Disposition> {
+        if signum == 0 || signum >= NSIG || !catchable(signum) {
+            return None;
+        }
+        let old = self.table[signum];
+        self.table[signum] = disposition;
+        self.apply(signum);
+        Some(old)
+    }
+
+    /// Read the pending siginfo records.
+    pub fn drain(&self) -> Vec<(i32, Vec<u8>)> {
+        let mut out = Vec::new();
+        let mut record = [0u8; SIGINFO_SIZE];
+        while let fdio::ReadOutcome::Data(n) = fdio::read(self.read_fd, &mut record) {
+            if n < 4 {
+                break;
+            }
+            let signum = i32::from_ne_bytes([record[0], record[1], record[2], record[3]]);
+            out.push((signum, record[..n].to_vec()));
+        }
+        out
+    }
+}

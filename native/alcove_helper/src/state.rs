@@ -1,0 +1,189 @@
+//! The state of one helper process: its upstream channel, its children and
+//! its options. A forked child starts from a copy and trims it.
+
+use crate::fdio::{self, OutQueue};
+use crate::signals::Signals;
+use alcove_proto::{encode_frame_into, encode_value, FrameReader, Kind, Value};
+use std::os::unix::io::RawFd;
+
+/// Past this many bytes queued upstream, the helper stops reading its
+/// children's output (they block on their full pipes) until it drains.
+pub const UPSTREAM_HIGH_WATER: usize = 4 << 20;
+/// Cap on stdin queued for one child.
+pub const STDIN_QUEUE_MAX: usize = 16 << 20;
+/// Cap on frames queued for one child's control channel.
+pub const CTL_QUEUE_MAX: usize = 64 << 20;
+/// Cap on calls in flight to one child.
+pub const INFLIGHT_MAX: usize = 65536;
+
+/// Options settable with getopt/setopt; inherited by forked children.
+#[derive(Clone, Copy, Debug)]
+pub struct Opts {
+    pub maxchild: i64,
+    pub exit_status: i64,
+    pub maxforkdepth: i64,
+    pub termsig: i64,
+    pub flowcontrol: i64,
+    pub signaloneof: i64,
+    pub stdin_closed: i64,
+    pub stdout_closed: i64,
+    pub stderr_closed: i64,
+}
+
+impl Default for Opts {
+    fn default() -> Opts {
+        Opts {
+            maxchild: 64,
+            exit_status: 1,
+            maxforkdepth: 16,
+            termsig: 1,
+            flowcontrol: -1,
+            signaloneof: libc::SIGTERM as i64,
+            stdin_closed: 0,
+            stdout_closed: 0,
+            stderr_closed: 0,
+        }
+    }
+}
+
+impl Opts {
+    pub fn get(&self, name: &str) -> Option<i64> {
+        Some(match name {
+            "maxchild" => self.maxchild,
+            "exit_status" => self.exit_status,
+            "maxforkdepth" => self.maxforkdepth,
+            "termsig" => self.termsig,
+            "flowcontrol" => self.flowcontrol,
+            "signaloneof" => self.signaloneof,
+            "stdin_closed" => self.stdin_closed,
+            "stdout_closed" => self.stdout_closed,
+            "stderr_closed" => self.stderr_closed,
+            _ => return None,
+        })
+    }
+
+    /// Set an option; false for an unknown name or a value out of range.
+    pub fn set(&mut self, name: &str, value: i64) -> bool {
+        let slot = match name {
+            "maxchild" => &mut self.maxchild,
+            "exit_status" => &mut self.exit_status,
+            "maxforkdepth" => &mut self.maxforkdepth,
+            "termsig" => &mut self.termsig,
+            "flowcontrol" => &mut self.flowcontrol,
+            "signaloneof" => &mut self.signaloneof,
+            "stdin_closed" => &mut self.stdin_closed,
+            "stdout_closed" => &mut self.stdout_closed,
+            "stderr_closed" => &mut self.stderr_closed,
+            _ => return false,
+        };
+        let valid = match name {
+            "maxchild" | "maxforkdepth" => value >= 0,
+            "flowcontrol" => value >= -1,
+            "signaloneof" => (0..crate::signals::NSIG as i64).contains(&value),
+            _ => value == 0 || value == 1,
+        };
+        if valid {
+            *slot = value;
+        }
+        valid
+    }
+}
+
+/// What happened to a child's control channel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CtlState {
+    /// In the event loop, answering calls.
+    Open,
+    /// Closed by exec (close-on-exec).
+    Execed,
+    /// Closed for another reason (exit, crash).
+    Closed,
+}
+
+/// One forked child and the fds the helper holds for it.
+pub struct Child {
+    pub pid: i32,
+    pub ctl: RawFd,
+    pub ctl_state: CtlState,
+    pub ctl_reader: FrameReader,
+    pub ctl_out: OutQueue,
+    pub stdin: RawFd,
+    pub stdin_queue: OutQueue,
+    /// Close stdin once the queue has drained (eof asked while bytes were queued).
+    pub stdin_eof_pending: bool,
+    pub stdout: RawFd,
+    pub stderr: RawFd,
+    /// The exec/exit call forwarded to this child and not answered yet.
+    pub pending_noreturn: Option<u64>,
+    /// Calls forwarded through this child, answered with badpid if it goes.
+    pub inflight: Vec<u64>,
+    pub flowcontrol: i64,
+    pub signaloneof: i64,
+}
+
+impl Child {
+    pub fn close_all(&mut self) {
+        for fd in [self.ctl, self.stdin, self.stdout, self.stderr] {
+            fdio::close(fd);
+        }
+        self.ctl = -1;
+        self.stdin = -1;
+        self.stdout = -1;
+        self.stderr = -1;
+    }
+
+    /// Forget a call that has been answered.
+    pub fn answered(&mut self, request_id: u64) {
+        if self.pending_noreturn == Some(request_id) {
+            self.pending_noreturn = None;
+        }
+        if let Some(pos) = self.inflight.iter().position(|&id| id == request_id) {
+            self.inflight.swap_remove(pos);
+        }
+    }
+}
+
+pub struct State {
+    /// Where frames come from: fd 0 for the root helper, the control socket in children.
+    pub up_read: RawFd,
+    /// Where frames go: fd 1 for the root helper, the control socket in children.
+    pub up_write: RawFd,
+    pub up_reader: FrameReader,
+    pub up_out: OutQueue,
+    pub up_closed: bool,
+    pub children: Vec<Child>,
+    pub opts: Opts,
+    /// Number of forks from the root helper to this process.
+    pub depth: i64,
+    pub signals: Signals,
+    /// Bumped when this process turns out to be a freshly forked child, so
+    /// the loop drops whatever it was iterating over.
+    pub epoch: u64,
+    /// The request id of the call being run (for calls that answer early).
+    pub current_request: u64,
+}
+
+impl State {
+    /// Queue a frame for upstream.
+    pub fn send(&mut self, kind: Kind, request_id: u64, pipeline: &[i32], payload: &[u8]) {
+        if self.up_closed {
+            return;
+        }
+        encode_frame_into(self.up_out.buffer(), kind, request_id, pipeline, payload);
+    }
+
+    pub fn send_value(&mut self, kind: Kind, request_id: u64, pipeline: &[i32], value: &Value) {
+        let mut payload = Vec::new();
+        encode_value(&mut payload, value);
+        self.send(kind, request_id, pipeline, &payload);
+    }
+
+    pub fn child_index(&self, pid: i32) -> Option<usize> {
+        self.children.iter().position(|c| c.pid == pid)
+    }
+
+    /// Whether the upstream queue is too full to take more child output.
+    pub fn upstream_full(&self) -> bool {
+        self.up_out.len() >= UPSTREAM_HIGH_WATER
+    }
+}

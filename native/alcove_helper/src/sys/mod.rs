@@ -1,0 +1,7 @@
+//! One module per call family; each function names its man page.
+
+pub mod exec;
+pub mod fs;
+pub mod opts;
+pub mod process;
+pub mod signal;

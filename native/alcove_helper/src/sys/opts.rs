@@ -1,0 +1,86 @@
+//! Helper options and child records: getopt, setopt, cpid, setcpid, version, eof.
+
+use crate::args::{Args, CallError, CallResult};
+use crate::state::{CtlState, State};
+use alcove_proto::Value;
+
+/// The helper's version string.
+pub fn version(_state: &mut State, _args: &Args) -> CallResult {
+    Ok(Value::Bin(env!("CARGO_PKG_VERSION").as_bytes().to_vec()))
+}
+
+/// getopt: the option's value, `false` when unknown.
+pub fn getopt(state: &mut State, args: &Args) -> CallResult {
+    let name = args.atom(0)?;
+    Ok(state.opts.get(name).map(Value::Int).unwrap_or_else(|| Value::atom("false")))
+}
+
+/// setopt: `true` when set, `false` for an unknown option or a bad value.
+pub fn setopt(state: &mut State, args: &Args) -> CallResult {
+    let name = args.atom(0)?;
+    let value = args.int(1)?;
+    Ok(bool_value(state.opts.set(name, value)))
+}
+
+fn bool_value(b: bool) -> Value {
+    Value::atom(if b { "true" } else { "false" })
+}
+
+/// cpid: one `#alcove_pid{}` per child.
+pub fn cpid(state: &mut State, _args: &Args) -> CallResult {
+    let records = state
+        .children
+        .iter()
+        .map(|c| {
+            let fdctl = match c.ctl_state {
+                CtlState::Open => c.ctl as i64,
+                CtlState::Execed => -2,
+                CtlState::Closed => -1,
+            };
+            Value::Tuple(vec![
+                Value::atom("alcove_pid"),
+                Value::Int(c.pid as i64),
+                Value::Int(c.flowcontrol),
+                Value::Int(c.signaloneof),
+                Value::Int(fdctl),
+                Value::Int(c.stdin as i64),
+                Value::Int(c.stdout as i64),
+                Value::Int(c.stderr as i64),
+            ])
+        })
+        .collect();
+    Ok(Value::List(records))
+}
+
+/// setcpid: change a child's `flowcontrol` or `signaloneof`.
+pub fn setcpid(state: &mut State, args: &Args) -> CallResult {
+    let pid = args.i32(0)?;
+    let field = args.atom(1)?;
+    let value = args.int(2)?;
+    let Some(idx) = state.child_index(pid) else {
+        return Ok(bool_value(false));
+    };
+    let child = &mut state.children[idx];
+    let ok = match field {
+        "flowcontrol" if value >= -1 => {
+            child.flowcontrol = value;
+            true
+        }
+        "signaloneof" if (0..crate::signals::NSIG as i64).contains(&value) => {
+            child.signaloneof = value;
+            true
+        }
+        _ => false,
+    };
+    Ok(bool_value(ok))
+}
+
+/// eof: close the helper's end of a child's stdin, stdout or stderr.
+pub fn eof(state: &mut State, args: &Args) -> CallResult {
+    let pid = args.i32(0)?;
+    let stream = args.atom(1)?;
+    if !matches!(stream, "stdin" | "stdout" | "stderr") {
+        return Err(CallError::Badarg);
+    }
+    crate::event_loop::eof(state, pid, stream)
+}

@@ -1,0 +1,191 @@
+//! Process calls: fork(2), clone(2), getpid(2), exit(3), kill(2).
+
+use crate::args::{Args, CallError, CallResult};
+use crate::consts::{clone::CLONE, signal::SIGNAL};
+use crate::fdio;
+use crate::state::{Child, CtlState, State};
+use alcove_proto::{FrameReader, Value};
+use std::os::unix::io::RawFd;
+
+/// getpid(2)
+pub fn getpid(_state: &mut State, _args: &Args) -> CallResult {
+    // SAFETY: getpid cannot fail.
+    Ok(Value::Int(unsafe { libc::getpid() } as i64))
+}
+
+/// fork(2): a new helper in the same event loop.
+pub fn fork(state: &mut State, _args: &Args) -> CallResult {
+    spawn(state, None)
+}
+
+/// clone(2) with namespace and other flags, fork-like (no shared memory).
+pub fn clone(state: &mut State, args: &Args) -> CallResult {
+    let flags = args.flags(0, CLONE)?;
+    let forbidden = (libc::CLONE_VM | libc::CLONE_THREAD | libc::CLONE_SIGHAND | libc::CLONE_VFORK) as i64;
+    if flags & forbidden != 0 || flags & 0x7f != 0 {
+        // Sharing memory or a thread group with the helper would corrupt it.
+        return Err(CallError::Errno(libc::EINVAL));
+    }
+    spawn(state, Some(flags))
+}
+
+/// The fds made for one child: (parent end, child end) of each.
+struct ChildFds {
+    ctl: (RawFd, RawFd),
+    stdin: (RawFd, RawFd),
+    stdout: (RawFd, RawFd),
+    stderr: (RawFd, RawFd),
+}
+
+impl ChildFds {
+    fn new() -> Result<ChildFds, i32> {
+        let mut made: Vec<RawFd> = Vec::new();
+        let result = (|| {
+            let ctl = fdio::socketpair()?;
+            made.extend([ctl.0, ctl.1]);
+            let (stdin_read, stdin_write) = fdio::pipe()?;
+            made.extend([stdin_read, stdin_write]);
+            let (stdout_read, stdout_write) = fdio::pipe()?;
+            made.extend([stdout_read, stdout_write]);
+            let (stderr_read, stderr_write) = fdio::pipe()?;
+            Ok(ChildFds {
+                ctl,
+                stdin: (stdin_write, stdin_read),
+                stdout: (stdout_read, stdout_write),
+                stderr: (stderr_read, stderr_write),
+            })
+        })();
+        if result.is_err() {
+            made.into_iter().for_each(fdio::close);
+        }
+        result
+    }
+
+    fn parent_ends(&self) -> [RawFd; 4] {
+        [self.ctl.0, self.stdin.0, self.stdout.0, self.stderr.0]
+    }
+
+    fn child_ends(&self) -> [RawFd; 4] {
+        [self.ctl.1, self.stdin.1, self.stdout.1, self.stderr.1]
+    }
+}
+
+fn spawn(state: &mut State, clone_flags: Option<i64>) -> CallResult {
+    if state.depth >= state.opts.maxforkdepth || state.children.len() as i64 >= state.opts.maxchild.min(nofile_limit()) {
+        return Err(CallError::Errno(libc::EAGAIN));
+    }
+    let fds = ChildFds::new().map_err(CallError::Errno)?;
+    // Output queued for upstream must not be duplicated into the child.
+    crate::event_loop::flush_upstream(state);
+    let pid = match clone_flags {
+        // SAFETY: the helper is single-threaded, so the child may go on
+        // running Rust code after fork.
+        None => unsafe { libc::fork() },
+        // SAFETY: clone without CLONE_VM and with a null stack behaves like
+        // fork (checked by the caller); the helper is single-threaded.
+        Some(flags) => unsafe {
+            libc::syscall(libc::SYS_clone, flags as libc::c_ulong | libc::SIGCHLD as libc::c_ulong, 0usize, 0usize, 0usize, 0usize) as libc::pid_t
+        },
+    };
+    if pid < 0 {
+        let err = CallError::last_os();
+        fds.parent_ends().into_iter().chain(fds.child_ends()).for_each(fdio::close);
+        return Err(err);
+    }
+    if pid == 0 {
+        become_child(state, &fds);
+        return Ok(Value::ok());
+    }
+    fds.child_ends().into_iter().for_each(fdio::close);
+    for fd in fds.parent_ends() {
+        fdio::set_nonblock(fd);
+    }
+    state.children.push(Child {
+        pid,
+        ctl: fds.ctl.0,
+        ctl_state: CtlState::Open,
+        ctl_reader: FrameReader::new(),
+        ctl_out: Default::default(),
+        stdin: fds.stdin.0,
+        stdin_queue: Default::default(),
+        stdin_eof_pending: false,
+        stdout: fds.stdout.0,
+        stderr: fds.stderr.0,
+        pending_noreturn: None,
+        inflight: Vec::new(),
+        flowcontrol: state.opts.flowcontrol,
+        signaloneof: state.opts.signaloneof,
+    });
+    Ok(Value::ok_with(Value::Int(pid as i64)))
+}
+
+fn nofile_limit() -> i64 {
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: limit is a valid rlimit to fill.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } < 0 {
+        return i64::MAX;
+    }
+    // Each child costs four fds here; keep room for the helper's own.
+    (limit.rlim_cur as i64 - 16).max(0) / 4
+}
+
+/// In the new child: stdio onto the pipes, drop every fd that belongs to
+/// the parent or a sibling, and serve the control socket.
+fn become_child(state: &mut State, fds: &ChildFds) {
+    // SAFETY: dup2 onto 0/1/2 of fds this process holds.
+    unsafe {
+        libc::dup2(fds.stdin.1, 0);
+        libc::dup2(fds.stdout.1, 1);
+        libc::dup2(fds.stderr.1, 2);
+    }
+    for fd in fds.parent_ends().into_iter().chain([fds.stdin.1, fds.stdout.1, fds.stderr.1]) {
+        if fd > 2 {
+            fdio::close(fd);
+        }
+    }
+    for child in &mut state.children {
+        child.close_all();
+    }
+    state.children.clear();
+    if state.up_read > 2 {
+        fdio::close(state.up_read);
+    }
+    if state.up_write > 2 && state.up_write != state.up_read {
+        fdio::close(state.up_write);
+    }
+    let ctl = fds.ctl.1;
+    fdio::set_nonblock(ctl);
+    state.up_read = ctl;
+    state.up_write = ctl;
+    state.up_reader = FrameReader::new();
+    state.up_out.clear();
+    state.up_closed = false;
+    state.depth += 1;
+    state.epoch += 1;
+    if state.signals.renew().is_err() {
+        // Without a signal pipe the child cannot reap: give up now.
+        // SAFETY: _exit in a forked child.
+        unsafe { libc::_exit(1) };
+    }
+}
+
+/// exit(3): answer, then leave without running the parent's destructors.
+pub fn exit(state: &mut State, args: &Args) -> CallResult {
+    let status = args.i32(0)?;
+    state.send_value(alcove_proto::Kind::Reply, state.current_request, &[], &Value::ok());
+    crate::lifecycle::flush_before_exit(state);
+    // SAFETY: _exit ends the process; nothing in it needs unwinding.
+    unsafe { libc::_exit(status) }
+}
+
+/// kill(2)
+pub fn kill(_state: &mut State, args: &Args) -> CallResult {
+    let pid = args.i32(0)?;
+    let signum = args.constant(1, SIGNAL)?;
+    let signum = i32::try_from(signum).map_err(|_| CallError::Badarg)?;
+    // SAFETY: kill has no memory effects.
+    if unsafe { libc::kill(pid, signum) } < 0 {
+        return Err(CallError::last_os());
+    }
+    Ok(Value::ok())
+}
