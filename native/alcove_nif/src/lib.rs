@@ -1,1 +1,141 @@
+//! alcove_nif: starts the helper and carries calls to it and replies,
+//! events and output back, from threads of its own.
 
+mod convert;
+mod driver;
+mod routes;
+mod writer;
+
+use convert::{decode_pipeline, term_to_value};
+use driver::{CallNumbers, Driver, DriverResource};
+use rustler::{Binary, Encoder, Env, Error, LocalPid, NifResult, ResourceArc, Term};
+use std::collections::HashMap;
+use std::os::unix::io::{AsRawFd, FromRawFd, OwnedFd};
+use std::process::{Command, Stdio};
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Condvar, LazyLock, Mutex, RwLock};
+use std::time::Duration;
+
+rustler::atoms! {
+    ok,
+    error,
+    not_owner,
+}
+
+/// Drivers by the pid of their driver process: calls name the driver by pid.
+static DRIVERS: LazyLock<RwLock<HashMap<LocalPid, Arc<Driver>>>> = LazyLock::new(Default::default);
+
+fn lookup(drv: LocalPid) -> NifResult<Arc<Driver>> {
+    let drivers = DRIVERS.read().map_err(|_| Error::BadArg)?;
+    drivers.get(&drv).cloned().ok_or(Error::BadArg)
+}
+
+fn socketpair() -> std::io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [-1; 2];
+    // SAFETY: fds is a valid array of two ints.
+    let rc = unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0, fds.as_mut_ptr()) };
+    if rc < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: both fds were just created and are owned by nobody else.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// Start the helper. `argv` is the full command (prefix such as sudo
+/// included); the socket becomes its stdin and stdout.
+#[rustler::nif]
+#[allow(clippy::too_many_arguments)]
+fn start<'a>(env: Env<'a>, drv: LocalPid, owner: LocalPid, argv: Vec<Binary>, envs: Vec<(Binary, Binary)>, numbers: (u16, u16, u16), owner_exit_signal: i32) -> NifResult<Term<'a>> {
+    let to_string = |b: &Binary| String::from_utf8_lossy(b.as_slice()).into_owned();
+    let Some((program, args)) = argv.split_first() else { return Err(Error::BadArg) };
+    let (ours, theirs) = socketpair().map_err(|e| Error::Term(Box::new(e.to_string())))?;
+    let theirs_out = theirs.try_clone().map_err(|e| Error::Term(Box::new(e.to_string())))?;
+    let mut command = Command::new(to_string(program));
+    command.args(args.iter().map(to_string)).stdin(Stdio::from(theirs)).stdout(Stdio::from(theirs_out)).stderr(Stdio::inherit());
+    for (k, v) in &envs {
+        command.env(to_string(k), to_string(v));
+    }
+    let child = match command.spawn() {
+        Ok(child) => child,
+        Err(e) => return Ok((error(), e.raw_os_error().unwrap_or(0)).encode(env)),
+    };
+    // Reads block in the reader thread; writes never block (MSG_DONTWAIT).
+    let _ = ours.as_raw_fd();
+    let driver = Arc::new(Driver {
+        drv,
+        owner,
+        writer: writer::Writer::new(ours.as_raw_fd()),
+        socket: ours,
+        routes: Mutex::new(Default::default()),
+        next_id: AtomicU64::new(1),
+        numbers: CallNumbers { fork: numbers.0, clone: numbers.1, kill: numbers.2 },
+        helper_pid: child.id(),
+        exit: Mutex::new(Default::default()),
+        exited: Condvar::new(),
+        owner_exit_signal,
+    });
+    let resource = ResourceArc::new(DriverResource { driver: driver.clone() });
+    resource.monitor(Some(env), &drv);
+    DRIVERS.write().map_err(|_| Error::BadArg)?.insert(drv, driver.clone());
+    let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| std::thread::Builder::new().name(name.into()).spawn(f);
+    let (d1, d2, d3, r1) = (driver.clone(), driver.clone(), driver.clone(), resource.clone());
+    let started = spawn("alcove_reader", Box::new(move || driver::read_loop(d1, r1)))
+        .and_then(|_| spawn("alcove_writer", Box::new(move || d2.writer.run())))
+        .and_then(|_| spawn("alcove_reaper", Box::new(move || driver::reap_loop(d3, child))));
+    if let Err(e) = started {
+        driver.close();
+        return Err(Error::Term(Box::new(e.to_string())));
+    }
+    Ok((ok(), resource, driver.helper_pid).encode(env))
+}
+
+/// Close the channel and wait for the helper (and so its tree) to be gone.
+#[rustler::nif(schedule = "DirtyIo")]
+fn stop(resource: ResourceArc<DriverResource>, timeout_ms: u64) -> bool {
+    let driver = &resource.driver;
+    driver.close();
+    let gone = driver.wait_exit(Duration::from_millis(timeout_ms));
+    if let Ok(mut drivers) = DRIVERS.write() {
+        drivers.remove(&driver.drv);
+    }
+    gone
+}
+
+/// Send a call; returns its request id. badarg for terms that cannot travel.
+#[rustler::nif]
+fn call(env: Env, drv: LocalPid, pipeline: Term, number: u16, args: Term) -> NifResult<u64> {
+    let driver = lookup(drv)?;
+    let pipeline = decode_pipeline(pipeline, alcove_proto::MAX_DEPTH).map_err(|_| Error::BadArg)?;
+    let args = term_to_value(args, 0).map_err(|_| Error::BadArg)?;
+    driver.call(env.pid(), pipeline, number, &args).ok_or(Error::BadArg)
+}
+
+/// Write iodata to a child's stdin, chunked and in order.
+#[rustler::nif]
+fn stdin(drv: LocalPid, pipeline: Term, data: Term) -> NifResult<rustler::Atom> {
+    let driver = lookup(drv)?;
+    let pipeline = decode_pipeline(pipeline, alcove_proto::MAX_DEPTH).map_err(|_| Error::BadArg)?;
+    let bytes = Binary::from_iolist(data).map_err(|_| Error::BadArg)?;
+    driver.stdin(&pipeline, bytes.as_slice());
+    Ok(ok())
+}
+
+/// Drop the routing of a timed-out call; see `Driver::cancel`.
+#[rustler::nif]
+fn cancel(drv: LocalPid, request_id: u64) -> bool {
+    lookup(drv).map(|d| d.cancel(request_id)).unwrap_or(true)
+}
+
+#[rustler::nif]
+fn controlling_process<'a>(env: Env<'a>, drv: LocalPid, pipeline: Term<'a>, new_owner: LocalPid) -> NifResult<Term<'a>> {
+    let driver = lookup(drv)?;
+    let pipeline = decode_pipeline(pipeline, alcove_proto::MAX_DEPTH).map_err(|_| Error::BadArg)?;
+    let resource = ResourceArc::new(DriverResource { driver: driver.clone() });
+    if driver.controlling_process(&resource, env, env.pid(), pipeline, new_owner) {
+        Ok(ok().encode(env))
+    } else {
+        Ok((error(), not_owner()).encode(env))
+    }
+}
+
+rustler::init!("alcove_nif");

@@ -1,0 +1,330 @@
+//! One driver: the helper process, the socket to it, the threads that serve
+//! it, and the routing of everything that comes back.
+
+use crate::convert::{bytes_to_term, value_to_term};
+use crate::routes::{Owner, Pending, Routes};
+use crate::writer::Writer;
+use alcove_proto::{decode_value, encode_frame, encode_value, Frame, Kind, Next, FrameReader, Value, STDIO_CHUNK};
+use rustler::env::OwnedEnv;
+use rustler::types::tuple::make_tuple;
+use rustler::{Atom, Encoder, Env, LocalPid, ResourceArc, Term};
+use std::os::unix::io::{AsRawFd, OwnedFd};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+rustler::atoms! {
+    alcove_call,
+    alcove_ctl,
+    alcove_event,
+    alcove_stdout,
+    alcove_stderr,
+    alcove_pipe,
+    alcove_closed,
+    closed,
+    ok,
+    exit_status,
+    termsig,
+}
+
+/// Call numbers the driver acts on, given by the Erlang side at start.
+#[derive(Clone, Copy)]
+pub struct CallNumbers {
+    pub fork: u16,
+    pub clone: u16,
+    pub kill: u16,
+}
+
+/// How the helper ended, once it has.
+#[derive(Default)]
+pub struct Exit {
+    pub status: Option<i32>,
+}
+
+pub struct Driver {
+    pub drv: LocalPid,
+    pub owner: LocalPid,
+    pub socket: OwnedFd,
+    pub writer: Writer,
+    pub routes: Mutex<Routes>,
+    pub next_id: AtomicU64,
+    pub numbers: CallNumbers,
+    pub helper_pid: u32,
+    pub exit: Mutex<Exit>,
+    pub exited: Condvar,
+    /// Signal sent to the processes of an owner that exits.
+    pub owner_exit_signal: i32,
+}
+
+/// The resource Erlang holds; its monitors watch owners and the driver process.
+pub struct DriverResource {
+    pub driver: Arc<Driver>,
+}
+
+#[rustler::resource_impl]
+impl rustler::Resource for DriverResource {
+    fn down<'a>(&'a self, _env: Env<'a>, pid: LocalPid, _monitor: rustler::Monitor) {
+        if pid == self.driver.drv {
+            // The driver process is gone however it ended: tear the tree down.
+            self.driver.close();
+        } else {
+            self.driver.owner_exited(pid);
+        }
+    }
+}
+
+impl Driver {
+    pub fn request_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Queue a frame for the helper; false once the channel is closed.
+    pub fn send(&self, frame: Vec<u8>) -> bool {
+        self.writer.send(frame)
+    }
+
+    /// Register a call and send it. Returns the request id.
+    pub fn call(&self, caller: LocalPid, pipeline: Vec<i32>, number: u16, args: &Value) -> Option<u64> {
+        let mut payload = Vec::with_capacity(64);
+        payload.extend_from_slice(&number.to_be_bytes());
+        encode_value(&mut payload, args);
+        let request_id = self.request_id();
+        let frame = encode_frame(Kind::Call, request_id, &pipeline, &payload);
+        if frame.len() > alcove_proto::MAX_FRAME {
+            return None;
+        }
+        let spawns = number == self.numbers.fork || number == self.numbers.clone;
+        if let Ok(mut routes) = self.routes.lock() {
+            routes.pending.insert(request_id, Pending { caller, pipeline, spawns });
+        }
+        if !self.send(frame) {
+            // The reader thread fails every pending call when the helper
+            // goes; if it already has, answer this one the same way.
+            self.fail_pending_if_closed();
+        }
+        Some(request_id)
+    }
+
+    /// Send stdin in chunks, each its own frame, in order.
+    pub fn stdin(&self, pipeline: &[i32], data: &[u8]) -> bool {
+        data.chunks(STDIO_CHUNK).all(|chunk| self.send(encode_frame(Kind::Stdin, 0, pipeline, chunk)))
+    }
+
+    /// Forget a call that timed out. True when its reply will never be
+    /// delivered; false when it already was (it is in the caller's mailbox).
+    pub fn cancel(&self, request_id: u64) -> bool {
+        match self.routes.lock() {
+            Ok(mut routes) => routes.pending.remove(&request_id).is_some(),
+            Err(_) => true,
+        }
+    }
+
+    /// Hand a process to a new owner; only the current owner may.
+    pub fn controlling_process(&self, resource: &ResourceArc<DriverResource>, env: Env, caller: LocalPid, pipeline: Vec<i32>, new_owner: LocalPid) -> bool {
+        let Ok(mut routes) = self.routes.lock() else { return false };
+        let current = routes.owners.get(&pipeline).copied();
+        let allowed = match current {
+            Some(Owner::Process(pid)) => pid == caller,
+            Some(Owner::Gone) => false,
+            None => pipeline.is_empty() && caller == self.owner,
+        };
+        if !allowed {
+            return false;
+        }
+        routes.owners.insert(pipeline, Owner::Process(new_owner));
+        if !routes.monitors.contains_key(&new_owner) {
+            if let Some(monitor) = resource.monitor(Some(env), &new_owner) {
+                routes.monitors.insert(new_owner, monitor);
+            }
+        }
+        true
+    }
+
+    /// An owner exited: kill what it owned.
+    pub fn owner_exited(&self, pid: LocalPid) {
+        let owned = match self.routes.lock() {
+            Ok(mut routes) => routes.owner_exited(pid),
+            Err(_) => return,
+        };
+        for pipeline in owned {
+            let Some((&child, parent)) = pipeline.split_last() else { continue };
+            let args = Value::List(vec![Value::Int(child as i64), Value::Int(self.owner_exit_signal as i64)]);
+            let mut payload = self.numbers.kill.to_be_bytes().to_vec();
+            encode_value(&mut payload, &args);
+            // Request id 0: nobody waits for the answer.
+            self.send(encode_frame(Kind::Call, 0, parent, &payload));
+        }
+    }
+
+    /// Close the channel: the helper sees end of file and shuts its tree down.
+    pub fn close(&self) {
+        self.writer.close();
+        // SAFETY: shutdown on a socket this driver owns; it wakes the reader.
+        unsafe { libc::shutdown(self.socket.as_raw_fd(), libc::SHUT_RDWR) };
+    }
+
+    /// Wait (on a dirty scheduler) for the helper to have exited.
+    pub fn wait_exit(&self, timeout: Duration) -> bool {
+        let Ok(guard) = self.exit.lock() else { return false };
+        match self.exited.wait_timeout_while(guard, timeout, |e| e.status.is_none()) {
+            Ok((_, result)) => !result.timed_out(),
+            Err(_) => false,
+        }
+    }
+
+    fn fail_pending_if_closed(&self) {
+        let done = self.exit.lock().map(|e| e.status.is_some()).unwrap_or(true);
+        if done {
+            self.fail_all_pending();
+        }
+    }
+
+    /// Every waiting caller gets `closed`.
+    pub fn fail_all_pending(&self) {
+        let pending: Vec<Pending> = match self.routes.lock() {
+            Ok(mut routes) => routes.pending.drain().map(|(_, p)| p).collect(),
+            Err(_) => return,
+        };
+        let mut env = OwnedEnv::new();
+        for p in pending {
+            let _ = env.send_and_clear(&p.caller, |env| {
+                let pipeline = p.pipeline.encode(env);
+                make_tuple(env, &[alcove_ctl().encode(env), self.drv.encode(env), pipeline, closed().encode(env)])
+            });
+        }
+    }
+}
+
+/// The reader thread: frames from the helper, routed to callers and owners.
+pub fn read_loop(driver: Arc<Driver>, resource: ResourceArc<DriverResource>) {
+    let fd = driver.socket.as_raw_fd();
+    let mut reader = FrameReader::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut env = OwnedEnv::new();
+    loop {
+        // SAFETY: buf is writable for buf.len() bytes; the socket is blocking for reads.
+        let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0) };
+        if n < 0 {
+            match std::io::Error::last_os_error().raw_os_error() {
+                Some(libc::EINTR) | Some(libc::EAGAIN) => {
+                    let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+                    // SAFETY: one valid pollfd.
+                    unsafe { libc::poll(&mut pfd, 1, 1000) };
+                    continue;
+                }
+                _ => break,
+            }
+        }
+        if n == 0 {
+            break;
+        }
+        reader.push(&buf[..n as usize]);
+        loop {
+            match reader.next() {
+                Next::Body(body) => route(&driver, &resource, &mut env, &body),
+                Next::Oversized { .. } => {}
+                Next::NeedMore => break,
+            }
+        }
+    }
+    driver.writer.close();
+    driver.fail_all_pending();
+}
+
+fn route(driver: &Driver, resource: &ResourceArc<DriverResource>, env: &mut OwnedEnv, body: &[u8]) {
+    let Ok(frame) = Frame::decode(body) else { return };
+    let header = frame.header;
+    match header.kind {
+        Kind::Reply | Kind::Raise => {
+            let Ok(value) = decode_value(frame.payload) else { return };
+            let Ok(mut routes) = driver.routes.lock() else { return };
+            let Some(pending) = routes.pending.remove(&header.request_id) else { return };
+            let tag = if header.kind == Kind::Reply { alcove_call() } else { alcove_ctl() };
+            if header.kind == Kind::Reply && pending.spawns {
+                if let Some(child) = spawned_pid(&value) {
+                    let mut path = pending.pipeline.clone();
+                    path.push(child);
+                    routes.owners.insert(path, Owner::Process(pending.caller));
+                    if !routes.monitors.contains_key(&pending.caller) {
+                        if let Some(monitor) = resource.monitor(None, &pending.caller) {
+                            routes.monitors.insert(pending.caller, monitor);
+                        }
+                    }
+                }
+            }
+            // Sent with the routes locked, so a cancel either wins before
+            // this (no message) or after it (message already delivered).
+            let _ = env.send_and_clear(&pending.caller, |env| message(env, tag, driver.drv, &pending.pipeline, value_to_term(env, &value)));
+        }
+        Kind::Event => {
+            let Ok(value) = decode_value(frame.payload) else { return };
+            let ended = is_exit(&value);
+            deliver(driver, env, &header.pipeline, alcove_event(), |env| value_to_term(env, &value));
+            if ended {
+                if let Ok(mut routes) = driver.routes.lock() {
+                    routes.forget_tree(&header.pipeline);
+                }
+            }
+        }
+        Kind::Stdout | Kind::Stderr => {
+            let tag = if header.kind == Kind::Stdout { alcove_stdout() } else { alcove_stderr() };
+            deliver(driver, env, &header.pipeline, tag, |env| bytes_to_term(env, frame.payload));
+        }
+        Kind::Pipe => {
+            let Ok(value) = decode_value(frame.payload) else { return };
+            deliver(driver, env, &header.pipeline, alcove_pipe(), |env| value_to_term(env, &value));
+        }
+        Kind::Call | Kind::Stdin => {}
+    }
+}
+
+fn spawned_pid(value: &Value) -> Option<i32> {
+    match value {
+        Value::Tuple(items) if items.len() == 2 && items[0] == Value::atom("ok") => items[1].as_i64().and_then(|p| i32::try_from(p).ok()),
+        _ => None,
+    }
+}
+
+fn is_exit(value: &Value) -> bool {
+    matches!(value, Value::Tuple(items) if items.len() == 2 && matches!(items[0].as_atom(), Some("exit_status") | Some("termsig")))
+}
+
+fn message<'a>(env: Env<'a>, tag: Atom, drv: LocalPid, pipeline: &[i32], term: Term<'a>) -> Term<'a> {
+    make_tuple(env, &[tag.encode(env), drv.encode(env), pipeline.encode(env), term])
+}
+
+/// Send to the owner of a pipeline (the driver's owner when it has none).
+fn deliver<'b, F>(driver: &Driver, env: &mut OwnedEnv, pipeline: &[i32], tag: Atom, make: F)
+where
+    F: for<'a> FnOnce(Env<'a>) -> Term<'a>,
+{
+    let owner = match driver.routes.lock() {
+        Ok(routes) => routes.owner_of(pipeline),
+        Err(_) => return,
+    };
+    let to = match owner {
+        Some(Owner::Process(pid)) => pid,
+        Some(Owner::Gone) => return,
+        None => driver.owner,
+    };
+    let _ = env.send_and_clear(&to, |env| message(env, tag, driver.drv, pipeline, make(env)));
+}
+
+/// The reaper thread: wait for the helper, record how it ended, tell the
+/// driver process.
+pub fn reap_loop(driver: Arc<Driver>, mut child: std::process::Child) {
+    let status = match child.wait() {
+        Ok(status) => {
+            use std::os::unix::process::ExitStatusExt;
+            status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0))
+        }
+        // ECHILD: the VM reaps children itself; the helper is gone either way.
+        Err(_) => 0,
+    };
+    if let Ok(mut exit) = driver.exit.lock() {
+        exit.status = Some(status);
+    }
+    driver.exited.notify_all();
+    let mut env = OwnedEnv::new();
+    let _ = env.send_and_clear(&driver.drv, |env| make_tuple(env, &[alcove_closed().encode(env), status.encode(env)]));
+}

@@ -1,0 +1,63 @@
+//! Who gets what: request id -> caller, pipeline -> owner.
+
+use rustler::{LocalPid, Monitor};
+use std::collections::HashMap;
+
+/// A call waiting for its reply.
+pub struct Pending {
+    pub caller: LocalPid,
+    pub pipeline: Vec<i32>,
+    /// The call creates a child (fork, clone): its caller becomes the owner.
+    pub spawns: bool,
+}
+
+/// The owner of an OS process.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Owner {
+    Process(LocalPid),
+    /// Its owner exited and it was killed: what it still sends is dropped.
+    Gone,
+}
+
+#[derive(Default)]
+pub struct Routes {
+    pub pending: HashMap<u64, Pending>,
+    pub owners: HashMap<Vec<i32>, Owner>,
+    pub monitors: HashMap<LocalPid, Monitor>,
+}
+
+impl Routes {
+    /// The owner for a pipeline: its own, else its nearest ancestor's.
+    /// `None` means the driver's owner.
+    pub fn owner_of(&self, pipeline: &[i32]) -> Option<Owner> {
+        (1..=pipeline.len()).rev().find_map(|len| self.owners.get(&pipeline[..len]).copied())
+    }
+
+    /// Forget a process and everything under it.
+    pub fn forget_tree(&mut self, pipeline: &[i32]) {
+        if self.owners.is_empty() {
+            return;
+        }
+        self.owners.retain(|path, _| !path.starts_with(pipeline));
+    }
+
+    /// The pipelines an exited Erlang process owned, now marked gone.
+    pub fn owner_exited(&mut self, pid: LocalPid) -> Vec<Vec<i32>> {
+        self.monitors.remove(&pid);
+        let mut owned = Vec::new();
+        for (path, owner) in self.owners.iter_mut() {
+            if *owner == Owner::Process(pid) {
+                *owner = Owner::Gone;
+                owned.push(path.clone());
+            }
+        }
+        // Pending calls of a dead process can never be delivered.
+        self.pending.retain(|_, p| p.caller != pid);
+        owned
+    }
+
+    /// Whether `pid` still owns anything (so its monitor can go).
+    pub fn owns_any(&self, pid: LocalPid) -> bool {
+        self.owners.values().any(|o| *o == Owner::Process(pid))
+    }
+}

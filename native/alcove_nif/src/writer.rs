@@ -1,0 +1,122 @@
+//! Frames to the helper. The calling scheduler writes the socket directly
+//! when nothing is queued (no thread hop on the common path); what does not
+//! fit goes to a queue that a writer thread drains when the socket has room.
+
+use std::collections::VecDeque;
+use std::os::unix::io::RawFd;
+use std::sync::{Condvar, Mutex};
+
+#[derive(Default)]
+struct Queue {
+    frames: VecDeque<Vec<u8>>,
+    /// Bytes of the front frame already written.
+    offset: usize,
+    closed: bool,
+}
+
+pub struct Writer {
+    fd: RawFd,
+    queue: Mutex<Queue>,
+    ready: Condvar,
+}
+
+enum Wrote {
+    All,
+    Part(usize),
+    Broken,
+}
+
+fn write_some(fd: RawFd, bytes: &[u8]) -> Wrote {
+    let mut done = 0;
+    while done < bytes.len() {
+        // SAFETY: bytes[done..] is a valid readable slice.
+        let n = unsafe { libc::send(fd, bytes[done..].as_ptr().cast(), bytes.len() - done, libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL) };
+        if n > 0 {
+            done += n as usize;
+            continue;
+        }
+        match std::io::Error::last_os_error().raw_os_error() {
+            Some(libc::EINTR) => continue,
+            Some(libc::EAGAIN) => return Wrote::Part(done),
+            _ => return Wrote::Broken,
+        }
+    }
+    Wrote::All
+}
+
+impl Writer {
+    pub fn new(fd: RawFd) -> Writer {
+        Writer { fd, queue: Mutex::new(Queue::default()), ready: Condvar::new() }
+    }
+
+    /// Send a frame, in order with every frame sent before it. Never blocks
+    /// on the socket. False when the channel is closed.
+    pub fn send(&self, frame: Vec<u8>) -> bool {
+        let Ok(mut queue) = self.queue.lock() else { return false };
+        if queue.closed {
+            return false;
+        }
+        if queue.frames.is_empty() {
+            match write_some(self.fd, &frame) {
+                Wrote::All => return true,
+                Wrote::Part(n) => queue.offset = n,
+                Wrote::Broken => {
+                    queue.closed = true;
+                    return false;
+                }
+            }
+        }
+        queue.frames.push_back(frame);
+        self.ready.notify_one();
+        true
+    }
+
+    pub fn close(&self) {
+        if let Ok(mut queue) = self.queue.lock() {
+            queue.closed = true;
+            queue.frames.clear();
+        }
+        self.ready.notify_all();
+    }
+
+    /// The writer thread: drain the queue whenever the socket has room.
+    pub fn run(&self) {
+        loop {
+            let Ok(mut queue) = self.queue.lock() else { return };
+            while queue.frames.is_empty() && !queue.closed {
+                queue = match self.ready.wait(queue) {
+                    Ok(q) => q,
+                    Err(_) => return,
+                };
+            }
+            if queue.closed {
+                return;
+            }
+            while let Some(front) = queue.frames.front() {
+                let offset = queue.offset;
+                match write_some(self.fd, &front[offset..]) {
+                    Wrote::All => {
+                        queue.frames.pop_front();
+                        queue.offset = 0;
+                    }
+                    Wrote::Part(n) => {
+                        queue.offset += n;
+                        break;
+                    }
+                    Wrote::Broken => {
+                        queue.closed = true;
+                        queue.frames.clear();
+                        return;
+                    }
+                }
+            }
+            if queue.frames.is_empty() {
+                continue;
+            }
+            drop(queue);
+            let mut pfd = libc::pollfd { fd: self.fd, events: libc::POLLOUT, revents: 0 };
+            // SAFETY: one valid pollfd; the timeout bounds the wait so close() is noticed.
+            unsafe { libc::poll(&mut pfd, 1, 100) };
+        }
+    }
+}

@@ -1,0 +1,189 @@
+%%% @doc The alcove driver: starts the helper, owns its lifecycle, and is
+%%% the `Drv' every call names. Calls do not pass through this process:
+%%% they go straight to the NIF, and replies come straight back to the
+%%% caller.
+-module(alcove_drv).
+-behaviour(gen_server).
+
+-export([
+    start/0, start/1, start/2,
+    start_link/0, start_link/1, start_link/2,
+    stop/1,
+    call/5,
+    stdin/3,
+    controlling_process/3,
+    progname/0,
+    getopts/1
+]).
+
+-export([init/1, handle_call/3, handle_cast/2, handle_info/2, terminate/2]).
+
+-type ref() :: pid().
+-export_type([ref/0]).
+
+-record(state, {
+    owner :: pid(),
+    resource :: reference(),
+    argv :: [string()],
+    helper :: non_neg_integer(),
+    stopping = false :: boolean()
+}).
+
+%% How long stop/1 waits for the helper tree to be gone.
+-define(STOP_TIMEOUT_MS, 10000).
+
+%% @doc Start a driver owned by the caller, unlinked.
+-spec start() -> {ok, ref()} | {error, term()}.
+start() -> start(self(), []).
+
+%% @doc Start a driver owned by the caller, unlinked, with options.
+-spec start(proplists:proplist()) -> {ok, ref()} | {error, term()}.
+start(Opts) -> start(self(), Opts).
+
+%% @doc Start a driver owned by `Owner': it gets the root's events and the
+%% tree is torn down when it exits.
+-spec start(pid(), proplists:proplist()) -> {ok, ref()} | {error, term()}.
+start(Owner, Opts) when is_pid(Owner), is_list(Opts) ->
+    gen_server:start(?MODULE, [Owner, Opts], []).
+
+%% @doc Start a driver linked to and owned by the caller.
+-spec start_link() -> {ok, ref()} | {error, term()}.
+start_link() -> start_link(self(), []).
+
+%% @doc Start a driver linked to and owned by the caller, with options.
+-spec start_link(proplists:proplist()) -> {ok, ref()} | {error, term()}.
+start_link(Opts) -> start_link(self(), Opts).
+
+%% @doc Start a driver linked to the caller and owned by `Owner'.
+-spec start_link(pid(), proplists:proplist()) -> {ok, ref()} | {error, term()}.
+start_link(Owner, Opts) when is_pid(Owner), is_list(Opts) ->
+    gen_server:start_link(?MODULE, [Owner, Opts], []).
+
+%% @doc Stop the driver: the helper and every process under it are gone
+%% (and reaped) when this returns.
+-spec stop(ref()) -> ok.
+stop(Drv) ->
+    gen_server:call(Drv, stop, infinity).
+
+%% @doc The default helper path.
+-spec progname() -> file:filename().
+progname() ->
+    filename:join(alcove_nif:priv_dir(), "alcove").
+
+%% @doc The argv used to start the helper.
+-spec getopts(ref()) -> [string()].
+getopts(Drv) ->
+    gen_server:call(Drv, getopts, infinity).
+
+%% @doc Make call number `Call' and wait for its reply. Raises `badpid'
+%% for a pipeline naming a process that is not there, `undef' for a call
+%% filtered or not on this OS, `badarg' for bad arguments, `closed' if the
+%% helper goes away; exits `timeout' after `Timeout' (the late reply is
+%% dropped, never left in the mailbox).
+-spec call(ref(), [integer()], non_neg_integer(), [term()], timeout()) -> term().
+call(Drv, Pipeline, Call, Args, Timeout) ->
+    RequestId =
+        try
+            alcove_nif:call(Drv, Pipeline, Call, Args)
+        catch
+            error:badarg -> erlang:error(badarg, [Drv, Pipeline, Call, Args, Timeout])
+        end,
+    receive
+        % The reply to this caller's one outstanding call on this pipeline.
+        {alcove_call, Drv, Pipeline, Reply} ->
+            Reply;
+        % The call failed in a way that raises (badpid, undef, badarg, closed).
+        {alcove_ctl, Drv, Pipeline, Reason} ->
+            erlang:error(Reason, [Drv, Pipeline, Call, Args])
+    after Timeout ->
+        case alcove_nif:cancel(Drv, RequestId) of
+            true ->
+                ok;
+            false ->
+                % The reply was sent before the cancel: take it out of the mailbox.
+                receive
+                    {alcove_call, Drv, Pipeline, _} -> ok;
+                    {alcove_ctl, Drv, Pipeline, _} -> ok
+                end
+        end,
+        exit(timeout)
+    end.
+
+%% @doc Write to a child's stdin; asynchronous.
+-spec stdin(ref(), [integer()], iodata()) -> ok.
+stdin(Drv, Pipeline, Data) ->
+    try
+        alcove_nif:stdin(Drv, Pipeline, Data)
+    catch
+        error:badarg -> erlang:error(badarg, [Drv, Pipeline, Data])
+    end.
+
+%% @doc Make `Pid' the owner of the process at `Pipeline': it receives its
+%% output and events, and its exit kills the process. Only the current
+%% owner may call this.
+-spec controlling_process(ref(), [integer()], pid()) -> ok | {error, not_owner}.
+controlling_process(Drv, Pipeline, Pid) when is_pid(Pid) ->
+    alcove_nif:controlling_process(Drv, Pipeline, Pid).
+
+%%% gen_server callbacks
+
+%% @private
+init([Owner, Opts]) ->
+    process_flag(trap_exit, true),
+    erlang:monitor(process, Owner),
+    Argv = argv(Opts),
+    Env = [{to_bin(K), to_bin(V)} || {K, V} <- proplists:get_value(env, Opts, [])],
+    Numbers = {alcove_proto:call(fork), alcove_proto:call(clone), alcove_proto:call(kill)},
+    Signal = proplists:get_value(owner_exit_signal, Opts, 9),
+    case alcove_nif:start(self(), Owner, [to_bin(A) || A <- Argv], Env, Numbers, Signal) of
+        {ok, Resource, Helper} ->
+            {ok, #state{owner = Owner, resource = Resource, argv = Argv, helper = Helper}};
+        {error, Errno} ->
+            {stop, {helper_start_failed, Errno}}
+    end.
+
+%% @private
+handle_call(stop, _From, State) ->
+    {stop, normal, ok, State};
+handle_call(getopts, _From, #state{argv = Argv} = State) ->
+    {reply, Argv, State}.
+
+%% @private
+handle_cast(_Msg, State) ->
+    {noreply, State}.
+
+%% @private
+handle_info({'DOWN', _, process, Owner, _}, #state{owner = Owner} = State) ->
+    % The owner is gone: so is everything it started.
+    {stop, normal, State};
+handle_info({'EXIT', _, Reason}, State) ->
+    % A linked process (the starter or a supervisor) exited.
+    {stop, Reason, State};
+handle_info({alcove_closed, Status}, #state{stopping = false} = State) ->
+    % The helper died on its own: linked owners must know.
+    {stop, {helper_exited, Status}, State};
+handle_info(_Msg, State) ->
+    {noreply, State}.
+
+%% @private
+terminate(_Reason, #state{resource = Resource}) ->
+    alcove_nif:stop(Resource, ?STOP_TIMEOUT_MS),
+    ok.
+
+%%% internal
+
+argv(Opts) ->
+    Exec = string:tokens(proplists:get_value(exec, Opts, ""), " "),
+    Progname = proplists:get_value(progname, Opts, progname()),
+    Flags = [
+        ["--" ++ atom_to_list(K), integer_to_list(V)]
+     || {K, V} <- Opts,
+        lists:member(K, [maxchild, maxforkdepth, depth, exit_status, termsig, flowcontrol,
+                         signaloneof, stdin_closed, stdout_closed, stderr_closed]),
+        is_integer(V)
+    ],
+    Exec ++ [Progname | lists:append(Flags)].
+
+to_bin(B) when is_binary(B) -> B;
+to_bin(L) when is_list(L) -> unicode:characters_to_binary(L);
+to_bin(A) when is_atom(A) -> atom_to_binary(A, utf8).
