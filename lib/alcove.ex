@@ -181,6 +181,15 @@ defmodule Alcove do
     do: :alcove.getcwd(drv, pipeline, timeout)
 
   @doc """
+  `gethostname(2)`: Get the hostname (of the process's UTS namespace).
+
+  Calls `:alcove.gethostname/3`; `timeout` defaults to `:infinity`.
+  """
+  @spec gethostname(drv(), pipeline(), timeout()) :: {:ok, binary()} | {:error, :alcove.posix()}
+  def gethostname(drv, pipeline, timeout \\ :infinity),
+    do: :alcove.gethostname(drv, pipeline, timeout)
+
+  @doc """
   `alcove`: Read an option of the event loop.
 
   Calls `:alcove.getopt/4`; `timeout` defaults to `:infinity`.
@@ -215,6 +224,15 @@ defmodule Alcove do
   @spec setcpid(drv(), pipeline(), child :: :alcove.pid_t(), opt :: :alcove.alcove_pid_field(), val :: :alcove.int32_t(), timeout()) :: boolean()
   def setcpid(drv, pipeline, child, opt, val, timeout \\ :infinity),
     do: :alcove.setcpid(drv, pipeline, child, opt, val, timeout)
+
+  @doc """
+  `sethostname(2)`: Set the hostname (of the process's UTS namespace).
+
+  Calls `:alcove.sethostname/4`; `timeout` defaults to `:infinity`.
+  """
+  @spec sethostname(drv(), pipeline(), hostname :: iodata(), timeout()) :: :ok | {:error, :alcove.posix()}
+  def sethostname(drv, pipeline, hostname, timeout \\ :infinity),
+    do: :alcove.sethostname(drv, pipeline, hostname, timeout)
 
   @doc """
   `alcove`: Set an option of the event loop; children inherit it.

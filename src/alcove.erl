@@ -34,6 +34,8 @@
     fork/3,
     getcwd/2,
     getcwd/3,
+    gethostname/2,
+    gethostname/3,
     getopt/3,
     getopt/4,
     getpid/2,
@@ -42,6 +44,8 @@
     kill/5,
     setcpid/5,
     setcpid/6,
+    sethostname/3,
+    sethostname/4,
     setopt/4,
     setopt/5,
     sigaction/4,
@@ -254,6 +258,16 @@ getcwd(Drv, Pipeline) ->
 getcwd(Drv, Pipeline, Timeout) ->
     alcove_drv:call(Drv, Pipeline, 8, [], Timeout).
 
+%% @doc gethostname(2): Get the hostname (of the process's UTS namespace).
+-spec gethostname(alcove_drv:ref(), pipeline()) -> {ok, binary()} | {error, posix()}.
+gethostname(Drv, Pipeline) ->
+    gethostname(Drv, Pipeline, infinity).
+
+%% @doc gethostname(2): Get the hostname (of the process's UTS namespace). With a timeout.
+-spec gethostname(alcove_drv:ref(), pipeline(), timeout()) -> {ok, binary()} | {error, posix()}.
+gethostname(Drv, Pipeline, Timeout) ->
+    alcove_drv:call(Drv, Pipeline, 9, [], Timeout).
+
 %% @doc alcove: Read an option of the event loop.
 -spec getopt(alcove_drv:ref(), pipeline(), Opt :: atom()) -> false | int32_t().
 getopt(Drv, Pipeline, Opt) ->
@@ -262,7 +276,7 @@ getopt(Drv, Pipeline, Opt) ->
 %% @doc alcove: Read an option of the event loop. With a timeout.
 -spec getopt(alcove_drv:ref(), pipeline(), Opt :: atom(), timeout()) -> false | int32_t().
 getopt(Drv, Pipeline, Opt, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 9, [Opt], Timeout).
+    alcove_drv:call(Drv, Pipeline, 10, [Opt], Timeout).
 
 %% @doc getpid(2): Get the process ID.
 -spec getpid(alcove_drv:ref(), pipeline()) -> pid_t().
@@ -272,7 +286,7 @@ getpid(Drv, Pipeline) ->
 %% @doc getpid(2): Get the process ID. With a timeout.
 -spec getpid(alcove_drv:ref(), pipeline(), timeout()) -> pid_t().
 getpid(Drv, Pipeline, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 10, [], Timeout).
+    alcove_drv:call(Drv, Pipeline, 11, [], Timeout).
 
 %% @doc kill(2): Send a signal to a process.
 -spec kill(alcove_drv:ref(), pipeline(), OSPid :: pid_t(), Signal :: constant()) -> ok | {error, posix()}.
@@ -282,7 +296,7 @@ kill(Drv, Pipeline, OSPid, Signal) ->
 %% @doc kill(2): Send a signal to a process. With a timeout.
 -spec kill(alcove_drv:ref(), pipeline(), OSPid :: pid_t(), Signal :: constant(), timeout()) -> ok | {error, posix()}.
 kill(Drv, Pipeline, OSPid, Signal, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 11, [OSPid, Signal], Timeout).
+    alcove_drv:call(Drv, Pipeline, 12, [OSPid, Signal], Timeout).
 
 %% @doc alcove: Set an option of a child process (flowcontrol, signaloneof).
 -spec setcpid(alcove_drv:ref(), pipeline(), Child :: pid_t(), Opt :: alcove_pid_field(), Val :: int32_t()) -> boolean().
@@ -292,7 +306,17 @@ setcpid(Drv, Pipeline, Child, Opt, Val) ->
 %% @doc alcove: Set an option of a child process (flowcontrol, signaloneof). With a timeout.
 -spec setcpid(alcove_drv:ref(), pipeline(), Child :: pid_t(), Opt :: alcove_pid_field(), Val :: int32_t(), timeout()) -> boolean().
 setcpid(Drv, Pipeline, Child, Opt, Val, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 12, [Child, Opt, Val], Timeout).
+    alcove_drv:call(Drv, Pipeline, 13, [Child, Opt, Val], Timeout).
+
+%% @doc sethostname(2): Set the hostname (of the process's UTS namespace).
+-spec sethostname(alcove_drv:ref(), pipeline(), Hostname :: iodata()) -> ok | {error, posix()}.
+sethostname(Drv, Pipeline, Hostname) ->
+    sethostname(Drv, Pipeline, Hostname, infinity).
+
+%% @doc sethostname(2): Set the hostname (of the process's UTS namespace). With a timeout.
+-spec sethostname(alcove_drv:ref(), pipeline(), Hostname :: iodata(), timeout()) -> ok | {error, posix()}.
+sethostname(Drv, Pipeline, Hostname, Timeout) ->
+    alcove_drv:call(Drv, Pipeline, 14, [Hostname], Timeout).
 
 %% @doc alcove: Set an option of the event loop; children inherit it.
 -spec setopt(alcove_drv:ref(), pipeline(), Opt :: atom(), Val :: int32_t()) -> boolean().
@@ -302,7 +326,7 @@ setopt(Drv, Pipeline, Opt, Val) ->
 %% @doc alcove: Set an option of the event loop; children inherit it. With a timeout.
 -spec setopt(alcove_drv:ref(), pipeline(), Opt :: atom(), Val :: int32_t(), timeout()) -> boolean().
 setopt(Drv, Pipeline, Opt, Val, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 13, [Opt, Val], Timeout).
+    alcove_drv:call(Drv, Pipeline, 15, [Opt, Val], Timeout).
 
 %% @doc sigaction(2): Set a signal handler: sig_dfl, sig_ign or sig_catch ([] reads it).
 -spec sigaction(alcove_drv:ref(), pipeline(), Signum :: constant(), Handler :: [] | atom()) -> {ok, OldHandler :: atom()} | {error, posix()}.
@@ -312,7 +336,7 @@ sigaction(Drv, Pipeline, Signum, Handler) ->
 %% @doc sigaction(2): Set a signal handler: sig_dfl, sig_ign or sig_catch ([] reads it). With a timeout.
 -spec sigaction(alcove_drv:ref(), pipeline(), Signum :: constant(), Handler :: [] | atom(), timeout()) -> {ok, OldHandler :: atom()} | {error, posix()}.
 sigaction(Drv, Pipeline, Signum, Handler, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 14, [Signum, Handler], Timeout).
+    alcove_drv:call(Drv, Pipeline, 16, [Signum, Handler], Timeout).
 
 %% @doc alcove: The helper's version.
 -spec version(alcove_drv:ref(), pipeline()) -> binary().
@@ -322,5 +346,5 @@ version(Drv, Pipeline) ->
 %% @doc alcove: The helper's version. With a timeout.
 -spec version(alcove_drv:ref(), pipeline(), timeout()) -> binary().
 version(Drv, Pipeline, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 15, [], Timeout).
+    alcove_drv:call(Drv, Pipeline, 17, [], Timeout).
 

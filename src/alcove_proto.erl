@@ -17,10 +17,12 @@ calls() ->
         exit,
         fork,
         getcwd,
+        gethostname,
         getopt,
         getpid,
         kill,
         setcpid,
+        sethostname,
         setopt,
         sigaction,
         version
@@ -37,13 +39,15 @@ call(execvp) -> 5;
 call(exit) -> 6;
 call(fork) -> 7;
 call(getcwd) -> 8;
-call(getopt) -> 9;
-call(getpid) -> 10;
-call(kill) -> 11;
-call(setcpid) -> 12;
-call(setopt) -> 13;
-call(sigaction) -> 14;
-call(version) -> 15;
+call(gethostname) -> 9;
+call(getopt) -> 10;
+call(getpid) -> 11;
+call(kill) -> 12;
+call(setcpid) -> 13;
+call(sethostname) -> 14;
+call(setopt) -> 15;
+call(sigaction) -> 16;
+call(version) -> 17;
 call(Name) -> erlang:error(badarg, [Name]).
 
 %% @doc Whether a call replaces or ends the process when it succeeds.

@@ -4,7 +4,7 @@ use crate::args::{Args, CallError, CallResult};
 use crate::state::State;
 
 /// Call names by number.
-pub const NAMES: [&str; 16] = [
+pub const NAMES: [&str; 18] = [
     "chdir",
     "clone",
     "cpid",
@@ -14,16 +14,18 @@ pub const NAMES: [&str; 16] = [
     "exit",
     "fork",
     "getcwd",
+    "gethostname",
     "getopt",
     "getpid",
     "kill",
     "setcpid",
+    "sethostname",
     "setopt",
     "sigaction",
     "version",
 ];
 
-const ARITY: [usize; 16] = [
+const ARITY: [usize; 18] = [
     1,
     1,
     0,
@@ -33,10 +35,12 @@ const ARITY: [usize; 16] = [
     1,
     0,
     0,
+    0,
     1,
     0,
     2,
     3,
+    1,
     2,
     2,
     0,
@@ -64,13 +68,15 @@ pub fn dispatch(nr: u16, state: &mut State, args: &Args) -> CallResult {
         6 => crate::sys::process::exit(state, args),
         7 => crate::sys::process::fork(state, args),
         8 => crate::sys::fs::getcwd(state, args),
-        9 => crate::sys::opts::getopt(state, args),
-        10 => crate::sys::process::getpid(state, args),
-        11 => crate::sys::process::kill(state, args),
-        12 => crate::sys::opts::setcpid(state, args),
-        13 => crate::sys::opts::setopt(state, args),
-        14 => crate::sys::signal::sigaction(state, args),
-        15 => crate::sys::opts::version(state, args),
+        9 => crate::sys::host::gethostname(state, args),
+        10 => crate::sys::opts::getopt(state, args),
+        11 => crate::sys::process::getpid(state, args),
+        12 => crate::sys::process::kill(state, args),
+        13 => crate::sys::opts::setcpid(state, args),
+        14 => crate::sys::host::sethostname(state, args),
+        15 => crate::sys::opts::setopt(state, args),
+        16 => crate::sys::signal::sigaction(state, args),
+        17 => crate::sys::opts::version(state, args),
         _ => Err(CallError::Undef),
     }
 }

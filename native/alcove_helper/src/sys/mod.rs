@@ -2,6 +2,7 @@
 
 pub mod exec;
 pub mod fs;
+pub mod host;
 pub mod opts;
 pub mod process;
 pub mod signal;
