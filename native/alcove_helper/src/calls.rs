@@ -4,6 +4,7 @@ use crate::args::{Args, CallError, CallResult};
 use crate::state::State;
 
 /// Call names by number.
+#[allow(dead_code)]
 pub const NAMES: [&str; 18] = [
     "chdir",
     "clone",

@@ -77,12 +77,8 @@ pub fn run(state: &mut State) -> ! {
                     on_ctl_readable(state, pid, &mut buf);
                 }
                 Tag::CtlWrite(pid) => flush_ctl(state, pid),
-                Tag::Stdout(pid) => {
-                    on_output(state, pid, Kind::Stdout, &mut buf);
-                }
-                Tag::Stderr(pid) => {
-                    on_output(state, pid, Kind::Stderr, &mut buf);
-                }
+                Tag::Stdout(pid) => output_ready(state, pid, Kind::Stdout, &mut buf),
+                Tag::Stderr(pid) => output_ready(state, pid, Kind::Stderr, &mut buf),
                 Tag::Stdin(pid) => flush_stdin(state, pid),
             }
             if state.epoch != epoch {
@@ -92,6 +88,13 @@ pub fn run(state: &mut State) -> ! {
         if state.epoch == epoch {
             flush_upstream(state);
         }
+    }
+}
+
+fn output_ready(state: &mut State, pid: i32, kind: Kind, buf: &mut [u8]) {
+    on_output(state, pid, kind, buf);
+    if state.child_index(pid).is_some_and(|idx| state.children[idx].exited.is_some()) {
+        lifecycle::finish_exited(state, pid);
     }
 }
 
@@ -107,7 +110,7 @@ fn on_upstream_readable(state: &mut State, buf: &mut [u8]) {
     match fdio::read(state.up_read, buf) {
         ReadOutcome::Data(n) => state.up_reader.push(&buf[..n]),
         ReadOutcome::WouldBlock => return,
-        ReadOutcome::Eof | ReadOutcome::Error(_) => {
+        ReadOutcome::Eof | ReadOutcome::Error => {
             state.up_closed = true;
             return;
         }
@@ -282,7 +285,7 @@ pub fn on_ctl_readable(state: &mut State, pid: i32, buf: &mut [u8]) -> bool {
             true
         }
         ReadOutcome::WouldBlock => true,
-        ReadOutcome::Eof | ReadOutcome::Error(_) => {
+        ReadOutcome::Eof | ReadOutcome::Error => {
             ctl_closed(state, idx);
             false
         }
@@ -359,7 +362,7 @@ pub fn on_output(state: &mut State, pid: i32, kind: Kind, buf: &mut [u8]) -> boo
             true
         }
         ReadOutcome::WouldBlock => true,
-        ReadOutcome::Eof | ReadOutcome::Error(_) => {
+        ReadOutcome::Eof | ReadOutcome::Error => {
             fdio::close(fd);
             let (slot, opt, name) = if kind == Kind::Stdout {
                 (&mut child.stdout, state.opts.stdout_closed, "stdout_closed")
@@ -416,14 +419,14 @@ pub fn drain_child(state: &mut State, pid: i32, buf: &mut [u8]) {
             let Some(idx) = state.child_index(pid) else { return };
             let child = &state.children[idx];
             let fd = if kind == Kind::Stdout { child.stdout } else { child.stderr };
-            if fd < 0 || !readable_now(fd) || !on_output(state, pid, kind, buf) {
+            if fd < 0 || child.flowcontrol == 0 || !readable_now(fd) || !on_output(state, pid, kind, buf) {
                 break;
             }
         }
     }
 }
 
-fn readable_now(fd: RawFd) -> bool {
+pub fn readable_now(fd: RawFd) -> bool {
     if fd < 0 {
         return false;
     }

@@ -8,7 +8,7 @@ pub enum ReadOutcome {
     Data(usize),
     Eof,
     WouldBlock,
-    Error(i32),
+    Error,
 }
 
 fn errno() -> i32 {
@@ -28,7 +28,7 @@ pub fn read(fd: RawFd, buf: &mut [u8]) -> ReadOutcome {
         match errno() {
             libc::EINTR => continue,
             libc::EAGAIN => return ReadOutcome::WouldBlock,
-            e => return ReadOutcome::Error(e),
+            _ => return ReadOutcome::Error,
         }
     }
 }
@@ -62,16 +62,6 @@ pub fn set_nonblock(fd: RawFd) {
         let flags = libc::fcntl(fd, libc::F_GETFL);
         if flags >= 0 {
             libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK);
-        }
-    }
-}
-
-pub fn set_cloexec(fd: RawFd) {
-    // SAFETY: fcntl on an fd with integer arguments only.
-    unsafe {
-        let flags = libc::fcntl(fd, libc::F_GETFD);
-        if flags >= 0 {
-            libc::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC);
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Signals, reaping and shutdown: how children end and how a helper ends.
 
 use crate::consts;
-use crate::event_loop::{drain_child, flush_upstream};
+use crate::event_loop::{drain_child, flush_upstream, readable_now};
 use crate::signals::Disposition;
 use crate::state::State;
 use alcove_proto::{Kind, Value, STDIO_CHUNK};
@@ -30,9 +30,8 @@ pub fn on_signals(state: &mut State) {
 }
 
 /// Collect every child that has exited; its output and replies go up
-/// before its exit event.
+/// before its exit event. Orphans adopted as subreaper are just reaped.
 pub fn reap(state: &mut State) {
-    let mut buf = vec![0u8; STDIO_CHUNK];
     loop {
         let mut status = 0;
         // SAFETY: status is a valid int to write to.
@@ -40,30 +39,64 @@ pub fn reap(state: &mut State) {
         if pid <= 0 {
             return;
         }
-        if state.child_index(pid).is_none() {
-            continue;
-        }
-        drain_child(state, pid, &mut buf);
-        // If the control channel was still open, drain_child saw its end.
-        if let Some(idx) = state.child_index(pid) {
-            if state.children[idx].ctl >= 0 {
-                crate::event_loop::on_ctl_readable(state, pid, &mut buf);
-            }
-        }
-        if let Some(event) = exit_event(state, status) {
-            state.send_value(Kind::Event, 0, &[pid], &event);
-        }
-        if let Some(idx) = state.child_index(pid) {
-            let mut child = state.children.swap_remove(idx);
-            // A call still in flight can no longer be answered.
-            for id in child.inflight.drain(..) {
-                let reply = if Some(id) == child.pending_noreturn { Value::ok() } else { Value::atom("badpid") };
-                let kind = if reply == Value::ok() { Kind::Reply } else { Kind::Raise };
-                state.send_value(kind, id, &[pid], &reply);
-            }
-            child.close_all();
+        let Some(idx) = state.child_index(pid) else { continue };
+        let event = exit_event(state, status);
+        state.children[idx].exited = Some(event);
+        finish_exited(state, pid);
+    }
+}
+
+/// Send what an exited child left in its pipes, then its exit event, and
+/// forget it. While its flow control is at 0 and output remains, wait.
+pub fn finish_exited(state: &mut State, pid: i32) {
+    let mut buf = vec![0u8; STDIO_CHUNK];
+    drain_child(state, pid, &mut buf);
+    let Some(idx) = state.child_index(pid) else { return };
+    let child = &state.children[idx];
+    let held = child.flowcontrol == 0 && (readable_now(child.stdout) || readable_now(child.stderr));
+    if held {
+        return;
+    }
+    let mut child = state.children.swap_remove(idx);
+    if let Some(Some(event)) = child.exited.take() {
+        state.send_value(Kind::Event, 0, &[pid], &event);
+    }
+    // A call still in flight can no longer be answered.
+    for id in child.inflight.drain(..) {
+        if Some(id) == child.pending_noreturn {
+            state.send_value(Kind::Reply, id, &[pid], &Value::ok());
+        } else {
+            state.send_value(Kind::Raise, id, &[pid], &Value::atom("badpid"));
         }
     }
+    child.close_all();
+}
+
+/// Make orphaned descendants this process's to reap (and to kill when it
+/// shuts down), instead of init's.
+pub fn become_subreaper(on: bool) {
+    // SAFETY: prctl with integer arguments only.
+    unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, on as libc::c_ulong, 0, 0, 0) };
+}
+
+/// Close every fd above stderr: the helper must not hold the VM's fds.
+pub fn close_inherited_fds() {
+    // SAFETY: close_range on fds 3.. of this process, none of which are in use yet.
+    let rc = unsafe { libc::syscall(libc::SYS_close_range, 3 as libc::c_uint, libc::c_uint::MAX, 0 as libc::c_uint) };
+    if rc < 0 {
+        for fd in 3..4096 {
+            crate::fdio::close(fd);
+        }
+    }
+}
+
+/// The pids of this process's children, from /proc (None without /proc,
+/// as after a chroot).
+fn children_of_self() -> Option<Vec<i32>> {
+    // SAFETY: getpid cannot fail.
+    let pid = unsafe { libc::getpid() };
+    let text = std::fs::read_to_string(format!("/proc/self/task/{pid}/children")).ok()?;
+    Some(text.split_whitespace().filter_map(|p| p.parse().ok()).collect())
 }
 
 fn exit_event(state: &State, status: i32) -> Option<Value> {
@@ -81,7 +114,8 @@ fn exit_event(state: &State, status: i32) -> Option<Value> {
 }
 
 /// The control channel closed: signal the children, wait for them a
-/// little, kill what is left, reap everything and exit.
+/// little, kill whatever is left (adopted orphans included), reap
+/// everything and exit.
 pub fn shutdown(state: &mut State) -> ! {
     for child in &mut state.children {
         crate::fdio::close(child.ctl);
@@ -94,21 +128,40 @@ pub fn shutdown(state: &mut State) -> ! {
         }
     }
     let deadline = Instant::now() + SHUTDOWN_GRACE;
-    let mut remaining: Vec<i32> = state.children.iter().map(|c| c.pid).collect();
-    while !remaining.is_empty() && Instant::now() < deadline {
-        remaining.retain(|&pid| {
-            // SAFETY: null status pointer is allowed.
-            unsafe { libc::waitpid(pid, std::ptr::null_mut(), libc::WNOHANG) == 0 }
-        });
+    while Instant::now() < deadline {
+        if reap_all_nohang() {
+            exit_now();
+        }
         std::thread::sleep(Duration::from_millis(5));
     }
-    for pid in remaining {
-        // SAFETY: kill and waitpid have no memory effects here.
-        unsafe {
-            libc::kill(pid, libc::SIGKILL);
-            libc::waitpid(pid, std::ptr::null_mut(), 0);
+    let known: Vec<i32> = state.children.iter().map(|c| c.pid).collect();
+    loop {
+        for pid in children_of_self().unwrap_or_else(|| known.clone()) {
+            // SAFETY: kill has no memory effects.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+        // SAFETY: null status is allowed; blocks until a child exits.
+        if unsafe { libc::waitpid(-1, std::ptr::null_mut(), 0) } < 0 {
+            exit_now();
         }
     }
+}
+
+/// Reap what has exited; true when no child is left at all.
+fn reap_all_nohang() -> bool {
+    loop {
+        // SAFETY: null status is allowed.
+        let pid = unsafe { libc::waitpid(-1, std::ptr::null_mut(), libc::WNOHANG) };
+        if pid < 0 {
+            return true;
+        }
+        if pid == 0 {
+            return false;
+        }
+    }
+}
+
+fn exit_now() -> ! {
     // SAFETY: _exit ends the process without running destructors, which is
     // what a helper that may be a fork of another wants.
     unsafe { libc::_exit(0) }

@@ -39,6 +39,8 @@ fn parse_args() -> (Opts, i64) {
 fn main() {
     // Whatever the VM ignored or blocked must not leak into the children.
     signals::reset_all();
+    lifecycle::close_inherited_fds();
+    lifecycle::become_subreaper(true);
     let (opts, depth) = parse_args();
     let signals = match signals::Signals::new() {
         Ok(signals) => signals,

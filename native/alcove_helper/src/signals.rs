@@ -76,19 +76,32 @@ fn install(signum: usize, handler: libc::sighandler_t, flags: libc::c_int) {
     }
 }
 
-/// Every signal to its default action, and an empty mask.
+/// The kernel's own `struct sigaction` layout (x86_64, aarch64 and the
+/// generic ABI), used to reach the signals libc keeps for itself.
+#[repr(C)]
+struct KernelSigaction {
+    handler: usize,
+    flags: libc::c_ulong,
+    restorer: usize,
+    mask: u64,
+}
+
+/// Every signal to its default action, and an empty mask. Done with raw
+/// system calls: libc refuses to touch the two realtime signals it reserves
+/// (32 and 33), and the VM leaves those ignored.
 pub fn reset_all() {
+    let default = KernelSigaction { handler: 0, flags: 0, restorer: 0, mask: 0 };
     for signum in 1..NSIG {
         if catchable(signum) {
-            install(signum, libc::SIG_DFL, 0);
+            // SAFETY: a valid kernel sigaction for SIG_DFL, sigset size 8 bytes.
+            unsafe {
+                libc::syscall(libc::SYS_rt_sigaction, signum as libc::c_long, &default as *const KernelSigaction, std::ptr::null_mut::<KernelSigaction>(), 8 as libc::c_long)
+            };
         }
     }
-    // SAFETY: an empty set is valid; setting the mask has no memory effects.
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
-    }
+    let empty: u64 = 0;
+    // SAFETY: an empty 8-byte mask; the old mask is not asked for.
+    unsafe { libc::syscall(libc::SYS_rt_sigprocmask, libc::SIG_SETMASK as libc::c_long, &empty as *const u64, std::ptr::null_mut::<u64>(), 8 as libc::c_long) };
 }
 
 /// The signal state of one helper process.
@@ -145,10 +158,10 @@ impl Signals {
         let flags = libc::SA_SIGINFO | libc::SA_RESTART;
         match self.table[signum] {
             // SIGCHLD always reaches the loop, so children are reaped.
-            _ if signum == libc::SIGCHLD as usize => install(signum, on_signal as libc::sighandler_t, flags | libc::SA_NOCLDSTOP),
+            _ if signum == libc::SIGCHLD as usize => install(signum, on_signal as *const () as libc::sighandler_t, flags | libc::SA_NOCLDSTOP),
             Disposition::Default => install(signum, libc::SIG_DFL, 0),
             Disposition::Ignore => install(signum, libc::SIG_IGN, 0),
-            Disposition::Catch => install(signum, on_signal as libc::sighandler_t, flags),
+            Disposition::Catch => install(signum, on_signal as *const () as libc::sighandler_t, flags),
         }
     }
 

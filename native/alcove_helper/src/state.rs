@@ -119,6 +119,10 @@ pub struct Child {
     pub inflight: Vec<u64>,
     pub flowcontrol: i64,
     pub signaloneof: i64,
+    /// Set once reaped: the exit event to send (None when the exit_status or
+    /// termsig option turned it off), held back while flow control holds
+    /// back the output that must precede it.
+    pub exited: Option<Option<Value>>,
 }
 
 impl Child {

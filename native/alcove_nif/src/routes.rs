@@ -55,9 +55,4 @@ impl Routes {
         self.pending.retain(|_, p| p.caller != pid);
         owned
     }
-
-    /// Whether `pid` still owns anything (so its monitor can go).
-    pub fn owns_any(&self, pid: LocalPid) -> bool {
-        self.owners.values().any(|o| *o == Owner::Process(pid))
-    }
 }

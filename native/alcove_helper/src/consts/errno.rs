@@ -2,6 +2,8 @@
 
 /// Lower-case errno names; the first name listed for a value wins on lookup by value.
 pub static ERRNO: &[(&str, i64)] = &[
+    // enotsup is listed before eopnotsupp (the same value on Linux), as Erlang names it.
+    ("enotsup", libc::ENOTSUP as i64),
     ("eperm", libc::EPERM as i64),
     ("enoent", libc::ENOENT as i64),
     ("esrch", libc::ESRCH as i64),
@@ -133,7 +135,6 @@ pub static ERRNO: &[(&str, i64)] = &[
     ("enotrecoverable", libc::ENOTRECOVERABLE as i64),
     ("erfkill", libc::ERFKILL as i64),
     ("ehwpoison", libc::EHWPOISON as i64),
-    ("enotsup", libc::ENOTSUP as i64),
     ("ewouldblock", libc::EWOULDBLOCK as i64),
 ];
 

@@ -19,8 +19,11 @@ fn run_exec(state: &mut State, exec: impl FnOnce()) -> CallResult {
     }
     crate::event_loop::flush_upstream(state);
     signals::reset_all();
+    // The program gets no orphans of ours to reap.
+    crate::lifecycle::become_subreaper(false);
     exec();
     let err = CallError::last_os();
+    crate::lifecycle::become_subreaper(true);
     state.signals.apply_all();
     Err(err)
 }

@@ -64,7 +64,11 @@ pub fn setcpid(state: &mut State, args: &Args) -> CallResult {
     let ok = match field {
         "flowcontrol" if value >= -1 => {
             child.flowcontrol = value;
-            true
+            if child.exited.is_some() {
+                // Output held back by flow control can go now, then the exit event.
+                crate::lifecycle::finish_exited(state, pid);
+            }
+            return Ok(bool_value(true));
         }
         "signaloneof" if (0..crate::signals::NSIG as i64).contains(&value) => {
             child.signaloneof = value;

@@ -115,6 +115,7 @@ fn spawn(state: &mut State, clone_flags: Option<i64>) -> CallResult {
         inflight: Vec::new(),
         flowcontrol: state.opts.flowcontrol,
         signaloneof: state.opts.signaloneof,
+        exited: None,
     });
     Ok(Value::ok_with(Value::Int(pid as i64)))
 }
@@ -162,6 +163,7 @@ fn become_child(state: &mut State, fds: &ChildFds) {
     state.up_closed = false;
     state.depth += 1;
     state.epoch += 1;
+    crate::lifecycle::become_subreaper(true);
     if state.signals.renew().is_err() {
         // Without a signal pipe the child cannot reap: give up now.
         // SAFETY: _exit in a forked child.

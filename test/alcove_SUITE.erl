@@ -1,0 +1,629 @@
+%%% Common Test suite: every call of the foundation and every contract of
+%%% ARCHITECTURE.md, against real helper processes.
+-module(alcove_SUITE).
+
+-include_lib("common_test/include/ct.hrl").
+-include_lib("stdlib/include/assert.hrl").
+-include("alcove.hrl").
+
+-export([all/0, groups/0, suite/0, init_per_testcase/2, end_per_testcase/2]).
+-export([
+    getpid/1, fork_nested/1, clone_namespaces/1, clone_flags_integer/1, exit_status/1,
+    kill_termsig/1, kill_atom_and_unknown/1, execvp_cat/1, execve_env/1, exec_failure/1,
+    getopt_setopt/1, options_inherited/1, start_options/1, version/1, cpid/1, setcpid/1, sigaction/1,
+    trapped_signal/1, chdir_getcwd/1, hostname/1, eof/1, stderr/1, bad_arguments/1,
+    call_by_name/1
+]).
+-export([
+    concurrent_callers/1, zero_timeout_no_stray/1, timeout_late_reply_dropped/1,
+    owner_death_kills/1, controlling_process/1, controlling_process_not_owner/1,
+    output_before_exit/1, badpid/1, badpid_stdin/1, badpid_exited_mid_pipeline/1,
+    depth16/1, maxchild/1, stop_leaves_nothing/1, owner_exit_tears_down/1,
+    helper_death/1, large_stdin/1, signal_defaults/1, flowcontrol/1
+]).
+
+suite() ->
+    [{timetrap, {seconds, 120}}].
+
+all() ->
+    [{group, calls}, {group, contracts}].
+
+groups() ->
+    [
+        {calls, [], [
+            getpid, fork_nested, clone_namespaces, clone_flags_integer, exit_status,
+            kill_termsig, kill_atom_and_unknown, execvp_cat, execve_env, exec_failure,
+            getopt_setopt, options_inherited, start_options, version, cpid, setcpid, sigaction,
+            trapped_signal, chdir_getcwd, hostname, eof, stderr, bad_arguments, call_by_name
+        ]},
+        {contracts, [], [
+            concurrent_callers, zero_timeout_no_stray, timeout_late_reply_dropped,
+            owner_death_kills, controlling_process, controlling_process_not_owner,
+            output_before_exit, badpid, badpid_stdin, badpid_exited_mid_pipeline,
+            depth16, maxchild, stop_leaves_nothing, owner_exit_tears_down,
+            helper_death, large_stdin, signal_defaults, flowcontrol
+        ]}
+    ].
+
+init_per_testcase(_Case, Config) ->
+    {ok, Drv} = alcove_drv:start_link(),
+    [{drv, Drv} | Config].
+
+end_per_testcase(_Case, Config) ->
+    Drv = ?config(drv, Config),
+    unlink(Drv),
+    catch alcove_drv:stop(Drv),
+    ok.
+
+%%% helpers
+
+drv(Config) -> ?config(drv, Config).
+
+root() ->
+    os:getenv("USER") =:= "root" orelse string:trim(os:cmd("id -u")) =:= "0".
+
+%% Wait for the exit event of a process.
+wait_exit(Drv, Pipeline) ->
+    receive
+        {alcove_event, Drv, Pipeline, {exit_status, _} = E} -> E;
+        {alcove_event, Drv, Pipeline, {termsig, _} = E} -> E
+    after 10000 -> ct:fail({no_exit_event, Pipeline})
+    end.
+
+%% Read stdout until the exit event; returns {Bytes, ExitEvent}.
+read_until_exit(Drv, Pipeline) ->
+    read_until_exit(Drv, Pipeline, []).
+read_until_exit(Drv, Pipeline, Acc) ->
+    receive
+        {alcove_stdout, Drv, Pipeline, Data} -> read_until_exit(Drv, Pipeline, [Data | Acc]);
+        {alcove_event, Drv, Pipeline, {exit_status, _} = E} -> {iolist_to_binary(lists:reverse(Acc)), E};
+        {alcove_event, Drv, Pipeline, {termsig, _} = E} -> {iolist_to_binary(lists:reverse(Acc)), E}
+    after 20000 -> ct:fail({no_exit, Pipeline, iolist_size(Acc)})
+    end.
+
+%% Read exactly N bytes of stdout.
+read_bytes(_Drv, _Pipeline, 0, Acc) ->
+    iolist_to_binary(lists:reverse(Acc));
+read_bytes(Drv, Pipeline, N, Acc) when N > 0 ->
+    receive
+        {alcove_stdout, Drv, Pipeline, Data} -> read_bytes(Drv, Pipeline, N - byte_size(Data), [Data | Acc])
+    after 20000 -> ct:fail({short_read, N})
+    end.
+
+alive(OsPid) ->
+    case file:read_file("/proc/" ++ integer_to_list(OsPid) ++ "/stat") of
+        {ok, Stat} ->
+            % A zombie counts as still there: it has not been reaped.
+            [_, Rest] = binary:split(Stat, <<") ">>),
+            true =/= (Rest =:= <<>>) andalso true;
+        {error, _} ->
+            false
+    end.
+
+%% Descendants of an OS process, from /proc (children files).
+descendants(OsPid) ->
+    Tasks = filelib:wildcard("/proc/" ++ integer_to_list(OsPid) ++ "/task/*/children"),
+    Kids = lists:append([
+        [list_to_integer(P) || P <- string:tokens(binary_to_list(B), " \n")]
+     || F <- Tasks, {ok, B} <- [file:read_file(F)]
+    ]),
+    Kids ++ lists:append([descendants(K) || K <- Kids]).
+
+flush_mailbox() ->
+    receive M -> [M | flush_mailbox()] after 0 -> [] end.
+
+%%% calls
+
+getpid(Config) ->
+    Drv = drv(Config),
+    Root = alcove:getpid(Drv, []),
+    ?assert(is_integer(Root) andalso Root > 1),
+    ?assertNotEqual(list_to_integer(os:getpid()), Root),
+    {ok, Child} = alcove:fork(Drv, []),
+    ?assertEqual(Child, alcove:getpid(Drv, [Child])),
+    ?assertEqual(Child, alcove:getpid(Drv, [Child], 5000)).
+
+fork_nested(Config) ->
+    Drv = drv(Config),
+    {ok, C1} = alcove:fork(Drv, []),
+    {ok, C2} = alcove:fork(Drv, [C1]),
+    {ok, C3} = alcove:fork(Drv, [C1, C2]),
+    ?assertEqual(C3, alcove:getpid(Drv, [C1, C2, C3])),
+    % The OS tree matches the pipeline.
+    ?assert(lists:member(C3, descendants(C1))),
+    ?assert(lists:member(C2, descendants(alcove:getpid(Drv, [])))).
+
+clone_namespaces(Config) ->
+    case root() of
+        false ->
+            {skip, "clone with new namespaces needs root (CAP_SYS_ADMIN)"};
+        true ->
+            Drv = drv(Config),
+            {ok, C} = alcove:clone(Drv, [], [clone_newpid, clone_newns, clone_newuts, clone_newipc, clone_newnet]),
+            % PID 1 in its own PID namespace, its real pid outside.
+            ?assertEqual(1, alcove:getpid(Drv, [C])),
+            ?assert(C > 1),
+            ok = alcove:sethostname(Drv, [C], "alcove-test"),
+            ?assertEqual({ok, <<"alcove-test">>}, alcove:gethostname(Drv, [C])),
+            % The host's name did not change.
+            {ok, Host} = inet:gethostname(),
+            ?assertNotEqual("alcove-test", Host),
+            {ok, G} = alcove:fork(Drv, [C]),
+            ?assertEqual(2, alcove:getpid(Drv, [C, G]))
+    end.
+
+clone_flags_integer(Config) ->
+    Drv = drv(Config),
+    % Integer flags work too: 0 is a plain fork.
+    {ok, C} = alcove:clone(Drv, [], 0),
+    ?assertEqual(C, alcove:getpid(Drv, [C])),
+    ?assertEqual({error, enotsup}, alcove:clone(Drv, [], [clone_nonexistent])),
+    ?assertEqual({error, einval}, alcove:clone(Drv, [], [clone_vm])).
+
+exit_status(Config) ->
+    Drv = drv(Config),
+    {ok, C} = alcove:fork(Drv, []),
+    ?assertEqual(ok, alcove:exit(Drv, [C], 7)),
+    ?assertEqual({exit_status, 7}, wait_exit(Drv, [C])),
+    ?assertError(badpid, alcove:getpid(Drv, [C])).
+
+kill_termsig(Config) ->
+    Drv = drv(Config),
+    {ok, C} = alcove:fork(Drv, []),
+    ?assertEqual(ok, alcove:kill(Drv, [], C, 9)),
+    ?assertEqual({termsig, sigkill}, wait_exit(Drv, [C])).
+
+kill_atom_and_unknown(Config) ->
+    Drv = drv(Config),
+    {ok, C} = alcove:fork(Drv, []),
+    ok = alcove:execvp(Drv, [C], "sleep", ["sleep", "100"]),
+    ?assertEqual({error, enotsup}, alcove:kill(Drv, [], C, signotreal)),
+    ?assertEqual({error, esrch}, alcove:kill(Drv, [], 999999, sigterm)),
+    ?assertEqual(ok, alcove:kill(Drv, [], C, sigterm)),
+    ?assertEqual({termsig, sigterm}, wait_exit(Drv, [C])).
+
+execvp_cat(Config) ->
+    Drv = drv(Config),
+    {ok, C} = alcove:fork(Drv, []),
+    ?assertEqual(ok, alcove:execvp(Drv, [C], "cat", ["cat"])),
+    ok = alcove:stdin(Drv, [C], "hello process\n"),
+    ?assertEqual(<<"hello process\n">>, read_bytes(Drv, [C], 14, [])),
+    % The control channel is gone after exec: fdctl becomes -2.
+    ?assertEqual(-2, alcove:getcpid(Drv, [], C, fdctl)),
+    ok = alcove:eof(Drv, [C]),
+    ?assertEqual({exit_status, 0}, wait_exit(Drv, [C])).
+
+execve_env(Config) ->
+    Drv = drv(Config),
+    {ok, C} = alcove:fork(Drv, []),
+    ok = alcove:execve(Drv, [C], "/usr/bin/env", ["env"], ["A=1", <<"B=two">>]),
+    ?assertEqual({<<"A=1\nB=two\n">>, {exit_status, 0}}, read_until_exit(Drv, [C])).
+
+exec_failure(Config) ->
+    Drv = drv(Config),
+    {ok, C} = alcove:fork(Drv, []),
+    ?assertEqual({error, enoent}, alcove:execvp(Drv, [C], "/nonexistent/prog", ["prog"])),
+    ?assertEqual({error, eacces}, alcove:execve(Drv, [C], "/tmp", ["x"], [])),
+    % Still in its event loop, and it can exec after all.
+    ?assertEqual(C, alcove:getpid(Drv, [C])),
+    ok = alcove:execvp(Drv, [C], "echo", ["echo", "ok"]),
+    ?assertEqual({<<"ok\n">>, {exit_status, 0}}, read_until_exit(Drv, [C])),
+    % exec on the root helper would hand it the protocol socket.
+    ?assertEqual({error, einval}, alcove:execvp(Drv, [], "true", ["true"])).
+
+getopt_setopt(Config) ->
+    Drv = drv(Config),
+    Defaults = [{maxchild, 64}, {exit_status, 1}, {maxforkdepth, 16}, {termsig, 1},
+                {flowcontrol, -1}, {signaloneof, 15}, {stdin_closed, 0},
+                {stdout_closed, 0}, {stderr_closed, 0}],
+    [?assertEqual(V, alcove:getopt(Drv, [], K)) || {K, V} <- Defaults],
+    ?assertEqual(false, alcove:getopt(Drv, [], nonexistent)),
+    ?assertEqual(false, alcove:setopt(Drv, [], nonexistent, 1)),
+    ?assertEqual(true, alcove:setopt(Drv, [], maxchild, 32)),
+    ?assertEqual(32, alcove:getopt(Drv, [], maxchild)),
+    ?assertEqual(false, alcove:setopt(Drv, [], exit_status, 7)),
+    ?assertEqual(1, alcove:getopt(Drv, [], exit_status)).
+
+options_inherited(Config) ->
+    Drv = drv(Config),
+    true = alcove:setopt(Drv, [], maxchild, 5),
+    true = alcove:setopt(Drv, [], signaloneof, 9),
+    {ok, C} = alcove:fork(Drv, []),
+    ?assertEqual(5, alcove:getopt(Drv, [C], maxchild)),
+    ?assertEqual(9, alcove:getcpid(Drv, [], C, signaloneof)),
+    % The child's options are its own from then on.
+    true = alcove:setopt(Drv, [C], maxchild, 3),
+    ?assertEqual(5, alcove:getopt(Drv, [], maxchild)).
+
+start_options(_Config) ->
+    {ok, Drv} = alcove_drv:start_link([{maxchild, 7}, {maxforkdepth, 3}, {env, [{"ALCOVE_T", "x"}]}]),
+    try
+        ?assertEqual(7, alcove:getopt(Drv, [], maxchild)),
+        ?assertEqual(3, alcove:getopt(Drv, [], maxforkdepth)),
+        Argv = alcove_drv:getopts(Drv),
+        ?assert(lists:member("--maxchild", Argv)),
+        {ok, C} = alcove:fork(Drv, []),
+        ok = alcove:execvp(Drv, [C], "sh", ["sh", "-c", "echo $ALCOVE_T"]),
+        ?assertEqual({<<"x\n">>, {exit_status, 0}}, read_until_exit(Drv, [C]))
+    after
+        alcove_drv:stop(Drv)
+    end,
+    % A helper that cannot start is an error, not a hang.
+    process_flag(trap_exit, true),
+    ?assertMatch({error, _}, alcove_drv:start([{progname, "/nonexistent/alcove"}])).
+
+version(Config) ->
+    Drv = drv(Config),
+    V = alcove:version(Drv, []),
+    ?assert(is_binary(V) andalso byte_size(V) > 0),
+    {ok, C} = alcove:fork(Drv, []),
+    ?assertEqual(V, alcove:version(Drv, [C])).
+
+cpid(Config) ->
+    Drv = drv(Config),
+    ?assertEqual([], alcove:cpid(Drv, [])),
+    {ok, C1} = alcove:fork(Drv, []),
+    {ok, C2} = alcove:fork(Drv, []),
+    Pids = alcove:cpid(Drv, []),
+    ?assertEqual(lists:sort([C1, C2]), lists:sort([P#alcove_pid.pid || P <- Pids])),
+    [#alcove_pid{flowcontrol = -1, signaloneof = 15, fdctl = Ctl, stdin = In, stdout = Out, stderr = Err} | _] = Pids,
+    ?assert(lists:all(fun(Fd) -> Fd > 2 end, [Ctl, In, Out, Err])),
+    ?assertEqual(C1, alcove:getcpid(Drv, [], C1, pid)),
+    ?assertEqual(false, alcove:getcpid(Drv, [], 424242, pid)).
+
+setcpid(Config) ->
+    Drv = drv(Config),
+    {ok, C} = alcove:fork(Drv, []),
+    ?assertEqual(true, alcove:setcpid(Drv, [], C, signaloneof, 9)),
+    ?assertEqual(9, alcove:getcpid(Drv, [], C, signaloneof)),
+    ?assertEqual(true, alcove:setcpid(Drv, [], C, flowcontrol, 10)),
+    ?assertEqual(10, alcove:getcpid(Drv, [], C, flowcontrol)),
+    ?assertEqual(false, alcove:setcpid(Drv, [], C, nonexistent, 1)),
+    ?assertEqual(false, alcove:setcpid(Drv, [], 424242, flowcontrol, 1)).
+
+sigaction(Config) ->
+    Drv = drv(Config),
+    {ok, C} = alcove:fork(Drv, []),
+    ?assertEqual({ok, sig_catch}, alcove:sigaction(Drv, [C], sigterm, [])),
+    ?assertEqual({ok, sig_catch}, alcove:sigaction(Drv, [C], sigterm, sig_ign)),
+    ?assertEqual({ok, sig_ign}, alcove:sigaction(Drv, [C], sigterm, sig_dfl)),
+    ?assertEqual({error, einval}, alcove:sigaction(Drv, [C], sigkill, sig_ign)),
+    ?assertEqual({error, enotsup}, alcove:sigaction(Drv, [C], signotreal, sig_ign)),
+    ?assertEqual({error, einval}, alcove:sigaction(Drv, [C], sigterm, not_a_handler)),
+    % With the default restored, SIGTERM ends the helper.
+    ok = alcove:kill(Drv, [], C, sigterm),
+    ?assertEqual({termsig, sigterm}, wait_exit(Drv, [C])).
+
+trapped_signal(Config) ->
+    Drv = drv(Config),
+    {ok, C} = alcove:fork(Drv, []),
+    ok = alcove:kill(Drv, [], C, sigusr1),
+    receive
+        {alcove_event, Drv, [C], {signal, sigusr1, Info}} -> ?assert(is_binary(Info))
+    after 5000 -> ct:fail(no_signal_event)
+    end,
+    % Trapped, so the helper lives on.
+    ?assertEqual(C, alcove:getpid(Drv, [C])).
+
+chdir_getcwd(Config) ->
+    Drv = drv(Config),
+    {ok, C} = alcove:fork(Drv, []),
+    ok = alcove:chdir(Drv, [C], "/tmp"),
+    ?assertEqual({ok, <<"/tmp">>}, alcove:getcwd(Drv, [C])),
+    ?assertEqual({error, enoent}, alcove:chdir(Drv, [C], "/nonexistent/dir")),
+    ?assertEqual({error, enotdir}, alcove:chdir(Drv, [C], ["/etc/", <<"hostname">>])),
+    {ok, Cwd} = file:get_cwd(),
+    ?assertEqual({ok, list_to_binary(Cwd)}, alcove:getcwd(Drv, [])).
+
+hostname(Config) ->
+    Drv = drv(Config),
+    {ok, Host} = inet:gethostname(),
+    ?assertEqual({ok, list_to_binary(Host)}, alcove:gethostname(Drv, [])),
+    case root() of
+        true -> ok;
+        false -> ?assertEqual({error, eperm}, alcove:sethostname(Drv, [], "x"))
+    end.
+
+eof(Config) ->
+    Drv = drv(Config),
+    {ok, C} = alcove:fork(Drv, []),
+    ok = alcove:execvp(Drv, [C], "wc", ["wc", "-c"]),
+    ok = alcove:stdin(Drv, [C], <<"12345">>),
+    ok = alcove:eof(Drv, [C], stdin),
+    ?assertEqual({error, ebadf}, alcove:eof(Drv, [C], stdin)),
+    {Out, {exit_status, 0}} = read_until_exit(Drv, [C]),
+    ?assertEqual(<<"5">>, string:trim(Out)),
+    ?assertEqual({error, esrch}, alcove:eof(Drv, [C])).
+
+stderr(Config) ->
+    Drv = drv(Config),
+    {ok, C} = alcove:fork(Drv, []),
+    ok = alcove:execvp(Drv, [C], "sh", ["sh", "-c", "echo out; echo err >&2; exit 3"]),
+    ?assertEqual({exit_status, 3}, wait_exit(Drv, [C])),
+    ?assertEqual([<<"out\n">>], alcove:stdout(Drv, [C])),
+    ?assertEqual([<<"err\n">>], alcove:stderr(Drv, [C])),
+    ?assertEqual([], alcove:stderr(Drv, [C])),
+    ?assertEqual(false, alcove:event(Drv, [C])).
+
+bad_arguments(Config) ->
+    Drv = drv(Config),
+    {ok, C} = alcove:fork(Drv, []),
+    ?assertError(badarg, alcove:chdir(Drv, [C], self())),
+    ?assertError(badarg, alcove:chdir(Drv, [C], 1.5)),
+    ?assertError(badarg, alcove:chdir(Drv, [C], [$a | $b])),
+    ?assertError(badarg, alcove:chdir(Drv, [C], <<"a", 0, "b">>)),
+    ?assertError(badarg, alcove:getpid(Drv, not_a_list)),
+    ?assertError(badarg, alcove:getpid(Drv, [C | C])),
+    ?assertError(badarg, alcove:getpid(Drv, [1 bsl 40])),
+    ?assertError(badarg, alcove:kill(Drv, [], C, [])),
+    ?assertError(badarg, alcove:execvp(Drv, [C], "x", not_a_list)),
+    ?assertError(badarg, alcove:stdin(Drv, [C], [self()])),
+    % Over the frame cap: an error for that request, nothing else.
+    ?assertError(badarg, alcove:chdir(Drv, [C], binary:copy(<<"a">>, 2 * 1024 * 1024))),
+    % A not-a-driver is badarg too.
+    ?assertError(badarg, alcove:getpid(self(), [])),
+    % And the tree still answers.
+    ?assertEqual(C, alcove:getpid(Drv, [C])).
+
+call_by_name(Config) ->
+    Drv = drv(Config),
+    ?assertEqual(alcove:getpid(Drv, []), alcove:call(Drv, [], getpid, [])),
+    ?assertError(undef, alcove:call(Drv, [], no_such_call, [])),
+    ?assertEqual(alcove_proto:call(getpid), length(lists:takewhile(fun(N) -> N =/= getpid end, alcove_proto:calls()))),
+    ?assert(alcove_proto:noreturn(execvp)),
+    ?assertNot(alcove_proto:noreturn(getpid)).
+
+%%% contracts
+
+concurrent_callers(Config) ->
+    Drv = drv(Config),
+    {ok, C} = alcove:fork(Drv, []),
+    Self = self(),
+    Workers = [
+        spawn_link(fun() ->
+            Pipeline = case N rem 2 of 0 -> []; 1 -> [C] end,
+            Expect = alcove:getpid(Drv, Pipeline),
+            Results = [alcove:getpid(Drv, Pipeline) || _ <- lists:seq(1, 500)],
+            Self ! {done, self(), lists:all(fun(R) -> R =:= Expect end, Results), flush_mailbox()}
+        end)
+     || N <- lists:seq(1, 8)
+    ],
+    [receive {done, W, AllRight, Stray} -> ?assert(AllRight), ?assertEqual([], Stray) end || W <- Workers].
+
+zero_timeout_no_stray(Config) ->
+    Drv = drv(Config),
+    {ok, C} = alcove:fork(Drv, []),
+    Outcomes = [catch alcove:getpid(Drv, [C], 0) || _ <- lists:seq(1, 200)],
+    ?assert(lists:member({'EXIT', timeout}, Outcomes)),
+    timer:sleep(200),
+    ?assertEqual([], [M || M <- flush_mailbox(), element(1, M) =/= 'EXIT']),
+    ?assertEqual(C, alcove:getpid(Drv, [C])).
+
+timeout_late_reply_dropped(Config) ->
+    Drv = drv(Config),
+    {ok, C} = alcove:fork(Drv, []),
+    % A stopped helper cannot answer: the call times out, then the reply
+    % comes after SIGCONT and must not reach the mailbox.
+    ok = alcove:kill(Drv, [], C, sigstop),
+    ?assertExit(timeout, alcove:getpid(Drv, [C], 300)),
+    ok = alcove:kill(Drv, [], C, sigcont),
+    ?assertEqual(C, alcove:getpid(Drv, [C])),
+    timer:sleep(100),
+    ?assertEqual([], [M || {alcove_call, _, _, _} = M <- flush_mailbox()]).
+
+owner_death_kills(Config) ->
+    Drv = drv(Config),
+    Self = self(),
+    Owner = spawn(fun() ->
+        {ok, C} = alcove:fork(Drv, []),
+        ok = alcove:execvp(Drv, [C], "sleep", ["sleep", "100"]),
+        Self ! {child, C},
+        receive stop -> ok end
+    end),
+    C = receive {child, P} -> P after 5000 -> ct:fail(no_child) end,
+    ?assert(alive(C)),
+    exit(Owner, kill),
+    ok = wait_gone(C, 5000),
+    % The dead owner's messages are dropped, not sent to the driver owner.
+    timer:sleep(100),
+    ?assertEqual([], [M || {alcove_event, _, [X], _} = M <- flush_mailbox(), X =:= C]),
+    ?assertError(badpid, alcove:getpid(Drv, [C])).
+
+wait_gone(OsPid, Ms) when Ms =< 0 ->
+    ct:fail({still_alive, OsPid});
+wait_gone(OsPid, Ms) ->
+    case alive(OsPid) of
+        false -> ok;
+        true -> timer:sleep(20), wait_gone(OsPid, Ms - 20)
+    end.
+
+controlling_process(Config) ->
+    Drv = drv(Config),
+    Self = self(),
+    {ok, C} = alcove:fork(Drv, []),
+    New = spawn_link(fun() ->
+        receive go -> ok end,
+        Out = alcove:stdout(Drv, [C], 5000),
+        Ev = alcove:event(Drv, [C], 5000),
+        Self ! {got, Out, Ev}
+    end),
+    ?assertEqual(ok, alcove_drv:controlling_process(Drv, [C], New)),
+    % Only the owner may hand it on.
+    ?assertEqual({error, not_owner}, alcove_drv:controlling_process(Drv, [C], self())),
+    ok = alcove:execvp(Drv, [C], "echo", ["echo", "moved"]),
+    New ! go,
+    receive {got, Out, Ev} ->
+        ?assertEqual(<<"moved\n">>, iolist_to_binary(Out)),
+        ?assertEqual({exit_status, 0}, Ev)
+    after 10000 -> ct:fail(no_output_at_new_owner)
+    end,
+    ?assertEqual([], [M || {alcove_stdout, _, _, _} = M <- flush_mailbox()]).
+
+controlling_process_not_owner(Config) ->
+    Drv = drv(Config),
+    Self = self(),
+    spawn_link(fun() ->
+        Self ! {result, catch alcove_drv:controlling_process(Drv, [12345], self())}
+    end),
+    receive {result, R} -> ?assertEqual({error, not_owner}, R) end,
+    {ok, C} = alcove:fork(Drv, []),
+    Other = spawn_link(fun() -> Self ! {result, alcove_drv:controlling_process(Drv, [C], self())} end),
+    receive {result, R2} -> ?assertEqual({error, not_owner}, R2) end,
+    unlink(Other).
+
+output_before_exit(Config) ->
+    Drv = drv(Config),
+    Size = 1024 * 1024,
+    lists:foreach(
+        fun(_) ->
+            {ok, C} = alcove:fork(Drv, []),
+            ok = alcove:execvp(Drv, [C], "head", ["head", "-c", integer_to_list(Size), "/dev/urandom"]),
+            {Bytes, Exit} = read_until_exit(Drv, [C]),
+            ?assertEqual({exit_status, 0}, Exit),
+            ?assertEqual(Size, byte_size(Bytes))
+        end,
+        lists:seq(1, 20)
+    ).
+
+badpid(Config) ->
+    Drv = drv(Config),
+    T0 = erlang:monotonic_time(millisecond),
+    ?assertError(badpid, alcove:getpid(Drv, [999999])),
+    ?assertError(badpid, alcove:getpid(Drv, [0])),
+    ?assertError(badpid, alcove:getpid(Drv, [-1])),
+    {ok, C} = alcove:fork(Drv, []),
+    ?assertError(badpid, alcove:getpid(Drv, [C, 999999])),
+    ?assertError(badpid, alcove:fork(Drv, [C, 999999, 5])),
+    % A process that has exec'd no longer runs calls.
+    ok = alcove:execvp(Drv, [C], "sleep", ["sleep", "100"]),
+    ?assertError(badpid, alcove:getpid(Drv, [C])),
+    ?assert(erlang:monotonic_time(millisecond) - T0 < 2000).
+
+badpid_stdin(Config) ->
+    Drv = drv(Config),
+    ?assertEqual(ok, alcove:stdin(Drv, [999999], "lost")),
+    ?assertEqual(badpid, alcove:event(Drv, [999999], 5000)).
+
+badpid_exited_mid_pipeline(Config) ->
+    Drv = drv(Config),
+    {ok, C} = alcove:fork(Drv, []),
+    {ok, G} = alcove:fork(Drv, [C]),
+    ok = alcove:exit(Drv, [C, G], 0),
+    ?assertEqual({exit_status, 0}, wait_exit(Drv, [C, G])),
+    ?assertError(badpid, alcove:getpid(Drv, [C, G])),
+    % Stop the middle one, send a call through it, kill it: the caller gets
+    % badpid, not a hang.
+    {ok, G2} = alcove:fork(Drv, [C]),
+    ok = alcove:kill(Drv, [], C, sigstop),
+    Self = self(),
+    spawn_link(fun() -> Self ! {r, catch alcove:getpid(Drv, [C, G2])} end),
+    timer:sleep(200),
+    ok = alcove:kill(Drv, [], C, sigkill),
+    receive {r, R} -> ?assertMatch({'EXIT', {badpid, _}}, R) after 5000 -> ct:fail(hang) end.
+
+depth16(Config) ->
+    Drv = drv(Config),
+    Pipeline = lists:foldl(
+        fun(_, P) ->
+            {ok, C} = alcove:fork(Drv, P),
+            P ++ [C]
+        end,
+        [],
+        lists:seq(1, 16)
+    ),
+    ?assertEqual(16, length(Pipeline)),
+    ?assertEqual(lists:last(Pipeline), alcove:getpid(Drv, Pipeline)),
+    ?assertEqual({error, eagain}, alcove:fork(Drv, Pipeline)),
+    ok = alcove:execvp(Drv, Pipeline, "echo", ["echo", "deep"]),
+    ?assertEqual({<<"deep\n">>, {exit_status, 0}}, read_until_exit(Drv, Pipeline)).
+
+maxchild(Config) ->
+    Drv = drv(Config),
+    true = alcove:setopt(Drv, [], maxchild, 3),
+    [{ok, _} = alcove:fork(Drv, []) || _ <- lists:seq(1, 3)],
+    ?assertEqual({error, eagain}, alcove:fork(Drv, [])).
+
+stop_leaves_nothing(_Config) ->
+    {ok, Drv} = alcove_drv:start_link(),
+    Root = alcove:getpid(Drv, []),
+    {ok, C1} = alcove:fork(Drv, []),
+    {ok, C2} = alcove:fork(Drv, [C1]),
+    ok = alcove:execvp(Drv, [C1, C2], "sleep", ["sleep", "1000"]),
+    {ok, C3} = alcove:fork(Drv, []),
+    % A helper that ignores SIGTERM still goes.
+    {ok, _} = alcove:sigaction(Drv, [C3], sigterm, sig_ign),
+    {ok, C4} = alcove:fork(Drv, []),
+    ok = alcove:execvp(Drv, [C4], "sh", ["sh", "-c", "trap '' TERM; sleep 1000"]),
+    timer:sleep(100),
+    Tree = [Root | descendants(Root)],
+    ?assert(length(Tree) >= 6),
+    ok = alcove_drv:stop(Drv),
+    ?assertEqual([], [P || P <- Tree, alive(P)]),
+    ?assertNot(is_process_alive(Drv)).
+
+owner_exit_tears_down(_Config) ->
+    Self = self(),
+    Owner = spawn(fun() ->
+        {ok, Drv} = alcove_drv:start(),
+        {ok, C} = alcove:fork(Drv, []),
+        Self ! {tree, Drv, alcove:getpid(Drv, []), C},
+        receive stop -> ok end
+    end),
+    {Drv, Root, C} = receive {tree, D, R, P} -> {D, R, P} after 5000 -> ct:fail(no_tree) end,
+    Ref = monitor(process, Drv),
+    exit(Owner, kill),
+    receive {'DOWN', Ref, process, Drv, _} -> ok after 10000 -> ct:fail(driver_lives) end,
+    ok = wait_gone(Root, 5000),
+    ok = wait_gone(C, 5000).
+
+helper_death(_Config) ->
+    process_flag(trap_exit, true),
+    {ok, Drv} = alcove_drv:start_link(),
+    Root = alcove:getpid(Drv, []),
+    {ok, C} = alcove:fork(Drv, []),
+    ok = alcove:kill(Drv, [], C, sigstop),
+    Self = self(),
+    spawn(fun() -> Self ! {waiting, catch alcove:getpid(Drv, [C])} end),
+    timer:sleep(200),
+    os:cmd("kill -9 " ++ integer_to_list(Root)),
+    % The waiting caller gets an error ...
+    receive {waiting, W} -> ?assertMatch({'EXIT', {closed, _}}, W) after 5000 -> ct:fail(caller_hangs) end,
+    % ... and the linked owner an exit signal.
+    receive {'EXIT', Drv, Reason} -> ?assertMatch({helper_exited, _}, Reason) after 5000 -> ct:fail(no_exit_signal) end,
+    os:cmd("kill -9 " ++ integer_to_list(C)),
+    ok = wait_gone(Root, 5000).
+
+large_stdin(Config) ->
+    Drv = drv(Config),
+    {ok, C} = alcove:fork(Drv, []),
+    ok = alcove:execvp(Drv, [C], "sha256sum", ["sha256sum"]),
+    Data = crypto:strong_rand_bytes(8 * 1024 * 1024),
+    % One call with the whole of it, then more in pieces.
+    ok = alcove:stdin(Drv, [C], Data),
+    ok = alcove:stdin(Drv, [C], [<<"tail">>, [$x, <<"y">>]]),
+    ok = alcove:eof(Drv, [C]),
+    {Out, {exit_status, 0}} = read_until_exit(Drv, [C]),
+    Expect = binary:encode_hex(crypto:hash(sha256, <<Data/binary, "tailxy">>)),
+    ?assertEqual(string:lowercase(Expect), hd(binary:split(Out, <<" ">>))).
+
+signal_defaults(Config) ->
+    Drv = drv(Config),
+    {ok, C} = alcove:fork(Drv, []),
+    ok = alcove:execvp(Drv, [C], "sh", ["sh", "-c", "yes | head -1; grep -E '^Sig(Ign|Blk)' /proc/self/status"]),
+    {Out, Exit} = read_until_exit(Drv, [C]),
+    ?assertEqual({exit_status, 0}, Exit),
+    ?assertEqual(
+        <<"y\nSigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n">>,
+        Out
+    ).
+
+flowcontrol(Config) ->
+    Drv = drv(Config),
+    {ok, C} = alcove:fork(Drv, []),
+    true = alcove:setcpid(Drv, [], C, flowcontrol, 0),
+    ok = alcove:execvp(Drv, [C], "echo", ["echo", "held"]),
+    % Paused: nothing is read, so nothing arrives (and no exit event either,
+    % since output goes before it).
+    ?assertEqual([], alcove:stdout(Drv, [C], 300)),
+    true = alcove:setcpid(Drv, [], C, flowcontrol, 1),
+    ?assertEqual([<<"held\n">>], alcove:stdout(Drv, [C], 5000)).
