@@ -55,6 +55,7 @@ rust(Numbered) ->
         io_lib:format("/// Call names by number.~n#[allow(dead_code)]~npub const NAMES: [&str; ~b] = [~n", [N]), Names, "];\n\n",
         io_lib:format("const ARITY: [usize; ~b] = [~n", [N]), Arity, "];\n\n",
         "/// Calls that do not return when they succeed (exec, exit).\n",
+        "#[allow(clippy::manual_range_patterns)]\n",
         "pub fn is_noreturn(nr: u16) -> bool {\n",
         case NoReturn of
             [] -> "    let _ = nr;\n    false\n";

@@ -24,7 +24,11 @@ pub type CallResult = Result<Value, CallError>;
 impl CallError {
     /// The errno of the last failed libc call.
     pub fn last_os() -> CallError {
-        CallError::Errno(std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO))
+        CallError::Errno(
+            std::io::Error::last_os_error()
+                .raw_os_error()
+                .unwrap_or(libc::EIO),
+        )
     }
 }
 
@@ -77,7 +81,9 @@ impl<'a> Args<'a> {
     /// Flags: a constant or a list of constants OR'ed together.
     pub fn flags(&self, index: usize, table: &[(&'static str, i64)]) -> Result<i64, CallError> {
         match self.get(index)? {
-            Value::List(items) => items.iter().try_fold(0i64, |acc, item| Ok(acc | constant(item, table)?)),
+            Value::List(items) => items
+                .iter()
+                .try_fold(0i64, |acc, item| Ok(acc | constant(item, table)?)),
             other => constant(other, table),
         }
     }

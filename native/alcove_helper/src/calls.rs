@@ -48,6 +48,7 @@ const ARITY: [usize; 18] = [
 ];
 
 /// Calls that do not return when they succeed (exec, exit).
+#[allow(clippy::manual_range_patterns)]
 pub fn is_noreturn(nr: u16) -> bool {
     matches!(nr, 4 | 5 | 6)
 }

@@ -5,8 +5,8 @@
 use crate::args::{Args, CallError};
 use crate::calls;
 use crate::fdio::{self, ReadOutcome};
-use crate::state::{CtlState, State, CTL_QUEUE_MAX, INFLIGHT_MAX, STDIN_QUEUE_MAX};
 use crate::lifecycle;
+use crate::state::{CtlState, State, CTL_QUEUE_MAX, INFLIGHT_MAX, STDIN_QUEUE_MAX};
 use alcove_proto::{decode_value, Frame, Kind, Next, Value, HEADER_FIXED, STDIO_CHUNK};
 use std::os::unix::io::RawFd;
 
@@ -34,7 +34,11 @@ pub fn run(state: &mut State) -> ! {
         tags.clear();
         let mut watch = |fd: RawFd, events: libc::c_short, tag: Tag| {
             if fd >= 0 {
-                fds.push(libc::pollfd { fd, events, revents: 0 });
+                fds.push(libc::pollfd {
+                    fd,
+                    events,
+                    revents: 0,
+                });
                 tags.push(tag);
             }
         };
@@ -93,7 +97,10 @@ pub fn run(state: &mut State) -> ! {
 
 fn output_ready(state: &mut State, pid: i32, kind: Kind, buf: &mut [u8]) {
     on_output(state, pid, kind, buf);
-    if state.child_index(pid).is_some_and(|idx| state.children[idx].exited.is_some()) {
+    if state
+        .child_index(pid)
+        .is_some_and(|idx| state.children[idx].exited.is_some())
+    {
         lifecycle::finish_exited(state, pid);
     }
 }
@@ -117,10 +124,15 @@ fn on_upstream_readable(state: &mut State, buf: &mut [u8]) {
     }
     let epoch = state.epoch;
     loop {
-        match state.up_reader.next() {
+        match state.up_reader.next_frame() {
             Next::Body(body) => handle_upstream_frame(state, &body),
-            Next::Oversized { request_id: Some(id), .. } => state.send_value(Kind::Raise, id, &[], &Value::atom("badarg")),
-            Next::Oversized { request_id: None, .. } => {}
+            Next::Oversized {
+                request_id: Some(id),
+                ..
+            } => state.send_value(Kind::Raise, id, &[], &Value::atom("badarg")),
+            Next::Oversized {
+                request_id: None, ..
+            } => {}
             Next::NeedMore => break,
         }
         if state.epoch != epoch {
@@ -142,7 +154,9 @@ fn handle_upstream_frame(state: &mut State, body: &[u8]) {
     let request_id = frame.header.request_id;
     match (frame.header.kind, frame.header.pipeline.split_first()) {
         (Kind::Call, None) => call_here(state, request_id, frame.payload),
-        (Kind::Call, Some((&pid, rest))) => forward_call(state, request_id, pid, rest, frame.payload),
+        (Kind::Call, Some((&pid, rest))) => {
+            forward_call(state, request_id, pid, rest, frame.payload)
+        }
         (Kind::Stdin, Some((&pid, []))) => stdin_to_child(state, pid, frame.payload),
         (Kind::Stdin, Some((&pid, rest))) => forward_stdin(state, pid, rest, frame.payload),
         // Frames that only travel up, or stdin for the helper itself, are ignored.
@@ -166,9 +180,18 @@ fn call_here(state: &mut State, request_id: u64, payload: &[u8]) {
     }
     match result {
         Ok(value) => state.send_value(Kind::Reply, request_id, &[], &value),
-        Err(CallError::Errno(errno)) => state.send_value(Kind::Reply, request_id, &[], &crate::args::errno_value(errno)),
-        Err(CallError::Badarg) => state.send_value(Kind::Raise, request_id, &[], &Value::atom("badarg")),
-        Err(CallError::Undef) => state.send_value(Kind::Raise, request_id, &[], &Value::atom("undef")),
+        Err(CallError::Errno(errno)) => state.send_value(
+            Kind::Reply,
+            request_id,
+            &[],
+            &crate::args::errno_value(errno),
+        ),
+        Err(CallError::Badarg) => {
+            state.send_value(Kind::Raise, request_id, &[], &Value::atom("badarg"))
+        }
+        Err(CallError::Undef) => {
+            state.send_value(Kind::Raise, request_id, &[], &Value::atom("undef"))
+        }
     }
 }
 
@@ -189,7 +212,10 @@ fn forward_call(state: &mut State, request_id: u64, pid: i32, rest: &[i32], payl
         return badpid(state, request_id, pid, rest);
     };
     let child = &mut state.children[idx];
-    if child.ctl_state != CtlState::Open || child.ctl_out.len() > CTL_QUEUE_MAX || child.inflight.len() >= INFLIGHT_MAX {
+    if child.ctl_state != CtlState::Open
+        || child.ctl_out.len() > CTL_QUEUE_MAX
+        || child.inflight.len() >= INFLIGHT_MAX
+    {
         let busy = child.ctl_state == CtlState::Open;
         if busy {
             return state.send_value(Kind::Reply, request_id, &[], &Value::error("eagain"));
@@ -203,7 +229,13 @@ fn forward_call(state: &mut State, request_id: u64, pid: i32, rest: &[i32], payl
         }
     }
     child.inflight.push(request_id);
-    encode_down(child.ctl_out.buffer(), Kind::Call, request_id, rest, payload);
+    encode_down(
+        child.ctl_out.buffer(),
+        Kind::Call,
+        request_id,
+        rest,
+        payload,
+    );
     flush_ctl(state, pid);
 }
 
@@ -243,7 +275,9 @@ fn stdin_to_child(state: &mut State, pid: i32, payload: &[u8]) {
 }
 
 fn flush_stdin(state: &mut State, pid: i32) {
-    let Some(idx) = state.child_index(pid) else { return };
+    let Some(idx) = state.child_index(pid) else {
+        return;
+    };
     let child = &mut state.children[idx];
     if child.stdin < 0 {
         child.stdin_queue.clear();
@@ -264,7 +298,9 @@ fn flush_stdin(state: &mut State, pid: i32) {
 }
 
 fn flush_ctl(state: &mut State, pid: i32) {
-    let Some(idx) = state.child_index(pid) else { return };
+    let Some(idx) = state.child_index(pid) else {
+        return;
+    };
     let child = &mut state.children[idx];
     if child.ctl >= 0 && child.ctl_out.flush(child.ctl).is_err() {
         child.ctl_out.clear();
@@ -273,7 +309,9 @@ fn flush_ctl(state: &mut State, pid: i32) {
 
 /// Read a child's control channel. Returns false once it is closed.
 pub fn on_ctl_readable(state: &mut State, pid: i32, buf: &mut [u8]) -> bool {
-    let Some(idx) = state.child_index(pid) else { return false };
+    let Some(idx) = state.child_index(pid) else {
+        return false;
+    };
     let fd = state.children[idx].ctl;
     if fd < 0 {
         return false;
@@ -294,7 +332,7 @@ pub fn on_ctl_readable(state: &mut State, pid: i32, buf: &mut [u8]) -> bool {
 
 fn relay_child_frames(state: &mut State, idx: usize) {
     loop {
-        let next = state.children[idx].ctl_reader.next();
+        let next = state.children[idx].ctl_reader.next_frame();
         let Next::Body(body) = next else { break };
         if body.len() < HEADER_FIXED {
             continue;
@@ -317,7 +355,9 @@ fn relay_up(state: &mut State, pid: i32, body: &[u8]) {
         return;
     }
     let depth = u16::from_be_bytes([body[9], body[10]]);
-    let Some(depth) = depth.checked_add(1) else { return };
+    let Some(depth) = depth.checked_add(1) else {
+        return;
+    };
     let out = state.up_out.buffer();
     out.extend_from_slice(&((body.len() + 4) as u32).to_be_bytes());
     out.extend_from_slice(&body[..9]);
@@ -335,7 +375,11 @@ fn ctl_closed(state: &mut State, idx: usize) {
     let pid = child.pid;
     let noreturn = child.pending_noreturn.take();
     let inflight = std::mem::take(&mut child.inflight);
-    child.ctl_state = if noreturn.is_some() { CtlState::Execed } else { CtlState::Closed };
+    child.ctl_state = if noreturn.is_some() {
+        CtlState::Execed
+    } else {
+        CtlState::Closed
+    };
     for id in inflight {
         if Some(id) == noreturn {
             state.send_value(Kind::Reply, id, &[pid], &Value::ok());
@@ -347,9 +391,15 @@ fn ctl_closed(state: &mut State, idx: usize) {
 
 /// Read a child's stdout or stderr. Returns false at end of file.
 pub fn on_output(state: &mut State, pid: i32, kind: Kind, buf: &mut [u8]) -> bool {
-    let Some(idx) = state.child_index(pid) else { return false };
+    let Some(idx) = state.child_index(pid) else {
+        return false;
+    };
     let child = &mut state.children[idx];
-    let fd = if kind == Kind::Stdout { child.stdout } else { child.stderr };
+    let fd = if kind == Kind::Stdout {
+        child.stdout
+    } else {
+        child.stderr
+    };
     if fd < 0 {
         return false;
     }
@@ -380,7 +430,9 @@ pub fn on_output(state: &mut State, pid: i32, kind: Kind, buf: &mut [u8]) -> boo
 
 /// `eof(Pid, Stream)`: close our end of a child's stdio.
 pub fn eof(state: &mut State, pid: i32, stream: &str) -> Result<Value, CallError> {
-    let idx = state.child_index(pid).ok_or(CallError::Errno(libc::ESRCH))?;
+    let idx = state
+        .child_index(pid)
+        .ok_or(CallError::Errno(libc::ESRCH))?;
     let child = &mut state.children[idx];
     let slot = match stream {
         "stdin" => {
@@ -408,7 +460,9 @@ pub fn eof(state: &mut State, pid: i32, stream: &str) -> Result<Value, CallError
 /// Take everything a child that has exited left in its channels.
 pub fn drain_child(state: &mut State, pid: i32, buf: &mut [u8]) {
     while on_ctl_readable(state, pid, buf) {
-        let Some(idx) = state.child_index(pid) else { return };
+        let Some(idx) = state.child_index(pid) else {
+            return;
+        };
         let fd = state.children[idx].ctl;
         if !readable_now(fd) {
             break;
@@ -416,10 +470,20 @@ pub fn drain_child(state: &mut State, pid: i32, buf: &mut [u8]) {
     }
     for kind in [Kind::Stdout, Kind::Stderr] {
         loop {
-            let Some(idx) = state.child_index(pid) else { return };
+            let Some(idx) = state.child_index(pid) else {
+                return;
+            };
             let child = &state.children[idx];
-            let fd = if kind == Kind::Stdout { child.stdout } else { child.stderr };
-            if fd < 0 || child.flowcontrol == 0 || !readable_now(fd) || !on_output(state, pid, kind, buf) {
+            let fd = if kind == Kind::Stdout {
+                child.stdout
+            } else {
+                child.stderr
+            };
+            if fd < 0
+                || child.flowcontrol == 0
+                || !readable_now(fd)
+                || !on_output(state, pid, kind, buf)
+            {
                 break;
             }
         }
@@ -430,7 +494,11 @@ pub fn readable_now(fd: RawFd) -> bool {
     if fd < 0 {
         return false;
     }
-    let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+    let mut pfd = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
     // SAFETY: one valid pollfd, zero timeout.
     unsafe { libc::poll(&mut pfd, 1, 0) > 0 }
 }

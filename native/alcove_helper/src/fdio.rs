@@ -12,7 +12,9 @@ pub enum ReadOutcome {
 }
 
 fn errno() -> i32 {
-    std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO)
+    std::io::Error::last_os_error()
+        .raw_os_error()
+        .unwrap_or(libc::EIO)
 }
 
 pub fn read(fd: RawFd, buf: &mut [u8]) -> ReadOutcome {
@@ -80,7 +82,14 @@ pub fn pipe() -> Result<(RawFd, RawFd), i32> {
 pub fn socketpair() -> Result<(RawFd, RawFd), i32> {
     let mut fds = [-1; 2];
     // SAFETY: fds is a valid array of two ints.
-    let rc = unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0, fds.as_mut_ptr()) };
+    let rc = unsafe {
+        libc::socketpair(
+            libc::AF_UNIX,
+            libc::SOCK_STREAM | libc::SOCK_CLOEXEC,
+            0,
+            fds.as_mut_ptr(),
+        )
+    };
     if rc < 0 {
         return Err(errno());
     }

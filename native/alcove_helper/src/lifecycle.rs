@@ -39,7 +39,9 @@ pub fn reap(state: &mut State) {
         if pid <= 0 {
             return;
         }
-        let Some(idx) = state.child_index(pid) else { continue };
+        let Some(idx) = state.child_index(pid) else {
+            continue;
+        };
         let event = exit_event(state, status);
         state.children[idx].exited = Some(event);
         finish_exited(state, pid);
@@ -51,7 +53,9 @@ pub fn reap(state: &mut State) {
 pub fn finish_exited(state: &mut State, pid: i32) {
     let mut buf = vec![0u8; STDIO_CHUNK];
     drain_child(state, pid, &mut buf);
-    let Some(idx) = state.child_index(pid) else { return };
+    let Some(idx) = state.child_index(pid) else {
+        return;
+    };
     let child = &state.children[idx];
     let held = child.flowcontrol == 0 && (readable_now(child.stdout) || readable_now(child.stderr));
     if held {
@@ -82,7 +86,14 @@ pub fn become_subreaper(on: bool) {
 /// Close every fd above stderr: the helper must not hold the VM's fds.
 pub fn close_inherited_fds() {
     // SAFETY: close_range on fds 3.. of this process, none of which are in use yet.
-    let rc = unsafe { libc::syscall(libc::SYS_close_range, 3 as libc::c_uint, libc::c_uint::MAX, 0 as libc::c_uint) };
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            3 as libc::c_uint,
+            libc::c_uint::MAX,
+            0 as libc::c_uint,
+        )
+    };
     if rc < 0 {
         for fd in 3..4096 {
             crate::fdio::close(fd);
@@ -96,17 +107,27 @@ fn children_of_self() -> Option<Vec<i32>> {
     // SAFETY: getpid cannot fail.
     let pid = unsafe { libc::getpid() };
     let text = std::fs::read_to_string(format!("/proc/self/task/{pid}/children")).ok()?;
-    Some(text.split_whitespace().filter_map(|p| p.parse().ok()).collect())
+    Some(
+        text.split_whitespace()
+            .filter_map(|p| p.parse().ok())
+            .collect(),
+    )
 }
 
 fn exit_event(state: &State, status: i32) -> Option<Value> {
     if libc::WIFEXITED(status) {
         (state.opts.exit_status == 1).then(|| {
-            Value::tuple2(Value::atom("exit_status"), Value::Int(libc::WEXITSTATUS(status) as i64))
+            Value::tuple2(
+                Value::atom("exit_status"),
+                Value::Int(libc::WEXITSTATUS(status) as i64),
+            )
         })
     } else if libc::WIFSIGNALED(status) {
         (state.opts.termsig == 1).then(|| {
-            Value::tuple2(Value::atom("termsig"), Value::atom(consts::signal::name(libc::WTERMSIG(status))))
+            Value::tuple2(
+                Value::atom("termsig"),
+                Value::atom(consts::signal::name(libc::WTERMSIG(status))),
+            )
         })
     } else {
         None
@@ -172,7 +193,11 @@ pub fn flush_before_exit(state: &mut State) {
     let deadline = Instant::now() + Duration::from_secs(1);
     while !state.up_out.is_empty() && !state.up_closed && Instant::now() < deadline {
         flush_upstream(state);
-        let mut pfd = libc::pollfd { fd: state.up_write, events: libc::POLLOUT, revents: 0 };
+        let mut pfd = libc::pollfd {
+            fd: state.up_write,
+            events: libc::POLLOUT,
+            revents: 0,
+        };
         // SAFETY: one valid pollfd.
         unsafe { libc::poll(&mut pfd, 1, 100) };
     }

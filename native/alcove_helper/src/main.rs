@@ -3,6 +3,8 @@
 //! run the same loop on a control socket of their own.
 
 mod args;
+// Generated from gen/calls.def; left as the generator writes it.
+#[rustfmt::skip]
 mod calls;
 mod consts;
 mod event_loop;
@@ -25,8 +27,12 @@ fn parse_args() -> (Opts, i64) {
     let mut depth = 0;
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
-        let Some(name) = flag.strip_prefix("--") else { usage(&flag) };
-        let Some(value) = args.next().and_then(|v| v.parse::<i64>().ok()) else { usage(&flag) };
+        let Some(name) = flag.strip_prefix("--") else {
+            usage(&flag)
+        };
+        let Some(value) = args.next().and_then(|v| v.parse::<i64>().ok()) else {
+            usage(&flag)
+        };
         if name == "depth" && value >= 0 {
             depth = value;
         } else if !opts.set(name, value) {

@@ -90,18 +90,37 @@ struct KernelSigaction {
 /// system calls: libc refuses to touch the two realtime signals it reserves
 /// (32 and 33), and the VM leaves those ignored.
 pub fn reset_all() {
-    let default = KernelSigaction { handler: 0, flags: 0, restorer: 0, mask: 0 };
+    let default = KernelSigaction {
+        handler: 0,
+        flags: 0,
+        restorer: 0,
+        mask: 0,
+    };
     for signum in 1..NSIG {
         if catchable(signum) {
             // SAFETY: a valid kernel sigaction for SIG_DFL, sigset size 8 bytes.
             unsafe {
-                libc::syscall(libc::SYS_rt_sigaction, signum as libc::c_long, &default as *const KernelSigaction, std::ptr::null_mut::<KernelSigaction>(), 8 as libc::c_long)
+                libc::syscall(
+                    libc::SYS_rt_sigaction,
+                    signum as libc::c_long,
+                    &default as *const KernelSigaction,
+                    std::ptr::null_mut::<KernelSigaction>(),
+                    8 as libc::c_long,
+                )
             };
         }
     }
     let empty: u64 = 0;
     // SAFETY: an empty 8-byte mask; the old mask is not asked for.
-    unsafe { libc::syscall(libc::SYS_rt_sigprocmask, libc::SIG_SETMASK as libc::c_long, &empty as *const u64, std::ptr::null_mut::<u64>(), 8 as libc::c_long) };
+    unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigprocmask,
+            libc::SIG_SETMASK as libc::c_long,
+            &empty as *const u64,
+            std::ptr::null_mut::<u64>(),
+            8 as libc::c_long,
+        )
+    };
 }
 
 /// The signal state of one helper process.
@@ -126,7 +145,11 @@ impl Signals {
         table[libc::SIGSTOP as usize] = Disposition::Default;
         table[libc::SIGPIPE as usize] = Disposition::Ignore;
         table[libc::SIGCHLD as usize] = Disposition::Default;
-        let signals = Signals { read_fd, write_fd, table };
+        let signals = Signals {
+            read_fd,
+            write_fd,
+            table,
+        };
         SELF_PIPE_WRITE.store(write_fd, Ordering::Relaxed);
         signals.apply_all();
         Ok(signals)
@@ -158,10 +181,16 @@ impl Signals {
         let flags = libc::SA_SIGINFO | libc::SA_RESTART;
         match self.table[signum] {
             // SIGCHLD always reaches the loop, so children are reaped.
-            _ if signum == libc::SIGCHLD as usize => install(signum, on_signal as *const () as libc::sighandler_t, flags | libc::SA_NOCLDSTOP),
+            _ if signum == libc::SIGCHLD as usize => install(
+                signum,
+                on_signal as *const () as libc::sighandler_t,
+                flags | libc::SA_NOCLDSTOP,
+            ),
             Disposition::Default => install(signum, libc::SIG_DFL, 0),
             Disposition::Ignore => install(signum, libc::SIG_IGN, 0),
-            Disposition::Catch => install(signum, on_signal as *const () as libc::sighandler_t, flags),
+            Disposition::Catch => {
+                install(signum, on_signal as *const () as libc::sighandler_t, flags)
+            }
         }
     }
 

@@ -19,20 +19,30 @@ pub fn term_to_value(term: Term, depth: usize) -> Result<Value, Unsupported> {
             if let Ok(i) = term.decode::<i64>() {
                 Ok(Value::Int(i))
             } else {
-                term.decode::<u64>().map(Value::UInt).map_err(|_| Unsupported)
+                term.decode::<u64>()
+                    .map(Value::UInt)
+                    .map_err(|_| Unsupported)
             }
         }
         TermType::Binary => {
             let bin: Binary = term.decode().map_err(|_| Unsupported)?;
             Ok(Value::Bin(bin.as_slice().to_vec()))
         }
-        TermType::Atom => term.atom_to_string().map(Value::Atom).map_err(|_| Unsupported),
-        TermType::List => {
-            proper_list(term)?.map(|t| term_to_value(t, depth + 1)).collect::<Result<_, _>>().map(Value::List)
-        }
+        TermType::Atom => term
+            .atom_to_string()
+            .map(Value::Atom)
+            .map_err(|_| Unsupported),
+        TermType::List => proper_list(term)?
+            .map(|t| term_to_value(t, depth + 1))
+            .collect::<Result<_, _>>()
+            .map(Value::List),
         TermType::Tuple => {
             let items = rustler::types::tuple::get_tuple(term).map_err(|_| Unsupported)?;
-            items.into_iter().map(|t| term_to_value(t, depth + 1)).collect::<Result<_, _>>().map(Value::Tuple)
+            items
+                .into_iter()
+                .map(|t| term_to_value(t, depth + 1))
+                .collect::<Result<_, _>>()
+                .map(Value::Tuple)
         }
         _ => Err(Unsupported),
     }

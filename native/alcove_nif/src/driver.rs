@@ -4,7 +4,9 @@
 use crate::convert::{bytes_to_term, value_to_term};
 use crate::routes::{Owner, Pending, Routes};
 use crate::writer::Writer;
-use alcove_proto::{decode_value, encode_frame, encode_value, Frame, Kind, Next, FrameReader, Value, STDIO_CHUNK};
+use alcove_proto::{
+    decode_value, encode_frame, encode_value, Frame, FrameReader, Kind, Next, Value, STDIO_CHUNK,
+};
 use rustler::env::OwnedEnv;
 use rustler::types::tuple::make_tuple;
 use rustler::{Atom, Encoder, Env, LocalPid, ResourceArc, Term};
@@ -84,7 +86,13 @@ impl Driver {
     }
 
     /// Register a call and send it. Returns the request id.
-    pub fn call(&self, caller: LocalPid, pipeline: Vec<i32>, number: u16, args: &Value) -> Option<u64> {
+    pub fn call(
+        &self,
+        caller: LocalPid,
+        pipeline: Vec<i32>,
+        number: u16,
+        args: &Value,
+    ) -> Option<u64> {
         let mut payload = Vec::with_capacity(64);
         payload.extend_from_slice(&number.to_be_bytes());
         encode_value(&mut payload, args);
@@ -95,7 +103,14 @@ impl Driver {
         }
         let spawns = number == self.numbers.fork || number == self.numbers.clone;
         if let Ok(mut routes) = self.routes.lock() {
-            routes.pending.insert(request_id, Pending { caller, pipeline, spawns });
+            routes.pending.insert(
+                request_id,
+                Pending {
+                    caller,
+                    pipeline,
+                    spawns,
+                },
+            );
         }
         if !self.send(frame) {
             // The reader thread fails every pending call when the helper
@@ -107,7 +122,8 @@ impl Driver {
 
     /// Send stdin in chunks, each its own frame, in order.
     pub fn stdin(&self, pipeline: &[i32], data: &[u8]) -> bool {
-        data.chunks(STDIO_CHUNK).all(|chunk| self.send(encode_frame(Kind::Stdin, 0, pipeline, chunk)))
+        data.chunks(STDIO_CHUNK)
+            .all(|chunk| self.send(encode_frame(Kind::Stdin, 0, pipeline, chunk)))
     }
 
     /// Forget a call that timed out. True when its reply will never be
@@ -120,8 +136,17 @@ impl Driver {
     }
 
     /// Hand a process to a new owner; only the current owner may.
-    pub fn controlling_process(&self, resource: &ResourceArc<DriverResource>, env: Env, caller: LocalPid, pipeline: Vec<i32>, new_owner: LocalPid) -> bool {
-        let Ok(mut routes) = self.routes.lock() else { return false };
+    pub fn controlling_process(
+        &self,
+        resource: &ResourceArc<DriverResource>,
+        env: Env,
+        caller: LocalPid,
+        pipeline: Vec<i32>,
+        new_owner: LocalPid,
+    ) -> bool {
+        let Ok(mut routes) = self.routes.lock() else {
+            return false;
+        };
         let current = routes.owners.get(&pipeline).copied();
         let allowed = match current {
             Some(Owner::Process(pid)) => pid == caller,
@@ -132,11 +157,7 @@ impl Driver {
             return false;
         }
         routes.owners.insert(pipeline, Owner::Process(new_owner));
-        if !routes.monitors.contains_key(&new_owner) {
-            if let Some(monitor) = resource.monitor(Some(env), &new_owner) {
-                routes.monitors.insert(new_owner, monitor);
-            }
-        }
+        watch_owner(&mut routes, resource, Some(env), new_owner);
         true
     }
 
@@ -147,8 +168,13 @@ impl Driver {
             Err(_) => return,
         };
         for pipeline in owned {
-            let Some((&child, parent)) = pipeline.split_last() else { continue };
-            let args = Value::List(vec![Value::Int(child as i64), Value::Int(self.owner_exit_signal as i64)]);
+            let Some((&child, parent)) = pipeline.split_last() else {
+                continue;
+            };
+            let args = Value::List(vec![
+                Value::Int(child as i64),
+                Value::Int(self.owner_exit_signal as i64),
+            ]);
             let mut payload = self.numbers.kill.to_be_bytes().to_vec();
             encode_value(&mut payload, &args);
             // Request id 0: nobody waits for the answer.
@@ -165,8 +191,13 @@ impl Driver {
 
     /// Wait (on a dirty scheduler) for the helper to have exited.
     pub fn wait_exit(&self, timeout: Duration) -> bool {
-        let Ok(guard) = self.exit.lock() else { return false };
-        match self.exited.wait_timeout_while(guard, timeout, |e| e.status.is_none()) {
+        let Ok(guard) = self.exit.lock() else {
+            return false;
+        };
+        match self
+            .exited
+            .wait_timeout_while(guard, timeout, |e| e.status.is_none())
+        {
             Ok((_, result)) => !result.timed_out(),
             Err(_) => false,
         }
@@ -189,8 +220,30 @@ impl Driver {
         for p in pending {
             let _ = env.send_and_clear(&p.caller, |env| {
                 let pipeline = p.pipeline.encode(env);
-                make_tuple(env, &[alcove_ctl().encode(env), self.drv.encode(env), pipeline, closed().encode(env)])
+                make_tuple(
+                    env,
+                    &[
+                        alcove_ctl().encode(env),
+                        self.drv.encode(env),
+                        pipeline,
+                        closed().encode(env),
+                    ],
+                )
             });
+        }
+    }
+}
+
+/// Monitor an owner once, so its exit kills what it owns.
+fn watch_owner(
+    routes: &mut Routes,
+    resource: &ResourceArc<DriverResource>,
+    env: Option<Env>,
+    owner: LocalPid,
+) {
+    if let std::collections::hash_map::Entry::Vacant(slot) = routes.monitors.entry(owner) {
+        if let Some(monitor) = resource.monitor(env, &owner) {
+            slot.insert(monitor);
         }
     }
 }
@@ -207,7 +260,11 @@ pub fn read_loop(driver: Arc<Driver>, resource: ResourceArc<DriverResource>) {
         if n < 0 {
             match std::io::Error::last_os_error().raw_os_error() {
                 Some(libc::EINTR) | Some(libc::EAGAIN) => {
-                    let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+                    let mut pfd = libc::pollfd {
+                        fd,
+                        events: libc::POLLIN,
+                        revents: 0,
+                    };
                     // SAFETY: one valid pollfd.
                     unsafe { libc::poll(&mut pfd, 1, 1000) };
                     continue;
@@ -220,7 +277,7 @@ pub fn read_loop(driver: Arc<Driver>, resource: ResourceArc<DriverResource>) {
         }
         reader.push(&buf[..n as usize]);
         loop {
-            match reader.next() {
+            match reader.next_frame() {
                 Next::Body(body) => route(&driver, &resource, &mut env, &body),
                 Next::Oversized { .. } => {}
                 Next::NeedMore => break,
@@ -232,34 +289,54 @@ pub fn read_loop(driver: Arc<Driver>, resource: ResourceArc<DriverResource>) {
 }
 
 fn route(driver: &Driver, resource: &ResourceArc<DriverResource>, env: &mut OwnedEnv, body: &[u8]) {
-    let Ok(frame) = Frame::decode(body) else { return };
+    let Ok(frame) = Frame::decode(body) else {
+        return;
+    };
     let header = frame.header;
     match header.kind {
         Kind::Reply | Kind::Raise => {
-            let Ok(value) = decode_value(frame.payload) else { return };
-            let Ok(mut routes) = driver.routes.lock() else { return };
-            let Some(pending) = routes.pending.remove(&header.request_id) else { return };
-            let tag = if header.kind == Kind::Reply { alcove_call() } else { alcove_ctl() };
+            let Ok(value) = decode_value(frame.payload) else {
+                return;
+            };
+            let Ok(mut routes) = driver.routes.lock() else {
+                return;
+            };
+            let Some(pending) = routes.pending.remove(&header.request_id) else {
+                return;
+            };
+            let tag = if header.kind == Kind::Reply {
+                alcove_call()
+            } else {
+                alcove_ctl()
+            };
             if header.kind == Kind::Reply && pending.spawns {
                 if let Some(child) = spawned_pid(&value) {
                     let mut path = pending.pipeline.clone();
                     path.push(child);
                     routes.owners.insert(path, Owner::Process(pending.caller));
-                    if !routes.monitors.contains_key(&pending.caller) {
-                        if let Some(monitor) = resource.monitor(None, &pending.caller) {
-                            routes.monitors.insert(pending.caller, monitor);
-                        }
-                    }
+                    watch_owner(&mut routes, resource, None, pending.caller);
                 }
             }
             // Sent with the routes locked, so a cancel either wins before
             // this (no message) or after it (message already delivered).
-            let _ = env.send_and_clear(&pending.caller, |env| message(env, tag, driver.drv, &pending.pipeline, value_to_term(env, &value)));
+            let _ = env.send_and_clear(&pending.caller, |env| {
+                message(
+                    env,
+                    tag,
+                    driver.drv,
+                    &pending.pipeline,
+                    value_to_term(env, &value),
+                )
+            });
         }
         Kind::Event => {
-            let Ok(value) = decode_value(frame.payload) else { return };
+            let Ok(value) = decode_value(frame.payload) else {
+                return;
+            };
             let ended = is_exit(&value);
-            deliver(driver, env, &header.pipeline, alcove_event(), |env| value_to_term(env, &value));
+            deliver(driver, env, &header.pipeline, alcove_event(), |env| {
+                value_to_term(env, &value)
+            });
             if ended {
                 if let Ok(mut routes) = driver.routes.lock() {
                     routes.forget_tree(&header.pipeline);
@@ -267,12 +344,22 @@ fn route(driver: &Driver, resource: &ResourceArc<DriverResource>, env: &mut Owne
             }
         }
         Kind::Stdout | Kind::Stderr => {
-            let tag = if header.kind == Kind::Stdout { alcove_stdout() } else { alcove_stderr() };
-            deliver(driver, env, &header.pipeline, tag, |env| bytes_to_term(env, frame.payload));
+            let tag = if header.kind == Kind::Stdout {
+                alcove_stdout()
+            } else {
+                alcove_stderr()
+            };
+            deliver(driver, env, &header.pipeline, tag, |env| {
+                bytes_to_term(env, frame.payload)
+            });
         }
         Kind::Pipe => {
-            let Ok(value) = decode_value(frame.payload) else { return };
-            deliver(driver, env, &header.pipeline, alcove_pipe(), |env| value_to_term(env, &value));
+            let Ok(value) = decode_value(frame.payload) else {
+                return;
+            };
+            deliver(driver, env, &header.pipeline, alcove_pipe(), |env| {
+                value_to_term(env, &value)
+            });
         }
         Kind::Call | Kind::Stdin => {}
     }
@@ -280,7 +367,9 @@ fn route(driver: &Driver, resource: &ResourceArc<DriverResource>, env: &mut Owne
 
 fn spawned_pid(value: &Value) -> Option<i32> {
     match value {
-        Value::Tuple(items) if items.len() == 2 && items[0] == Value::atom("ok") => items[1].as_i64().and_then(|p| i32::try_from(p).ok()),
+        Value::Tuple(items) if items.len() == 2 && items[0] == Value::atom("ok") => {
+            items[1].as_i64().and_then(|p| i32::try_from(p).ok())
+        }
         _ => None,
     }
 }
@@ -289,8 +378,17 @@ fn is_exit(value: &Value) -> bool {
     matches!(value, Value::Tuple(items) if items.len() == 2 && matches!(items[0].as_atom(), Some("exit_status") | Some("termsig")))
 }
 
-fn message<'a>(env: Env<'a>, tag: Atom, drv: LocalPid, pipeline: &[i32], term: Term<'a>) -> Term<'a> {
-    make_tuple(env, &[tag.encode(env), drv.encode(env), pipeline.encode(env), term])
+fn message<'a>(
+    env: Env<'a>,
+    tag: Atom,
+    drv: LocalPid,
+    pipeline: &[i32],
+    term: Term<'a>,
+) -> Term<'a> {
+    make_tuple(
+        env,
+        &[tag.encode(env), drv.encode(env), pipeline.encode(env), term],
+    )
 }
 
 /// Send to the owner of a pipeline (the driver's owner when it has none).
@@ -307,7 +405,9 @@ where
         Some(Owner::Gone) => return,
         None => driver.owner,
     };
-    let _ = env.send_and_clear(&to, |env| message(env, tag, driver.drv, pipeline, make(env)));
+    let _ = env.send_and_clear(&to, |env| {
+        message(env, tag, driver.drv, pipeline, make(env))
+    });
 }
 
 /// The reaper thread: wait for the helper, record how it ended, tell the
@@ -316,7 +416,9 @@ pub fn reap_loop(driver: Arc<Driver>, mut child: std::process::Child) {
     let status = match child.wait() {
         Ok(status) => {
             use std::os::unix::process::ExitStatusExt;
-            status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0))
+            status
+                .code()
+                .unwrap_or_else(|| 128 + status.signal().unwrap_or(0))
         }
         // ECHILD: the VM reaps children itself; the helper is gone either way.
         Err(_) => 0,
@@ -326,5 +428,7 @@ pub fn reap_loop(driver: Arc<Driver>, mut child: std::process::Child) {
     }
     driver.exited.notify_all();
     let mut env = OwnedEnv::new();
-    let _ = env.send_and_clear(&driver.drv, |env| make_tuple(env, &[alcove_closed().encode(env), status.encode(env)]));
+    let _ = env.send_and_clear(&driver.drv, |env| {
+        make_tuple(env, &[alcove_closed().encode(env), status.encode(env)])
+    });
 }

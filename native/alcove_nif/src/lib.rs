@@ -33,7 +33,14 @@ fn lookup(drv: LocalPid) -> NifResult<Arc<Driver>> {
 fn socketpair() -> std::io::Result<(OwnedFd, OwnedFd)> {
     let mut fds = [-1; 2];
     // SAFETY: fds is a valid array of two ints.
-    let rc = unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0, fds.as_mut_ptr()) };
+    let rc = unsafe {
+        libc::socketpair(
+            libc::AF_UNIX,
+            libc::SOCK_STREAM | libc::SOCK_CLOEXEC,
+            0,
+            fds.as_mut_ptr(),
+        )
+    };
     if rc < 0 {
         return Err(std::io::Error::last_os_error());
     }
@@ -45,13 +52,29 @@ fn socketpair() -> std::io::Result<(OwnedFd, OwnedFd)> {
 /// included); the socket becomes its stdin and stdout.
 #[rustler::nif]
 #[allow(clippy::too_many_arguments)]
-fn start<'a>(env: Env<'a>, drv: LocalPid, owner: LocalPid, argv: Vec<Binary>, envs: Vec<(Binary, Binary)>, numbers: (u16, u16, u16), owner_exit_signal: i32) -> NifResult<Term<'a>> {
+fn start<'a>(
+    env: Env<'a>,
+    drv: LocalPid,
+    owner: LocalPid,
+    argv: Vec<Binary>,
+    envs: Vec<(Binary, Binary)>,
+    numbers: (u16, u16, u16),
+    owner_exit_signal: i32,
+) -> NifResult<Term<'a>> {
     let to_string = |b: &Binary| String::from_utf8_lossy(b.as_slice()).into_owned();
-    let Some((program, args)) = argv.split_first() else { return Err(Error::BadArg) };
+    let Some((program, args)) = argv.split_first() else {
+        return Err(Error::BadArg);
+    };
     let (ours, theirs) = socketpair().map_err(|e| Error::Term(Box::new(e.to_string())))?;
-    let theirs_out = theirs.try_clone().map_err(|e| Error::Term(Box::new(e.to_string())))?;
+    let theirs_out = theirs
+        .try_clone()
+        .map_err(|e| Error::Term(Box::new(e.to_string())))?;
     let mut command = Command::new(to_string(program));
-    command.args(args.iter().map(to_string)).stdin(Stdio::from(theirs)).stdout(Stdio::from(theirs_out)).stderr(Stdio::inherit());
+    command
+        .args(args.iter().map(to_string))
+        .stdin(Stdio::from(theirs))
+        .stdout(Stdio::from(theirs_out))
+        .stderr(Stdio::inherit());
     for (k, v) in &envs {
         command.env(to_string(k), to_string(v));
     }
@@ -68,20 +91,41 @@ fn start<'a>(env: Env<'a>, drv: LocalPid, owner: LocalPid, argv: Vec<Binary>, en
         socket: ours,
         routes: Mutex::new(Default::default()),
         next_id: AtomicU64::new(1),
-        numbers: CallNumbers { fork: numbers.0, clone: numbers.1, kill: numbers.2 },
+        numbers: CallNumbers {
+            fork: numbers.0,
+            clone: numbers.1,
+            kill: numbers.2,
+        },
         helper_pid: child.id(),
         exit: Mutex::new(Default::default()),
         exited: Condvar::new(),
         owner_exit_signal,
     });
-    let resource = ResourceArc::new(DriverResource { driver: driver.clone() });
+    let resource = ResourceArc::new(DriverResource {
+        driver: driver.clone(),
+    });
     resource.monitor(Some(env), &drv);
-    DRIVERS.write().map_err(|_| Error::BadArg)?.insert(drv, driver.clone());
-    let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| std::thread::Builder::new().name(name.into()).spawn(f);
-    let (d1, d2, d3, r1) = (driver.clone(), driver.clone(), driver.clone(), resource.clone());
+    DRIVERS
+        .write()
+        .map_err(|_| Error::BadArg)?
+        .insert(drv, driver.clone());
+    let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| {
+        std::thread::Builder::new().name(name.into()).spawn(f)
+    };
+    let (d1, d2, d3, r1) = (
+        driver.clone(),
+        driver.clone(),
+        driver.clone(),
+        resource.clone(),
+    );
     let started = spawn("alcove_reader", Box::new(move || driver::read_loop(d1, r1)))
         .and_then(|_| spawn("alcove_writer", Box::new(move || d2.writer.run())))
-        .and_then(|_| spawn("alcove_reaper", Box::new(move || driver::reap_loop(d3, child))));
+        .and_then(|_| {
+            spawn(
+                "alcove_reaper",
+                Box::new(move || driver::reap_loop(d3, child)),
+            )
+        });
     if let Err(e) = started {
         driver.close();
         return Err(Error::Term(Box::new(e.to_string())));
@@ -107,7 +151,9 @@ fn call(env: Env, drv: LocalPid, pipeline: Term, number: u16, args: Term) -> Nif
     let driver = lookup(drv)?;
     let pipeline = decode_pipeline(pipeline, alcove_proto::MAX_DEPTH).map_err(|_| Error::BadArg)?;
     let args = term_to_value(args, 0).map_err(|_| Error::BadArg)?;
-    driver.call(env.pid(), pipeline, number, &args).ok_or(Error::BadArg)
+    driver
+        .call(env.pid(), pipeline, number, &args)
+        .ok_or(Error::BadArg)
 }
 
 /// Write iodata to a child's stdin, chunked and in order.
@@ -127,10 +173,17 @@ fn cancel(drv: LocalPid, request_id: u64) -> bool {
 }
 
 #[rustler::nif]
-fn controlling_process<'a>(env: Env<'a>, drv: LocalPid, pipeline: Term<'a>, new_owner: LocalPid) -> NifResult<Term<'a>> {
+fn controlling_process<'a>(
+    env: Env<'a>,
+    drv: LocalPid,
+    pipeline: Term<'a>,
+    new_owner: LocalPid,
+) -> NifResult<Term<'a>> {
     let driver = lookup(drv)?;
     let pipeline = decode_pipeline(pipeline, alcove_proto::MAX_DEPTH).map_err(|_| Error::BadArg)?;
-    let resource = ResourceArc::new(DriverResource { driver: driver.clone() });
+    let resource = ResourceArc::new(DriverResource {
+        driver: driver.clone(),
+    });
     if driver.controlling_process(&resource, env, env.pid(), pipeline, new_owner) {
         Ok(ok().encode(env))
     } else {

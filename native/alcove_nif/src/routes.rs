@@ -30,7 +30,9 @@ impl Routes {
     /// The owner for a pipeline: its own, else its nearest ancestor's.
     /// `None` means the driver's owner.
     pub fn owner_of(&self, pipeline: &[i32]) -> Option<Owner> {
-        (1..=pipeline.len()).rev().find_map(|len| self.owners.get(&pipeline[..len]).copied())
+        (1..=pipeline.len())
+            .rev()
+            .find_map(|len| self.owners.get(&pipeline[..len]).copied())
     }
 
     /// Forget a process and everything under it.

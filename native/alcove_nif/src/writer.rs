@@ -30,7 +30,14 @@ fn write_some(fd: RawFd, bytes: &[u8]) -> Wrote {
     let mut done = 0;
     while done < bytes.len() {
         // SAFETY: bytes[done..] is a valid readable slice.
-        let n = unsafe { libc::send(fd, bytes[done..].as_ptr().cast(), bytes.len() - done, libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL) };
+        let n = unsafe {
+            libc::send(
+                fd,
+                bytes[done..].as_ptr().cast(),
+                bytes.len() - done,
+                libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
+            )
+        };
         if n > 0 {
             done += n as usize;
             continue;
@@ -46,13 +53,19 @@ fn write_some(fd: RawFd, bytes: &[u8]) -> Wrote {
 
 impl Writer {
     pub fn new(fd: RawFd) -> Writer {
-        Writer { fd, queue: Mutex::new(Queue::default()), ready: Condvar::new() }
+        Writer {
+            fd,
+            queue: Mutex::new(Queue::default()),
+            ready: Condvar::new(),
+        }
     }
 
     /// Send a frame, in order with every frame sent before it. Never blocks
     /// on the socket. False when the channel is closed.
     pub fn send(&self, frame: Vec<u8>) -> bool {
-        let Ok(mut queue) = self.queue.lock() else { return false };
+        let Ok(mut queue) = self.queue.lock() else {
+            return false;
+        };
         if queue.closed {
             return false;
         }
@@ -82,7 +95,9 @@ impl Writer {
     /// The writer thread: drain the queue whenever the socket has room.
     pub fn run(&self) {
         loop {
-            let Ok(mut queue) = self.queue.lock() else { return };
+            let Ok(mut queue) = self.queue.lock() else {
+                return;
+            };
             while queue.frames.is_empty() && !queue.closed {
                 queue = match self.ready.wait(queue) {
                     Ok(q) => q,
@@ -114,7 +129,11 @@ impl Writer {
                 continue;
             }
             drop(queue);
-            let mut pfd = libc::pollfd { fd: self.fd, events: libc::POLLOUT, revents: 0 };
+            let mut pfd = libc::pollfd {
+                fd: self.fd,
+                events: libc::POLLOUT,
+                revents: 0,
+            };
             // SAFETY: one valid pollfd; the timeout bounds the wait so close() is noticed.
             unsafe { libc::poll(&mut pfd, 1, 100) };
         }

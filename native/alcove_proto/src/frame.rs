@@ -100,19 +100,26 @@ impl<'a> Frame<'a> {
             return Err(FrameError::Truncated);
         }
         let kind = Kind::from_u8(body[0]).ok_or(FrameError::BadKind(body[0]))?;
-        let request_id = u64::from_be_bytes(body[1..9].try_into().map_err(|_| FrameError::Truncated)?);
+        let request_id =
+            u64::from_be_bytes(body[1..9].try_into().map_err(|_| FrameError::Truncated)?);
         let depth = u16::from_be_bytes([body[9], body[10]]) as usize;
         if depth > MAX_DEPTH {
             return Err(FrameError::TooDeep(depth));
         }
         let pids_end = HEADER_FIXED + depth * 4;
-        let pid_bytes = body.get(HEADER_FIXED..pids_end).ok_or(FrameError::Truncated)?;
+        let pid_bytes = body
+            .get(HEADER_FIXED..pids_end)
+            .ok_or(FrameError::Truncated)?;
         let pipeline = pid_bytes
             .chunks_exact(4)
             .map(|c| i32::from_be_bytes([c[0], c[1], c[2], c[3]]))
             .collect();
         Ok(Frame {
-            header: Header { kind, request_id, pipeline },
+            header: Header {
+                kind,
+                request_id,
+                pipeline,
+            },
             payload: &body[pids_end..],
         })
     }
@@ -120,7 +127,9 @@ impl<'a> Frame<'a> {
 
 /// The request id of a body whose header may be otherwise unreadable.
 pub fn peek_request_id(body: &[u8]) -> Option<u64> {
-    body.get(1..9).and_then(|b| b.try_into().ok()).map(u64::from_be_bytes)
+    body.get(1..9)
+        .and_then(|b| b.try_into().ok())
+        .map(u64::from_be_bytes)
 }
 
 /// Encode a whole frame, length prefix included.
@@ -132,7 +141,13 @@ pub fn encode_frame(kind: Kind, request_id: u64, pipeline: &[i32], payload: &[u8
 
 /// Append a whole frame to `out`. The caller keeps pipelines under
 /// [`MAX_DEPTH`] and bodies under [`MAX_FRAME`]; longer pipelines are cut.
-pub fn encode_frame_into(out: &mut Vec<u8>, kind: Kind, request_id: u64, pipeline: &[i32], payload: &[u8]) {
+pub fn encode_frame_into(
+    out: &mut Vec<u8>,
+    kind: Kind,
+    request_id: u64,
+    pipeline: &[i32],
+    payload: &[u8],
+) {
     let pipeline = &pipeline[..pipeline.len().min(MAX_DEPTH)];
     let body_len = HEADER_FIXED + pipeline.len() * 4 + payload.len();
     out.extend_from_slice(&(body_len as u32).to_be_bytes());
@@ -145,14 +160,17 @@ pub fn encode_frame_into(out: &mut Vec<u8>, kind: Kind, request_id: u64, pipelin
     out.extend_from_slice(payload);
 }
 
-/// What [`FrameReader::next`] found.
+/// What [`FrameReader::next_frame`] found.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Next {
     /// A complete body (length prefix removed).
     Body(Vec<u8>),
     /// A frame declared a body over the cap; it is being skipped. The
     /// request id is given when the header bytes were already there.
-    Oversized { declared: usize, request_id: Option<u64> },
+    Oversized {
+        declared: usize,
+        request_id: Option<u64>,
+    },
     /// More bytes are needed.
     NeedMore,
 }
@@ -195,7 +213,7 @@ impl FrameReader {
     }
 
     /// Take the next frame, if a whole one is buffered.
-    pub fn next(&mut self) -> Next {
+    pub fn next_frame(&mut self) -> Next {
         let avail = &self.buf[self.start..];
         if avail.len() < 4 {
             return Next::NeedMore;
@@ -207,7 +225,10 @@ impl FrameReader {
             let drop_now = have.min(declared);
             self.start += 4 + drop_now;
             self.skipping = declared - drop_now;
-            return Next::Oversized { declared, request_id };
+            return Next::Oversized {
+                declared,
+                request_id,
+            };
         }
         if avail.len() < 4 + declared {
             return Next::NeedMore;
@@ -217,4 +238,3 @@ impl FrameReader {
         Next::Body(body)
     }
 }
-

@@ -5,7 +5,10 @@ use crate::value::ValueError;
 struct Lcg(u64);
 impl Lcg {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         self.0 >> 33
     }
     fn bytes(&mut self, n: usize) -> Vec<u8> {
@@ -22,8 +25,16 @@ fn random_value(rng: &mut Lcg, depth: usize) -> Value {
             Value::Bin(rng.bytes(n))
         }
         3 => Value::Atom(format!("a{}", rng.next() % 1000)),
-        4 => Value::List((0..rng.next() % 5).map(|_| random_value(rng, depth + 1)).collect()),
-        _ => Value::Tuple((0..rng.next() % 5).map(|_| random_value(rng, depth + 1)).collect()),
+        4 => Value::List(
+            (0..rng.next() % 5)
+                .map(|_| random_value(rng, depth + 1))
+                .collect(),
+        ),
+        _ => Value::Tuple(
+            (0..rng.next() % 5)
+                .map(|_| random_value(rng, depth + 1))
+                .collect(),
+        ),
     }
 }
 
@@ -33,7 +44,7 @@ fn frame_round_trip() {
     let bytes = encode_frame(Kind::Call, 42, &[1, -2, 300], payload);
     let mut reader = FrameReader::new();
     reader.push(&bytes);
-    let body = match reader.next() {
+    let body = match reader.next_frame() {
         Next::Body(b) => b,
         other => panic!("unexpected {other:?}"),
     };
@@ -42,21 +53,27 @@ fn frame_round_trip() {
     assert_eq!(frame.header.request_id, 42);
     assert_eq!(frame.header.pipeline, vec![1, -2, 300]);
     assert_eq!(frame.payload, payload);
-    assert_eq!(reader.next(), Next::NeedMore);
+    assert_eq!(reader.next_frame(), Next::NeedMore);
 }
 
 #[test]
 fn frames_split_at_every_byte() {
     let mut stream = Vec::new();
     for i in 0..5u64 {
-        encode_frame_into(&mut stream, Kind::Stdout, i, &[i as i32], &vec![i as u8; i as usize * 7]);
+        encode_frame_into(
+            &mut stream,
+            Kind::Stdout,
+            i,
+            &[i as i32],
+            &vec![i as u8; i as usize * 7],
+        );
     }
     for split in 1..stream.len() {
         let mut reader = FrameReader::new();
         let mut got = Vec::new();
         for chunk in stream.chunks(split) {
             reader.push(chunk);
-            while let Next::Body(b) = reader.next() {
+            while let Next::Body(b) = reader.next_frame() {
                 got.push(Frame::decode(&b).unwrap().header.request_id);
             }
         }
@@ -79,7 +96,7 @@ fn oversized_frame_is_skipped_and_reader_resyncs() {
     for chunk in stream.chunks(4096) {
         reader.push(chunk);
         loop {
-            match reader.next() {
+            match reader.next_frame() {
                 Next::Body(b) => ids.push(Frame::decode(&b).unwrap().header.request_id),
                 Next::Oversized { request_id, .. } => oversized.push(request_id),
                 Next::NeedMore => break,
@@ -103,7 +120,10 @@ fn truncated_and_bad_headers_are_errors() {
     let mut deep = vec![1u8];
     deep.extend_from_slice(&1u64.to_be_bytes());
     deep.extend_from_slice(&u16::MAX.to_be_bytes());
-    assert_eq!(Frame::decode(&deep), Err(FrameError::TooDeep(u16::MAX as usize)));
+    assert_eq!(
+        Frame::decode(&deep),
+        Err(FrameError::TooDeep(u16::MAX as usize))
+    );
 }
 
 #[test]
@@ -125,7 +145,10 @@ fn value_truncations_never_panic_and_fail() {
         let mut out = Vec::new();
         encode_value(&mut out, &v);
         for cut in 0..out.len() {
-            assert!(decode_value(&out[..cut]).is_err(), "prefix {cut} of {v:?} decoded");
+            assert!(
+                decode_value(&out[..cut]).is_err(),
+                "prefix {cut} of {v:?} decoded"
+            );
         }
     }
 }
@@ -141,7 +164,7 @@ fn random_bytes_never_panic() {
         let mut reader = FrameReader::new();
         reader.push(&bytes);
         for _ in 0..4 {
-            let _ = reader.next();
+            let _ = reader.next_frame();
         }
     }
 }

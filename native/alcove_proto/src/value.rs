@@ -109,7 +109,11 @@ pub fn encode_value(out: &mut Vec<u8>, value: &Value) {
             out.extend_from_slice(bytes);
         }
         Value::List(items) | Value::Tuple(items) => {
-            out.push(if matches!(value, Value::List(_)) { 4 } else { 5 });
+            out.push(if matches!(value, Value::List(_)) {
+                4
+            } else {
+                5
+            });
             out.extend_from_slice(&(items.len() as u32).to_be_bytes());
             for item in items {
                 encode_value(out, item);
@@ -182,7 +186,11 @@ impl<'a> Cursor<'a> {
                 for _ in 0..count {
                     items.push(self.value(depth + 1)?);
                 }
-                Ok(if tag == 4 { Value::List(items) } else { Value::Tuple(items) })
+                Ok(if tag == 4 {
+                    Value::List(items)
+                } else {
+                    Value::Tuple(items)
+                })
             }
             other => Err(ValueError::BadTag(other)),
         }

@@ -9,7 +9,7 @@ pub static CLONE: &[(&str, i64)] = &[
     ("clone_newnet", libc::CLONE_NEWNET as i64),
     ("clone_newns", libc::CLONE_NEWNS as i64),
     ("clone_newpid", libc::CLONE_NEWPID as i64),
-    ("clone_newtime", 0x80 as i64),
+    ("clone_newtime", 0x80_i64),
     ("clone_newuser", libc::CLONE_NEWUSER as i64),
     ("clone_newuts", libc::CLONE_NEWUTS as i64),
     ("clone_parent", libc::CLONE_PARENT as i64),

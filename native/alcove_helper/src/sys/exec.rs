@@ -8,7 +8,11 @@ use crate::state::State;
 use std::ffi::CString;
 
 fn pointers(strings: &[CString]) -> Vec<*const libc::c_char> {
-    strings.iter().map(|s| s.as_ptr()).chain(std::iter::once(std::ptr::null())).collect()
+    strings
+        .iter()
+        .map(|s| s.as_ptr())
+        .chain(std::iter::once(std::ptr::null()))
+        .collect()
 }
 
 fn run_exec(state: &mut State, exec: impl FnOnce()) -> CallResult {

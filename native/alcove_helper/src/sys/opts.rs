@@ -12,7 +12,11 @@ pub fn version(_state: &mut State, _args: &Args) -> CallResult {
 /// getopt: the option's value, `false` when unknown.
 pub fn getopt(state: &mut State, args: &Args) -> CallResult {
     let name = args.atom(0)?;
-    Ok(state.opts.get(name).map(Value::Int).unwrap_or_else(|| Value::atom("false")))
+    Ok(state
+        .opts
+        .get(name)
+        .map(Value::Int)
+        .unwrap_or_else(|| Value::atom("false")))
 }
 
 /// setopt: `true` when set, `false` for an unknown option or a bad value.

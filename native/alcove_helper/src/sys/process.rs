@@ -21,7 +21,8 @@ pub fn fork(state: &mut State, _args: &Args) -> CallResult {
 /// clone(2) with namespace and other flags, fork-like (no shared memory).
 pub fn clone(state: &mut State, args: &Args) -> CallResult {
     let flags = args.flags(0, CLONE)?;
-    let forbidden = (libc::CLONE_VM | libc::CLONE_THREAD | libc::CLONE_SIGHAND | libc::CLONE_VFORK) as i64;
+    let forbidden =
+        (libc::CLONE_VM | libc::CLONE_THREAD | libc::CLONE_SIGHAND | libc::CLONE_VFORK) as i64;
     if flags & forbidden != 0 || flags & 0x7f != 0 {
         // Sharing memory or a thread group with the helper would corrupt it.
         return Err(CallError::Errno(libc::EINVAL));
@@ -71,7 +72,9 @@ impl ChildFds {
 }
 
 fn spawn(state: &mut State, clone_flags: Option<i64>) -> CallResult {
-    if state.depth >= state.opts.maxforkdepth || state.children.len() as i64 >= state.opts.maxchild.min(nofile_limit()) {
+    if state.depth >= state.opts.maxforkdepth
+        || state.children.len() as i64 >= state.opts.maxchild.min(nofile_limit())
+    {
         return Err(CallError::Errno(libc::EAGAIN));
     }
     let fds = ChildFds::new().map_err(CallError::Errno)?;
@@ -84,12 +87,22 @@ fn spawn(state: &mut State, clone_flags: Option<i64>) -> CallResult {
         // SAFETY: clone without CLONE_VM and with a null stack behaves like
         // fork (checked by the caller); the helper is single-threaded.
         Some(flags) => unsafe {
-            libc::syscall(libc::SYS_clone, flags as libc::c_ulong | libc::SIGCHLD as libc::c_ulong, 0usize, 0usize, 0usize, 0usize) as libc::pid_t
+            libc::syscall(
+                libc::SYS_clone,
+                flags as libc::c_ulong | libc::SIGCHLD as libc::c_ulong,
+                0usize,
+                0usize,
+                0usize,
+                0usize,
+            ) as libc::pid_t
         },
     };
     if pid < 0 {
         let err = CallError::last_os();
-        fds.parent_ends().into_iter().chain(fds.child_ends()).for_each(fdio::close);
+        fds.parent_ends()
+            .into_iter()
+            .chain(fds.child_ends())
+            .for_each(fdio::close);
         return Err(err);
     }
     if pid == 0 {
@@ -121,7 +134,10 @@ fn spawn(state: &mut State, clone_flags: Option<i64>) -> CallResult {
 }
 
 fn nofile_limit() -> i64 {
-    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
     // SAFETY: limit is a valid rlimit to fill.
     if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } < 0 {
         return i64::MAX;
@@ -139,7 +155,11 @@ fn become_child(state: &mut State, fds: &ChildFds) {
         libc::dup2(fds.stdout.1, 1);
         libc::dup2(fds.stderr.1, 2);
     }
-    for fd in fds.parent_ends().into_iter().chain([fds.stdin.1, fds.stdout.1, fds.stderr.1]) {
+    for fd in fds
+        .parent_ends()
+        .into_iter()
+        .chain([fds.stdin.1, fds.stdout.1, fds.stderr.1])
+    {
         if fd > 2 {
             fdio::close(fd);
         }
@@ -174,7 +194,12 @@ fn become_child(state: &mut State, fds: &ChildFds) {
 /// exit(3): answer, then leave without running the parent's destructors.
 pub fn exit(state: &mut State, args: &Args) -> CallResult {
     let status = args.i32(0)?;
-    state.send_value(alcove_proto::Kind::Reply, state.current_request, &[], &Value::ok());
+    state.send_value(
+        alcove_proto::Kind::Reply,
+        state.current_request,
+        &[],
+        &Value::ok(),
+    );
     crate::lifecycle::flush_before_exit(state);
     // SAFETY: _exit ends the process; nothing in it needs unwinding.
     unsafe { libc::_exit(status) }

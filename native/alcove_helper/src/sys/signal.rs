@@ -8,13 +8,22 @@ use alcove_proto::Value;
 
 /// sigaction(2): `[]` reads the current handler without changing it.
 pub fn sigaction(state: &mut State, args: &Args) -> CallResult {
-    let signum = usize::try_from(args.constant(0, SIGNAL)?).map_err(|_| CallError::Errno(libc::EINVAL))?;
-    let current = state.signals.table.get(signum).copied().ok_or(CallError::Errno(libc::EINVAL))?;
+    let signum =
+        usize::try_from(args.constant(0, SIGNAL)?).map_err(|_| CallError::Errno(libc::EINVAL))?;
+    let current = state
+        .signals
+        .table
+        .get(signum)
+        .copied()
+        .ok_or(CallError::Errno(libc::EINVAL))?;
     let old = match args.get(1)? {
         Value::List(items) if items.is_empty() => current,
         Value::Atom(name) => {
             let wanted = Disposition::from_atom(name).ok_or(CallError::Errno(libc::EINVAL))?;
-            state.signals.set(signum, wanted).ok_or(CallError::Errno(libc::EINVAL))?
+            state
+                .signals
+                .set(signum, wanted)
+                .ok_or(CallError::Errno(libc::EINVAL))?
         }
         _ => return Err(CallError::Badarg),
     };
