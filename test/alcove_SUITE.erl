@@ -10,7 +10,7 @@
 -export([
     getpid/1, fork_nested/1, clone_namespaces/1, clone_flags_integer/1, exit_status/1,
     kill_termsig/1, kill_atom_and_unknown/1, execvp_cat/1, execve_env/1, exec_failure/1,
-    getopt_setopt/1, options_inherited/1, start_options/1, version/1, cpid/1, setcpid/1, sigaction/1,
+    getopt_setopt/1, options_inherited/1, start_options/1, exec_prefix/1, exec_sudo/1, version/1, cpid/1, setcpid/1, sigaction/1,
     trapped_signal/1, chdir_getcwd/1, hostname/1, eof/1, stderr/1, bad_arguments/1,
     call_by_name/1
 ]).
@@ -33,7 +33,7 @@ groups() ->
         {calls, [], [
             getpid, fork_nested, clone_namespaces, clone_flags_integer, exit_status,
             kill_termsig, kill_atom_and_unknown, execvp_cat, execve_env, exec_failure,
-            getopt_setopt, options_inherited, start_options, version, cpid, setcpid, sigaction,
+            getopt_setopt, options_inherited, start_options, exec_prefix, exec_sudo, version, cpid, setcpid, sigaction,
             trapped_signal, chdir_getcwd, hostname, eof, stderr, bad_arguments, call_by_name
         ]},
         {contracts, [], [
@@ -251,6 +251,39 @@ start_options(_Config) ->
     % A helper that cannot start is an error, not a hang.
     process_flag(trap_exit, true),
     ?assertMatch({error, _}, alcove_drv:start([{progname, "/nonexistent/alcove"}])).
+
+exec_prefix(_Config) ->
+    % The helper runs behind a command prefix, talking over its stdin and
+    % stdout (what sudo leaves open).
+    {ok, Drv} = alcove_drv:start_link([{exec, "/usr/bin/env ALCOVE_PREFIXED=1"}]),
+    try
+        ?assertMatch(["/usr/bin/env", "ALCOVE_PREFIXED=1" | _], alcove_drv:getopts(Drv)),
+        {ok, C} = alcove:fork(Drv, []),
+        ok = alcove:execvp(Drv, [C], "sh", ["sh", "-c", "echo $ALCOVE_PREFIXED"]),
+        ?assertEqual({<<"1\n">>, {exit_status, 0}}, read_until_exit(Drv, [C]))
+    after
+        alcove_drv:stop(Drv)
+    end.
+
+exec_sudo(_Config) ->
+    case os:find_executable("sudo") of
+        false ->
+            {skip, "sudo is not installed"};
+        _ ->
+            case os:cmd("sudo -n true 2>&1") of
+                "" ->
+                    {ok, Drv} = alcove_drv:start_link([{exec, "sudo -n"}]),
+                    try
+                        {ok, C} = alcove:fork(Drv, []),
+                        ok = alcove:execvp(Drv, [C], "id", ["id", "-u"]),
+                        ?assertEqual({<<"0\n">>, {exit_status, 0}}, read_until_exit(Drv, [C]))
+                    after
+                        alcove_drv:stop(Drv)
+                    end;
+                Why ->
+                    {skip, "sudo -n is not allowed here: " ++ Why}
+            end
+    end.
 
 version(Config) ->
     Drv = drv(Config),
@@ -591,7 +624,10 @@ helper_death(_Config) ->
     % ... and the linked owner an exit signal.
     receive {'EXIT', Drv, Reason} -> ?assertMatch({helper_exited, _}, Reason) after 5000 -> ct:fail(no_exit_signal) end,
     os:cmd("kill -9 " ++ integer_to_list(C)),
-    ok = wait_gone(Root, 5000).
+    ok = wait_gone(Root, 5000),
+    % Calls on a driver whose helper is gone raise, never hang.
+    {'EXIT', {Late, _}} = (catch alcove:getpid(Drv, [])),
+    ?assert(lists:member(Late, [closed, badarg])).
 
 large_stdin(Config) ->
     Drv = drv(Config),

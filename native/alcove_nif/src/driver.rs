@@ -37,6 +37,14 @@ pub struct CallNumbers {
     pub kill: u16,
 }
 
+/// Why a call was not sent.
+pub enum CallRefused {
+    /// The frame is over the cap: raised as badarg.
+    TooLarge,
+    /// The helper is gone: raised as closed.
+    Closed,
+}
+
 /// How the helper ended, once it has.
 #[derive(Default)]
 pub struct Exit {
@@ -69,6 +77,7 @@ impl rustler::Resource for DriverResource {
         if pid == self.driver.drv {
             // The driver process is gone however it ended: tear the tree down.
             self.driver.close();
+            crate::registry::remove(pid);
         } else {
             self.driver.owner_exited(pid);
         }
@@ -92,32 +101,34 @@ impl Driver {
         pipeline: Vec<i32>,
         number: u16,
         args: &Value,
-    ) -> Option<u64> {
+    ) -> Result<u64, CallRefused> {
         let mut payload = Vec::with_capacity(64);
         payload.extend_from_slice(&number.to_be_bytes());
         encode_value(&mut payload, args);
         let request_id = self.request_id();
         let frame = encode_frame(Kind::Call, request_id, &pipeline, &payload);
-        if frame.len() > alcove_proto::MAX_FRAME {
-            return None;
+        if frame.len() > alcove_proto::MAX_FRAME + 4 {
+            return Err(CallRefused::TooLarge);
         }
         let spawns = number == self.numbers.fork || number == self.numbers.clone;
-        if let Ok(mut routes) = self.routes.lock() {
-            routes.pending.insert(
-                request_id,
-                Pending {
-                    caller,
-                    pipeline,
-                    spawns,
-                },
-            );
+        {
+            let mut routes = self.routes.lock().map_err(|_| CallRefused::Closed)?;
+            // Checked under the lock the reader takes to fail every pending
+            // call when the helper goes: a call is either failed there or refused here.
+            if routes.closed {
+                return Err(CallRefused::Closed);
+            }
+            let pending = Pending {
+                caller,
+                pipeline,
+                spawns,
+            };
+            routes.pending.insert(request_id, pending);
         }
-        if !self.send(frame) {
-            // The reader thread fails every pending call when the helper
-            // goes; if it already has, answer this one the same way.
-            self.fail_pending_if_closed();
-        }
-        Some(request_id)
+        // A write that fails means the helper is going: the reader thread
+        // answers the pending call with `closed` when it sees the end.
+        self.send(frame);
+        Ok(request_id)
     }
 
     /// Send stdin in chunks, each its own frame, in order.
@@ -203,17 +214,14 @@ impl Driver {
         }
     }
 
-    fn fail_pending_if_closed(&self) {
-        let done = self.exit.lock().map(|e| e.status.is_some()).unwrap_or(true);
-        if done {
-            self.fail_all_pending();
-        }
-    }
-
-    /// Every waiting caller gets `closed`.
+    /// The helper is gone: every waiting caller gets `closed`, and later
+    /// calls are refused.
     pub fn fail_all_pending(&self) {
         let pending: Vec<Pending> = match self.routes.lock() {
-            Ok(mut routes) => routes.pending.drain().map(|(_, p)| p).collect(),
+            Ok(mut routes) => {
+                routes.closed = true;
+                routes.pending.drain().map(|(_, p)| p).collect()
+            }
             Err(_) => return,
         };
         let mut env = OwnedEnv::new();

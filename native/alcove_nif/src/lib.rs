@@ -3,31 +3,24 @@
 
 mod convert;
 mod driver;
+mod registry;
 mod routes;
 mod writer;
 
 use convert::{decode_pipeline, term_to_value};
-use driver::{CallNumbers, Driver, DriverResource};
+use driver::{CallNumbers, CallRefused, Driver, DriverResource};
+use registry::lookup;
 use rustler::{Binary, Encoder, Env, Error, LocalPid, NifResult, ResourceArc, Term};
-use std::collections::HashMap;
 use std::os::unix::io::{AsRawFd, FromRawFd, OwnedFd};
 use std::process::{Command, Stdio};
 use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Condvar, LazyLock, Mutex, RwLock};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 rustler::atoms! {
     ok,
     error,
     not_owner,
-}
-
-/// Drivers by the pid of their driver process: calls name the driver by pid.
-static DRIVERS: LazyLock<RwLock<HashMap<LocalPid, Arc<Driver>>>> = LazyLock::new(Default::default);
-
-fn lookup(drv: LocalPid) -> NifResult<Arc<Driver>> {
-    let drivers = DRIVERS.read().map_err(|_| Error::BadArg)?;
-    drivers.get(&drv).cloned().ok_or(Error::BadArg)
 }
 
 fn socketpair() -> std::io::Result<(OwnedFd, OwnedFd)> {
@@ -105,10 +98,7 @@ fn start<'a>(
         driver: driver.clone(),
     });
     resource.monitor(Some(env), &drv);
-    DRIVERS
-        .write()
-        .map_err(|_| Error::BadArg)?
-        .insert(drv, driver.clone());
+    registry::insert(drv, driver.clone());
     let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| {
         std::thread::Builder::new().name(name.into()).spawn(f)
     };
@@ -139,9 +129,7 @@ fn stop(resource: ResourceArc<DriverResource>, timeout_ms: u64) -> bool {
     let driver = &resource.driver;
     driver.close();
     let gone = driver.wait_exit(Duration::from_millis(timeout_ms));
-    if let Ok(mut drivers) = DRIVERS.write() {
-        drivers.remove(&driver.drv);
-    }
+    registry::remove(driver.drv);
     gone
 }
 
@@ -153,7 +141,10 @@ fn call(env: Env, drv: LocalPid, pipeline: Term, number: u16, args: Term) -> Nif
     let args = term_to_value(args, 0).map_err(|_| Error::BadArg)?;
     driver
         .call(env.pid(), pipeline, number, &args)
-        .ok_or(Error::BadArg)
+        .map_err(|refused| match refused {
+            CallRefused::TooLarge => Error::BadArg,
+            CallRefused::Closed => Error::RaiseAtom("closed"),
+        })
 }
 
 /// Write iodata to a child's stdin, chunked and in order.

@@ -24,6 +24,8 @@ pub struct Routes {
     pub pending: HashMap<u64, Pending>,
     pub owners: HashMap<Vec<i32>, Owner>,
     pub monitors: HashMap<LocalPid, Monitor>,
+    /// The helper is gone: no call can be answered any more.
+    pub closed: bool,
 }
 
 impl Routes {
