@@ -14,44 +14,211 @@
     eof/2, eof/3,
     event/2, event/3,
     getcpid/4,
+    define/3,
+    filter/1, filter/3, filter/4, filter/5,
+    audit_arch/0,
     call/4, call/5
 ]).
 
 -export([
+    alloc/3,
+    alloc/4,
+    cap_constant/3,
+    cap_constant/4,
+    cap_enter/2,
+    cap_enter/3,
+    cap_fcntls_get/3,
+    cap_fcntls_get/4,
+    cap_fcntls_limit/4,
+    cap_fcntls_limit/5,
+    cap_getmode/2,
+    cap_getmode/3,
+    cap_ioctls_limit/4,
+    cap_ioctls_limit/5,
+    cap_rights_limit/4,
+    cap_rights_limit/5,
     chdir/3,
     chdir/4,
+    chmod/4,
+    chmod/5,
+    chown/5,
+    chown/6,
+    chroot/3,
+    chroot/4,
+    clearenv/2,
+    clearenv/3,
     clone/3,
     clone/4,
+    clone_constant/3,
+    clone_constant/4,
+    close/3,
+    close/4,
+    connect/4,
+    connect/5,
     cpid/2,
     cpid/3,
+    environ/2,
+    environ/3,
+    errno_id/3,
+    errno_id/4,
     execve/5,
     execve/6,
     execvp/4,
     execvp/5,
     exit/3,
     exit/4,
+    fcntl/5,
+    fcntl/6,
+    fcntl_constant/3,
+    fcntl_constant/4,
+    fexecve/5,
+    fexecve/6,
+    file_constant/3,
+    file_constant/4,
     fork/2,
     fork/3,
     getcwd/2,
     getcwd/3,
+    getenv/3,
+    getenv/4,
+    getgid/2,
+    getgid/3,
+    getgroups/2,
+    getgroups/3,
     gethostname/2,
     gethostname/3,
     getopt/3,
     getopt/4,
+    getpgrp/2,
+    getpgrp/3,
     getpid/2,
     getpid/3,
+    getpriority/4,
+    getpriority/5,
+    getresgid/2,
+    getresgid/3,
+    getresuid/2,
+    getresuid/3,
+    getrlimit/3,
+    getrlimit/4,
+    getsid/3,
+    getsid/4,
+    getuid/2,
+    getuid/3,
+    ioctl/5,
+    ioctl/6,
+    ioctl_constant/3,
+    ioctl_constant/4,
+    iolist_to_bin/3,
+    iolist_to_bin/4,
+    jail/3,
+    jail/4,
+    jail_attach/3,
+    jail_attach/4,
+    jail_remove/3,
+    jail_remove/4,
     kill/4,
     kill/5,
+    link/4,
+    link/5,
+    lseek/5,
+    lseek/6,
+    mkdir/4,
+    mkdir/5,
+    mkfifo/4,
+    mkfifo/5,
+    mount/8,
+    mount/9,
+    mount_constant/3,
+    mount_constant/4,
+    open/5,
+    open/6,
+    pivot_root/4,
+    pivot_root/5,
+    pledge/4,
+    pledge/5,
+    prctl/7,
+    prctl/8,
+    prctl_constant/3,
+    prctl_constant/4,
+    procctl/6,
+    procctl/7,
+    ptrace/6,
+    ptrace/7,
+    ptrace_constant/3,
+    ptrace_constant/4,
+    read/4,
+    read/5,
+    readdir/3,
+    readdir/4,
+    rlimit_constant/3,
+    rlimit_constant/4,
+    rmdir/3,
+    rmdir/4,
+    seccomp/5,
+    seccomp/6,
+    seccomp_constant/3,
+    seccomp_constant/4,
+    select/6,
+    select/7,
     setcpid/5,
     setcpid/6,
+    setenv/5,
+    setenv/6,
+    setgid/3,
+    setgid/4,
+    setgroups/3,
+    setgroups/4,
     sethostname/3,
     sethostname/4,
+    setns/4,
+    setns/5,
     setopt/4,
     setopt/5,
+    setpgid/4,
+    setpgid/5,
+    setpriority/5,
+    setpriority/6,
+    setproctitle/3,
+    setproctitle/4,
+    setresgid/5,
+    setresgid/6,
+    setresuid/5,
+    setresuid/6,
+    setrlimit/4,
+    setrlimit/5,
+    setsid/2,
+    setsid/3,
+    setuid/3,
+    setuid/4,
     sigaction/4,
     sigaction/5,
+    signal_constant/3,
+    signal_constant/4,
+    socket/5,
+    socket/6,
+    symlink/4,
+    symlink/5,
+    syscall_constant/3,
+    syscall_constant/4,
+    umount/3,
+    umount/4,
+    umount2/4,
+    umount2/5,
+    unlink/3,
+    unlink/4,
+    unsetenv/3,
+    unsetenv/4,
+    unshare/3,
+    unshare/4,
+    unveil/4,
+    unveil/5,
     version/2,
-    version/3
+    version/3,
+    waitpid/4,
+    waitpid/5,
+    write/4,
+    write/5
 ]).
 
 -type uint8_t() :: 0..16#ff.
@@ -77,13 +244,20 @@
 -type alcove_pid_field() :: pid | flowcontrol | signaloneof | fdctl | stdin | stdout | stderr.
 -type alcove_rlimit() :: #alcove_rlimit{}.
 -type alcove_timeval() :: #alcove_timeval{}.
+-type fd_set() :: [fd()].
+-type cstruct() :: [binary() | {ptr, non_neg_integer() | binary()}].
+-type ptr_arg() :: integer() | binary() | cstruct().
+-type ptr_val() :: integer() | binary() | cstruct().
+-type waitstatus() :: {exit_status, int32_t()} | {termsig, atom()} | {stopsig, atom()} | continued.
+-type filter() :: [atom()] | {allow, [atom()]} | {deny, [atom()]}.
 
 -export_type([
     uint8_t/0, uint16_t/0, uint32_t/0, uint64_t/0,
     int8_t/0, int16_t/0, int32_t/0, int64_t/0,
     pid_t/0, fd/0, mode_t/0, uid_t/0, gid_t/0, off_t/0, size_t/0, ssize_t/0,
     posix/0, constant/0, pipeline/0,
-    alcove_pid/0, alcove_pid_field/0, alcove_rlimit/0, alcove_timeval/0
+    alcove_pid/0, alcove_pid_field/0, alcove_rlimit/0, alcove_timeval/0,
+    fd_set/0, cstruct/0, ptr_arg/0, ptr_val/0, waitstatus/0, filter/0
 ]).
 
 %% @doc Write to a child's standard input. Delivery is asynchronous: a
@@ -164,6 +338,85 @@ field(stdout, #alcove_pid{stdout = V}) -> V;
 field(stderr, #alcove_pid{stderr = V}) -> V;
 field(_, _) -> false.
 
+%% @doc The value of a constant (or the OR of a list of them), looked up
+%% in each constant family in turn; `unknown' when no family has it.
+-spec define(alcove_drv:ref(), pipeline(), atom() | [atom()]) -> integer() | unknown.
+define(Drv, Pipeline, Constants) when is_list(Constants) ->
+    lists:foldl(
+        fun
+            (_, unknown) -> unknown;
+            (C, Acc) ->
+                case define(Drv, Pipeline, C) of
+                    unknown -> unknown;
+                    N -> Acc bor N
+                end
+        end,
+        0,
+        Constants
+    );
+define(Drv, Pipeline, Constant) when is_atom(Constant) ->
+    Lookups = [clone_constant, signal_constant, file_constant, fcntl_constant, mount_constant,
+               rlimit_constant, prctl_constant, ptrace_constant, seccomp_constant,
+               syscall_constant, ioctl_constant],
+    define_first(Drv, Pipeline, Constant, Lookups).
+
+define_first(_Drv, _Pipeline, _Constant, []) ->
+    unknown;
+define_first(Drv, Pipeline, Constant, [Lookup | Rest]) ->
+    case ?MODULE:Lookup(Drv, Pipeline, Constant) of
+        unknown -> define_first(Drv, Pipeline, Constant, Rest);
+        N -> N
+    end.
+
+%% @doc A call filter: bit N set means call N (see alcove_proto:calls/0)
+%% is denied. `[Call]' or `{deny, [Call]}' denies those calls, `{allow,
+%% [Call]}' denies all others.
+-spec filter(filter()) -> binary().
+filter(Calls) when is_list(Calls) ->
+    filter({deny, Calls});
+filter({allow, Calls}) ->
+    bitmap([C || C <- alcove_proto:calls(), not lists:member(C, Calls)]);
+filter({deny, Calls}) ->
+    bitmap(Calls).
+
+bitmap(Calls) ->
+    Numbers = [alcove_proto:call(C) || C <- Calls],
+    Size = (length(alcove_proto:calls()) + 7) div 8,
+    Bits = lists:foldl(fun(N, Acc) -> Acc bor (1 bsl N) end, 0, Numbers),
+    <<Bits:(Size * 8)/little-unsigned-integer>>.
+
+%% @doc Deny calls in a process and in the children it forks from now on
+%% (a denied call raises `undef'). Filters only add: none can be lifted.
+-spec filter(alcove_drv:ref(), pipeline(), binary()) -> ok | {error, einval}.
+filter(Drv, Pipeline, Calls) ->
+    filter(Drv, Pipeline, Calls, Calls).
+
+%% @doc Deny `Calls' in the process and `Children' in the children it forks
+%% from now on; or, with a timeout as the last argument, filter/3 with it.
+-spec filter(alcove_drv:ref(), pipeline(), binary(), binary() | timeout()) -> ok | {error, einval}.
+filter(Drv, Pipeline, Calls, Timeout) when is_integer(Timeout); Timeout =:= infinity ->
+    filter(Drv, Pipeline, Calls, Calls, Timeout);
+filter(Drv, Pipeline, Calls, Children) ->
+    filter(Drv, Pipeline, Calls, Children, infinity).
+
+%% @doc filter/4 with a timeout.
+-spec filter(alcove_drv:ref(), pipeline(), binary(), binary(), timeout()) -> ok | {error, einval}.
+filter(Drv, Pipeline, Calls, Children, Timeout) ->
+    alcove_drv:call(Drv, Pipeline, alcove_proto:call(filter), [Calls, Children], Timeout).
+
+%% @doc The seccomp audit architecture of this machine.
+-spec audit_arch() -> atom().
+audit_arch() ->
+    Arch = erlang:system_info(system_architecture),
+    case lists:takewhile(fun(C) -> C =/= $- end, Arch) of
+        "x86_64" -> audit_arch_x86_64;
+        "aarch64" -> audit_arch_aarch64;
+        "arm" ++ _ -> audit_arch_arm;
+        "i" ++ [_, $8, $6] -> audit_arch_i386;
+        "riscv64" -> audit_arch_riscv64;
+        _ -> enotsup
+    end.
+
 %% @doc Make a call by name: `call(Drv, Pipeline, getpid, [])'.
 -spec call(alcove_drv:ref(), pipeline(), atom(), [term()]) -> term().
 call(Drv, Pipeline, Call, Args) ->
@@ -178,6 +431,86 @@ call(Drv, Pipeline, Call, Args, Timeout) when is_atom(Call), is_list(Args) ->
         false -> erlang:error(undef, [Drv, Pipeline, Call, Args, Timeout])
     end.
 
+%% @doc alcove: Allocate a C structure (with pointers to buffers) and return its bytes and contents.
+-spec alloc(alcove_drv:ref(), pipeline(), Ptr :: cstruct()) -> {ok, binary(), iodata()}.
+alloc(Drv, Pipeline, Ptr) ->
+    alloc(Drv, Pipeline, Ptr, infinity).
+
+%% @doc alcove: Allocate a C structure (with pointers to buffers) and return its bytes and contents. With a timeout.
+-spec alloc(alcove_drv:ref(), pipeline(), Ptr :: cstruct(), timeout()) -> {ok, binary(), iodata()}.
+alloc(Drv, Pipeline, Ptr, Timeout) ->
+    alcove_drv:call(Drv, Pipeline, 0, [Ptr], Timeout).
+
+%% @doc capsicum(4): Capsicum constants (FreeBSD).
+-spec cap_constant(alcove_drv:ref(), pipeline(), Symbol :: atom()) -> integer() | unknown.
+cap_constant(Drv, Pipeline, Symbol) ->
+    cap_constant(Drv, Pipeline, Symbol, infinity).
+
+%% @doc capsicum(4): Capsicum constants (FreeBSD). With a timeout.
+-spec cap_constant(alcove_drv:ref(), pipeline(), Symbol :: atom(), timeout()) -> integer() | unknown.
+cap_constant(Drv, Pipeline, Symbol, _Timeout) ->
+    erlang:error(undef, [Drv, Pipeline | [Symbol]]).
+
+%% @doc cap_enter(2): Enter capability mode (FreeBSD).
+-spec cap_enter(alcove_drv:ref(), pipeline()) -> ok | {error, posix()}.
+cap_enter(Drv, Pipeline) ->
+    cap_enter(Drv, Pipeline, infinity).
+
+%% @doc cap_enter(2): Enter capability mode (FreeBSD). With a timeout.
+-spec cap_enter(alcove_drv:ref(), pipeline(), timeout()) -> ok | {error, posix()}.
+cap_enter(Drv, Pipeline, _Timeout) ->
+    erlang:error(undef, [Drv, Pipeline | []]).
+
+%% @doc cap_fcntls_get(2): Get the allowed fcntl commands (FreeBSD).
+-spec cap_fcntls_get(alcove_drv:ref(), pipeline(), FD :: fd()) -> {ok, integer()} | {error, posix()}.
+cap_fcntls_get(Drv, Pipeline, FD) ->
+    cap_fcntls_get(Drv, Pipeline, FD, infinity).
+
+%% @doc cap_fcntls_get(2): Get the allowed fcntl commands (FreeBSD). With a timeout.
+-spec cap_fcntls_get(alcove_drv:ref(), pipeline(), FD :: fd(), timeout()) -> {ok, integer()} | {error, posix()}.
+cap_fcntls_get(Drv, Pipeline, FD, _Timeout) ->
+    erlang:error(undef, [Drv, Pipeline | [FD]]).
+
+%% @doc cap_fcntls_limit(2): Limit fcntl commands (FreeBSD).
+-spec cap_fcntls_limit(alcove_drv:ref(), pipeline(), FD :: fd(), Rights :: constant()) -> ok | {error, posix()}.
+cap_fcntls_limit(Drv, Pipeline, FD, Rights) ->
+    cap_fcntls_limit(Drv, Pipeline, FD, Rights, infinity).
+
+%% @doc cap_fcntls_limit(2): Limit fcntl commands (FreeBSD). With a timeout.
+-spec cap_fcntls_limit(alcove_drv:ref(), pipeline(), FD :: fd(), Rights :: constant(), timeout()) -> ok | {error, posix()}.
+cap_fcntls_limit(Drv, Pipeline, FD, Rights, _Timeout) ->
+    erlang:error(undef, [Drv, Pipeline | [FD, Rights]]).
+
+%% @doc cap_getmode(2): Whether in capability mode (FreeBSD).
+-spec cap_getmode(alcove_drv:ref(), pipeline()) -> {ok, 0 | 1} | {error, posix()}.
+cap_getmode(Drv, Pipeline) ->
+    cap_getmode(Drv, Pipeline, infinity).
+
+%% @doc cap_getmode(2): Whether in capability mode (FreeBSD). With a timeout.
+-spec cap_getmode(alcove_drv:ref(), pipeline(), timeout()) -> {ok, 0 | 1} | {error, posix()}.
+cap_getmode(Drv, Pipeline, _Timeout) ->
+    erlang:error(undef, [Drv, Pipeline | []]).
+
+%% @doc cap_ioctls_limit(2): Limit ioctls (FreeBSD).
+-spec cap_ioctls_limit(alcove_drv:ref(), pipeline(), FD :: fd(), Rights :: constant()) -> ok | {error, posix()}.
+cap_ioctls_limit(Drv, Pipeline, FD, Rights) ->
+    cap_ioctls_limit(Drv, Pipeline, FD, Rights, infinity).
+
+%% @doc cap_ioctls_limit(2): Limit ioctls (FreeBSD). With a timeout.
+-spec cap_ioctls_limit(alcove_drv:ref(), pipeline(), FD :: fd(), Rights :: constant(), timeout()) -> ok | {error, posix()}.
+cap_ioctls_limit(Drv, Pipeline, FD, Rights, _Timeout) ->
+    erlang:error(undef, [Drv, Pipeline | [FD, Rights]]).
+
+%% @doc cap_rights_limit(2): Limit fd rights (FreeBSD).
+-spec cap_rights_limit(alcove_drv:ref(), pipeline(), FD :: fd(), Rights :: constant()) -> ok | {error, posix()}.
+cap_rights_limit(Drv, Pipeline, FD, Rights) ->
+    cap_rights_limit(Drv, Pipeline, FD, Rights, infinity).
+
+%% @doc cap_rights_limit(2): Limit fd rights (FreeBSD). With a timeout.
+-spec cap_rights_limit(alcove_drv:ref(), pipeline(), FD :: fd(), Rights :: constant(), timeout()) -> ok | {error, posix()}.
+cap_rights_limit(Drv, Pipeline, FD, Rights, _Timeout) ->
+    erlang:error(undef, [Drv, Pipeline | [FD, Rights]]).
+
 %% @doc chdir(2): Change the working directory.
 -spec chdir(alcove_drv:ref(), pipeline(), Path :: iodata()) -> ok | {error, posix()}.
 chdir(Drv, Pipeline, Path) ->
@@ -186,7 +519,47 @@ chdir(Drv, Pipeline, Path) ->
 %% @doc chdir(2): Change the working directory. With a timeout.
 -spec chdir(alcove_drv:ref(), pipeline(), Path :: iodata(), timeout()) -> ok | {error, posix()}.
 chdir(Drv, Pipeline, Path, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 0, [Path], Timeout).
+    alcove_drv:call(Drv, Pipeline, 8, [Path], Timeout).
+
+%% @doc chmod(2): Change file mode bits.
+-spec chmod(alcove_drv:ref(), pipeline(), Path :: iodata(), Mode :: mode_t()) -> ok | {error, posix()}.
+chmod(Drv, Pipeline, Path, Mode) ->
+    chmod(Drv, Pipeline, Path, Mode, infinity).
+
+%% @doc chmod(2): Change file mode bits. With a timeout.
+-spec chmod(alcove_drv:ref(), pipeline(), Path :: iodata(), Mode :: mode_t(), timeout()) -> ok | {error, posix()}.
+chmod(Drv, Pipeline, Path, Mode, Timeout) ->
+    alcove_drv:call(Drv, Pipeline, 9, [Path, Mode], Timeout).
+
+%% @doc chown(2): Change file owner and group.
+-spec chown(alcove_drv:ref(), pipeline(), Path :: iodata(), Owner :: uid_t(), Group :: gid_t()) -> ok | {error, posix()}.
+chown(Drv, Pipeline, Path, Owner, Group) ->
+    chown(Drv, Pipeline, Path, Owner, Group, infinity).
+
+%% @doc chown(2): Change file owner and group. With a timeout.
+-spec chown(alcove_drv:ref(), pipeline(), Path :: iodata(), Owner :: uid_t(), Group :: gid_t(), timeout()) -> ok | {error, posix()}.
+chown(Drv, Pipeline, Path, Owner, Group, Timeout) ->
+    alcove_drv:call(Drv, Pipeline, 10, [Path, Owner, Group], Timeout).
+
+%% @doc chroot(2): Change the root directory.
+-spec chroot(alcove_drv:ref(), pipeline(), Path :: iodata()) -> ok | {error, posix()}.
+chroot(Drv, Pipeline, Path) ->
+    chroot(Drv, Pipeline, Path, infinity).
+
+%% @doc chroot(2): Change the root directory. With a timeout.
+-spec chroot(alcove_drv:ref(), pipeline(), Path :: iodata(), timeout()) -> ok | {error, posix()}.
+chroot(Drv, Pipeline, Path, Timeout) ->
+    alcove_drv:call(Drv, Pipeline, 11, [Path], Timeout).
+
+%% @doc clearenv(3): Clear the environment.
+-spec clearenv(alcove_drv:ref(), pipeline()) -> ok | {error, posix()}.
+clearenv(Drv, Pipeline) ->
+    clearenv(Drv, Pipeline, infinity).
+
+%% @doc clearenv(3): Clear the environment. With a timeout.
+-spec clearenv(alcove_drv:ref(), pipeline(), timeout()) -> ok | {error, posix()}.
+clearenv(Drv, Pipeline, Timeout) ->
+    alcove_drv:call(Drv, Pipeline, 12, [], Timeout).
 
 %% @doc clone(2): Create a child process in new namespaces.
 -spec clone(alcove_drv:ref(), pipeline(), Flags :: int32_t() | [constant()]) -> {ok, pid_t()} | {error, posix()}.
@@ -196,7 +569,37 @@ clone(Drv, Pipeline, Flags) ->
 %% @doc clone(2): Create a child process in new namespaces. With a timeout.
 -spec clone(alcove_drv:ref(), pipeline(), Flags :: int32_t() | [constant()], timeout()) -> {ok, pid_t()} | {error, posix()}.
 clone(Drv, Pipeline, Flags, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 1, [Flags], Timeout).
+    alcove_drv:call(Drv, Pipeline, 13, [Flags], Timeout).
+
+%% @doc clone(2): Value of a clone flag.
+-spec clone_constant(alcove_drv:ref(), pipeline(), Symbol :: atom()) -> unknown | int32_t().
+clone_constant(Drv, Pipeline, Symbol) ->
+    clone_constant(Drv, Pipeline, Symbol, infinity).
+
+%% @doc clone(2): Value of a clone flag. With a timeout.
+-spec clone_constant(alcove_drv:ref(), pipeline(), Symbol :: atom(), timeout()) -> unknown | int32_t().
+clone_constant(Drv, Pipeline, Symbol, Timeout) ->
+    alcove_drv:call(Drv, Pipeline, 14, [Symbol], Timeout).
+
+%% @doc close(2): Close a file descriptor.
+-spec close(alcove_drv:ref(), pipeline(), FD :: fd()) -> ok | {error, posix()}.
+close(Drv, Pipeline, FD) ->
+    close(Drv, Pipeline, FD, infinity).
+
+%% @doc close(2): Close a file descriptor. With a timeout.
+-spec close(alcove_drv:ref(), pipeline(), FD :: fd(), timeout()) -> ok | {error, posix()}.
+close(Drv, Pipeline, FD, Timeout) ->
+    alcove_drv:call(Drv, Pipeline, 15, [FD], Timeout).
+
+%% @doc connect(2): Connect a socket (a sockaddr as a C struct).
+-spec connect(alcove_drv:ref(), pipeline(), FD :: fd(), Sockaddr :: [] | cstruct()) -> ok | {error, posix()}.
+connect(Drv, Pipeline, FD, Sockaddr) ->
+    connect(Drv, Pipeline, FD, Sockaddr, infinity).
+
+%% @doc connect(2): Connect a socket (a sockaddr as a C struct). With a timeout.
+-spec connect(alcove_drv:ref(), pipeline(), FD :: fd(), Sockaddr :: [] | cstruct(), timeout()) -> ok | {error, posix()}.
+connect(Drv, Pipeline, FD, Sockaddr, Timeout) ->
+    alcove_drv:call(Drv, Pipeline, 16, [FD, Sockaddr], Timeout).
 
 %% @doc alcove: List the child processes of a process.
 -spec cpid(alcove_drv:ref(), pipeline()) -> [alcove_pid()].
@@ -206,7 +609,27 @@ cpid(Drv, Pipeline) ->
 %% @doc alcove: List the child processes of a process. With a timeout.
 -spec cpid(alcove_drv:ref(), pipeline(), timeout()) -> [alcove_pid()].
 cpid(Drv, Pipeline, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 2, [], Timeout).
+    alcove_drv:call(Drv, Pipeline, 17, [], Timeout).
+
+%% @doc environ(7): The environment.
+-spec environ(alcove_drv:ref(), pipeline()) -> [binary()].
+environ(Drv, Pipeline) ->
+    environ(Drv, Pipeline, infinity).
+
+%% @doc environ(7): The environment. With a timeout.
+-spec environ(alcove_drv:ref(), pipeline(), timeout()) -> [binary()].
+environ(Drv, Pipeline, Timeout) ->
+    alcove_drv:call(Drv, Pipeline, 18, [], Timeout).
+
+%% @doc errno(3): The name of an errno value.
+-spec errno_id(alcove_drv:ref(), pipeline(), Errno :: int32_t()) -> posix().
+errno_id(Drv, Pipeline, Errno) ->
+    errno_id(Drv, Pipeline, Errno, infinity).
+
+%% @doc errno(3): The name of an errno value. With a timeout.
+-spec errno_id(alcove_drv:ref(), pipeline(), Errno :: int32_t(), timeout()) -> posix().
+errno_id(Drv, Pipeline, Errno, Timeout) ->
+    alcove_drv:call(Drv, Pipeline, 20, [Errno], Timeout).
 
 %% @doc execve(2): Replace the process image, with an environment.
 -spec execve(alcove_drv:ref(), pipeline(), Arg0 :: iodata(), Argv :: [iodata()], Env :: [iodata()]) -> ok | {error, posix()}.
@@ -216,7 +639,7 @@ execve(Drv, Pipeline, Arg0, Argv, Env) ->
 %% @doc execve(2): Replace the process image, with an environment. With a timeout.
 -spec execve(alcove_drv:ref(), pipeline(), Arg0 :: iodata(), Argv :: [iodata()], Env :: [iodata()], timeout()) -> ok | {error, posix()}.
 execve(Drv, Pipeline, Arg0, Argv, Env, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 4, [Arg0, Argv, Env], Timeout).
+    alcove_drv:call(Drv, Pipeline, 21, [Arg0, Argv, Env], Timeout).
 
 %% @doc execvp(3): Replace the process image, searching PATH.
 -spec execvp(alcove_drv:ref(), pipeline(), Arg0 :: iodata(), Argv :: [iodata()]) -> ok | {error, posix()}.
@@ -226,7 +649,7 @@ execvp(Drv, Pipeline, Arg0, Argv) ->
 %% @doc execvp(3): Replace the process image, searching PATH. With a timeout.
 -spec execvp(alcove_drv:ref(), pipeline(), Arg0 :: iodata(), Argv :: [iodata()], timeout()) -> ok | {error, posix()}.
 execvp(Drv, Pipeline, Arg0, Argv, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 5, [Arg0, Argv], Timeout).
+    alcove_drv:call(Drv, Pipeline, 22, [Arg0, Argv], Timeout).
 
 %% @doc exit(3): Terminate the process.
 -spec exit(alcove_drv:ref(), pipeline(), Status :: int32_t()) -> ok.
@@ -236,7 +659,47 @@ exit(Drv, Pipeline, Status) ->
 %% @doc exit(3): Terminate the process. With a timeout.
 -spec exit(alcove_drv:ref(), pipeline(), Status :: int32_t(), timeout()) -> ok.
 exit(Drv, Pipeline, Status, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 6, [Status], Timeout).
+    alcove_drv:call(Drv, Pipeline, 23, [Status], Timeout).
+
+%% @doc fcntl(2): Manipulate a file descriptor.
+-spec fcntl(alcove_drv:ref(), pipeline(), FD :: fd(), Cmd :: constant(), Arg :: int64_t()) -> {ok, int64_t()} | {error, posix()}.
+fcntl(Drv, Pipeline, FD, Cmd, Arg) ->
+    fcntl(Drv, Pipeline, FD, Cmd, Arg, infinity).
+
+%% @doc fcntl(2): Manipulate a file descriptor. With a timeout.
+-spec fcntl(alcove_drv:ref(), pipeline(), FD :: fd(), Cmd :: constant(), Arg :: int64_t(), timeout()) -> {ok, int64_t()} | {error, posix()}.
+fcntl(Drv, Pipeline, FD, Cmd, Arg, Timeout) ->
+    alcove_drv:call(Drv, Pipeline, 24, [FD, Cmd, Arg], Timeout).
+
+%% @doc fcntl(2): Value of an fcntl command or flag.
+-spec fcntl_constant(alcove_drv:ref(), pipeline(), Symbol :: atom()) -> integer() | unknown.
+fcntl_constant(Drv, Pipeline, Symbol) ->
+    fcntl_constant(Drv, Pipeline, Symbol, infinity).
+
+%% @doc fcntl(2): Value of an fcntl command or flag. With a timeout.
+-spec fcntl_constant(alcove_drv:ref(), pipeline(), Symbol :: atom(), timeout()) -> integer() | unknown.
+fcntl_constant(Drv, Pipeline, Symbol, Timeout) ->
+    alcove_drv:call(Drv, Pipeline, 25, [Symbol], Timeout).
+
+%% @doc fexecve(3): Replace the process image with the program open at FD.
+-spec fexecve(alcove_drv:ref(), pipeline(), FD :: fd(), Argv :: [iodata()], Env :: [iodata()]) -> ok | {error, posix()}.
+fexecve(Drv, Pipeline, FD, Argv, Env) ->
+    fexecve(Drv, Pipeline, FD, Argv, Env, infinity).
+
+%% @doc fexecve(3): Replace the process image with the program open at FD. With a timeout.
+-spec fexecve(alcove_drv:ref(), pipeline(), FD :: fd(), Argv :: [iodata()], Env :: [iodata()], timeout()) -> ok | {error, posix()}.
+fexecve(Drv, Pipeline, FD, Argv, Env, Timeout) ->
+    alcove_drv:call(Drv, Pipeline, 26, [FD, Argv, Env], Timeout).
+
+%% @doc open(2): Value of an open flag or file constant.
+-spec file_constant(alcove_drv:ref(), pipeline(), Symbol :: atom()) -> non_neg_integer() | unknown.
+file_constant(Drv, Pipeline, Symbol) ->
+    file_constant(Drv, Pipeline, Symbol, infinity).
+
+%% @doc open(2): Value of an open flag or file constant. With a timeout.
+-spec file_constant(alcove_drv:ref(), pipeline(), Symbol :: atom(), timeout()) -> non_neg_integer() | unknown.
+file_constant(Drv, Pipeline, Symbol, Timeout) ->
+    alcove_drv:call(Drv, Pipeline, 27, [Symbol], Timeout).
 
 %% @doc fork(2): Create a child process running the event loop.
 -spec fork(alcove_drv:ref(), pipeline()) -> {ok, pid_t()} | {error, posix()}.
@@ -246,7 +709,7 @@ fork(Drv, Pipeline) ->
 %% @doc fork(2): Create a child process running the event loop. With a timeout.
 -spec fork(alcove_drv:ref(), pipeline(), timeout()) -> {ok, pid_t()} | {error, posix()}.
 fork(Drv, Pipeline, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 7, [], Timeout).
+    alcove_drv:call(Drv, Pipeline, 29, [], Timeout).
 
 %% @doc getcwd(3): Get the working directory.
 -spec getcwd(alcove_drv:ref(), pipeline()) -> {ok, binary()} | {error, posix()}.
@@ -256,7 +719,37 @@ getcwd(Drv, Pipeline) ->
 %% @doc getcwd(3): Get the working directory. With a timeout.
 -spec getcwd(alcove_drv:ref(), pipeline(), timeout()) -> {ok, binary()} | {error, posix()}.
 getcwd(Drv, Pipeline, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 8, [], Timeout).
+    alcove_drv:call(Drv, Pipeline, 30, [], Timeout).
+
+%% @doc getenv(3): Get an environment variable.
+-spec getenv(alcove_drv:ref(), pipeline(), Name :: iodata()) -> binary() | false.
+getenv(Drv, Pipeline, Name) ->
+    getenv(Drv, Pipeline, Name, infinity).
+
+%% @doc getenv(3): Get an environment variable. With a timeout.
+-spec getenv(alcove_drv:ref(), pipeline(), Name :: iodata(), timeout()) -> binary() | false.
+getenv(Drv, Pipeline, Name, Timeout) ->
+    alcove_drv:call(Drv, Pipeline, 31, [Name], Timeout).
+
+%% @doc getgid(2): Get the real group ID.
+-spec getgid(alcove_drv:ref(), pipeline()) -> gid_t().
+getgid(Drv, Pipeline) ->
+    getgid(Drv, Pipeline, infinity).
+
+%% @doc getgid(2): Get the real group ID. With a timeout.
+-spec getgid(alcove_drv:ref(), pipeline(), timeout()) -> gid_t().
+getgid(Drv, Pipeline, Timeout) ->
+    alcove_drv:call(Drv, Pipeline, 32, [], Timeout).
+
+%% @doc getgroups(2): Get the supplementary group IDs.
+-spec getgroups(alcove_drv:ref(), pipeline()) -> {ok, [gid_t()]} | {error, posix()}.
+getgroups(Drv, Pipeline) ->
+    getgroups(Drv, Pipeline, infinity).
+
+%% @doc getgroups(2): Get the supplementary group IDs. With a timeout.
+-spec getgroups(alcove_drv:ref(), pipeline(), timeout()) -> {ok, [gid_t()]} | {error, posix()}.
+getgroups(Drv, Pipeline, Timeout) ->
+    alcove_drv:call(Drv, Pipeline, 33, [], Timeout).
 
 %% @doc gethostname(2): Get the hostname (of the process's UTS namespace).
 -spec gethostname(alcove_drv:ref(), pipeline()) -> {ok, binary()} | {error, posix()}.
@@ -266,7 +759,7 @@ gethostname(Drv, Pipeline) ->
 %% @doc gethostname(2): Get the hostname (of the process's UTS namespace). With a timeout.
 -spec gethostname(alcove_drv:ref(), pipeline(), timeout()) -> {ok, binary()} | {error, posix()}.
 gethostname(Drv, Pipeline, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 9, [], Timeout).
+    alcove_drv:call(Drv, Pipeline, 34, [], Timeout).
 
 %% @doc alcove: Read an option of the event loop.
 -spec getopt(alcove_drv:ref(), pipeline(), Opt :: atom()) -> false | int32_t().
@@ -276,7 +769,17 @@ getopt(Drv, Pipeline, Opt) ->
 %% @doc alcove: Read an option of the event loop. With a timeout.
 -spec getopt(alcove_drv:ref(), pipeline(), Opt :: atom(), timeout()) -> false | int32_t().
 getopt(Drv, Pipeline, Opt, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 10, [Opt], Timeout).
+    alcove_drv:call(Drv, Pipeline, 35, [Opt], Timeout).
+
+%% @doc getpgrp(2): Get the process group.
+-spec getpgrp(alcove_drv:ref(), pipeline()) -> pid_t().
+getpgrp(Drv, Pipeline) ->
+    getpgrp(Drv, Pipeline, infinity).
+
+%% @doc getpgrp(2): Get the process group. With a timeout.
+-spec getpgrp(alcove_drv:ref(), pipeline(), timeout()) -> pid_t().
+getpgrp(Drv, Pipeline, Timeout) ->
+    alcove_drv:call(Drv, Pipeline, 36, [], Timeout).
 
 %% @doc getpid(2): Get the process ID.
 -spec getpid(alcove_drv:ref(), pipeline()) -> pid_t().
@@ -286,7 +789,127 @@ getpid(Drv, Pipeline) ->
 %% @doc getpid(2): Get the process ID. With a timeout.
 -spec getpid(alcove_drv:ref(), pipeline(), timeout()) -> pid_t().
 getpid(Drv, Pipeline, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 11, [], Timeout).
+    alcove_drv:call(Drv, Pipeline, 37, [], Timeout).
+
+%% @doc getpriority(2): Get a scheduling priority.
+-spec getpriority(alcove_drv:ref(), pipeline(), Which :: constant(), Who :: int32_t()) -> {ok, int32_t()} | {error, posix()}.
+getpriority(Drv, Pipeline, Which, Who) ->
+    getpriority(Drv, Pipeline, Which, Who, infinity).
+
+%% @doc getpriority(2): Get a scheduling priority. With a timeout.
+-spec getpriority(alcove_drv:ref(), pipeline(), Which :: constant(), Who :: int32_t(), timeout()) -> {ok, int32_t()} | {error, posix()}.
+getpriority(Drv, Pipeline, Which, Who, Timeout) ->
+    alcove_drv:call(Drv, Pipeline, 38, [Which, Who], Timeout).
+
+%% @doc getresgid(2): Get the real, effective and saved group IDs.
+-spec getresgid(alcove_drv:ref(), pipeline()) -> {ok, Real :: gid_t(), Effective :: gid_t(), Saved :: gid_t()} | {error, posix()}.
+getresgid(Drv, Pipeline) ->
+    getresgid(Drv, Pipeline, infinity).
+
+%% @doc getresgid(2): Get the real, effective and saved group IDs. With a timeout.
+-spec getresgid(alcove_drv:ref(), pipeline(), timeout()) -> {ok, Real :: gid_t(), Effective :: gid_t(), Saved :: gid_t()} | {error, posix()}.
+getresgid(Drv, Pipeline, Timeout) ->
+    alcove_drv:call(Drv, Pipeline, 39, [], Timeout).
+
+%% @doc getresuid(2): Get the real, effective and saved user IDs.
+-spec getresuid(alcove_drv:ref(), pipeline()) -> {ok, Real :: uid_t(), Effective :: uid_t(), Saved :: uid_t()} | {error, posix()}.
+getresuid(Drv, Pipeline) ->
+    getresuid(Drv, Pipeline, infinity).
+
+%% @doc getresuid(2): Get the real, effective and saved user IDs. With a timeout.
+-spec getresuid(alcove_drv:ref(), pipeline(), timeout()) -> {ok, Real :: uid_t(), Effective :: uid_t(), Saved :: uid_t()} | {error, posix()}.
+getresuid(Drv, Pipeline, Timeout) ->
+    alcove_drv:call(Drv, Pipeline, 40, [], Timeout).
+
+%% @doc getrlimit(2): Get a resource limit.
+-spec getrlimit(alcove_drv:ref(), pipeline(), Resource :: constant()) -> {ok, alcove_rlimit()} | {error, posix()}.
+getrlimit(Drv, Pipeline, Resource) ->
+    getrlimit(Drv, Pipeline, Resource, infinity).
+
+%% @doc getrlimit(2): Get a resource limit. With a timeout.
+-spec getrlimit(alcove_drv:ref(), pipeline(), Resource :: constant(), timeout()) -> {ok, alcove_rlimit()} | {error, posix()}.
+getrlimit(Drv, Pipeline, Resource, Timeout) ->
+    alcove_drv:call(Drv, Pipeline, 41, [Resource], Timeout).
+
+%% @doc getsid(2): Get the session ID.
+-spec getsid(alcove_drv:ref(), pipeline(), OSPid :: pid_t()) -> {ok, pid_t()} | {error, posix()}.
+getsid(Drv, Pipeline, OSPid) ->
+    getsid(Drv, Pipeline, OSPid, infinity).
+
+%% @doc getsid(2): Get the session ID. With a timeout.
+-spec getsid(alcove_drv:ref(), pipeline(), OSPid :: pid_t(), timeout()) -> {ok, pid_t()} | {error, posix()}.
+getsid(Drv, Pipeline, OSPid, Timeout) ->
+    alcove_drv:call(Drv, Pipeline, 42, [OSPid], Timeout).
+
+%% @doc getuid(2): Get the real user ID.
+-spec getuid(alcove_drv:ref(), pipeline()) -> uid_t().
+getuid(Drv, Pipeline) ->
+    getuid(Drv, Pipeline, infinity).
+
+%% @doc getuid(2): Get the real user ID. With a timeout.
+-spec getuid(alcove_drv:ref(), pipeline(), timeout()) -> uid_t().
+getuid(Drv, Pipeline, Timeout) ->
+    alcove_drv:call(Drv, Pipeline, 43, [], Timeout).
+
+%% @doc ioctl(2): Control a device (the argument as a C struct).
+-spec ioctl(alcove_drv:ref(), pipeline(), FD :: fd(), Request :: constant(), Argp :: cstruct()) -> {ok, integer(), iodata()} | {error, posix()}.
+ioctl(Drv, Pipeline, FD, Request, Argp) ->
+    ioctl(Drv, Pipeline, FD, Request, Argp, infinity).
+
+%% @doc ioctl(2): Control a device (the argument as a C struct). With a timeout.
+-spec ioctl(alcove_drv:ref(), pipeline(), FD :: fd(), Request :: constant(), Argp :: cstruct(), timeout()) -> {ok, integer(), iodata()} | {error, posix()}.
+ioctl(Drv, Pipeline, FD, Request, Argp, Timeout) ->
+    alcove_drv:call(Drv, Pipeline, 44, [FD, Request, Argp], Timeout).
+
+%% @doc ioctl(2): Value of an ioctl request.
+-spec ioctl_constant(alcove_drv:ref(), pipeline(), Symbol :: atom()) -> integer() | unknown.
+ioctl_constant(Drv, Pipeline, Symbol) ->
+    ioctl_constant(Drv, Pipeline, Symbol, infinity).
+
+%% @doc ioctl(2): Value of an ioctl request. With a timeout.
+-spec ioctl_constant(alcove_drv:ref(), pipeline(), Symbol :: atom(), timeout()) -> integer() | unknown.
+ioctl_constant(Drv, Pipeline, Symbol, Timeout) ->
+    alcove_drv:call(Drv, Pipeline, 45, [Symbol], Timeout).
+
+%% @doc alcove: Flatten iodata in the helper (a round trip test).
+-spec iolist_to_bin(alcove_drv:ref(), pipeline(), Iolist :: iodata()) -> binary().
+iolist_to_bin(Drv, Pipeline, Iolist) ->
+    iolist_to_bin(Drv, Pipeline, Iolist, infinity).
+
+%% @doc alcove: Flatten iodata in the helper (a round trip test). With a timeout.
+-spec iolist_to_bin(alcove_drv:ref(), pipeline(), Iolist :: iodata(), timeout()) -> binary().
+iolist_to_bin(Drv, Pipeline, Iolist, Timeout) ->
+    alcove_drv:call(Drv, Pipeline, 46, [Iolist], Timeout).
+
+%% @doc jail(2): Create a jail (FreeBSD).
+-spec jail(alcove_drv:ref(), pipeline(), Jail :: cstruct()) -> {ok, int32_t()} | {error, posix()}.
+jail(Drv, Pipeline, Jail) ->
+    jail(Drv, Pipeline, Jail, infinity).
+
+%% @doc jail(2): Create a jail (FreeBSD). With a timeout.
+-spec jail(alcove_drv:ref(), pipeline(), Jail :: cstruct(), timeout()) -> {ok, int32_t()} | {error, posix()}.
+jail(Drv, Pipeline, Jail, _Timeout) ->
+    erlang:error(undef, [Drv, Pipeline | [Jail]]).
+
+%% @doc jail_attach(2): Join a jail (FreeBSD).
+-spec jail_attach(alcove_drv:ref(), pipeline(), JID :: int32_t()) -> ok | {error, posix()}.
+jail_attach(Drv, Pipeline, JID) ->
+    jail_attach(Drv, Pipeline, JID, infinity).
+
+%% @doc jail_attach(2): Join a jail (FreeBSD). With a timeout.
+-spec jail_attach(alcove_drv:ref(), pipeline(), JID :: int32_t(), timeout()) -> ok | {error, posix()}.
+jail_attach(Drv, Pipeline, JID, _Timeout) ->
+    erlang:error(undef, [Drv, Pipeline | [JID]]).
+
+%% @doc jail_remove(2): Remove a jail (FreeBSD).
+-spec jail_remove(alcove_drv:ref(), pipeline(), JID :: int32_t()) -> ok | {error, posix()}.
+jail_remove(Drv, Pipeline, JID) ->
+    jail_remove(Drv, Pipeline, JID, infinity).
+
+%% @doc jail_remove(2): Remove a jail (FreeBSD). With a timeout.
+-spec jail_remove(alcove_drv:ref(), pipeline(), JID :: int32_t(), timeout()) -> ok | {error, posix()}.
+jail_remove(Drv, Pipeline, JID, _Timeout) ->
+    erlang:error(undef, [Drv, Pipeline | [JID]]).
 
 %% @doc kill(2): Send a signal to a process.
 -spec kill(alcove_drv:ref(), pipeline(), OSPid :: pid_t(), Signal :: constant()) -> ok | {error, posix()}.
@@ -296,7 +919,217 @@ kill(Drv, Pipeline, OSPid, Signal) ->
 %% @doc kill(2): Send a signal to a process. With a timeout.
 -spec kill(alcove_drv:ref(), pipeline(), OSPid :: pid_t(), Signal :: constant(), timeout()) -> ok | {error, posix()}.
 kill(Drv, Pipeline, OSPid, Signal, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 12, [OSPid, Signal], Timeout).
+    alcove_drv:call(Drv, Pipeline, 50, [OSPid, Signal], Timeout).
+
+%% @doc link(2): Make a hard link.
+-spec link(alcove_drv:ref(), pipeline(), OldPath :: iodata(), NewPath :: iodata()) -> ok | {error, posix()}.
+link(Drv, Pipeline, OldPath, NewPath) ->
+    link(Drv, Pipeline, OldPath, NewPath, infinity).
+
+%% @doc link(2): Make a hard link. With a timeout.
+-spec link(alcove_drv:ref(), pipeline(), OldPath :: iodata(), NewPath :: iodata(), timeout()) -> ok | {error, posix()}.
+link(Drv, Pipeline, OldPath, NewPath, Timeout) ->
+    alcove_drv:call(Drv, Pipeline, 51, [OldPath, NewPath], Timeout).
+
+%% @doc lseek(2): Move the file offset.
+-spec lseek(alcove_drv:ref(), pipeline(), FD :: fd(), Offset :: off_t(), Whence :: int32_t()) -> ok | {error, posix()}.
+lseek(Drv, Pipeline, FD, Offset, Whence) ->
+    lseek(Drv, Pipeline, FD, Offset, Whence, infinity).
+
+%% @doc lseek(2): Move the file offset. With a timeout.
+-spec lseek(alcove_drv:ref(), pipeline(), FD :: fd(), Offset :: off_t(), Whence :: int32_t(), timeout()) -> ok | {error, posix()}.
+lseek(Drv, Pipeline, FD, Offset, Whence, Timeout) ->
+    alcove_drv:call(Drv, Pipeline, 52, [FD, Offset, Whence], Timeout).
+
+%% @doc mkdir(2): Make a directory.
+-spec mkdir(alcove_drv:ref(), pipeline(), Path :: iodata(), Mode :: mode_t()) -> ok | {error, posix()}.
+mkdir(Drv, Pipeline, Path, Mode) ->
+    mkdir(Drv, Pipeline, Path, Mode, infinity).
+
+%% @doc mkdir(2): Make a directory. With a timeout.
+-spec mkdir(alcove_drv:ref(), pipeline(), Path :: iodata(), Mode :: mode_t(), timeout()) -> ok | {error, posix()}.
+mkdir(Drv, Pipeline, Path, Mode, Timeout) ->
+    alcove_drv:call(Drv, Pipeline, 53, [Path, Mode], Timeout).
+
+%% @doc mkfifo(3): Make a FIFO.
+-spec mkfifo(alcove_drv:ref(), pipeline(), Path :: iodata(), Mode :: mode_t()) -> ok | {error, posix()}.
+mkfifo(Drv, Pipeline, Path, Mode) ->
+    mkfifo(Drv, Pipeline, Path, Mode, infinity).
+
+%% @doc mkfifo(3): Make a FIFO. With a timeout.
+-spec mkfifo(alcove_drv:ref(), pipeline(), Path :: iodata(), Mode :: mode_t(), timeout()) -> ok | {error, posix()}.
+mkfifo(Drv, Pipeline, Path, Mode, Timeout) ->
+    alcove_drv:call(Drv, Pipeline, 54, [Path, Mode], Timeout).
+
+%% @doc mount(2): Mount a filesystem (Options is for other OSes and ignored).
+-spec mount(alcove_drv:ref(), pipeline(), Source :: iodata(), Target :: iodata(), FSType :: iodata(), Flags :: uint64_t() | [constant()], Data :: iodata(), Options :: iodata()) -> ok | {error, posix()}.
+mount(Drv, Pipeline, Source, Target, FSType, Flags, Data, Options) ->
+    mount(Drv, Pipeline, Source, Target, FSType, Flags, Data, Options, infinity).
+
+%% @doc mount(2): Mount a filesystem (Options is for other OSes and ignored). With a timeout.
+-spec mount(alcove_drv:ref(), pipeline(), Source :: iodata(), Target :: iodata(), FSType :: iodata(), Flags :: uint64_t() | [constant()], Data :: iodata(), Options :: iodata(), timeout()) -> ok | {error, posix()}.
+mount(Drv, Pipeline, Source, Target, FSType, Flags, Data, Options, Timeout) ->
+    alcove_drv:call(Drv, Pipeline, 55, [Source, Target, FSType, Flags, Data, Options], Timeout).
+
+%% @doc mount(2): Value of a mount flag.
+-spec mount_constant(alcove_drv:ref(), pipeline(), Symbol :: atom()) -> unknown | uint64_t().
+mount_constant(Drv, Pipeline, Symbol) ->
+    mount_constant(Drv, Pipeline, Symbol, infinity).
+
+%% @doc mount(2): Value of a mount flag. With a timeout.
+-spec mount_constant(alcove_drv:ref(), pipeline(), Symbol :: atom(), timeout()) -> unknown | uint64_t().
+mount_constant(Drv, Pipeline, Symbol, Timeout) ->
+    alcove_drv:call(Drv, Pipeline, 56, [Symbol], Timeout).
+
+%% @doc open(2): Open a file.
+-spec open(alcove_drv:ref(), pipeline(), Path :: iodata(), Flags :: int32_t() | [constant()], Mode :: mode_t()) -> {ok, fd()} | {error, posix()}.
+open(Drv, Pipeline, Path, Flags, Mode) ->
+    open(Drv, Pipeline, Path, Flags, Mode, infinity).
+
+%% @doc open(2): Open a file. With a timeout.
+-spec open(alcove_drv:ref(), pipeline(), Path :: iodata(), Flags :: int32_t() | [constant()], Mode :: mode_t(), timeout()) -> {ok, fd()} | {error, posix()}.
+open(Drv, Pipeline, Path, Flags, Mode, Timeout) ->
+    alcove_drv:call(Drv, Pipeline, 57, [Path, Flags, Mode], Timeout).
+
+%% @doc pivot_root(2): Change the root mount.
+-spec pivot_root(alcove_drv:ref(), pipeline(), NewRoot :: iodata(), PutOld :: iodata()) -> ok | {error, posix()}.
+pivot_root(Drv, Pipeline, NewRoot, PutOld) ->
+    pivot_root(Drv, Pipeline, NewRoot, PutOld, infinity).
+
+%% @doc pivot_root(2): Change the root mount. With a timeout.
+-spec pivot_root(alcove_drv:ref(), pipeline(), NewRoot :: iodata(), PutOld :: iodata(), timeout()) -> ok | {error, posix()}.
+pivot_root(Drv, Pipeline, NewRoot, PutOld, Timeout) ->
+    alcove_drv:call(Drv, Pipeline, 58, [NewRoot, PutOld], Timeout).
+
+%% @doc pledge(2): Restrict system operations (OpenBSD).
+-spec pledge(alcove_drv:ref(), pipeline(), Promises :: iodata(), ExecPromises :: iodata()) -> ok | {error, posix()}.
+pledge(Drv, Pipeline, Promises, ExecPromises) ->
+    pledge(Drv, Pipeline, Promises, ExecPromises, infinity).
+
+%% @doc pledge(2): Restrict system operations (OpenBSD). With a timeout.
+-spec pledge(alcove_drv:ref(), pipeline(), Promises :: iodata(), ExecPromises :: iodata(), timeout()) -> ok | {error, posix()}.
+pledge(Drv, Pipeline, Promises, ExecPromises, _Timeout) ->
+    erlang:error(undef, [Drv, Pipeline | [Promises, ExecPromises]]).
+
+%% @doc prctl(2): Operations on a process (arguments as integers, binaries or C structs).
+-spec prctl(alcove_drv:ref(), pipeline(), Option :: constant(), Arg2 :: ptr_arg(), Arg3 :: ptr_arg(), Arg4 :: ptr_arg(), Arg5 :: ptr_arg()) -> {ok, integer(), ptr_val(), ptr_val(), ptr_val(), ptr_val()} | {error, posix()}.
+prctl(Drv, Pipeline, Option, Arg2, Arg3, Arg4, Arg5) ->
+    prctl(Drv, Pipeline, Option, Arg2, Arg3, Arg4, Arg5, infinity).
+
+%% @doc prctl(2): Operations on a process (arguments as integers, binaries or C structs). With a timeout.
+-spec prctl(alcove_drv:ref(), pipeline(), Option :: constant(), Arg2 :: ptr_arg(), Arg3 :: ptr_arg(), Arg4 :: ptr_arg(), Arg5 :: ptr_arg(), timeout()) -> {ok, integer(), ptr_val(), ptr_val(), ptr_val(), ptr_val()} | {error, posix()}.
+prctl(Drv, Pipeline, Option, Arg2, Arg3, Arg4, Arg5, Timeout) ->
+    alcove_drv:call(Drv, Pipeline, 60, [Option, Arg2, Arg3, Arg4, Arg5], Timeout).
+
+%% @doc prctl(2): Value of a prctl option.
+-spec prctl_constant(alcove_drv:ref(), pipeline(), Symbol :: atom()) -> unknown | non_neg_integer().
+prctl_constant(Drv, Pipeline, Symbol) ->
+    prctl_constant(Drv, Pipeline, Symbol, infinity).
+
+%% @doc prctl(2): Value of a prctl option. With a timeout.
+-spec prctl_constant(alcove_drv:ref(), pipeline(), Symbol :: atom(), timeout()) -> unknown | non_neg_integer().
+prctl_constant(Drv, Pipeline, Symbol, Timeout) ->
+    alcove_drv:call(Drv, Pipeline, 61, [Symbol], Timeout).
+
+%% @doc procctl(2): Control processes (FreeBSD).
+-spec procctl(alcove_drv:ref(), pipeline(), IDType :: constant(), ID :: pid_t(), Cmd :: constant(), Data :: [] | cstruct()) -> {ok, binary(), cstruct()} | {error, posix()}.
+procctl(Drv, Pipeline, IDType, ID, Cmd, Data) ->
+    procctl(Drv, Pipeline, IDType, ID, Cmd, Data, infinity).
+
+%% @doc procctl(2): Control processes (FreeBSD). With a timeout.
+-spec procctl(alcove_drv:ref(), pipeline(), IDType :: constant(), ID :: pid_t(), Cmd :: constant(), Data :: [] | cstruct(), timeout()) -> {ok, binary(), cstruct()} | {error, posix()}.
+procctl(Drv, Pipeline, IDType, ID, Cmd, Data, _Timeout) ->
+    erlang:error(undef, [Drv, Pipeline | [IDType, ID, Cmd, Data]]).
+
+%% @doc ptrace(2): Trace a process.
+-spec ptrace(alcove_drv:ref(), pipeline(), Request :: constant(), OSPid :: pid_t(), Addr :: ptr_arg(), Data :: ptr_arg()) -> {ok, integer(), ptr_val(), ptr_val()} | {error, posix()}.
+ptrace(Drv, Pipeline, Request, OSPid, Addr, Data) ->
+    ptrace(Drv, Pipeline, Request, OSPid, Addr, Data, infinity).
+
+%% @doc ptrace(2): Trace a process. With a timeout.
+-spec ptrace(alcove_drv:ref(), pipeline(), Request :: constant(), OSPid :: pid_t(), Addr :: ptr_arg(), Data :: ptr_arg(), timeout()) -> {ok, integer(), ptr_val(), ptr_val()} | {error, posix()}.
+ptrace(Drv, Pipeline, Request, OSPid, Addr, Data, Timeout) ->
+    alcove_drv:call(Drv, Pipeline, 63, [Request, OSPid, Addr, Data], Timeout).
+
+%% @doc ptrace(2): Value of a ptrace request or option.
+-spec ptrace_constant(alcove_drv:ref(), pipeline(), Symbol :: atom()) -> unknown | integer().
+ptrace_constant(Drv, Pipeline, Symbol) ->
+    ptrace_constant(Drv, Pipeline, Symbol, infinity).
+
+%% @doc ptrace(2): Value of a ptrace request or option. With a timeout.
+-spec ptrace_constant(alcove_drv:ref(), pipeline(), Symbol :: atom(), timeout()) -> unknown | integer().
+ptrace_constant(Drv, Pipeline, Symbol, Timeout) ->
+    alcove_drv:call(Drv, Pipeline, 64, [Symbol], Timeout).
+
+%% @doc read(2): Read from a file descriptor.
+-spec read(alcove_drv:ref(), pipeline(), FD :: fd(), Count :: size_t()) -> {ok, binary()} | {error, posix()}.
+read(Drv, Pipeline, FD, Count) ->
+    read(Drv, Pipeline, FD, Count, infinity).
+
+%% @doc read(2): Read from a file descriptor. With a timeout.
+-spec read(alcove_drv:ref(), pipeline(), FD :: fd(), Count :: size_t(), timeout()) -> {ok, binary()} | {error, posix()}.
+read(Drv, Pipeline, FD, Count, Timeout) ->
+    alcove_drv:call(Drv, Pipeline, 65, [FD, Count], Timeout).
+
+%% @doc readdir(3): List a directory.
+-spec readdir(alcove_drv:ref(), pipeline(), Path :: iodata()) -> {ok, [binary()]} | {error, posix()}.
+readdir(Drv, Pipeline, Path) ->
+    readdir(Drv, Pipeline, Path, infinity).
+
+%% @doc readdir(3): List a directory. With a timeout.
+-spec readdir(alcove_drv:ref(), pipeline(), Path :: iodata(), timeout()) -> {ok, [binary()]} | {error, posix()}.
+readdir(Drv, Pipeline, Path, Timeout) ->
+    alcove_drv:call(Drv, Pipeline, 66, [Path], Timeout).
+
+%% @doc getrlimit(2): Value of a resource name.
+-spec rlimit_constant(alcove_drv:ref(), pipeline(), Symbol :: atom()) -> unknown | non_neg_integer().
+rlimit_constant(Drv, Pipeline, Symbol) ->
+    rlimit_constant(Drv, Pipeline, Symbol, infinity).
+
+%% @doc getrlimit(2): Value of a resource name. With a timeout.
+-spec rlimit_constant(alcove_drv:ref(), pipeline(), Symbol :: atom(), timeout()) -> unknown | non_neg_integer().
+rlimit_constant(Drv, Pipeline, Symbol, Timeout) ->
+    alcove_drv:call(Drv, Pipeline, 67, [Symbol], Timeout).
+
+%% @doc rmdir(2): Remove a directory.
+-spec rmdir(alcove_drv:ref(), pipeline(), Path :: iodata()) -> ok | {error, posix()}.
+rmdir(Drv, Pipeline, Path) ->
+    rmdir(Drv, Pipeline, Path, infinity).
+
+%% @doc rmdir(2): Remove a directory. With a timeout.
+-spec rmdir(alcove_drv:ref(), pipeline(), Path :: iodata(), timeout()) -> ok | {error, posix()}.
+rmdir(Drv, Pipeline, Path, Timeout) ->
+    alcove_drv:call(Drv, Pipeline, 68, [Path], Timeout).
+
+%% @doc seccomp(2): Install a seccomp filter.
+-spec seccomp(alcove_drv:ref(), pipeline(), Operation :: constant(), Flags :: constant(), Prog :: cstruct()) -> ok | {error, posix()}.
+seccomp(Drv, Pipeline, Operation, Flags, Prog) ->
+    seccomp(Drv, Pipeline, Operation, Flags, Prog, infinity).
+
+%% @doc seccomp(2): Install a seccomp filter. With a timeout.
+-spec seccomp(alcove_drv:ref(), pipeline(), Operation :: constant(), Flags :: constant(), Prog :: cstruct(), timeout()) -> ok | {error, posix()}.
+seccomp(Drv, Pipeline, Operation, Flags, Prog, Timeout) ->
+    alcove_drv:call(Drv, Pipeline, 69, [Operation, Flags, Prog], Timeout).
+
+%% @doc seccomp(2): Value of a seccomp constant.
+-spec seccomp_constant(alcove_drv:ref(), pipeline(), Symbol :: atom()) -> unknown | non_neg_integer().
+seccomp_constant(Drv, Pipeline, Symbol) ->
+    seccomp_constant(Drv, Pipeline, Symbol, infinity).
+
+%% @doc seccomp(2): Value of a seccomp constant. With a timeout.
+-spec seccomp_constant(alcove_drv:ref(), pipeline(), Symbol :: atom(), timeout()) -> unknown | non_neg_integer().
+seccomp_constant(Drv, Pipeline, Symbol, Timeout) ->
+    alcove_drv:call(Drv, Pipeline, 70, [Symbol], Timeout).
+
+%% @doc select(2): Wait for file descriptors to be ready.
+-spec select(alcove_drv:ref(), pipeline(), Readfds :: fd_set(), Writefds :: fd_set(), Exceptfds :: fd_set(), Timeval :: [] | alcove_timeval()) -> {ok, Readset :: fd_set(), Writeset :: fd_set(), Exceptset :: fd_set()} | {error, posix()}.
+select(Drv, Pipeline, Readfds, Writefds, Exceptfds, Timeval) ->
+    select(Drv, Pipeline, Readfds, Writefds, Exceptfds, Timeval, infinity).
+
+%% @doc select(2): Wait for file descriptors to be ready. With a timeout.
+-spec select(alcove_drv:ref(), pipeline(), Readfds :: fd_set(), Writefds :: fd_set(), Exceptfds :: fd_set(), Timeval :: [] | alcove_timeval(), timeout()) -> {ok, Readset :: fd_set(), Writeset :: fd_set(), Exceptset :: fd_set()} | {error, posix()}.
+select(Drv, Pipeline, Readfds, Writefds, Exceptfds, Timeval, Timeout) ->
+    alcove_drv:call(Drv, Pipeline, 71, [Readfds, Writefds, Exceptfds, Timeval], Timeout).
 
 %% @doc alcove: Set an option of a child process (flowcontrol, signaloneof).
 -spec setcpid(alcove_drv:ref(), pipeline(), Child :: pid_t(), Opt :: alcove_pid_field(), Val :: int32_t()) -> boolean().
@@ -306,7 +1139,37 @@ setcpid(Drv, Pipeline, Child, Opt, Val) ->
 %% @doc alcove: Set an option of a child process (flowcontrol, signaloneof). With a timeout.
 -spec setcpid(alcove_drv:ref(), pipeline(), Child :: pid_t(), Opt :: alcove_pid_field(), Val :: int32_t(), timeout()) -> boolean().
 setcpid(Drv, Pipeline, Child, Opt, Val, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 13, [Child, Opt, Val], Timeout).
+    alcove_drv:call(Drv, Pipeline, 72, [Child, Opt, Val], Timeout).
+
+%% @doc setenv(3): Set an environment variable.
+-spec setenv(alcove_drv:ref(), pipeline(), Name :: iodata(), Value :: iodata(), Overwrite :: int32_t()) -> ok | {error, posix()}.
+setenv(Drv, Pipeline, Name, Value, Overwrite) ->
+    setenv(Drv, Pipeline, Name, Value, Overwrite, infinity).
+
+%% @doc setenv(3): Set an environment variable. With a timeout.
+-spec setenv(alcove_drv:ref(), pipeline(), Name :: iodata(), Value :: iodata(), Overwrite :: int32_t(), timeout()) -> ok | {error, posix()}.
+setenv(Drv, Pipeline, Name, Value, Overwrite, Timeout) ->
+    alcove_drv:call(Drv, Pipeline, 73, [Name, Value, Overwrite], Timeout).
+
+%% @doc setgid(2): Set the group ID.
+-spec setgid(alcove_drv:ref(), pipeline(), Gid :: gid_t()) -> ok | {error, posix()}.
+setgid(Drv, Pipeline, Gid) ->
+    setgid(Drv, Pipeline, Gid, infinity).
+
+%% @doc setgid(2): Set the group ID. With a timeout.
+-spec setgid(alcove_drv:ref(), pipeline(), Gid :: gid_t(), timeout()) -> ok | {error, posix()}.
+setgid(Drv, Pipeline, Gid, Timeout) ->
+    alcove_drv:call(Drv, Pipeline, 74, [Gid], Timeout).
+
+%% @doc setgroups(2): Set the supplementary group IDs.
+-spec setgroups(alcove_drv:ref(), pipeline(), Groups :: [gid_t()]) -> ok | {error, posix()}.
+setgroups(Drv, Pipeline, Groups) ->
+    setgroups(Drv, Pipeline, Groups, infinity).
+
+%% @doc setgroups(2): Set the supplementary group IDs. With a timeout.
+-spec setgroups(alcove_drv:ref(), pipeline(), Groups :: [gid_t()], timeout()) -> ok | {error, posix()}.
+setgroups(Drv, Pipeline, Groups, Timeout) ->
+    alcove_drv:call(Drv, Pipeline, 75, [Groups], Timeout).
 
 %% @doc sethostname(2): Set the hostname (of the process's UTS namespace).
 -spec sethostname(alcove_drv:ref(), pipeline(), Hostname :: iodata()) -> ok | {error, posix()}.
@@ -316,7 +1179,17 @@ sethostname(Drv, Pipeline, Hostname) ->
 %% @doc sethostname(2): Set the hostname (of the process's UTS namespace). With a timeout.
 -spec sethostname(alcove_drv:ref(), pipeline(), Hostname :: iodata(), timeout()) -> ok | {error, posix()}.
 sethostname(Drv, Pipeline, Hostname, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 14, [Hostname], Timeout).
+    alcove_drv:call(Drv, Pipeline, 76, [Hostname], Timeout).
+
+%% @doc setns(2): Join a namespace.
+-spec setns(alcove_drv:ref(), pipeline(), FD :: fd(), NSType :: constant()) -> ok | {error, posix()}.
+setns(Drv, Pipeline, FD, NSType) ->
+    setns(Drv, Pipeline, FD, NSType, infinity).
+
+%% @doc setns(2): Join a namespace. With a timeout.
+-spec setns(alcove_drv:ref(), pipeline(), FD :: fd(), NSType :: constant(), timeout()) -> ok | {error, posix()}.
+setns(Drv, Pipeline, FD, NSType, Timeout) ->
+    alcove_drv:call(Drv, Pipeline, 77, [FD, NSType], Timeout).
 
 %% @doc alcove: Set an option of the event loop; children inherit it.
 -spec setopt(alcove_drv:ref(), pipeline(), Opt :: atom(), Val :: int32_t()) -> boolean().
@@ -326,7 +1199,87 @@ setopt(Drv, Pipeline, Opt, Val) ->
 %% @doc alcove: Set an option of the event loop; children inherit it. With a timeout.
 -spec setopt(alcove_drv:ref(), pipeline(), Opt :: atom(), Val :: int32_t(), timeout()) -> boolean().
 setopt(Drv, Pipeline, Opt, Val, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 15, [Opt, Val], Timeout).
+    alcove_drv:call(Drv, Pipeline, 78, [Opt, Val], Timeout).
+
+%% @doc setpgid(2): Set the process group.
+-spec setpgid(alcove_drv:ref(), pipeline(), OSPid :: pid_t(), Pgid :: pid_t()) -> ok | {error, posix()}.
+setpgid(Drv, Pipeline, OSPid, Pgid) ->
+    setpgid(Drv, Pipeline, OSPid, Pgid, infinity).
+
+%% @doc setpgid(2): Set the process group. With a timeout.
+-spec setpgid(alcove_drv:ref(), pipeline(), OSPid :: pid_t(), Pgid :: pid_t(), timeout()) -> ok | {error, posix()}.
+setpgid(Drv, Pipeline, OSPid, Pgid, Timeout) ->
+    alcove_drv:call(Drv, Pipeline, 79, [OSPid, Pgid], Timeout).
+
+%% @doc setpriority(2): Set a scheduling priority.
+-spec setpriority(alcove_drv:ref(), pipeline(), Which :: constant(), Who :: int32_t(), Prio :: int32_t()) -> ok | {error, posix()}.
+setpriority(Drv, Pipeline, Which, Who, Prio) ->
+    setpriority(Drv, Pipeline, Which, Who, Prio, infinity).
+
+%% @doc setpriority(2): Set a scheduling priority. With a timeout.
+-spec setpriority(alcove_drv:ref(), pipeline(), Which :: constant(), Who :: int32_t(), Prio :: int32_t(), timeout()) -> ok | {error, posix()}.
+setpriority(Drv, Pipeline, Which, Who, Prio, Timeout) ->
+    alcove_drv:call(Drv, Pipeline, 80, [Which, Who, Prio], Timeout).
+
+%% @doc setproctitle(3): Set the process title.
+-spec setproctitle(alcove_drv:ref(), pipeline(), Title :: iodata()) -> ok.
+setproctitle(Drv, Pipeline, Title) ->
+    setproctitle(Drv, Pipeline, Title, infinity).
+
+%% @doc setproctitle(3): Set the process title. With a timeout.
+-spec setproctitle(alcove_drv:ref(), pipeline(), Title :: iodata(), timeout()) -> ok.
+setproctitle(Drv, Pipeline, Title, Timeout) ->
+    alcove_drv:call(Drv, Pipeline, 81, [Title], Timeout).
+
+%% @doc setresgid(2): Set the real, effective and saved group IDs.
+-spec setresgid(alcove_drv:ref(), pipeline(), Real :: gid_t(), Effective :: gid_t(), Saved :: gid_t()) -> ok | {error, posix()}.
+setresgid(Drv, Pipeline, Real, Effective, Saved) ->
+    setresgid(Drv, Pipeline, Real, Effective, Saved, infinity).
+
+%% @doc setresgid(2): Set the real, effective and saved group IDs. With a timeout.
+-spec setresgid(alcove_drv:ref(), pipeline(), Real :: gid_t(), Effective :: gid_t(), Saved :: gid_t(), timeout()) -> ok | {error, posix()}.
+setresgid(Drv, Pipeline, Real, Effective, Saved, Timeout) ->
+    alcove_drv:call(Drv, Pipeline, 82, [Real, Effective, Saved], Timeout).
+
+%% @doc setresuid(2): Set the real, effective and saved user IDs.
+-spec setresuid(alcove_drv:ref(), pipeline(), Real :: uid_t(), Effective :: uid_t(), Saved :: uid_t()) -> ok | {error, posix()}.
+setresuid(Drv, Pipeline, Real, Effective, Saved) ->
+    setresuid(Drv, Pipeline, Real, Effective, Saved, infinity).
+
+%% @doc setresuid(2): Set the real, effective and saved user IDs. With a timeout.
+-spec setresuid(alcove_drv:ref(), pipeline(), Real :: uid_t(), Effective :: uid_t(), Saved :: uid_t(), timeout()) -> ok | {error, posix()}.
+setresuid(Drv, Pipeline, Real, Effective, Saved, Timeout) ->
+    alcove_drv:call(Drv, Pipeline, 83, [Real, Effective, Saved], Timeout).
+
+%% @doc setrlimit(2): Set a resource limit.
+-spec setrlimit(alcove_drv:ref(), pipeline(), Resource :: constant(), Limit :: alcove_rlimit()) -> ok | {error, posix()}.
+setrlimit(Drv, Pipeline, Resource, Limit) ->
+    setrlimit(Drv, Pipeline, Resource, Limit, infinity).
+
+%% @doc setrlimit(2): Set a resource limit. With a timeout.
+-spec setrlimit(alcove_drv:ref(), pipeline(), Resource :: constant(), Limit :: alcove_rlimit(), timeout()) -> ok | {error, posix()}.
+setrlimit(Drv, Pipeline, Resource, Limit, Timeout) ->
+    alcove_drv:call(Drv, Pipeline, 84, [Resource, Limit], Timeout).
+
+%% @doc setsid(2): Start a new session.
+-spec setsid(alcove_drv:ref(), pipeline()) -> {ok, OSPid :: pid_t()} | {error, posix()}.
+setsid(Drv, Pipeline) ->
+    setsid(Drv, Pipeline, infinity).
+
+%% @doc setsid(2): Start a new session. With a timeout.
+-spec setsid(alcove_drv:ref(), pipeline(), timeout()) -> {ok, OSPid :: pid_t()} | {error, posix()}.
+setsid(Drv, Pipeline, Timeout) ->
+    alcove_drv:call(Drv, Pipeline, 85, [], Timeout).
+
+%% @doc setuid(2): Set the user ID.
+-spec setuid(alcove_drv:ref(), pipeline(), User :: uid_t()) -> ok | {error, posix()}.
+setuid(Drv, Pipeline, User) ->
+    setuid(Drv, Pipeline, User, infinity).
+
+%% @doc setuid(2): Set the user ID. With a timeout.
+-spec setuid(alcove_drv:ref(), pipeline(), User :: uid_t(), timeout()) -> ok | {error, posix()}.
+setuid(Drv, Pipeline, User, Timeout) ->
+    alcove_drv:call(Drv, Pipeline, 86, [User], Timeout).
 
 %% @doc sigaction(2): Set a signal handler: sig_dfl, sig_ign or sig_catch ([] reads it).
 -spec sigaction(alcove_drv:ref(), pipeline(), Signum :: constant(), Handler :: [] | atom()) -> {ok, OldHandler :: atom()} | {error, posix()}.
@@ -336,7 +1289,107 @@ sigaction(Drv, Pipeline, Signum, Handler) ->
 %% @doc sigaction(2): Set a signal handler: sig_dfl, sig_ign or sig_catch ([] reads it). With a timeout.
 -spec sigaction(alcove_drv:ref(), pipeline(), Signum :: constant(), Handler :: [] | atom(), timeout()) -> {ok, OldHandler :: atom()} | {error, posix()}.
 sigaction(Drv, Pipeline, Signum, Handler, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 16, [Signum, Handler], Timeout).
+    alcove_drv:call(Drv, Pipeline, 87, [Signum, Handler], Timeout).
+
+%% @doc signal(7): Value of a signal name.
+-spec signal_constant(alcove_drv:ref(), pipeline(), Symbol :: atom()) -> unknown | non_neg_integer().
+signal_constant(Drv, Pipeline, Symbol) ->
+    signal_constant(Drv, Pipeline, Symbol, infinity).
+
+%% @doc signal(7): Value of a signal name. With a timeout.
+-spec signal_constant(alcove_drv:ref(), pipeline(), Symbol :: atom(), timeout()) -> unknown | non_neg_integer().
+signal_constant(Drv, Pipeline, Symbol, Timeout) ->
+    alcove_drv:call(Drv, Pipeline, 88, [Symbol], Timeout).
+
+%% @doc socket(2): Create a socket.
+-spec socket(alcove_drv:ref(), pipeline(), Domain :: constant(), Type :: constant(), Protocol :: int32_t()) -> {ok, fd()} | {error, posix()}.
+socket(Drv, Pipeline, Domain, Type, Protocol) ->
+    socket(Drv, Pipeline, Domain, Type, Protocol, infinity).
+
+%% @doc socket(2): Create a socket. With a timeout.
+-spec socket(alcove_drv:ref(), pipeline(), Domain :: constant(), Type :: constant(), Protocol :: int32_t(), timeout()) -> {ok, fd()} | {error, posix()}.
+socket(Drv, Pipeline, Domain, Type, Protocol, Timeout) ->
+    alcove_drv:call(Drv, Pipeline, 89, [Domain, Type, Protocol], Timeout).
+
+%% @doc symlink(2): Make a symbolic link.
+-spec symlink(alcove_drv:ref(), pipeline(), OldPath :: iodata(), NewPath :: iodata()) -> ok | {error, posix()}.
+symlink(Drv, Pipeline, OldPath, NewPath) ->
+    symlink(Drv, Pipeline, OldPath, NewPath, infinity).
+
+%% @doc symlink(2): Make a symbolic link. With a timeout.
+-spec symlink(alcove_drv:ref(), pipeline(), OldPath :: iodata(), NewPath :: iodata(), timeout()) -> ok | {error, posix()}.
+symlink(Drv, Pipeline, OldPath, NewPath, Timeout) ->
+    alcove_drv:call(Drv, Pipeline, 90, [OldPath, NewPath], Timeout).
+
+%% @doc syscall(2): Number of a system call (sys_NAME).
+-spec syscall_constant(alcove_drv:ref(), pipeline(), Symbol :: atom()) -> unknown | non_neg_integer().
+syscall_constant(Drv, Pipeline, Symbol) ->
+    syscall_constant(Drv, Pipeline, Symbol, infinity).
+
+%% @doc syscall(2): Number of a system call (sys_NAME). With a timeout.
+-spec syscall_constant(alcove_drv:ref(), pipeline(), Symbol :: atom(), timeout()) -> unknown | non_neg_integer().
+syscall_constant(Drv, Pipeline, Symbol, Timeout) ->
+    alcove_drv:call(Drv, Pipeline, 91, [Symbol], Timeout).
+
+%% @doc umount(2): Unmount a filesystem.
+-spec umount(alcove_drv:ref(), pipeline(), Path :: iodata()) -> ok | {error, posix()}.
+umount(Drv, Pipeline, Path) ->
+    umount(Drv, Pipeline, Path, infinity).
+
+%% @doc umount(2): Unmount a filesystem. With a timeout.
+-spec umount(alcove_drv:ref(), pipeline(), Path :: iodata(), timeout()) -> ok | {error, posix()}.
+umount(Drv, Pipeline, Path, Timeout) ->
+    alcove_drv:call(Drv, Pipeline, 92, [Path], Timeout).
+
+%% @doc umount2(2): Unmount a filesystem, with flags.
+-spec umount2(alcove_drv:ref(), pipeline(), Path :: iodata(), Flags :: int32_t() | [constant()]) -> ok | {error, posix()}.
+umount2(Drv, Pipeline, Path, Flags) ->
+    umount2(Drv, Pipeline, Path, Flags, infinity).
+
+%% @doc umount2(2): Unmount a filesystem, with flags. With a timeout.
+-spec umount2(alcove_drv:ref(), pipeline(), Path :: iodata(), Flags :: int32_t() | [constant()], timeout()) -> ok | {error, posix()}.
+umount2(Drv, Pipeline, Path, Flags, Timeout) ->
+    alcove_drv:call(Drv, Pipeline, 93, [Path, Flags], Timeout).
+
+%% @doc unlink(2): Remove a file.
+-spec unlink(alcove_drv:ref(), pipeline(), Path :: iodata()) -> ok | {error, posix()}.
+unlink(Drv, Pipeline, Path) ->
+    unlink(Drv, Pipeline, Path, infinity).
+
+%% @doc unlink(2): Remove a file. With a timeout.
+-spec unlink(alcove_drv:ref(), pipeline(), Path :: iodata(), timeout()) -> ok | {error, posix()}.
+unlink(Drv, Pipeline, Path, Timeout) ->
+    alcove_drv:call(Drv, Pipeline, 94, [Path], Timeout).
+
+%% @doc unsetenv(3): Remove an environment variable.
+-spec unsetenv(alcove_drv:ref(), pipeline(), Name :: iodata()) -> ok | {error, posix()}.
+unsetenv(Drv, Pipeline, Name) ->
+    unsetenv(Drv, Pipeline, Name, infinity).
+
+%% @doc unsetenv(3): Remove an environment variable. With a timeout.
+-spec unsetenv(alcove_drv:ref(), pipeline(), Name :: iodata(), timeout()) -> ok | {error, posix()}.
+unsetenv(Drv, Pipeline, Name, Timeout) ->
+    alcove_drv:call(Drv, Pipeline, 95, [Name], Timeout).
+
+%% @doc unshare(2): Move the process into new namespaces.
+-spec unshare(alcove_drv:ref(), pipeline(), Flags :: int32_t() | [constant()]) -> ok | {error, posix()}.
+unshare(Drv, Pipeline, Flags) ->
+    unshare(Drv, Pipeline, Flags, infinity).
+
+%% @doc unshare(2): Move the process into new namespaces. With a timeout.
+-spec unshare(alcove_drv:ref(), pipeline(), Flags :: int32_t() | [constant()], timeout()) -> ok | {error, posix()}.
+unshare(Drv, Pipeline, Flags, Timeout) ->
+    alcove_drv:call(Drv, Pipeline, 96, [Flags], Timeout).
+
+%% @doc unveil(2): Restrict filesystem view (OpenBSD).
+-spec unveil(alcove_drv:ref(), pipeline(), Path :: iodata(), Permissions :: iodata()) -> ok | {error, posix()}.
+unveil(Drv, Pipeline, Path, Permissions) ->
+    unveil(Drv, Pipeline, Path, Permissions, infinity).
+
+%% @doc unveil(2): Restrict filesystem view (OpenBSD). With a timeout.
+-spec unveil(alcove_drv:ref(), pipeline(), Path :: iodata(), Permissions :: iodata(), timeout()) -> ok | {error, posix()}.
+unveil(Drv, Pipeline, Path, Permissions, _Timeout) ->
+    erlang:error(undef, [Drv, Pipeline | [Path, Permissions]]).
 
 %% @doc alcove: The helper's version.
 -spec version(alcove_drv:ref(), pipeline()) -> binary().
@@ -346,5 +1399,25 @@ version(Drv, Pipeline) ->
 %% @doc alcove: The helper's version. With a timeout.
 -spec version(alcove_drv:ref(), pipeline(), timeout()) -> binary().
 version(Drv, Pipeline, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 17, [], Timeout).
+    alcove_drv:call(Drv, Pipeline, 98, [], Timeout).
+
+%% @doc waitpid(2): Wait for a process (not one alcove forked: those are reaped by the event loop).
+-spec waitpid(alcove_drv:ref(), pipeline(), OSPid :: pid_t(), Options :: int32_t() | [constant()]) -> {ok, pid_t(), WaitStatus :: [waitstatus()]} | {error, posix()}.
+waitpid(Drv, Pipeline, OSPid, Options) ->
+    waitpid(Drv, Pipeline, OSPid, Options, infinity).
+
+%% @doc waitpid(2): Wait for a process (not one alcove forked: those are reaped by the event loop). With a timeout.
+-spec waitpid(alcove_drv:ref(), pipeline(), OSPid :: pid_t(), Options :: int32_t() | [constant()], timeout()) -> {ok, pid_t(), WaitStatus :: [waitstatus()]} | {error, posix()}.
+waitpid(Drv, Pipeline, OSPid, Options, Timeout) ->
+    alcove_drv:call(Drv, Pipeline, 99, [OSPid, Options], Timeout).
+
+%% @doc write(2): Write to a file descriptor.
+-spec write(alcove_drv:ref(), pipeline(), FD :: fd(), Buf :: iodata()) -> {ok, Count :: ssize_t()} | {error, posix()}.
+write(Drv, Pipeline, FD, Buf) ->
+    write(Drv, Pipeline, FD, Buf, infinity).
+
+%% @doc write(2): Write to a file descriptor. With a timeout.
+-spec write(alcove_drv:ref(), pipeline(), FD :: fd(), Buf :: iodata(), timeout()) -> {ok, Count :: ssize_t()} | {error, posix()}.
+write(Drv, Pipeline, FD, Buf, Timeout) ->
+    alcove_drv:call(Drv, Pipeline, 100, [FD, Buf], Timeout).
 

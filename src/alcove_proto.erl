@@ -8,46 +8,212 @@
 -spec calls() -> [atom()].
 calls() ->
     [
+        alloc,
+        cap_constant,
+        cap_enter,
+        cap_fcntls_get,
+        cap_fcntls_limit,
+        cap_getmode,
+        cap_ioctls_limit,
+        cap_rights_limit,
         chdir,
+        chmod,
+        chown,
+        chroot,
+        clearenv,
         clone,
+        clone_constant,
+        close,
+        connect,
         cpid,
+        environ,
         eof,
+        errno_id,
         execve,
         execvp,
         exit,
+        fcntl,
+        fcntl_constant,
+        fexecve,
+        file_constant,
+        filter,
         fork,
         getcwd,
+        getenv,
+        getgid,
+        getgroups,
         gethostname,
         getopt,
+        getpgrp,
         getpid,
+        getpriority,
+        getresgid,
+        getresuid,
+        getrlimit,
+        getsid,
+        getuid,
+        ioctl,
+        ioctl_constant,
+        iolist_to_bin,
+        jail,
+        jail_attach,
+        jail_remove,
         kill,
+        link,
+        lseek,
+        mkdir,
+        mkfifo,
+        mount,
+        mount_constant,
+        open,
+        pivot_root,
+        pledge,
+        prctl,
+        prctl_constant,
+        procctl,
+        ptrace,
+        ptrace_constant,
+        read,
+        readdir,
+        rlimit_constant,
+        rmdir,
+        seccomp,
+        seccomp_constant,
+        select,
         setcpid,
+        setenv,
+        setgid,
+        setgroups,
         sethostname,
+        setns,
         setopt,
+        setpgid,
+        setpriority,
+        setproctitle,
+        setresgid,
+        setresuid,
+        setrlimit,
+        setsid,
+        setuid,
         sigaction,
-        version
+        signal_constant,
+        socket,
+        symlink,
+        syscall_constant,
+        umount,
+        umount2,
+        unlink,
+        unsetenv,
+        unshare,
+        unveil,
+        version,
+        waitpid,
+        write
     ].
 
 %% @doc The number of a call.
 -spec call(atom()) -> non_neg_integer().
-call(chdir) -> 0;
-call(clone) -> 1;
-call(cpid) -> 2;
-call(eof) -> 3;
-call(execve) -> 4;
-call(execvp) -> 5;
-call(exit) -> 6;
-call(fork) -> 7;
-call(getcwd) -> 8;
-call(gethostname) -> 9;
-call(getopt) -> 10;
-call(getpid) -> 11;
-call(kill) -> 12;
-call(setcpid) -> 13;
-call(sethostname) -> 14;
-call(setopt) -> 15;
-call(sigaction) -> 16;
-call(version) -> 17;
+call(alloc) -> 0;
+call(cap_constant) -> 1;
+call(cap_enter) -> 2;
+call(cap_fcntls_get) -> 3;
+call(cap_fcntls_limit) -> 4;
+call(cap_getmode) -> 5;
+call(cap_ioctls_limit) -> 6;
+call(cap_rights_limit) -> 7;
+call(chdir) -> 8;
+call(chmod) -> 9;
+call(chown) -> 10;
+call(chroot) -> 11;
+call(clearenv) -> 12;
+call(clone) -> 13;
+call(clone_constant) -> 14;
+call(close) -> 15;
+call(connect) -> 16;
+call(cpid) -> 17;
+call(environ) -> 18;
+call(eof) -> 19;
+call(errno_id) -> 20;
+call(execve) -> 21;
+call(execvp) -> 22;
+call(exit) -> 23;
+call(fcntl) -> 24;
+call(fcntl_constant) -> 25;
+call(fexecve) -> 26;
+call(file_constant) -> 27;
+call(filter) -> 28;
+call(fork) -> 29;
+call(getcwd) -> 30;
+call(getenv) -> 31;
+call(getgid) -> 32;
+call(getgroups) -> 33;
+call(gethostname) -> 34;
+call(getopt) -> 35;
+call(getpgrp) -> 36;
+call(getpid) -> 37;
+call(getpriority) -> 38;
+call(getresgid) -> 39;
+call(getresuid) -> 40;
+call(getrlimit) -> 41;
+call(getsid) -> 42;
+call(getuid) -> 43;
+call(ioctl) -> 44;
+call(ioctl_constant) -> 45;
+call(iolist_to_bin) -> 46;
+call(jail) -> 47;
+call(jail_attach) -> 48;
+call(jail_remove) -> 49;
+call(kill) -> 50;
+call(link) -> 51;
+call(lseek) -> 52;
+call(mkdir) -> 53;
+call(mkfifo) -> 54;
+call(mount) -> 55;
+call(mount_constant) -> 56;
+call(open) -> 57;
+call(pivot_root) -> 58;
+call(pledge) -> 59;
+call(prctl) -> 60;
+call(prctl_constant) -> 61;
+call(procctl) -> 62;
+call(ptrace) -> 63;
+call(ptrace_constant) -> 64;
+call(read) -> 65;
+call(readdir) -> 66;
+call(rlimit_constant) -> 67;
+call(rmdir) -> 68;
+call(seccomp) -> 69;
+call(seccomp_constant) -> 70;
+call(select) -> 71;
+call(setcpid) -> 72;
+call(setenv) -> 73;
+call(setgid) -> 74;
+call(setgroups) -> 75;
+call(sethostname) -> 76;
+call(setns) -> 77;
+call(setopt) -> 78;
+call(setpgid) -> 79;
+call(setpriority) -> 80;
+call(setproctitle) -> 81;
+call(setresgid) -> 82;
+call(setresuid) -> 83;
+call(setrlimit) -> 84;
+call(setsid) -> 85;
+call(setuid) -> 86;
+call(sigaction) -> 87;
+call(signal_constant) -> 88;
+call(socket) -> 89;
+call(symlink) -> 90;
+call(syscall_constant) -> 91;
+call(umount) -> 92;
+call(umount2) -> 93;
+call(unlink) -> 94;
+call(unsetenv) -> 95;
+call(unshare) -> 96;
+call(unveil) -> 97;
+call(version) -> 98;
+call(waitpid) -> 99;
+call(write) -> 100;
 call(Name) -> erlang:error(badarg, [Name]).
 
 %% @doc Whether a call replaces or ends the process when it succeeds.
@@ -55,4 +221,5 @@ call(Name) -> erlang:error(badarg, [Name]).
 noreturn(execve) -> true;
 noreturn(execvp) -> true;
 noreturn(exit) -> true;
+noreturn(fexecve) -> true;
 noreturn(_) -> false.

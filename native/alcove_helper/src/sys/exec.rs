@@ -56,3 +56,8 @@ pub fn execve(state: &mut State, args: &Args) -> CallResult {
         unsafe { libc::execve(path.as_ptr(), argv_ptrs.as_ptr(), env_ptrs.as_ptr()) };
     })
 }
+
+/// fexecve: not implemented yet.
+pub fn fexecve(_state: &mut State, _args: &Args) -> CallResult {
+    Err(CallError::Undef)
+}

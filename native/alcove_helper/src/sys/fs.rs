@@ -25,3 +25,53 @@ pub fn getcwd(_state: &mut State, _args: &Args) -> CallResult {
     buf.truncate(len);
     Ok(Value::ok_with(Value::Bin(buf)))
 }
+
+/// chmod: not implemented yet.
+pub fn chmod(_state: &mut State, _args: &Args) -> CallResult {
+    Err(CallError::Undef)
+}
+
+/// chown: not implemented yet.
+pub fn chown(_state: &mut State, _args: &Args) -> CallResult {
+    Err(CallError::Undef)
+}
+
+/// chroot: not implemented yet.
+pub fn chroot(_state: &mut State, _args: &Args) -> CallResult {
+    Err(CallError::Undef)
+}
+
+/// link: not implemented yet.
+pub fn link(_state: &mut State, _args: &Args) -> CallResult {
+    Err(CallError::Undef)
+}
+
+/// mkdir: not implemented yet.
+pub fn mkdir(_state: &mut State, _args: &Args) -> CallResult {
+    Err(CallError::Undef)
+}
+
+/// mkfifo: not implemented yet.
+pub fn mkfifo(_state: &mut State, _args: &Args) -> CallResult {
+    Err(CallError::Undef)
+}
+
+/// readdir: not implemented yet.
+pub fn readdir(_state: &mut State, _args: &Args) -> CallResult {
+    Err(CallError::Undef)
+}
+
+/// rmdir: not implemented yet.
+pub fn rmdir(_state: &mut State, _args: &Args) -> CallResult {
+    Err(CallError::Undef)
+}
+
+/// symlink: not implemented yet.
+pub fn symlink(_state: &mut State, _args: &Args) -> CallResult {
+    Err(CallError::Undef)
+}
+
+/// unlink: not implemented yet.
+pub fn unlink(_state: &mut State, _args: &Args) -> CallResult {
+    Err(CallError::Undef)
+}

@@ -216,3 +216,13 @@ pub fn kill(_state: &mut State, args: &Args) -> CallResult {
     }
     Ok(Value::ok())
 }
+
+/// setproctitle: not implemented yet.
+pub fn setproctitle(_state: &mut State, _args: &Args) -> CallResult {
+    Err(CallError::Undef)
+}
+
+/// waitpid: not implemented yet.
+pub fn waitpid(_state: &mut State, _args: &Args) -> CallResult {
+    Err(CallError::Undef)
+}
