@@ -53,6 +53,35 @@ impl<'a> Args<'a> {
         i32::try_from(self.int(index)?).map_err(|_| CallError::Badarg)
     }
 
+    pub fn u32(&self, index: usize) -> Result<u32, CallError> {
+        match self.get(index)? {
+            Value::UInt(u) => u32::try_from(*u).map_err(|_| CallError::Badarg),
+            other => other
+                .as_i64()
+                .and_then(|i| u32::try_from(i).ok())
+                .ok_or(CallError::Badarg),
+        }
+    }
+
+    pub fn u64(&self, index: usize) -> Result<u64, CallError> {
+        match self.get(index)? {
+            Value::UInt(u) => Ok(*u),
+            Value::Int(i) => u64::try_from(*i).map_err(|_| CallError::Badarg),
+            _ => Err(CallError::Badarg),
+        }
+    }
+
+    /// A list of integers (groups, fd sets).
+    pub fn ints(&self, index: usize) -> Result<Vec<i64>, CallError> {
+        match self.get(index)? {
+            Value::List(items) => items
+                .iter()
+                .map(|v| v.as_i64().ok_or(CallError::Badarg))
+                .collect(),
+            _ => Err(CallError::Badarg),
+        }
+    }
+
     pub fn atom(&self, index: usize) -> Result<&'a str, CallError> {
         self.get(index)?.as_atom().ok_or(CallError::Badarg)
     }
