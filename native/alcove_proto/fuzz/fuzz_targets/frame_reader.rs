@@ -91,7 +91,7 @@ fuzz_target!(|data: &[u8]| {
             reader.push(chunk);
             pushed += chunk.len();
             loop {
-                match reader.next() {
+                match reader.next_frame() {
                     Next::NeedMore => break,
                     Next::Body(body) => {
                         let item = items.get(idx).expect("a body the stream does not hold");
