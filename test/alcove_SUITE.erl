@@ -12,7 +12,7 @@
     kill_termsig/1, kill_atom_and_unknown/1, execvp_cat/1, execve_env/1, exec_failure/1,
     getopt_setopt/1, options_inherited/1, start_options/1, exec_prefix/1, exec_sudo/1, version/1, cpid/1, setcpid/1, sigaction/1,
     trapped_signal/1, chdir_getcwd/1, hostname/1, eof/1, stderr/1, bad_arguments/1,
-    call_by_name/1
+    call_by_name/1, filter/1, filter_build/1, waitpid/1, setproctitle/1, fexecve/1
 ]).
 -export([
     concurrent_callers/1, zero_timeout_no_stray/1, timeout_late_reply_dropped/1,
@@ -34,7 +34,8 @@ groups() ->
             getpid, fork_nested, clone_namespaces, clone_flags_integer, exit_status,
             kill_termsig, kill_atom_and_unknown, execvp_cat, execve_env, exec_failure,
             getopt_setopt, options_inherited, start_options, exec_prefix, exec_sudo, version, cpid, setcpid, sigaction,
-            trapped_signal, chdir_getcwd, hostname, eof, stderr, bad_arguments, call_by_name
+            trapped_signal, chdir_getcwd, hostname, eof, stderr, bad_arguments, call_by_name,
+            filter, filter_build, waitpid, setproctitle, fexecve
         ]},
         {contracts, [], [
             concurrent_callers, zero_timeout_no_stray, timeout_late_reply_dropped,
@@ -663,3 +664,58 @@ flowcontrol(Config) ->
     ?assertEqual([], alcove:stdout(Drv, [C], 300)),
     true = alcove:setcpid(Drv, [], C, flowcontrol, 1),
     ?assertEqual([<<"held\n">>], alcove:stdout(Drv, [C], 5000)).
+
+filter(Config) ->
+    Drv = drv(Config),
+    {ok, C} = alcove:fork(Drv, []),
+    % getcwd denied in C; getpid denied in the children C forks from now on.
+    ?assertEqual(ok, alcove:filter(Drv, [C], alcove:filter([getcwd]), alcove:filter([getpid]))),
+    ?assertError(undef, alcove:getcwd(Drv, [C])),
+    ?assertEqual(C, alcove:getpid(Drv, [C])),
+    {ok, G} = alcove:fork(Drv, [C]),
+    ?assertError(undef, alcove:getpid(Drv, [C, G])),
+    ?assertMatch({ok, _}, alcove:getcwd(Drv, [C, G])),
+    % A filter cannot be lifted.
+    ?assertEqual(ok, alcove:filter(Drv, [C], <<>>)),
+    ?assertError(undef, alcove:getcwd(Drv, [C])),
+    ?assertEqual({error, einval}, alcove:filter(Drv, [C], binary:copy(<<255>>, 64))),
+    ?assertError(badarg, alcove:filter(Drv, [C], not_a_binary, <<>>)),
+    % The parent is untouched.
+    ?assertMatch({ok, _}, alcove:getcwd(Drv, [])),
+    % With a timeout as the fourth argument.
+    ?assertEqual(ok, alcove:filter(Drv, [C], alcove:filter([chdir]), 5000)),
+    ?assertError(undef, alcove:chdir(Drv, [C], "/")).
+
+filter_build(_Config) ->
+    Calls = alcove_proto:calls(),
+    Bits = fun(Bin) -> [N || N <- lists:seq(0, bit_size(Bin) - 1), (binary:decode_unsigned(Bin, little) bsr N) band 1 =:= 1] end,
+    ?assertEqual([alcove_proto:call(getpid)], Bits(alcove:filter([getpid]))),
+    ?assertEqual([alcove_proto:call(getpid)], Bits(alcove:filter({deny, [getpid]}))),
+    Allowed = Bits(alcove:filter({allow, [getpid, fork]})),
+    ?assertEqual(length(Calls) - 2, length(Allowed)),
+    ?assertNot(lists:member(alcove_proto:call(getpid), Allowed)),
+    ?assertError(badarg, alcove:filter([not_a_call])).
+
+waitpid(Config) ->
+    Drv = drv(Config),
+    {ok, C} = alcove:fork(Drv, []),
+    ?assertEqual({error, echild}, alcove:waitpid(Drv, [C], -1, [wnohang])),
+    {ok, _G} = alcove:fork(Drv, [C]),
+    % A live child: nothing to collect yet.
+    ?assertEqual({ok, 0, []}, alcove:waitpid(Drv, [C], -1, [wnohang])),
+    ?assertEqual({error, enotsup}, alcove:waitpid(Drv, [C], -1, [wnotreal])).
+
+setproctitle(Config) ->
+    Drv = drv(Config),
+    {ok, C} = alcove:fork(Drv, []),
+    ?assertEqual(ok, alcove:setproctitle(Drv, [C], "alcove-title-longer-than-15")),
+    {ok, Comm} = file:read_file("/proc/" ++ integer_to_list(C) ++ "/comm"),
+    ?assertEqual(<<"alcove-title-lo\n">>, Comm).
+
+fexecve(Config) ->
+    Drv = drv(Config),
+    {ok, C} = alcove:fork(Drv, []),
+    {ok, FD} = alcove:open(Drv, [C], "/bin/echo", [o_rdonly], 0),
+    ?assertEqual({error, ebadf}, alcove:fexecve(Drv, [C], 999, ["echo"], [])),
+    ok = alcove:fexecve(Drv, [C], FD, ["echo", "from", "fd"], []),
+    ?assertEqual({<<"from fd\n">>, {exit_status, 0}}, read_until_exit(Drv, [C])).

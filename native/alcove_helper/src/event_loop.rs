@@ -170,7 +170,11 @@ fn call_here(state: &mut State, request_id: u64, payload: &[u8]) {
         (Some(nr), Some(Ok(Value::List(args)))) => {
             let nr = u16::from_be_bytes([nr[0], nr[1]]);
             state.current_request = request_id;
-            calls::dispatch(nr, state, &Args(&args))
+            if state.filter.contains(nr) {
+                Err(CallError::Undef)
+            } else {
+                calls::dispatch(nr, state, &Args(&args))
+            }
         }
         _ => Err(CallError::Badarg),
     };

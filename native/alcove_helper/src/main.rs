@@ -69,6 +69,8 @@ fn main() {
         signals,
         epoch: 0,
         current_request: 0,
+        filter: Default::default(),
+        child_filter: Default::default(),
     };
     event_loop::run(&mut state)
 }

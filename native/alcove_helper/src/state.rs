@@ -165,6 +165,10 @@ pub struct State {
     pub epoch: u64,
     /// The request id of the call being run (for calls that answer early).
     pub current_request: u64,
+    /// Calls denied in this process.
+    pub filter: crate::sys::filter::CallSet,
+    /// Calls denied in children forked from now on.
+    pub child_filter: crate::sys::filter::CallSet,
 }
 
 impl State {

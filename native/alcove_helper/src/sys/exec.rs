@@ -57,7 +57,16 @@ pub fn execve(state: &mut State, args: &Args) -> CallResult {
     })
 }
 
-/// fexecve: not implemented yet.
-pub fn fexecve(_state: &mut State, _args: &Args) -> CallResult {
-    Err(CallError::Undef)
+/// fexecve(3)
+pub fn fexecve(state: &mut State, args: &Args) -> CallResult {
+    let fd = args.i32(0)?;
+    let argv = args.cstrings(1)?;
+    let env = args.cstrings(2)?;
+    let argv_ptrs = pointers(&argv);
+    let env_ptrs = pointers(&env);
+    run_exec(state, || {
+        // SAFETY: null-terminated argv and envp of NUL-terminated strings
+        // that outlive the call.
+        unsafe { libc::fexecve(fd, argv_ptrs.as_ptr(), env_ptrs.as_ptr()) };
+    })
 }

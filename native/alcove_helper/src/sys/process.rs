@@ -183,6 +183,7 @@ fn become_child(state: &mut State, fds: &ChildFds) {
     state.up_closed = false;
     state.depth += 1;
     state.epoch += 1;
+    state.filter = state.child_filter;
     crate::lifecycle::become_subreaper(true);
     if state.signals.renew().is_err() {
         // Without a signal pipe the child cannot reap: give up now.
@@ -217,12 +218,67 @@ pub fn kill(_state: &mut State, args: &Args) -> CallResult {
     Ok(Value::ok())
 }
 
-/// setproctitle: not implemented yet.
-pub fn setproctitle(_state: &mut State, _args: &Args) -> CallResult {
-    Err(CallError::Undef)
+/// setproctitle(3): on Linux, the process name (prctl PR_SET_NAME; the
+/// kernel keeps 15 bytes).
+pub fn setproctitle(_state: &mut State, args: &Args) -> CallResult {
+    let mut title = args.iodata(0)?;
+    title.retain(|&b| b != 0);
+    title.truncate(15);
+    title.push(0);
+    // SAFETY: title is NUL-terminated and outlives the call.
+    unsafe { libc::prctl(libc::PR_SET_NAME, title.as_ptr() as libc::c_ulong, 0, 0, 0) };
+    Ok(Value::ok())
 }
 
-/// waitpid: not implemented yet.
-pub fn waitpid(_state: &mut State, _args: &Args) -> CallResult {
-    Err(CallError::Undef)
+/// waitpid(2) options.
+static WAIT: &[(&str, i64)] = &[
+    ("wnohang", libc::WNOHANG as i64),
+    ("wuntraced", libc::WUNTRACED as i64),
+    ("wcontinued", libc::WCONTINUED as i64),
+    ("wall", libc::__WALL as i64),
+    ("wclone", libc::__WCLONE as i64),
+    ("wnothread", libc::__WNOTHREAD as i64),
+];
+
+/// waitpid(2): for processes the event loop does not reap itself (it
+/// reaps every child it forked).
+pub fn waitpid(_state: &mut State, args: &Args) -> CallResult {
+    let pid = args.i32(0)?;
+    let options = i32::try_from(args.flags(1, WAIT)?).map_err(|_| CallError::Badarg)?;
+    let mut status = 0;
+    // SAFETY: status is a valid int to write to.
+    let rc = unsafe { libc::waitpid(pid, &mut status, options) };
+    if rc < 0 {
+        return Err(CallError::last_os());
+    }
+    let mut statuses = Vec::new();
+    if rc > 0 {
+        let signal = |n| Value::atom(crate::consts::signal::name(n));
+        if libc::WIFEXITED(status) {
+            statuses.push(Value::tuple2(
+                Value::atom("exit_status"),
+                Value::Int(libc::WEXITSTATUS(status) as i64),
+            ));
+        }
+        if libc::WIFSIGNALED(status) {
+            statuses.push(Value::tuple2(
+                Value::atom("termsig"),
+                signal(libc::WTERMSIG(status)),
+            ));
+        }
+        if libc::WIFSTOPPED(status) {
+            statuses.push(Value::tuple2(
+                Value::atom("stopsig"),
+                signal(libc::WSTOPSIG(status)),
+            ));
+        }
+        if libc::WIFCONTINUED(status) {
+            statuses.push(Value::atom("continued"));
+        }
+    }
+    Ok(Value::Tuple(vec![
+        Value::ok(),
+        Value::Int(rc as i64),
+        Value::List(statuses),
+    ]))
 }
