@@ -2,6 +2,9 @@
 
 pub mod clone;
 pub mod errno;
+pub mod mount;
+pub mod net;
+pub mod rlimit;
 pub mod signal;
 
 /// Look a name up in a `(name, value)` table.
