@@ -153,3 +153,13 @@ fn flatten(value: &Value, out: &mut Vec<u8>) -> Result<(), CallError> {
 pub fn cstring(value: &Value) -> Result<CString, CallError> {
     CString::new(iodata(value)?).map_err(|_| CallError::Badarg)
 }
+
+/// Data one reply may carry. A reply frame is capped at
+/// `alcove_proto::MAX_FRAME` (1 MiB) including its header, its pipeline
+/// (up to `MAX_DEPTH` pids) and the term encoding: this leaves room for them.
+pub const MAX_REPLY_DATA: usize = 1_000_000;
+
+/// Encoded size of a list of binaries: a tag and a length per item.
+pub fn binaries_size<'b>(items: impl IntoIterator<Item = &'b [u8]>) -> usize {
+    items.into_iter().map(|item| item.len() + 5).sum::<usize>() + 5
+}

@@ -2,9 +2,8 @@
 
 pub mod clone;
 pub mod errno;
-pub mod mount;
-pub mod net;
-pub mod rlimit;
+pub mod fcntl;
+pub mod file;
 pub mod signal;
 
 /// Look a name up in a `(name, value)` table.

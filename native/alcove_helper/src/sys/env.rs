@@ -1,29 +1,106 @@
-//! env calls.
+//! Environment calls: environ(7), getenv(3), setenv(3), unsetenv(3),
+//! clearenv(3), on the environment of the helper process the call runs in
+//! (what a later execvp or a forked child inherits).
+//!
+//! The libc environment functions are not thread-safe; the helper is
+//! single-threaded (see ARCHITECTURE.md), so no other thread can read or
+//! change the environment while one of these runs.
 
-use crate::args::{Args, CallError, CallResult};
+use crate::args::{binaries_size, Args, CallError, CallResult, MAX_REPLY_DATA};
 use crate::state::State;
+use alcove_proto::Value;
+use std::ffi::CStr;
 
-/// clearenv: not implemented yet.
-pub fn clearenv(_state: &mut State, _args: &Args) -> CallResult {
-    Err(CallError::Undef)
+extern "C" {
+    /// The process environment: a NULL-terminated array of "NAME=value"
+    /// strings (environ(7)). Declared here since the libc crate only has it
+    /// for some C libraries.
+    #[link_name = "environ"]
+    static mut ENVIRON: *const *const libc::c_char;
 }
 
-/// environ: not implemented yet.
+/// The entries of the environment, copied.
+fn entries() -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    // SAFETY: single-threaded (see the module doc), so environ is not
+    // changed while it is walked; it is either NULL (after clearenv) or a
+    // NULL-terminated array of NUL-terminated strings.
+    unsafe {
+        let mut entry = ENVIRON;
+        if entry.is_null() {
+            return out;
+        }
+        while !(*entry).is_null() {
+            out.push(CStr::from_ptr(*entry).to_bytes().to_vec());
+            entry = entry.add(1);
+        }
+    }
+    out
+}
+
+fn entries_size(entries: &[Vec<u8>]) -> usize {
+    binaries_size(entries.iter().map(Vec::as_slice))
+}
+
+/// environ(7): the environment as `[<<"NAME=value">>]`. setenv keeps it
+/// small enough for one reply; an inherited environment too large for one
+/// is `{error, eoverflow}`.
 pub fn environ(_state: &mut State, _args: &Args) -> CallResult {
-    Err(CallError::Undef)
+    let entries = entries();
+    if entries_size(&entries) > MAX_REPLY_DATA {
+        return Err(CallError::Errno(libc::EOVERFLOW));
+    }
+    Ok(Value::List(entries.into_iter().map(Value::Bin).collect()))
 }
 
-/// getenv: not implemented yet.
-pub fn getenv(_state: &mut State, _args: &Args) -> CallResult {
-    Err(CallError::Undef)
+/// getenv(3): the value, or `false` when the name is not set.
+pub fn getenv(_state: &mut State, args: &Args) -> CallResult {
+    let name = args.cstring(0)?;
+    // SAFETY: name is NUL-terminated; the value is copied before anything
+    // else can change the environment (single-threaded, see the module doc).
+    let value = unsafe {
+        let value = libc::getenv(name.as_ptr());
+        if value.is_null() {
+            return Ok(Value::atom("false"));
+        }
+        CStr::from_ptr(value).to_bytes().to_vec()
+    };
+    Ok(Value::Bin(value))
 }
 
-/// setenv: not implemented yet.
-pub fn setenv(_state: &mut State, _args: &Args) -> CallResult {
-    Err(CallError::Undef)
+/// setenv(3). `{error, enomem}` when the environment would grow past what
+/// environ/2 can return in one reply.
+pub fn setenv(_state: &mut State, args: &Args) -> CallResult {
+    let name = args.cstring(0)?;
+    let value = args.cstring(1)?;
+    let overwrite = args.i32(2)?;
+    let added = binaries_size([name.as_bytes(), value.as_bytes()]);
+    if entries_size(&entries()) + added > MAX_REPLY_DATA {
+        return Err(CallError::Errno(libc::ENOMEM));
+    }
+    // SAFETY: both strings are NUL-terminated; single-threaded (see the
+    // module doc).
+    if unsafe { libc::setenv(name.as_ptr(), value.as_ptr(), overwrite) } < 0 {
+        return Err(CallError::last_os());
+    }
+    Ok(Value::ok())
 }
 
-/// unsetenv: not implemented yet.
-pub fn unsetenv(_state: &mut State, _args: &Args) -> CallResult {
-    Err(CallError::Undef)
+/// unsetenv(3)
+pub fn unsetenv(_state: &mut State, args: &Args) -> CallResult {
+    let name = args.cstring(0)?;
+    // SAFETY: name is NUL-terminated; single-threaded (see the module doc).
+    if unsafe { libc::unsetenv(name.as_ptr()) } < 0 {
+        return Err(CallError::last_os());
+    }
+    Ok(Value::ok())
+}
+
+/// clearenv(3)
+pub fn clearenv(_state: &mut State, _args: &Args) -> CallResult {
+    // SAFETY: single-threaded (see the module doc).
+    if unsafe { libc::clearenv() } != 0 {
+        return Err(CallError::last_os());
+    }
+    Ok(Value::ok())
 }

@@ -1,39 +1,275 @@
-//! fd calls.
+//! File descriptor calls: open(2), close(2), read(2), write(2), lseek(2),
+//! fcntl(2), select(2). They act on the fds of the helper process the call
+//! runs in.
+//!
+//! That process also holds fds of its own: its control channel (fds 0 and 1
+//! in the root helper, a socket in a forked child), its signal self-pipe,
+//! and the control socket and stdio pipes of each of its children. Closing,
+//! reading, writing or reconfiguring one of those would break the helper
+//! (lost or corrupted frames, a child's output stolen, a control socket
+//! leaked into an exec'd program), so close, read, write and the fcntl
+//! commands that change something answer `{error, ebadf}` for them, as if
+//! they were not open to the caller. Everything else (a child's own fds 0,
+//! 1 and 2, which are its stdio pipes, the root helper's fd 2, any fd the
+//! caller opened) is the caller's business. Inspecting an internal fd
+//! (select, lseek, the fcntl `f_get*` commands) is allowed; duplicating one
+//! is not, since a copy without close-on-exec would keep a control socket
+//! open across exec and the parent would never see the exec happen.
+//!
+//! The helper is single-threaded: a blocking read or a select without a
+//! timeout holds up this process (and the calls routed through it) until
+//! it returns.
 
-use crate::args::{Args, CallError, CallResult};
+use crate::args::{Args, CallError, CallResult, MAX_REPLY_DATA};
+use crate::consts::{fcntl::FCNTL, file::FILE};
 use crate::state::State;
+use alcove_proto::Value;
+use std::os::unix::io::RawFd;
 
-/// close: not implemented yet.
-pub fn close(_state: &mut State, _args: &Args) -> CallResult {
-    Err(CallError::Undef)
+/// Largest read: the data has to fit in one reply frame. A larger Count is
+/// clamped (a short read, as read(2) may give anyway), like the original.
+pub const MAX_READ: usize = MAX_REPLY_DATA;
+
+fn fd_arg(args: &Args, index: usize) -> Result<RawFd, CallError> {
+    args.i32(index)
 }
 
-/// fcntl: not implemented yet.
-pub fn fcntl(_state: &mut State, _args: &Args) -> CallResult {
-    Err(CallError::Undef)
+/// (st_dev, st_ino) of an open fd.
+fn identity(fd: RawFd) -> Option<(u64, u64)> {
+    // SAFETY: stat is plain old data; all zeroes is a valid value.
+    let mut stat: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: stat is a valid, writable struct stat.
+    if unsafe { libc::fstat(fd, &mut stat) } < 0 {
+        return None;
+    }
+    Some((stat.st_dev, stat.st_ino))
 }
 
-/// lseek: not implemented yet.
-pub fn lseek(_state: &mut State, _args: &Args) -> CallResult {
-    Err(CallError::Undef)
+/// Whether `fd` is one the helper itself works with (see the module doc).
+/// The write end of the signal pipe is not in the state: it is found as
+/// the other fd on the same pipe as the read end.
+fn internal(state: &State, fd: RawFd) -> bool {
+    let listed = fd == state.up_read
+        || fd == state.up_write
+        || fd == state.signals.read_fd
+        || state
+            .children
+            .iter()
+            .any(|c| [c.ctl, c.stdin, c.stdout, c.stderr].contains(&fd));
+    listed
+        || (fd >= 0
+            && identity(state.signals.read_fd).is_some_and(|pipe| identity(fd) == Some(pipe)))
 }
 
-/// open: not implemented yet.
-pub fn open(_state: &mut State, _args: &Args) -> CallResult {
-    Err(CallError::Undef)
+fn usable(state: &State, fd: RawFd) -> Result<(), CallError> {
+    if internal(state, fd) {
+        return Err(CallError::Errno(libc::EBADF));
+    }
+    Ok(())
 }
 
-/// read: not implemented yet.
-pub fn read(_state: &mut State, _args: &Args) -> CallResult {
-    Err(CallError::Undef)
+/// open(2): Flags is an integer or a list of `o_*` atoms.
+pub fn open(_state: &mut State, args: &Args) -> CallResult {
+    let path = args.cstring(0)?;
+    let flags = i32::try_from(args.flags(1, FILE)?).map_err(|_| CallError::Badarg)?;
+    let mode = args.u32(2)?;
+    // SAFETY: path is a NUL-terminated string; the mode is passed by value.
+    let fd = unsafe { libc::open(path.as_ptr(), flags, mode as libc::c_uint) };
+    if fd < 0 {
+        return Err(CallError::last_os());
+    }
+    Ok(Value::ok_with(Value::Int(fd as i64)))
 }
 
-/// select: not implemented yet.
-pub fn select(_state: &mut State, _args: &Args) -> CallResult {
-    Err(CallError::Undef)
+/// close(2)
+pub fn close(state: &mut State, args: &Args) -> CallResult {
+    let fd = fd_arg(args, 0)?;
+    usable(state, fd)?;
+    // SAFETY: closing an fd that is not one of the helper's own.
+    if unsafe { libc::close(fd) } < 0 {
+        return Err(CallError::last_os());
+    }
+    Ok(Value::ok())
 }
 
-/// write: not implemented yet.
-pub fn write(_state: &mut State, _args: &Args) -> CallResult {
-    Err(CallError::Undef)
+/// read(2): at most [`MAX_READ`] bytes; `{ok, <<>>}` at end of file.
+pub fn read(state: &mut State, args: &Args) -> CallResult {
+    let fd = fd_arg(args, 0)?;
+    let count = args.u64(1)?;
+    usable(state, fd)?;
+    let count = usize::try_from(count).unwrap_or(MAX_READ).min(MAX_READ);
+    let mut buf = vec![0u8; count];
+    // SAFETY: buf is writable for buf.len() bytes.
+    let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+    if n < 0 {
+        return Err(CallError::last_os());
+    }
+    buf.truncate(n as usize);
+    Ok(Value::ok_with(Value::Bin(buf)))
+}
+
+/// write(2): `{ok, BytesWritten}`, which may be short.
+pub fn write(state: &mut State, args: &Args) -> CallResult {
+    let fd = fd_arg(args, 0)?;
+    let buf = args.iodata(1)?;
+    usable(state, fd)?;
+    // SAFETY: buf is readable for buf.len() bytes.
+    let n = unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) };
+    if n < 0 {
+        return Err(CallError::last_os());
+    }
+    Ok(Value::ok_with(Value::Int(n as i64)))
+}
+
+/// lseek(2): `ok` (the new offset is not returned, as in the original).
+pub fn lseek(_state: &mut State, args: &Args) -> CallResult {
+    let fd = fd_arg(args, 0)?;
+    let offset = args.int(1)?;
+    let whence = args.i32(2)?;
+    // SAFETY: lseek takes integers only.
+    if unsafe { libc::lseek(fd, offset as libc::off_t, whence) } < 0 {
+        return Err(CallError::last_os());
+    }
+    Ok(Value::ok())
+}
+
+/// fcntl commands whose third argument is an integer, and whether they
+/// only inspect the fd (allowed on the helper's own fds). Every other command takes
+/// a pointer (f_getlk, f_setlk, f_ofd_*, f_getown_ex, ...), which an
+/// integer Arg cannot give safely: those are `{error, einval}`, the
+/// kernel's own answer to a command it does not know.
+const FCNTL_INT_COMMANDS: &[(libc::c_int, bool)] = &[
+    (libc::F_GETFD, true),
+    (libc::F_GETFL, true),
+    (libc::F_GETOWN, true),
+    (11, true), // F_GETSIG
+    (libc::F_GETLEASE, true),
+    (libc::F_GETPIPE_SZ, true),
+    (libc::F_GET_SEALS, true),
+    (libc::F_DUPFD, false),
+    (libc::F_DUPFD_CLOEXEC, false),
+    (libc::F_SETFD, false),
+    (libc::F_SETFL, false),
+    (libc::F_SETOWN, false),
+    (10, false), // F_SETSIG
+    (libc::F_SETLEASE, false),
+    (libc::F_NOTIFY, false),
+    (libc::F_SETPIPE_SZ, false),
+    (libc::F_ADD_SEALS, false),
+];
+
+/// fcntl(2): Cmd is an integer or an `f_*` atom; `{ok, Result}`.
+pub fn fcntl(state: &mut State, args: &Args) -> CallResult {
+    let fd = fd_arg(args, 0)?;
+    let cmd = args.constant(1, FCNTL)?;
+    let arg = args.int(2)?;
+    let inspects = libc::c_int::try_from(cmd)
+        .ok()
+        .and_then(|cmd| FCNTL_INT_COMMANDS.iter().find(|&&(c, _)| c == cmd))
+        .map(|&(_, inspects)| inspects)
+        .ok_or(CallError::Errno(libc::EINVAL))?;
+    if !inspects {
+        usable(state, fd)?;
+    }
+    // SAFETY: cmd is one of the commands above, which take an integer, so
+    // the kernel never dereferences arg.
+    let rc = unsafe { libc::fcntl(fd, cmd as libc::c_int, arg as libc::c_long) };
+    if rc < 0 {
+        return Err(CallError::last_os());
+    }
+    Ok(Value::ok_with(Value::Int(rc as i64)))
+}
+
+/// An fd list of select: each fd in 0..FD_SETSIZE (a negative fd is
+/// `ebadf`, one past the set `einval`).
+fn fd_set(args: &Args, index: usize) -> Result<Vec<RawFd>, CallError> {
+    args.ints(index)?
+        .into_iter()
+        .map(|fd| match fd {
+            fd if fd < 0 => Err(CallError::Errno(libc::EBADF)),
+            fd if fd >= libc::FD_SETSIZE as i64 => Err(CallError::Errno(libc::EINVAL)),
+            fd => Ok(fd as RawFd),
+        })
+        .collect()
+}
+
+/// The timeout of select: `[]` (or `<<>>`, as the original took it) blocks;
+/// `{alcove_timeval, Sec, Usec}` waits that long.
+fn timeout(args: &Args, index: usize) -> Result<Option<libc::timeval>, CallError> {
+    match args.get(index)? {
+        Value::List(items) if items.is_empty() => Ok(None),
+        Value::Bin(bytes) if bytes.is_empty() => Ok(None),
+        Value::Tuple(items) => match items.as_slice() {
+            [Value::Atom(tag), sec, usec] if tag == "alcove_timeval" => Ok(Some(libc::timeval {
+                tv_sec: sec.as_i64().ok_or(CallError::Badarg)? as libc::time_t,
+                tv_usec: usec.as_i64().ok_or(CallError::Badarg)? as libc::suseconds_t,
+            })),
+            _ => Err(CallError::Badarg),
+        },
+        _ => Err(CallError::Badarg),
+    }
+}
+
+/// A kernel fd_set holding `fds` (all checked to be below FD_SETSIZE).
+fn to_fd_set(fds: &[RawFd]) -> libc::fd_set {
+    // SAFETY: fd_set is plain old data; all zeroes is the empty set.
+    let mut set: libc::fd_set = unsafe { std::mem::zeroed() };
+    for &fd in fds {
+        // SAFETY: 0 <= fd < FD_SETSIZE, checked by fd_set().
+        unsafe { libc::FD_SET(fd, &mut set) };
+    }
+    set
+}
+
+/// The fds of `fds` that the kernel left set in `set`, ascending.
+fn ready(fds: &[RawFd], set: &libc::fd_set) -> Value {
+    let mut out: Vec<RawFd> = fds
+        .iter()
+        .copied()
+        // SAFETY: 0 <= fd < FD_SETSIZE, checked by fd_set().
+        .filter(|&fd| unsafe { libc::FD_ISSET(fd, set) })
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    Value::List(out.into_iter().map(|fd| Value::Int(fd as i64)).collect())
+}
+
+/// select(2): `{ok, ReadyRead, ReadyWrite, ReadyExcept}`.
+pub fn select(_state: &mut State, args: &Args) -> CallResult {
+    let read_fds = fd_set(args, 0)?;
+    let write_fds = fd_set(args, 1)?;
+    let except_fds = fd_set(args, 2)?;
+    let mut timeval = timeout(args, 3)?;
+    let nfds = read_fds
+        .iter()
+        .chain(&write_fds)
+        .chain(&except_fds)
+        .max()
+        .map_or(0, |&fd| fd + 1);
+    let mut read_set = to_fd_set(&read_fds);
+    let mut write_set = to_fd_set(&write_fds);
+    let mut except_set = to_fd_set(&except_fds);
+    let timeval_ptr = timeval
+        .as_mut()
+        .map_or(std::ptr::null_mut(), |tv| tv as *mut libc::timeval);
+    // SAFETY: the three sets and the timeval (or null) are valid and
+    // writable, and every fd in them is below nfds <= FD_SETSIZE.
+    let rc = unsafe {
+        libc::select(
+            nfds,
+            &mut read_set,
+            &mut write_set,
+            &mut except_set,
+            timeval_ptr,
+        )
+    };
+    if rc < 0 {
+        return Err(CallError::last_os());
+    }
+    Ok(Value::Tuple(vec![
+        Value::ok(),
+        ready(&read_fds, &read_set),
+        ready(&write_fds, &write_set),
+        ready(&except_fds, &except_set),
+    ]))
 }
