@@ -4,6 +4,9 @@ pub mod clone;
 pub mod errno;
 pub mod fcntl;
 pub mod file;
+pub mod mount;
+pub mod net;
+pub mod rlimit;
 pub mod signal;
 
 /// Look a name up in a `(name, value)` table.
