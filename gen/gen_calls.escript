@@ -138,9 +138,14 @@ erl_stub(Nr, {Name, _Fam, Args, Ret, OSes, Props}) ->
 %% --- Alcove (Elixir) ------------------------------------------------------
 
 ex_stubs(Numbered) ->
-    [ex_stub(Call) || {_, Call} <- public(Numbered)].
+    Calls = [Call || {_, Call} <- public(Numbered)],
+    case [Name || {Name, _, _, _, [linux], _} <- Calls, ex_example_lines(Name) =:= []] of
+        [] -> ok;
+        Missing -> io:format(standard_error, "warning: no Elixir example (ex_example_lines/1) for: ~s~n", [lists:join(", ", [atom_to_list(M) || M <- Missing])])
+    end,
+    [ex_stub(Call) || Call <- Calls].
 
-ex_stub({Name, _Fam, Args, Ret, _OSes, Props}) ->
+ex_stub({Name, _Fam, Args, Ret, OSes, Props}) ->
     Params = [snake(atom_to_list(P)) || {P, _} <- Args],
     SpecArgs = ["drv()", "pipeline()" | [io_lib:format("~s :: ~s", [snake(atom_to_list(P)), ex_type(T)]) || {P, T} <- Args]],
     Call = lists:join(", ", ["drv", "pipeline" | Params] ++ ["timeout"]),
@@ -148,7 +153,7 @@ ex_stub({Name, _Fam, Args, Ret, _OSes, Props}) ->
         % ~S: the examples are shown (and doctested) exactly as written here.
         io_lib:format("~n  @doc ~~S\"\"\"~n  `~s`: ~s~n~n", [props(Props, man), props(Props, doc)]),
         io_lib:format("  Calls `:alcove.~s/~b`; `timeout` defaults to `:infinity`.~n", [Name, length(Args) + 3]),
-        ex_example(Name),
+        ex_example(Name, Args, OSes),
         "  \"\"\"\n",
         io_lib:format("  @spec ~s(~s) :: ~s~n", [Name, lists:join(", ", SpecArgs ++ ["timeout()"]), ex_type(Ret)]),
         io_lib:format("  def ~s(~s \\\\ :infinity),~n    do: :alcove.~s(~s)~n",
@@ -156,11 +161,24 @@ ex_stub({Name, _Fam, Args, Ret, _OSes, Props}) ->
     ].
 
 %% The doctested example of each call in the Elixir docs. Every example
-%% starts its own driver and stops it. A call without one is reported.
-ex_example(Name) ->
+%% starts its own driver and stops it. A call of another OS gets one
+%% showing that it raises on Linux; a Linux call without one is reported
+%% by ex_stubs/1.
+ex_example(Name, Args, [other]) ->
+    Placeholders = [ex_placeholder(Type) || {_, Type} <- Args],
+    Call = lists:join(", ", ["drv", "[]" | Placeholders]),
+    [
+        "\n  Not available on Linux: it raises there. (The driver stops with the\n",
+        "  process that started it.)\n",
+        ex_example_lines_to_doc([
+            "iex> {:ok, drv} = Alcove.Drv.start_link()",
+            io_lib:format("iex> Alcove.~s(~s)", [Name, Call]),
+            io_lib:format("** (UndefinedFunctionError) function :alcove.~s/~b is undefined or private", [Name, length(Args) + 2])
+        ])
+    ];
+ex_example(Name, _Args, _OSes) ->
     case ex_example_lines(Name) of
         [] ->
-            io:format(standard_error, "warning: no Elixir example for ~s (gen/gen_calls.escript, ex_example_lines/1)~n", [Name]),
             [];
         [{note, Note} | Lines] ->
             ["\n  ", Note, "\n" | ex_example_body(Lines)];
@@ -168,9 +186,17 @@ ex_example(Name) ->
             ex_example_body(Lines)
     end.
 
+%% An argument for an example that never looks at it.
+ex_placeholder("iodata()") -> "\"\"";
+ex_placeholder("[] | " ++ _) -> "[]";
+ex_placeholder("cstruct()") -> "[]";
+ex_placeholder(_) -> "0".
+
 ex_example_body(Lines) ->
-    Body = ["iex> {:ok, drv} = Alcove.Drv.start_link()" | Lines] ++ ["iex> Alcove.Drv.stop(drv)", ":ok"],
-    ["\n" | [["      ", L, "\n"] || L <- Body]].
+    ex_example_lines_to_doc(["iex> {:ok, drv} = Alcove.Drv.start_link()" | Lines] ++ ["iex> Alcove.Drv.stop(drv)", ":ok"]).
+
+ex_example_lines_to_doc(Lines) ->
+    ["\n" | [["      ", L, "\n"] || L <- Lines]].
 
 ex_example_lines(chdir) -> [
     "iex> {:ok, child} = Alcove.fork(drv, [])",
@@ -273,6 +299,17 @@ ex_example_lines(sigaction) -> [
     "{:ok, :sig_catch}",
     "iex> Alcove.sigaction(drv, [child], :sigusr1, [])",
     "{:ok, :sig_ign}"];
+ex_example_lines(setproctitle) -> [
+    "iex> {:ok, child} = Alcove.fork(drv, [])",
+    "iex> Alcove.setproctitle(drv, [child], \"alcove-doc\")",
+    ":ok",
+    "iex> File.read!(\"/proc/#{child}/comm\")",
+    "\"alcove-doc\\n\""];
+ex_example_lines(waitpid) -> [
+    {note, "The helper reaps its children itself (their exit comes as an event), so this mostly polls."},
+    "iex> {:ok, child} = Alcove.fork(drv, [])",
+    "iex> Alcove.waitpid(drv, [], child, [:wnohang])",
+    "{:ok, 0, []}"];
 ex_example_lines(version) -> [
     "iex> Alcove.version(drv, []) |> is_binary()",
     "true"];
@@ -298,6 +335,7 @@ ex_tokens([{atom, _, A}, {'(', _}, {')', _} | Rest], B) ->
         false -> [":alcove.", Name, "()" | ex_tokens(Rest, B)]
     end;
 ex_tokens([{atom, _, A} | Rest], B) -> [":", atom_to_list(A) | ex_tokens(Rest, B)];
+ex_tokens([{integer, _, N} | Rest], B) -> [integer_to_list(N) | ex_tokens(Rest, B)];
 ex_tokens([{'|', _} | Rest], B) -> [" | " | ex_tokens(Rest, B)];
 ex_tokens([{',', _} | Rest], B) -> [", " | ex_tokens(Rest, B)];
 ex_tokens([{Sym, _} | Rest], B) -> [atom_to_list(Sym) | ex_tokens(Rest, B)].

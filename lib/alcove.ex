@@ -13,8 +13,52 @@ defmodule Alcove do
       :ok
   """
 
+  @typedoc "A driver, as returned by `Alcove.Drv.start_link/0` and friends."
   @type drv() :: pid()
+
+  @typedoc "OS pids from the root helper down to a process; `[]` is the root helper."
   @type pipeline() :: [integer()]
+
+  require Record
+
+  @alcove_hrl Path.expand("../include/alcove.hrl", __DIR__)
+  @external_resource @alcove_hrl
+
+  @doc """
+  The `#alcove_pid{}` record returned by `cpid/2`, as an Elixir record
+  (fields `pid`, `flowcontrol`, `signaloneof`, `fdctl`, `stdin`, `stdout`,
+  `stderr`). Needs `require Alcove`.
+
+      iex> require Alcove
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> {:ok, child} = Alcove.fork(drv, [])
+      iex> [Alcove.alcove_pid(pid: pid, fdctl: fdctl)] = Alcove.cpid(drv, [])
+      iex> pid == child and fdctl >= 0
+      true
+      iex> Alcove.Drv.stop(drv)
+      :ok
+  """
+  Record.defrecord(:alcove_pid, Record.extract(:alcove_pid, from: @alcove_hrl))
+
+  @doc """
+  The `#alcove_rlimit{}` record (fields `cur` and `max`), for
+  `getrlimit` and `setrlimit`. Needs `require Alcove`.
+
+      iex> require Alcove
+      iex> Alcove.alcove_rlimit(cur: 1024, max: 4096)
+      {:alcove_rlimit, 1024, 4096}
+  """
+  Record.defrecord(:alcove_rlimit, Record.extract(:alcove_rlimit, from: @alcove_hrl))
+
+  @doc """
+  The `#alcove_timeval{}` record (fields `sec` and `usec`), for `select`.
+  Needs `require Alcove`.
+
+      iex> require Alcove
+      iex> Alcove.alcove_timeval(sec: 1)
+      {:alcove_timeval, 1, 0}
+  """
+  Record.defrecord(:alcove_timeval, Record.extract(:alcove_timeval, from: @alcove_hrl))
 
   @doc """
   Write to a child's standard input (asynchronous).
@@ -24,7 +68,11 @@ defmodule Alcove do
       iex> :ok = Alcove.execvp(drv, [child], "cat", ["cat"])
       iex> Alcove.stdin(drv, [child], "hello\\n")
       :ok
-      iex> Alcove.stdout(drv, [child], 5000)
+      iex> Alcove.eof(drv, [child])
+      :ok
+      iex> Alcove.event(drv, [child], 5000)
+      {:exit_status, 0}
+      iex> Alcove.stdout(drv, [child])
       ["hello\\n"]
       iex> Alcove.Drv.stop(drv)
       :ok
@@ -33,7 +81,8 @@ defmodule Alcove do
   def stdin(drv, pipeline, data), do: :alcove.stdin(drv, pipeline, data)
 
   @doc """
-  The stdout received from a process, waiting up to `timeout` ms for each next chunk.
+  The stdout received from a process, waiting up to `timeout` ms for each
+  next chunk. All the output of a process arrives before its exit event.
 
       iex> {:ok, drv} = Alcove.Drv.start_link()
       iex> {:ok, child} = Alcove.fork(drv, [])
@@ -109,156 +158,1505 @@ defmodule Alcove do
   def getcpid(drv, pipeline, pid, field), do: :alcove.getcpid(drv, pipeline, pid, field)
 
   @doc """
+  The value of a constant, or the OR of a list of them, looked up in every
+  constant family (`clone_constant`, `signal_constant`, ...); `:unknown`
+  when none has it.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> Alcove.define(drv, [], :sigkill)
+      9
+      iex> Alcove.define(drv, [], [:clone_newns, :clone_newpid]) ==
+      ...>   Bitwise.bor(Alcove.define(drv, [], :clone_newns), Alcove.define(drv, [], :clone_newpid))
+      true
+      iex> Alcove.define(drv, [], :no_such_constant)
+      :unknown
+      iex> Alcove.Drv.stop(drv)
+      :ok
+  """
+  @spec define(drv(), pipeline(), atom() | [atom()]) :: integer() | :unknown
+  def define(drv, pipeline, constant), do: :alcove.define(drv, pipeline, constant)
+
+  @doc """
+  A call filter for `filter/5`: `[call]` or `{:deny, [call]}` denies those
+  calls, `{:allow, [call]}` denies every other one.
+
+      iex> filter = Alcove.filter(allow: [:getpid])
+      iex> is_binary(filter)
+      true
+      iex> Alcove.filter([:fork]) == Alcove.filter({:deny, [:fork]})
+      true
+  """
+  @spec filter(
+          [atom()]
+          | {:allow, [atom()]}
+          | {:deny, [atom()]}
+          | [allow: [atom()]]
+          | [deny: [atom()]]
+        ) ::
+          binary()
+  def filter([{kind, calls}]) when kind in [:allow, :deny], do: :alcove.filter({kind, calls})
+  def filter(calls), do: :alcove.filter(calls)
+
+  @doc """
+  `seccomp(2)`-like, for alcove calls: deny `calls` in a process, and
+  `children` (default: the same) in the children it forks from now on. A
+  denied call raises `UndefinedFunctionError`. Filters only add: none can be
+  lifted.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> {:ok, child} = Alcove.fork(drv, [])
+      iex> Alcove.filter(drv, [child], Alcove.filter([:fork]))
+      :ok
+      iex> Alcove.getpid(drv, [child]) == child
+      true
+      iex> try do
+      ...>   Alcove.fork(drv, [child])
+      ...> rescue
+      ...>   UndefinedFunctionError -> :denied
+      ...> end
+      :denied
+      iex> Alcove.Drv.stop(drv)
+      :ok
+  """
+  @spec filter(drv(), pipeline(), binary(), binary() | nil, timeout()) :: :ok | {:error, :einval}
+  def filter(drv, pipeline, calls, children \\ nil, timeout \\ :infinity)
+
+  def filter(drv, pipeline, calls, nil, timeout),
+    do: :alcove.filter(drv, pipeline, calls, calls, timeout)
+
+  def filter(drv, pipeline, calls, children, timeout),
+    do: :alcove.filter(drv, pipeline, calls, children, timeout)
+
+  @doc """
+  The seccomp audit architecture of this machine, e.g. `:audit_arch_x86_64`.
+
+      iex> Alcove.audit_arch() |> Atom.to_string() |> String.starts_with?("audit_arch_")
+      true
+  """
+  @spec audit_arch() :: atom()
+  def audit_arch, do: :alcove.audit_arch()
+
+  @doc """
+  Makes a call by name: `call(drv, pipeline, :getpid, [])` is
+  `getpid(drv, pipeline)`. An unknown name raises `UndefinedFunctionError`.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> Alcove.call(drv, [], :getpid, []) == Alcove.getpid(drv, [])
+      true
+      iex> Alcove.call(drv, [], :getopt, [:maxchild], 5000)
+      64
+      iex> Alcove.Drv.stop(drv)
+      :ok
+  """
+  @spec call(drv(), pipeline(), atom(), [term()], timeout()) :: term()
+  def call(drv, pipeline, call, args, timeout \\ :infinity),
+    do: :alcove.call(drv, pipeline, call, args, timeout)
+
+  @doc ~S"""
+  `alcove`: Allocate a C structure (with pointers to buffers) and return its bytes and contents.
+
+  Calls `:alcove.alloc/4`; `timeout` defaults to `:infinity`.
+  """
+  @spec alloc(drv(), pipeline(), ptr :: :alcove.cstruct(), timeout()) :: {:ok, binary(), iodata()}
+  def alloc(drv, pipeline, ptr, timeout \\ :infinity),
+    do: :alcove.alloc(drv, pipeline, ptr, timeout)
+
+  @doc ~S"""
+  `capsicum(4)`: Capsicum constants (FreeBSD).
+
+  Calls `:alcove.cap_constant/4`; `timeout` defaults to `:infinity`.
+
+  Not available on Linux: it raises there. (The driver stops with the
+  process that started it.)
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> Alcove.cap_constant(drv, [], 0)
+      ** (UndefinedFunctionError) function :alcove.cap_constant/3 is undefined or private
+  """
+  @spec cap_constant(drv(), pipeline(), symbol :: atom(), timeout()) :: integer() | :unknown
+  def cap_constant(drv, pipeline, symbol, timeout \\ :infinity),
+    do: :alcove.cap_constant(drv, pipeline, symbol, timeout)
+
+  @doc ~S"""
+  `cap_enter(2)`: Enter capability mode (FreeBSD).
+
+  Calls `:alcove.cap_enter/3`; `timeout` defaults to `:infinity`.
+
+  Not available on Linux: it raises there. (The driver stops with the
+  process that started it.)
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> Alcove.cap_enter(drv, [])
+      ** (UndefinedFunctionError) function :alcove.cap_enter/2 is undefined or private
+  """
+  @spec cap_enter(drv(), pipeline(), timeout()) :: :ok | {:error, :alcove.posix()}
+  def cap_enter(drv, pipeline, timeout \\ :infinity),
+    do: :alcove.cap_enter(drv, pipeline, timeout)
+
+  @doc ~S"""
+  `cap_fcntls_get(2)`: Get the allowed fcntl commands (FreeBSD).
+
+  Calls `:alcove.cap_fcntls_get/4`; `timeout` defaults to `:infinity`.
+
+  Not available on Linux: it raises there. (The driver stops with the
+  process that started it.)
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> Alcove.cap_fcntls_get(drv, [], 0)
+      ** (UndefinedFunctionError) function :alcove.cap_fcntls_get/3 is undefined or private
+  """
+  @spec cap_fcntls_get(drv(), pipeline(), f_d :: :alcove.fd(), timeout()) ::
+          {:ok, integer()} | {:error, :alcove.posix()}
+  def cap_fcntls_get(drv, pipeline, f_d, timeout \\ :infinity),
+    do: :alcove.cap_fcntls_get(drv, pipeline, f_d, timeout)
+
+  @doc ~S"""
+  `cap_fcntls_limit(2)`: Limit fcntl commands (FreeBSD).
+
+  Calls `:alcove.cap_fcntls_limit/5`; `timeout` defaults to `:infinity`.
+
+  Not available on Linux: it raises there. (The driver stops with the
+  process that started it.)
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> Alcove.cap_fcntls_limit(drv, [], 0, 0)
+      ** (UndefinedFunctionError) function :alcove.cap_fcntls_limit/4 is undefined or private
+  """
+  @spec cap_fcntls_limit(
+          drv(),
+          pipeline(),
+          f_d :: :alcove.fd(),
+          rights :: :alcove.constant(),
+          timeout()
+        ) :: :ok | {:error, :alcove.posix()}
+  def cap_fcntls_limit(drv, pipeline, f_d, rights, timeout \\ :infinity),
+    do: :alcove.cap_fcntls_limit(drv, pipeline, f_d, rights, timeout)
+
+  @doc ~S"""
+  `cap_getmode(2)`: Whether in capability mode (FreeBSD).
+
+  Calls `:alcove.cap_getmode/3`; `timeout` defaults to `:infinity`.
+
+  Not available on Linux: it raises there. (The driver stops with the
+  process that started it.)
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> Alcove.cap_getmode(drv, [])
+      ** (UndefinedFunctionError) function :alcove.cap_getmode/2 is undefined or private
+  """
+  @spec cap_getmode(drv(), pipeline(), timeout()) :: {:ok, 0 | 1} | {:error, :alcove.posix()}
+  def cap_getmode(drv, pipeline, timeout \\ :infinity),
+    do: :alcove.cap_getmode(drv, pipeline, timeout)
+
+  @doc ~S"""
+  `cap_ioctls_limit(2)`: Limit ioctls (FreeBSD).
+
+  Calls `:alcove.cap_ioctls_limit/5`; `timeout` defaults to `:infinity`.
+
+  Not available on Linux: it raises there. (The driver stops with the
+  process that started it.)
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> Alcove.cap_ioctls_limit(drv, [], 0, 0)
+      ** (UndefinedFunctionError) function :alcove.cap_ioctls_limit/4 is undefined or private
+  """
+  @spec cap_ioctls_limit(
+          drv(),
+          pipeline(),
+          f_d :: :alcove.fd(),
+          rights :: :alcove.constant(),
+          timeout()
+        ) :: :ok | {:error, :alcove.posix()}
+  def cap_ioctls_limit(drv, pipeline, f_d, rights, timeout \\ :infinity),
+    do: :alcove.cap_ioctls_limit(drv, pipeline, f_d, rights, timeout)
+
+  @doc ~S"""
+  `cap_rights_limit(2)`: Limit fd rights (FreeBSD).
+
+  Calls `:alcove.cap_rights_limit/5`; `timeout` defaults to `:infinity`.
+
+  Not available on Linux: it raises there. (The driver stops with the
+  process that started it.)
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> Alcove.cap_rights_limit(drv, [], 0, 0)
+      ** (UndefinedFunctionError) function :alcove.cap_rights_limit/4 is undefined or private
+  """
+  @spec cap_rights_limit(
+          drv(),
+          pipeline(),
+          f_d :: :alcove.fd(),
+          rights :: :alcove.constant(),
+          timeout()
+        ) :: :ok | {:error, :alcove.posix()}
+  def cap_rights_limit(drv, pipeline, f_d, rights, timeout \\ :infinity),
+    do: :alcove.cap_rights_limit(drv, pipeline, f_d, rights, timeout)
+
+  @doc ~S"""
   `chdir(2)`: Change the working directory.
 
   Calls `:alcove.chdir/4`; `timeout` defaults to `:infinity`.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> {:ok, child} = Alcove.fork(drv, [])
+      iex> Alcove.chdir(drv, [child], "/")
+      :ok
+      iex> Alcove.getcwd(drv, [child])
+      {:ok, "/"}
+      iex> Alcove.chdir(drv, [child], "/nonexistent")
+      {:error, :enoent}
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
   @spec chdir(drv(), pipeline(), path :: iodata(), timeout()) :: :ok | {:error, :alcove.posix()}
   def chdir(drv, pipeline, path, timeout \\ :infinity),
     do: :alcove.chdir(drv, pipeline, path, timeout)
 
-  @doc """
+  @doc ~S"""
+  `chmod(2)`: Change file mode bits.
+
+  Calls `:alcove.chmod/5`; `timeout` defaults to `:infinity`.
+  """
+  @spec chmod(drv(), pipeline(), path :: iodata(), mode :: :alcove.mode_t(), timeout()) ::
+          :ok | {:error, :alcove.posix()}
+  def chmod(drv, pipeline, path, mode, timeout \\ :infinity),
+    do: :alcove.chmod(drv, pipeline, path, mode, timeout)
+
+  @doc ~S"""
+  `chown(2)`: Change file owner and group.
+
+  Calls `:alcove.chown/6`; `timeout` defaults to `:infinity`.
+  """
+  @spec chown(
+          drv(),
+          pipeline(),
+          path :: iodata(),
+          owner :: :alcove.uid_t(),
+          group :: :alcove.gid_t(),
+          timeout()
+        ) :: :ok | {:error, :alcove.posix()}
+  def chown(drv, pipeline, path, owner, group, timeout \\ :infinity),
+    do: :alcove.chown(drv, pipeline, path, owner, group, timeout)
+
+  @doc ~S"""
+  `chroot(2)`: Change the root directory.
+
+  Calls `:alcove.chroot/4`; `timeout` defaults to `:infinity`.
+  """
+  @spec chroot(drv(), pipeline(), path :: iodata(), timeout()) :: :ok | {:error, :alcove.posix()}
+  def chroot(drv, pipeline, path, timeout \\ :infinity),
+    do: :alcove.chroot(drv, pipeline, path, timeout)
+
+  @doc ~S"""
+  `clearenv(3)`: Clear the environment.
+
+  Calls `:alcove.clearenv/3`; `timeout` defaults to `:infinity`.
+  """
+  @spec clearenv(drv(), pipeline(), timeout()) :: :ok | {:error, :alcove.posix()}
+  def clearenv(drv, pipeline, timeout \\ :infinity),
+    do: :alcove.clearenv(drv, pipeline, timeout)
+
+  @doc ~S"""
   `clone(2)`: Create a child process in new namespaces.
 
   Calls `:alcove.clone/4`; `timeout` defaults to `:infinity`.
+
+  As root, flags such as `[:clone_newpid, :clone_newns]` give the child new namespaces.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> {:ok, child} = Alcove.clone(drv, [], [])
+      iex> Alcove.getpid(drv, [child]) == child
+      true
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
-  @spec clone(drv(), pipeline(), flags :: :alcove.int32_t() | [:alcove.constant()], timeout()) :: {:ok, :alcove.pid_t()} | {:error, :alcove.posix()}
+  @spec clone(drv(), pipeline(), flags :: :alcove.int32_t() | [:alcove.constant()], timeout()) ::
+          {:ok, :alcove.pid_t()} | {:error, :alcove.posix()}
   def clone(drv, pipeline, flags, timeout \\ :infinity),
     do: :alcove.clone(drv, pipeline, flags, timeout)
 
-  @doc """
+  @doc ~S"""
+  `clone(2)`: Value of a clone flag.
+
+  Calls `:alcove.clone_constant/4`; `timeout` defaults to `:infinity`.
+  """
+  @spec clone_constant(drv(), pipeline(), symbol :: atom(), timeout()) ::
+          :unknown | :alcove.int32_t()
+  def clone_constant(drv, pipeline, symbol, timeout \\ :infinity),
+    do: :alcove.clone_constant(drv, pipeline, symbol, timeout)
+
+  @doc ~S"""
+  `close(2)`: Close a file descriptor.
+
+  Calls `:alcove.close/4`; `timeout` defaults to `:infinity`.
+  """
+  @spec close(drv(), pipeline(), f_d :: :alcove.fd(), timeout()) ::
+          :ok | {:error, :alcove.posix()}
+  def close(drv, pipeline, f_d, timeout \\ :infinity),
+    do: :alcove.close(drv, pipeline, f_d, timeout)
+
+  @doc ~S"""
+  `connect(2)`: Connect a socket (a sockaddr as a C struct).
+
+  Calls `:alcove.connect/5`; `timeout` defaults to `:infinity`.
+  """
+  @spec connect(
+          drv(),
+          pipeline(),
+          f_d :: :alcove.fd(),
+          sockaddr :: [] | :alcove.cstruct(),
+          timeout()
+        ) :: :ok | {:error, :alcove.posix()}
+  def connect(drv, pipeline, f_d, sockaddr, timeout \\ :infinity),
+    do: :alcove.connect(drv, pipeline, f_d, sockaddr, timeout)
+
+  @doc ~S"""
   `alcove`: List the child processes of a process.
 
   Calls `:alcove.cpid/3`; `timeout` defaults to `:infinity`.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> require Alcove
+      iex> {:ok, child} = Alcove.fork(drv, [])
+      iex> [process] = Alcove.cpid(drv, [])
+      iex> Alcove.alcove_pid(process, :pid) == child
+      true
+      iex> Alcove.alcove_pid(process, :signaloneof)
+      15
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
   @spec cpid(drv(), pipeline(), timeout()) :: [:alcove.alcove_pid()]
   def cpid(drv, pipeline, timeout \\ :infinity),
     do: :alcove.cpid(drv, pipeline, timeout)
 
-  @doc """
+  @doc ~S"""
+  `environ(7)`: The environment.
+
+  Calls `:alcove.environ/3`; `timeout` defaults to `:infinity`.
+  """
+  @spec environ(drv(), pipeline(), timeout()) :: [binary()]
+  def environ(drv, pipeline, timeout \\ :infinity),
+    do: :alcove.environ(drv, pipeline, timeout)
+
+  @doc ~S"""
+  `errno(3)`: The name of an errno value.
+
+  Calls `:alcove.errno_id/4`; `timeout` defaults to `:infinity`.
+  """
+  @spec errno_id(drv(), pipeline(), errno :: :alcove.int32_t(), timeout()) :: :alcove.posix()
+  def errno_id(drv, pipeline, errno, timeout \\ :infinity),
+    do: :alcove.errno_id(drv, pipeline, errno, timeout)
+
+  @doc ~S"""
   `execve(2)`: Replace the process image, with an environment.
 
   Calls `:alcove.execve/6`; `timeout` defaults to `:infinity`.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> {:ok, child} = Alcove.fork(drv, [])
+      iex> Alcove.execve(drv, [child], "/nonexistent", ["nonexistent"], [])
+      {:error, :enoent}
+      iex> Alcove.execve(drv, [child], "/usr/bin/env", ["env"], ["FOO=bar"])
+      :ok
+      iex> Alcove.event(drv, [child], 5000)
+      {:exit_status, 0}
+      iex> Alcove.stdout(drv, [child])
+      ["FOO=bar\n"]
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
-  @spec execve(drv(), pipeline(), arg0 :: iodata(), argv :: [iodata()], env :: [iodata()], timeout()) :: :ok | {:error, :alcove.posix()}
+  @spec execve(
+          drv(),
+          pipeline(),
+          arg0 :: iodata(),
+          argv :: [iodata()],
+          env :: [iodata()],
+          timeout()
+        ) :: :ok | {:error, :alcove.posix()}
   def execve(drv, pipeline, arg0, argv, env, timeout \\ :infinity),
     do: :alcove.execve(drv, pipeline, arg0, argv, env, timeout)
 
-  @doc """
+  @doc ~S"""
   `execvp(3)`: Replace the process image, searching PATH.
 
   Calls `:alcove.execvp/5`; `timeout` defaults to `:infinity`.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> {:ok, child} = Alcove.fork(drv, [])
+      iex> Alcove.execvp(drv, [child], "nonexistent", ["nonexistent"])
+      {:error, :enoent}
+      iex> Alcove.execvp(drv, [child], "echo", ["echo", "hello"])
+      :ok
+      iex> Alcove.event(drv, [child], 5000)
+      {:exit_status, 0}
+      iex> Alcove.stdout(drv, [child])
+      ["hello\n"]
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
-  @spec execvp(drv(), pipeline(), arg0 :: iodata(), argv :: [iodata()], timeout()) :: :ok | {:error, :alcove.posix()}
+  @spec execvp(drv(), pipeline(), arg0 :: iodata(), argv :: [iodata()], timeout()) ::
+          :ok | {:error, :alcove.posix()}
   def execvp(drv, pipeline, arg0, argv, timeout \\ :infinity),
     do: :alcove.execvp(drv, pipeline, arg0, argv, timeout)
 
-  @doc """
+  @doc ~S"""
   `exit(3)`: Terminate the process.
 
   Calls `:alcove.exit/4`; `timeout` defaults to `:infinity`.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> {:ok, child} = Alcove.fork(drv, [])
+      iex> Alcove.exit(drv, [child], 7)
+      :ok
+      iex> Alcove.event(drv, [child], 5000)
+      {:exit_status, 7}
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
   @spec exit(drv(), pipeline(), status :: :alcove.int32_t(), timeout()) :: :ok
   def exit(drv, pipeline, status, timeout \\ :infinity),
     do: :alcove.exit(drv, pipeline, status, timeout)
 
-  @doc """
+  @doc ~S"""
+  `fcntl(2)`: Manipulate a file descriptor.
+
+  Calls `:alcove.fcntl/6`; `timeout` defaults to `:infinity`.
+  """
+  @spec fcntl(
+          drv(),
+          pipeline(),
+          f_d :: :alcove.fd(),
+          cmd :: :alcove.constant(),
+          arg :: :alcove.int64_t(),
+          timeout()
+        ) :: {:ok, :alcove.int64_t()} | {:error, :alcove.posix()}
+  def fcntl(drv, pipeline, f_d, cmd, arg, timeout \\ :infinity),
+    do: :alcove.fcntl(drv, pipeline, f_d, cmd, arg, timeout)
+
+  @doc ~S"""
+  `fcntl(2)`: Value of an fcntl command or flag.
+
+  Calls `:alcove.fcntl_constant/4`; `timeout` defaults to `:infinity`.
+  """
+  @spec fcntl_constant(drv(), pipeline(), symbol :: atom(), timeout()) :: integer() | :unknown
+  def fcntl_constant(drv, pipeline, symbol, timeout \\ :infinity),
+    do: :alcove.fcntl_constant(drv, pipeline, symbol, timeout)
+
+  @doc ~S"""
+  `fexecve(3)`: Replace the process image with the program open at FD.
+
+  Calls `:alcove.fexecve/6`; `timeout` defaults to `:infinity`.
+  """
+  @spec fexecve(
+          drv(),
+          pipeline(),
+          f_d :: :alcove.fd(),
+          argv :: [iodata()],
+          env :: [iodata()],
+          timeout()
+        ) :: :ok | {:error, :alcove.posix()}
+  def fexecve(drv, pipeline, f_d, argv, env, timeout \\ :infinity),
+    do: :alcove.fexecve(drv, pipeline, f_d, argv, env, timeout)
+
+  @doc ~S"""
+  `open(2)`: Value of an open flag or file constant.
+
+  Calls `:alcove.file_constant/4`; `timeout` defaults to `:infinity`.
+  """
+  @spec file_constant(drv(), pipeline(), symbol :: atom(), timeout()) ::
+          non_neg_integer() | :unknown
+  def file_constant(drv, pipeline, symbol, timeout \\ :infinity),
+    do: :alcove.file_constant(drv, pipeline, symbol, timeout)
+
+  @doc ~S"""
   `fork(2)`: Create a child process running the event loop.
 
   Calls `:alcove.fork/3`; `timeout` defaults to `:infinity`.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> {:ok, child} = Alcove.fork(drv, [])
+      iex> {:ok, grandchild} = Alcove.fork(drv, [child])
+      iex> Alcove.getpid(drv, [child, grandchild]) == grandchild
+      true
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
   @spec fork(drv(), pipeline(), timeout()) :: {:ok, :alcove.pid_t()} | {:error, :alcove.posix()}
   def fork(drv, pipeline, timeout \\ :infinity),
     do: :alcove.fork(drv, pipeline, timeout)
 
-  @doc """
+  @doc ~S"""
   `getcwd(3)`: Get the working directory.
 
   Calls `:alcove.getcwd/3`; `timeout` defaults to `:infinity`.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> Alcove.getcwd(drv, []) == {:ok, File.cwd!()}
+      true
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
   @spec getcwd(drv(), pipeline(), timeout()) :: {:ok, binary()} | {:error, :alcove.posix()}
   def getcwd(drv, pipeline, timeout \\ :infinity),
     do: :alcove.getcwd(drv, pipeline, timeout)
 
-  @doc """
+  @doc ~S"""
+  `getenv(3)`: Get an environment variable.
+
+  Calls `:alcove.getenv/4`; `timeout` defaults to `:infinity`.
+  """
+  @spec getenv(drv(), pipeline(), name :: iodata(), timeout()) :: binary() | false
+  def getenv(drv, pipeline, name, timeout \\ :infinity),
+    do: :alcove.getenv(drv, pipeline, name, timeout)
+
+  @doc ~S"""
+  `getgid(2)`: Get the real group ID.
+
+  Calls `:alcove.getgid/3`; `timeout` defaults to `:infinity`.
+  """
+  @spec getgid(drv(), pipeline(), timeout()) :: :alcove.gid_t()
+  def getgid(drv, pipeline, timeout \\ :infinity),
+    do: :alcove.getgid(drv, pipeline, timeout)
+
+  @doc ~S"""
+  `getgroups(2)`: Get the supplementary group IDs.
+
+  Calls `:alcove.getgroups/3`; `timeout` defaults to `:infinity`.
+  """
+  @spec getgroups(drv(), pipeline(), timeout()) ::
+          {:ok, [:alcove.gid_t()]} | {:error, :alcove.posix()}
+  def getgroups(drv, pipeline, timeout \\ :infinity),
+    do: :alcove.getgroups(drv, pipeline, timeout)
+
+  @doc ~S"""
   `gethostname(2)`: Get the hostname (of the process's UTS namespace).
 
   Calls `:alcove.gethostname/3`; `timeout` defaults to `:infinity`.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> {:ok, hostname} = :inet.gethostname()
+      iex> Alcove.gethostname(drv, []) == {:ok, List.to_string(hostname)}
+      true
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
   @spec gethostname(drv(), pipeline(), timeout()) :: {:ok, binary()} | {:error, :alcove.posix()}
   def gethostname(drv, pipeline, timeout \\ :infinity),
     do: :alcove.gethostname(drv, pipeline, timeout)
 
-  @doc """
+  @doc ~S"""
   `alcove`: Read an option of the event loop.
 
   Calls `:alcove.getopt/4`; `timeout` defaults to `:infinity`.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> Alcove.getopt(drv, [], :maxchild)
+      64
+      iex> Alcove.getopt(drv, [], :nonexistent)
+      false
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
-  @spec getopt(drv(), pipeline(), opt :: atom(), timeout()) :: :false | :alcove.int32_t()
+  @spec getopt(drv(), pipeline(), opt :: atom(), timeout()) :: false | :alcove.int32_t()
   def getopt(drv, pipeline, opt, timeout \\ :infinity),
     do: :alcove.getopt(drv, pipeline, opt, timeout)
 
-  @doc """
+  @doc ~S"""
+  `getpgrp(2)`: Get the process group.
+
+  Calls `:alcove.getpgrp/3`; `timeout` defaults to `:infinity`.
+  """
+  @spec getpgrp(drv(), pipeline(), timeout()) :: :alcove.pid_t()
+  def getpgrp(drv, pipeline, timeout \\ :infinity),
+    do: :alcove.getpgrp(drv, pipeline, timeout)
+
+  @doc ~S"""
   `getpid(2)`: Get the process ID.
 
   Calls `:alcove.getpid/3`; `timeout` defaults to `:infinity`.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> {:ok, child} = Alcove.fork(drv, [])
+      iex> Alcove.getpid(drv, [child]) == child
+      true
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
   @spec getpid(drv(), pipeline(), timeout()) :: :alcove.pid_t()
   def getpid(drv, pipeline, timeout \\ :infinity),
     do: :alcove.getpid(drv, pipeline, timeout)
 
-  @doc """
+  @doc ~S"""
+  `getpriority(2)`: Get a scheduling priority.
+
+  Calls `:alcove.getpriority/5`; `timeout` defaults to `:infinity`.
+  """
+  @spec getpriority(
+          drv(),
+          pipeline(),
+          which :: :alcove.constant(),
+          who :: :alcove.int32_t(),
+          timeout()
+        ) :: {:ok, :alcove.int32_t()} | {:error, :alcove.posix()}
+  def getpriority(drv, pipeline, which, who, timeout \\ :infinity),
+    do: :alcove.getpriority(drv, pipeline, which, who, timeout)
+
+  @doc ~S"""
+  `getresgid(2)`: Get the real, effective and saved group IDs.
+
+  Calls `:alcove.getresgid/3`; `timeout` defaults to `:infinity`.
+  """
+  @spec getresgid(drv(), pipeline(), timeout()) ::
+          {:ok, real :: :alcove.gid_t(), effective :: :alcove.gid_t(), saved :: :alcove.gid_t()}
+          | {:error, :alcove.posix()}
+  def getresgid(drv, pipeline, timeout \\ :infinity),
+    do: :alcove.getresgid(drv, pipeline, timeout)
+
+  @doc ~S"""
+  `getresuid(2)`: Get the real, effective and saved user IDs.
+
+  Calls `:alcove.getresuid/3`; `timeout` defaults to `:infinity`.
+  """
+  @spec getresuid(drv(), pipeline(), timeout()) ::
+          {:ok, real :: :alcove.uid_t(), effective :: :alcove.uid_t(), saved :: :alcove.uid_t()}
+          | {:error, :alcove.posix()}
+  def getresuid(drv, pipeline, timeout \\ :infinity),
+    do: :alcove.getresuid(drv, pipeline, timeout)
+
+  @doc ~S"""
+  `getrlimit(2)`: Get a resource limit.
+
+  Calls `:alcove.getrlimit/4`; `timeout` defaults to `:infinity`.
+  """
+  @spec getrlimit(drv(), pipeline(), resource :: :alcove.constant(), timeout()) ::
+          {:ok, :alcove.alcove_rlimit()} | {:error, :alcove.posix()}
+  def getrlimit(drv, pipeline, resource, timeout \\ :infinity),
+    do: :alcove.getrlimit(drv, pipeline, resource, timeout)
+
+  @doc ~S"""
+  `getsid(2)`: Get the session ID.
+
+  Calls `:alcove.getsid/4`; `timeout` defaults to `:infinity`.
+  """
+  @spec getsid(drv(), pipeline(), o_s_pid :: :alcove.pid_t(), timeout()) ::
+          {:ok, :alcove.pid_t()} | {:error, :alcove.posix()}
+  def getsid(drv, pipeline, o_s_pid, timeout \\ :infinity),
+    do: :alcove.getsid(drv, pipeline, o_s_pid, timeout)
+
+  @doc ~S"""
+  `getuid(2)`: Get the real user ID.
+
+  Calls `:alcove.getuid/3`; `timeout` defaults to `:infinity`.
+  """
+  @spec getuid(drv(), pipeline(), timeout()) :: :alcove.uid_t()
+  def getuid(drv, pipeline, timeout \\ :infinity),
+    do: :alcove.getuid(drv, pipeline, timeout)
+
+  @doc ~S"""
+  `ioctl(2)`: Control a device (the argument as a C struct).
+
+  Calls `:alcove.ioctl/6`; `timeout` defaults to `:infinity`.
+  """
+  @spec ioctl(
+          drv(),
+          pipeline(),
+          f_d :: :alcove.fd(),
+          request :: :alcove.constant(),
+          argp :: :alcove.cstruct(),
+          timeout()
+        ) :: {:ok, integer(), iodata()} | {:error, :alcove.posix()}
+  def ioctl(drv, pipeline, f_d, request, argp, timeout \\ :infinity),
+    do: :alcove.ioctl(drv, pipeline, f_d, request, argp, timeout)
+
+  @doc ~S"""
+  `ioctl(2)`: Value of an ioctl request.
+
+  Calls `:alcove.ioctl_constant/4`; `timeout` defaults to `:infinity`.
+  """
+  @spec ioctl_constant(drv(), pipeline(), symbol :: atom(), timeout()) :: integer() | :unknown
+  def ioctl_constant(drv, pipeline, symbol, timeout \\ :infinity),
+    do: :alcove.ioctl_constant(drv, pipeline, symbol, timeout)
+
+  @doc ~S"""
+  `alcove`: Flatten iodata in the helper (a round trip test).
+
+  Calls `:alcove.iolist_to_bin/4`; `timeout` defaults to `:infinity`.
+  """
+  @spec iolist_to_bin(drv(), pipeline(), iolist :: iodata(), timeout()) :: binary()
+  def iolist_to_bin(drv, pipeline, iolist, timeout \\ :infinity),
+    do: :alcove.iolist_to_bin(drv, pipeline, iolist, timeout)
+
+  @doc ~S"""
+  `jail(2)`: Create a jail (FreeBSD).
+
+  Calls `:alcove.jail/4`; `timeout` defaults to `:infinity`.
+
+  Not available on Linux: it raises there. (The driver stops with the
+  process that started it.)
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> Alcove.jail(drv, [], [])
+      ** (UndefinedFunctionError) function :alcove.jail/3 is undefined or private
+  """
+  @spec jail(drv(), pipeline(), jail :: :alcove.cstruct(), timeout()) ::
+          {:ok, :alcove.int32_t()} | {:error, :alcove.posix()}
+  def jail(drv, pipeline, jail, timeout \\ :infinity),
+    do: :alcove.jail(drv, pipeline, jail, timeout)
+
+  @doc ~S"""
+  `jail_attach(2)`: Join a jail (FreeBSD).
+
+  Calls `:alcove.jail_attach/4`; `timeout` defaults to `:infinity`.
+
+  Not available on Linux: it raises there. (The driver stops with the
+  process that started it.)
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> Alcove.jail_attach(drv, [], 0)
+      ** (UndefinedFunctionError) function :alcove.jail_attach/3 is undefined or private
+  """
+  @spec jail_attach(drv(), pipeline(), j_i_d :: :alcove.int32_t(), timeout()) ::
+          :ok | {:error, :alcove.posix()}
+  def jail_attach(drv, pipeline, j_i_d, timeout \\ :infinity),
+    do: :alcove.jail_attach(drv, pipeline, j_i_d, timeout)
+
+  @doc ~S"""
+  `jail_remove(2)`: Remove a jail (FreeBSD).
+
+  Calls `:alcove.jail_remove/4`; `timeout` defaults to `:infinity`.
+
+  Not available on Linux: it raises there. (The driver stops with the
+  process that started it.)
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> Alcove.jail_remove(drv, [], 0)
+      ** (UndefinedFunctionError) function :alcove.jail_remove/3 is undefined or private
+  """
+  @spec jail_remove(drv(), pipeline(), j_i_d :: :alcove.int32_t(), timeout()) ::
+          :ok | {:error, :alcove.posix()}
+  def jail_remove(drv, pipeline, j_i_d, timeout \\ :infinity),
+    do: :alcove.jail_remove(drv, pipeline, j_i_d, timeout)
+
+  @doc ~S"""
   `kill(2)`: Send a signal to a process.
 
   Calls `:alcove.kill/5`; `timeout` defaults to `:infinity`.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> {:ok, child} = Alcove.fork(drv, [])
+      iex> Alcove.kill(drv, [], child, :sigkill)
+      :ok
+      iex> Alcove.event(drv, [child], 5000)
+      {:termsig, :sigkill}
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
-  @spec kill(drv(), pipeline(), o_s_pid :: :alcove.pid_t(), signal :: :alcove.constant(), timeout()) :: :ok | {:error, :alcove.posix()}
+  @spec kill(
+          drv(),
+          pipeline(),
+          o_s_pid :: :alcove.pid_t(),
+          signal :: :alcove.constant(),
+          timeout()
+        ) :: :ok | {:error, :alcove.posix()}
   def kill(drv, pipeline, o_s_pid, signal, timeout \\ :infinity),
     do: :alcove.kill(drv, pipeline, o_s_pid, signal, timeout)
 
-  @doc """
+  @doc ~S"""
+  `link(2)`: Make a hard link.
+
+  Calls `:alcove.link/5`; `timeout` defaults to `:infinity`.
+  """
+  @spec link(drv(), pipeline(), old_path :: iodata(), new_path :: iodata(), timeout()) ::
+          :ok | {:error, :alcove.posix()}
+  def link(drv, pipeline, old_path, new_path, timeout \\ :infinity),
+    do: :alcove.link(drv, pipeline, old_path, new_path, timeout)
+
+  @doc ~S"""
+  `lseek(2)`: Move the file offset.
+
+  Calls `:alcove.lseek/6`; `timeout` defaults to `:infinity`.
+  """
+  @spec lseek(
+          drv(),
+          pipeline(),
+          f_d :: :alcove.fd(),
+          offset :: :alcove.off_t(),
+          whence :: :alcove.int32_t(),
+          timeout()
+        ) :: :ok | {:error, :alcove.posix()}
+  def lseek(drv, pipeline, f_d, offset, whence, timeout \\ :infinity),
+    do: :alcove.lseek(drv, pipeline, f_d, offset, whence, timeout)
+
+  @doc ~S"""
+  `mkdir(2)`: Make a directory.
+
+  Calls `:alcove.mkdir/5`; `timeout` defaults to `:infinity`.
+  """
+  @spec mkdir(drv(), pipeline(), path :: iodata(), mode :: :alcove.mode_t(), timeout()) ::
+          :ok | {:error, :alcove.posix()}
+  def mkdir(drv, pipeline, path, mode, timeout \\ :infinity),
+    do: :alcove.mkdir(drv, pipeline, path, mode, timeout)
+
+  @doc ~S"""
+  `mkfifo(3)`: Make a FIFO.
+
+  Calls `:alcove.mkfifo/5`; `timeout` defaults to `:infinity`.
+  """
+  @spec mkfifo(drv(), pipeline(), path :: iodata(), mode :: :alcove.mode_t(), timeout()) ::
+          :ok | {:error, :alcove.posix()}
+  def mkfifo(drv, pipeline, path, mode, timeout \\ :infinity),
+    do: :alcove.mkfifo(drv, pipeline, path, mode, timeout)
+
+  @doc ~S"""
+  `mount(2)`: Mount a filesystem (Options is for other OSes and ignored).
+
+  Calls `:alcove.mount/9`; `timeout` defaults to `:infinity`.
+  """
+  @spec mount(
+          drv(),
+          pipeline(),
+          source :: iodata(),
+          target :: iodata(),
+          f_s_type :: iodata(),
+          flags :: :alcove.uint64_t() | [:alcove.constant()],
+          data :: iodata(),
+          options :: iodata(),
+          timeout()
+        ) :: :ok | {:error, :alcove.posix()}
+  def mount(drv, pipeline, source, target, f_s_type, flags, data, options, timeout \\ :infinity),
+    do: :alcove.mount(drv, pipeline, source, target, f_s_type, flags, data, options, timeout)
+
+  @doc ~S"""
+  `mount(2)`: Value of a mount flag.
+
+  Calls `:alcove.mount_constant/4`; `timeout` defaults to `:infinity`.
+  """
+  @spec mount_constant(drv(), pipeline(), symbol :: atom(), timeout()) ::
+          :unknown | :alcove.uint64_t()
+  def mount_constant(drv, pipeline, symbol, timeout \\ :infinity),
+    do: :alcove.mount_constant(drv, pipeline, symbol, timeout)
+
+  @doc ~S"""
+  `open(2)`: Open a file.
+
+  Calls `:alcove.open/6`; `timeout` defaults to `:infinity`.
+  """
+  @spec open(
+          drv(),
+          pipeline(),
+          path :: iodata(),
+          flags :: :alcove.int32_t() | [:alcove.constant()],
+          mode :: :alcove.mode_t(),
+          timeout()
+        ) :: {:ok, :alcove.fd()} | {:error, :alcove.posix()}
+  def open(drv, pipeline, path, flags, mode, timeout \\ :infinity),
+    do: :alcove.open(drv, pipeline, path, flags, mode, timeout)
+
+  @doc ~S"""
+  `pivot_root(2)`: Change the root mount.
+
+  Calls `:alcove.pivot_root/5`; `timeout` defaults to `:infinity`.
+  """
+  @spec pivot_root(drv(), pipeline(), new_root :: iodata(), put_old :: iodata(), timeout()) ::
+          :ok | {:error, :alcove.posix()}
+  def pivot_root(drv, pipeline, new_root, put_old, timeout \\ :infinity),
+    do: :alcove.pivot_root(drv, pipeline, new_root, put_old, timeout)
+
+  @doc ~S"""
+  `pledge(2)`: Restrict system operations (OpenBSD).
+
+  Calls `:alcove.pledge/5`; `timeout` defaults to `:infinity`.
+
+  Not available on Linux: it raises there. (The driver stops with the
+  process that started it.)
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> Alcove.pledge(drv, [], "", "")
+      ** (UndefinedFunctionError) function :alcove.pledge/4 is undefined or private
+  """
+  @spec pledge(drv(), pipeline(), promises :: iodata(), exec_promises :: iodata(), timeout()) ::
+          :ok | {:error, :alcove.posix()}
+  def pledge(drv, pipeline, promises, exec_promises, timeout \\ :infinity),
+    do: :alcove.pledge(drv, pipeline, promises, exec_promises, timeout)
+
+  @doc ~S"""
+  `prctl(2)`: Operations on a process (arguments as integers, binaries or C structs).
+
+  Calls `:alcove.prctl/8`; `timeout` defaults to `:infinity`.
+  """
+  @spec prctl(
+          drv(),
+          pipeline(),
+          option :: :alcove.constant(),
+          arg2 :: :alcove.ptr_arg(),
+          arg3 :: :alcove.ptr_arg(),
+          arg4 :: :alcove.ptr_arg(),
+          arg5 :: :alcove.ptr_arg(),
+          timeout()
+        ) ::
+          {:ok, integer(), :alcove.ptr_val(), :alcove.ptr_val(), :alcove.ptr_val(),
+           :alcove.ptr_val()}
+          | {:error, :alcove.posix()}
+  def prctl(drv, pipeline, option, arg2, arg3, arg4, arg5, timeout \\ :infinity),
+    do: :alcove.prctl(drv, pipeline, option, arg2, arg3, arg4, arg5, timeout)
+
+  @doc ~S"""
+  `prctl(2)`: Value of a prctl option.
+
+  Calls `:alcove.prctl_constant/4`; `timeout` defaults to `:infinity`.
+  """
+  @spec prctl_constant(drv(), pipeline(), symbol :: atom(), timeout()) ::
+          :unknown | non_neg_integer()
+  def prctl_constant(drv, pipeline, symbol, timeout \\ :infinity),
+    do: :alcove.prctl_constant(drv, pipeline, symbol, timeout)
+
+  @doc ~S"""
+  `procctl(2)`: Control processes (FreeBSD).
+
+  Calls `:alcove.procctl/7`; `timeout` defaults to `:infinity`.
+
+  Not available on Linux: it raises there. (The driver stops with the
+  process that started it.)
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> Alcove.procctl(drv, [], 0, 0, 0, [])
+      ** (UndefinedFunctionError) function :alcove.procctl/6 is undefined or private
+  """
+  @spec procctl(
+          drv(),
+          pipeline(),
+          i_d_type :: :alcove.constant(),
+          i_d :: :alcove.pid_t(),
+          cmd :: :alcove.constant(),
+          data :: [] | :alcove.cstruct(),
+          timeout()
+        ) :: {:ok, binary(), :alcove.cstruct()} | {:error, :alcove.posix()}
+  def procctl(drv, pipeline, i_d_type, i_d, cmd, data, timeout \\ :infinity),
+    do: :alcove.procctl(drv, pipeline, i_d_type, i_d, cmd, data, timeout)
+
+  @doc ~S"""
+  `ptrace(2)`: Trace a process.
+
+  Calls `:alcove.ptrace/7`; `timeout` defaults to `:infinity`.
+  """
+  @spec ptrace(
+          drv(),
+          pipeline(),
+          request :: :alcove.constant(),
+          o_s_pid :: :alcove.pid_t(),
+          addr :: :alcove.ptr_arg(),
+          data :: :alcove.ptr_arg(),
+          timeout()
+        ) :: {:ok, integer(), :alcove.ptr_val(), :alcove.ptr_val()} | {:error, :alcove.posix()}
+  def ptrace(drv, pipeline, request, o_s_pid, addr, data, timeout \\ :infinity),
+    do: :alcove.ptrace(drv, pipeline, request, o_s_pid, addr, data, timeout)
+
+  @doc ~S"""
+  `ptrace(2)`: Value of a ptrace request or option.
+
+  Calls `:alcove.ptrace_constant/4`; `timeout` defaults to `:infinity`.
+  """
+  @spec ptrace_constant(drv(), pipeline(), symbol :: atom(), timeout()) :: :unknown | integer()
+  def ptrace_constant(drv, pipeline, symbol, timeout \\ :infinity),
+    do: :alcove.ptrace_constant(drv, pipeline, symbol, timeout)
+
+  @doc ~S"""
+  `read(2)`: Read from a file descriptor.
+
+  Calls `:alcove.read/5`; `timeout` defaults to `:infinity`.
+  """
+  @spec read(drv(), pipeline(), f_d :: :alcove.fd(), count :: :alcove.size_t(), timeout()) ::
+          {:ok, binary()} | {:error, :alcove.posix()}
+  def read(drv, pipeline, f_d, count, timeout \\ :infinity),
+    do: :alcove.read(drv, pipeline, f_d, count, timeout)
+
+  @doc ~S"""
+  `readdir(3)`: List a directory.
+
+  Calls `:alcove.readdir/4`; `timeout` defaults to `:infinity`.
+  """
+  @spec readdir(drv(), pipeline(), path :: iodata(), timeout()) ::
+          {:ok, [binary()]} | {:error, :alcove.posix()}
+  def readdir(drv, pipeline, path, timeout \\ :infinity),
+    do: :alcove.readdir(drv, pipeline, path, timeout)
+
+  @doc ~S"""
+  `getrlimit(2)`: Value of a resource name.
+
+  Calls `:alcove.rlimit_constant/4`; `timeout` defaults to `:infinity`.
+  """
+  @spec rlimit_constant(drv(), pipeline(), symbol :: atom(), timeout()) ::
+          :unknown | non_neg_integer()
+  def rlimit_constant(drv, pipeline, symbol, timeout \\ :infinity),
+    do: :alcove.rlimit_constant(drv, pipeline, symbol, timeout)
+
+  @doc ~S"""
+  `rmdir(2)`: Remove a directory.
+
+  Calls `:alcove.rmdir/4`; `timeout` defaults to `:infinity`.
+  """
+  @spec rmdir(drv(), pipeline(), path :: iodata(), timeout()) :: :ok | {:error, :alcove.posix()}
+  def rmdir(drv, pipeline, path, timeout \\ :infinity),
+    do: :alcove.rmdir(drv, pipeline, path, timeout)
+
+  @doc ~S"""
+  `seccomp(2)`: Install a seccomp filter.
+
+  Calls `:alcove.seccomp/6`; `timeout` defaults to `:infinity`.
+  """
+  @spec seccomp(
+          drv(),
+          pipeline(),
+          operation :: :alcove.constant(),
+          flags :: :alcove.constant(),
+          prog :: :alcove.cstruct(),
+          timeout()
+        ) :: :ok | {:error, :alcove.posix()}
+  def seccomp(drv, pipeline, operation, flags, prog, timeout \\ :infinity),
+    do: :alcove.seccomp(drv, pipeline, operation, flags, prog, timeout)
+
+  @doc ~S"""
+  `seccomp(2)`: Value of a seccomp constant.
+
+  Calls `:alcove.seccomp_constant/4`; `timeout` defaults to `:infinity`.
+  """
+  @spec seccomp_constant(drv(), pipeline(), symbol :: atom(), timeout()) ::
+          :unknown | non_neg_integer()
+  def seccomp_constant(drv, pipeline, symbol, timeout \\ :infinity),
+    do: :alcove.seccomp_constant(drv, pipeline, symbol, timeout)
+
+  @doc ~S"""
+  `select(2)`: Wait for file descriptors to be ready.
+
+  Calls `:alcove.select/7`; `timeout` defaults to `:infinity`.
+  """
+  @spec select(
+          drv(),
+          pipeline(),
+          readfds :: :alcove.fd_set(),
+          writefds :: :alcove.fd_set(),
+          exceptfds :: :alcove.fd_set(),
+          timeval :: [] | :alcove.alcove_timeval(),
+          timeout()
+        ) ::
+          {:ok, readset :: :alcove.fd_set(), writeset :: :alcove.fd_set(),
+           exceptset :: :alcove.fd_set()}
+          | {:error, :alcove.posix()}
+  def select(drv, pipeline, readfds, writefds, exceptfds, timeval, timeout \\ :infinity),
+    do: :alcove.select(drv, pipeline, readfds, writefds, exceptfds, timeval, timeout)
+
+  @doc ~S"""
   `alcove`: Set an option of a child process (flowcontrol, signaloneof).
 
   Calls `:alcove.setcpid/6`; `timeout` defaults to `:infinity`.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> {:ok, child} = Alcove.fork(drv, [])
+      iex> Alcove.setcpid(drv, [], child, :signaloneof, 9)
+      true
+      iex> Alcove.getcpid(drv, [], child, :signaloneof)
+      9
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
-  @spec setcpid(drv(), pipeline(), child :: :alcove.pid_t(), opt :: :alcove.alcove_pid_field(), val :: :alcove.int32_t(), timeout()) :: boolean()
+  @spec setcpid(
+          drv(),
+          pipeline(),
+          child :: :alcove.pid_t(),
+          opt :: :alcove.alcove_pid_field(),
+          val :: :alcove.int32_t(),
+          timeout()
+        ) :: boolean()
   def setcpid(drv, pipeline, child, opt, val, timeout \\ :infinity),
     do: :alcove.setcpid(drv, pipeline, child, opt, val, timeout)
 
-  @doc """
+  @doc ~S"""
+  `setenv(3)`: Set an environment variable.
+
+  Calls `:alcove.setenv/6`; `timeout` defaults to `:infinity`.
+  """
+  @spec setenv(
+          drv(),
+          pipeline(),
+          name :: iodata(),
+          value :: iodata(),
+          overwrite :: :alcove.int32_t(),
+          timeout()
+        ) :: :ok | {:error, :alcove.posix()}
+  def setenv(drv, pipeline, name, value, overwrite, timeout \\ :infinity),
+    do: :alcove.setenv(drv, pipeline, name, value, overwrite, timeout)
+
+  @doc ~S"""
+  `setgid(2)`: Set the group ID.
+
+  Calls `:alcove.setgid/4`; `timeout` defaults to `:infinity`.
+  """
+  @spec setgid(drv(), pipeline(), gid :: :alcove.gid_t(), timeout()) ::
+          :ok | {:error, :alcove.posix()}
+  def setgid(drv, pipeline, gid, timeout \\ :infinity),
+    do: :alcove.setgid(drv, pipeline, gid, timeout)
+
+  @doc ~S"""
+  `setgroups(2)`: Set the supplementary group IDs.
+
+  Calls `:alcove.setgroups/4`; `timeout` defaults to `:infinity`.
+  """
+  @spec setgroups(drv(), pipeline(), groups :: [:alcove.gid_t()], timeout()) ::
+          :ok | {:error, :alcove.posix()}
+  def setgroups(drv, pipeline, groups, timeout \\ :infinity),
+    do: :alcove.setgroups(drv, pipeline, groups, timeout)
+
+  @doc ~S"""
   `sethostname(2)`: Set the hostname (of the process's UTS namespace).
 
   Calls `:alcove.sethostname/4`; `timeout` defaults to `:infinity`.
+
+  Needs root (`CAP_SYS_ADMIN`); a new UTS namespace leaves the host's name alone.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> {:ok, child} = Alcove.clone(drv, [], [:clone_newuts])
+      iex> Alcove.sethostname(drv, [child], "alcove")
+      :ok
+      iex> Alcove.gethostname(drv, [child])
+      {:ok, "alcove"}
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
-  @spec sethostname(drv(), pipeline(), hostname :: iodata(), timeout()) :: :ok | {:error, :alcove.posix()}
+  @spec sethostname(drv(), pipeline(), hostname :: iodata(), timeout()) ::
+          :ok | {:error, :alcove.posix()}
   def sethostname(drv, pipeline, hostname, timeout \\ :infinity),
     do: :alcove.sethostname(drv, pipeline, hostname, timeout)
 
-  @doc """
+  @doc ~S"""
+  `setns(2)`: Join a namespace.
+
+  Calls `:alcove.setns/5`; `timeout` defaults to `:infinity`.
+  """
+  @spec setns(drv(), pipeline(), f_d :: :alcove.fd(), n_s_type :: :alcove.constant(), timeout()) ::
+          :ok | {:error, :alcove.posix()}
+  def setns(drv, pipeline, f_d, n_s_type, timeout \\ :infinity),
+    do: :alcove.setns(drv, pipeline, f_d, n_s_type, timeout)
+
+  @doc ~S"""
   `alcove`: Set an option of the event loop; children inherit it.
 
   Calls `:alcove.setopt/5`; `timeout` defaults to `:infinity`.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> Alcove.setopt(drv, [], :maxchild, 8)
+      true
+      iex> {:ok, child} = Alcove.fork(drv, [])
+      iex> Alcove.getopt(drv, [child], :maxchild)
+      8
+      iex> Alcove.setopt(drv, [], :nonexistent, 1)
+      false
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
   @spec setopt(drv(), pipeline(), opt :: atom(), val :: :alcove.int32_t(), timeout()) :: boolean()
   def setopt(drv, pipeline, opt, val, timeout \\ :infinity),
     do: :alcove.setopt(drv, pipeline, opt, val, timeout)
 
-  @doc """
+  @doc ~S"""
+  `setpgid(2)`: Set the process group.
+
+  Calls `:alcove.setpgid/5`; `timeout` defaults to `:infinity`.
+  """
+  @spec setpgid(drv(), pipeline(), o_s_pid :: :alcove.pid_t(), pgid :: :alcove.pid_t(), timeout()) ::
+          :ok | {:error, :alcove.posix()}
+  def setpgid(drv, pipeline, o_s_pid, pgid, timeout \\ :infinity),
+    do: :alcove.setpgid(drv, pipeline, o_s_pid, pgid, timeout)
+
+  @doc ~S"""
+  `setpriority(2)`: Set a scheduling priority.
+
+  Calls `:alcove.setpriority/6`; `timeout` defaults to `:infinity`.
+  """
+  @spec setpriority(
+          drv(),
+          pipeline(),
+          which :: :alcove.constant(),
+          who :: :alcove.int32_t(),
+          prio :: :alcove.int32_t(),
+          timeout()
+        ) :: :ok | {:error, :alcove.posix()}
+  def setpriority(drv, pipeline, which, who, prio, timeout \\ :infinity),
+    do: :alcove.setpriority(drv, pipeline, which, who, prio, timeout)
+
+  @doc ~S"""
+  `setproctitle(3)`: Set the process title.
+
+  Calls `:alcove.setproctitle/4`; `timeout` defaults to `:infinity`.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> {:ok, child} = Alcove.fork(drv, [])
+      iex> Alcove.setproctitle(drv, [child], "alcove-doc")
+      :ok
+      iex> File.read!("/proc/#{child}/comm")
+      "alcove-doc\n"
+      iex> Alcove.Drv.stop(drv)
+      :ok
+  """
+  @spec setproctitle(drv(), pipeline(), title :: iodata(), timeout()) :: :ok
+  def setproctitle(drv, pipeline, title, timeout \\ :infinity),
+    do: :alcove.setproctitle(drv, pipeline, title, timeout)
+
+  @doc ~S"""
+  `setresgid(2)`: Set the real, effective and saved group IDs.
+
+  Calls `:alcove.setresgid/6`; `timeout` defaults to `:infinity`.
+  """
+  @spec setresgid(
+          drv(),
+          pipeline(),
+          real :: :alcove.gid_t(),
+          effective :: :alcove.gid_t(),
+          saved :: :alcove.gid_t(),
+          timeout()
+        ) :: :ok | {:error, :alcove.posix()}
+  def setresgid(drv, pipeline, real, effective, saved, timeout \\ :infinity),
+    do: :alcove.setresgid(drv, pipeline, real, effective, saved, timeout)
+
+  @doc ~S"""
+  `setresuid(2)`: Set the real, effective and saved user IDs.
+
+  Calls `:alcove.setresuid/6`; `timeout` defaults to `:infinity`.
+  """
+  @spec setresuid(
+          drv(),
+          pipeline(),
+          real :: :alcove.uid_t(),
+          effective :: :alcove.uid_t(),
+          saved :: :alcove.uid_t(),
+          timeout()
+        ) :: :ok | {:error, :alcove.posix()}
+  def setresuid(drv, pipeline, real, effective, saved, timeout \\ :infinity),
+    do: :alcove.setresuid(drv, pipeline, real, effective, saved, timeout)
+
+  @doc ~S"""
+  `setrlimit(2)`: Set a resource limit.
+
+  Calls `:alcove.setrlimit/5`; `timeout` defaults to `:infinity`.
+  """
+  @spec setrlimit(
+          drv(),
+          pipeline(),
+          resource :: :alcove.constant(),
+          limit :: :alcove.alcove_rlimit(),
+          timeout()
+        ) :: :ok | {:error, :alcove.posix()}
+  def setrlimit(drv, pipeline, resource, limit, timeout \\ :infinity),
+    do: :alcove.setrlimit(drv, pipeline, resource, limit, timeout)
+
+  @doc ~S"""
+  `setsid(2)`: Start a new session.
+
+  Calls `:alcove.setsid/3`; `timeout` defaults to `:infinity`.
+  """
+  @spec setsid(drv(), pipeline(), timeout()) ::
+          {:ok, o_s_pid :: :alcove.pid_t()} | {:error, :alcove.posix()}
+  def setsid(drv, pipeline, timeout \\ :infinity),
+    do: :alcove.setsid(drv, pipeline, timeout)
+
+  @doc ~S"""
+  `setuid(2)`: Set the user ID.
+
+  Calls `:alcove.setuid/4`; `timeout` defaults to `:infinity`.
+  """
+  @spec setuid(drv(), pipeline(), user :: :alcove.uid_t(), timeout()) ::
+          :ok | {:error, :alcove.posix()}
+  def setuid(drv, pipeline, user, timeout \\ :infinity),
+    do: :alcove.setuid(drv, pipeline, user, timeout)
+
+  @doc ~S"""
   `sigaction(2)`: Set a signal handler: sig_dfl, sig_ign or sig_catch ([] reads it).
 
   Calls `:alcove.sigaction/5`; `timeout` defaults to `:infinity`.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> {:ok, child} = Alcove.fork(drv, [])
+      iex> Alcove.sigaction(drv, [child], :sigusr1, :sig_ign)
+      {:ok, :sig_catch}
+      iex> Alcove.sigaction(drv, [child], :sigusr1, [])
+      {:ok, :sig_ign}
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
-  @spec sigaction(drv(), pipeline(), signum :: :alcove.constant(), handler :: [] | atom(), timeout()) :: {:ok, old_handler :: atom()} | {:error, :alcove.posix()}
+  @spec sigaction(
+          drv(),
+          pipeline(),
+          signum :: :alcove.constant(),
+          handler :: [] | atom(),
+          timeout()
+        ) :: {:ok, old_handler :: atom()} | {:error, :alcove.posix()}
   def sigaction(drv, pipeline, signum, handler, timeout \\ :infinity),
     do: :alcove.sigaction(drv, pipeline, signum, handler, timeout)
 
-  @doc """
+  @doc ~S"""
+  `signal(7)`: Value of a signal name.
+
+  Calls `:alcove.signal_constant/4`; `timeout` defaults to `:infinity`.
+  """
+  @spec signal_constant(drv(), pipeline(), symbol :: atom(), timeout()) ::
+          :unknown | non_neg_integer()
+  def signal_constant(drv, pipeline, symbol, timeout \\ :infinity),
+    do: :alcove.signal_constant(drv, pipeline, symbol, timeout)
+
+  @doc ~S"""
+  `socket(2)`: Create a socket.
+
+  Calls `:alcove.socket/6`; `timeout` defaults to `:infinity`.
+  """
+  @spec socket(
+          drv(),
+          pipeline(),
+          domain :: :alcove.constant(),
+          type :: :alcove.constant(),
+          protocol :: :alcove.int32_t(),
+          timeout()
+        ) :: {:ok, :alcove.fd()} | {:error, :alcove.posix()}
+  def socket(drv, pipeline, domain, type, protocol, timeout \\ :infinity),
+    do: :alcove.socket(drv, pipeline, domain, type, protocol, timeout)
+
+  @doc ~S"""
+  `symlink(2)`: Make a symbolic link.
+
+  Calls `:alcove.symlink/5`; `timeout` defaults to `:infinity`.
+  """
+  @spec symlink(drv(), pipeline(), old_path :: iodata(), new_path :: iodata(), timeout()) ::
+          :ok | {:error, :alcove.posix()}
+  def symlink(drv, pipeline, old_path, new_path, timeout \\ :infinity),
+    do: :alcove.symlink(drv, pipeline, old_path, new_path, timeout)
+
+  @doc ~S"""
+  `syscall(2)`: Number of a system call (sys_NAME).
+
+  Calls `:alcove.syscall_constant/4`; `timeout` defaults to `:infinity`.
+  """
+  @spec syscall_constant(drv(), pipeline(), symbol :: atom(), timeout()) ::
+          :unknown | non_neg_integer()
+  def syscall_constant(drv, pipeline, symbol, timeout \\ :infinity),
+    do: :alcove.syscall_constant(drv, pipeline, symbol, timeout)
+
+  @doc ~S"""
+  `umount(2)`: Unmount a filesystem.
+
+  Calls `:alcove.umount/4`; `timeout` defaults to `:infinity`.
+  """
+  @spec umount(drv(), pipeline(), path :: iodata(), timeout()) :: :ok | {:error, :alcove.posix()}
+  def umount(drv, pipeline, path, timeout \\ :infinity),
+    do: :alcove.umount(drv, pipeline, path, timeout)
+
+  @doc ~S"""
+  `umount2(2)`: Unmount a filesystem, with flags.
+
+  Calls `:alcove.umount2/5`; `timeout` defaults to `:infinity`.
+  """
+  @spec umount2(
+          drv(),
+          pipeline(),
+          path :: iodata(),
+          flags :: :alcove.int32_t() | [:alcove.constant()],
+          timeout()
+        ) :: :ok | {:error, :alcove.posix()}
+  def umount2(drv, pipeline, path, flags, timeout \\ :infinity),
+    do: :alcove.umount2(drv, pipeline, path, flags, timeout)
+
+  @doc ~S"""
+  `unlink(2)`: Remove a file.
+
+  Calls `:alcove.unlink/4`; `timeout` defaults to `:infinity`.
+  """
+  @spec unlink(drv(), pipeline(), path :: iodata(), timeout()) :: :ok | {:error, :alcove.posix()}
+  def unlink(drv, pipeline, path, timeout \\ :infinity),
+    do: :alcove.unlink(drv, pipeline, path, timeout)
+
+  @doc ~S"""
+  `unsetenv(3)`: Remove an environment variable.
+
+  Calls `:alcove.unsetenv/4`; `timeout` defaults to `:infinity`.
+  """
+  @spec unsetenv(drv(), pipeline(), name :: iodata(), timeout()) ::
+          :ok | {:error, :alcove.posix()}
+  def unsetenv(drv, pipeline, name, timeout \\ :infinity),
+    do: :alcove.unsetenv(drv, pipeline, name, timeout)
+
+  @doc ~S"""
+  `unshare(2)`: Move the process into new namespaces.
+
+  Calls `:alcove.unshare/4`; `timeout` defaults to `:infinity`.
+  """
+  @spec unshare(drv(), pipeline(), flags :: :alcove.int32_t() | [:alcove.constant()], timeout()) ::
+          :ok | {:error, :alcove.posix()}
+  def unshare(drv, pipeline, flags, timeout \\ :infinity),
+    do: :alcove.unshare(drv, pipeline, flags, timeout)
+
+  @doc ~S"""
+  `unveil(2)`: Restrict filesystem view (OpenBSD).
+
+  Calls `:alcove.unveil/5`; `timeout` defaults to `:infinity`.
+
+  Not available on Linux: it raises there. (The driver stops with the
+  process that started it.)
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> Alcove.unveil(drv, [], "", "")
+      ** (UndefinedFunctionError) function :alcove.unveil/4 is undefined or private
+  """
+  @spec unveil(drv(), pipeline(), path :: iodata(), permissions :: iodata(), timeout()) ::
+          :ok | {:error, :alcove.posix()}
+  def unveil(drv, pipeline, path, permissions, timeout \\ :infinity),
+    do: :alcove.unveil(drv, pipeline, path, permissions, timeout)
+
+  @doc ~S"""
   `alcove`: The helper's version.
 
   Calls `:alcove.version/3`; `timeout` defaults to `:infinity`.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> Alcove.version(drv, []) |> is_binary()
+      true
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
   @spec version(drv(), pipeline(), timeout()) :: binary()
   def version(drv, pipeline, timeout \\ :infinity),
     do: :alcove.version(drv, pipeline, timeout)
 
+  @doc ~S"""
+  `waitpid(2)`: Wait for a process (not one alcove forked: those are reaped by the event loop).
+
+  Calls `:alcove.waitpid/5`; `timeout` defaults to `:infinity`.
+
+  The helper reaps its children itself (their exit comes as an event), so this mostly polls.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> {:ok, child} = Alcove.fork(drv, [])
+      iex> Alcove.waitpid(drv, [], child, [:wnohang])
+      {:ok, 0, []}
+      iex> Alcove.Drv.stop(drv)
+      :ok
+  """
+  @spec waitpid(
+          drv(),
+          pipeline(),
+          o_s_pid :: :alcove.pid_t(),
+          options :: :alcove.int32_t() | [:alcove.constant()],
+          timeout()
+        ) ::
+          {:ok, :alcove.pid_t(), wait_status :: [:alcove.waitstatus()]}
+          | {:error, :alcove.posix()}
+  def waitpid(drv, pipeline, o_s_pid, options, timeout \\ :infinity),
+    do: :alcove.waitpid(drv, pipeline, o_s_pid, options, timeout)
+
+  @doc ~S"""
+  `write(2)`: Write to a file descriptor.
+
+  Calls `:alcove.write/5`; `timeout` defaults to `:infinity`.
+  """
+  @spec write(drv(), pipeline(), f_d :: :alcove.fd(), buf :: iodata(), timeout()) ::
+          {:ok, count :: :alcove.ssize_t()} | {:error, :alcove.posix()}
+  def write(drv, pipeline, f_d, buf, timeout \\ :infinity),
+    do: :alcove.write(drv, pipeline, f_d, buf, timeout)
 end

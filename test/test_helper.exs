@@ -26,6 +26,25 @@ defmodule Alcove.TestHelper do
   end
 
   @doc """
+  A skip reason while the helper does not implement the calls `probe`
+  makes (they raise `UndefinedFunctionError`), `false` once it does.
+  `probe` gets a fresh driver.
+  """
+  @spec unless_implemented(String.t(), (Alcove.drv() -> term())) :: false | String.t()
+  def unless_implemented(what, probe) do
+    {:ok, drv} = Alcove.Drv.start()
+
+    try do
+      probe.(drv)
+      false
+    rescue
+      UndefinedFunctionError -> "the helper does not implement #{what} yet"
+    after
+      Alcove.Drv.stop(drv)
+    end
+  end
+
+  @doc """
   Whether an OS process exists (zombies included: one that was not reaped
   is still there).
   """
@@ -63,4 +82,7 @@ defmodule Alcove.TestHelper do
   end
 end
 
+# alcove itself does not use Logger; the tests start it so that
+# `@moduletag :capture_log` can keep expected crash reports out of the output.
+{:ok, _} = Application.ensure_all_started(:logger)
 ExUnit.start()
