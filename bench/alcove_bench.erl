@@ -1,10 +1,14 @@
 %%% @doc Benchmarks of alcove against Erlang's own ports, measured in the
-%%% same run. Every figure is the median of several runs; alcove and the
-%%% baseline runs are interleaved so both see the same machine.
+%%% same run. Every figure is the median of several runs, after one
+%%% discarded warm-up run.
 %%%
 %%% Run with `sh bench/run.sh' (or `make bench') after `rebar3 compile'.
 %%% Arguments: `quick' (fewer runs and iterations, for a smoke test).
-%%% Environment: ALCOVE_BENCH_RUNS overrides the number of runs.
+%%% Environment: ALCOVE_BENCH_RUNS overrides the number of runs;
+%%% ALCOVE_BENCH_INTERLEAVE=1 alternates the benchmarks of a group run by
+%%% run instead of running each one's runs back to back (on a 2-CPU machine
+%%% round-trip latency then includes the cost of threads being moved
+%%% between CPUs every time the workload changes).
 -module(alcove_bench).
 
 -export([main/0, main/1]).
@@ -22,6 +26,7 @@
 
 -record(cfg, {
     runs = 7 :: pos_integer(),
+    interleave = false :: boolean(),
     rt_iter = 20000 :: pos_integer(),
     rt4_iter = 5000 :: pos_integer(),
     fork_iter = 400 :: pos_integer(),
@@ -58,19 +63,25 @@ config(Args) ->
             false ->
                 #cfg{}
         end,
-    case os:getenv("ALCOVE_BENCH_RUNS") of
-        false -> Base;
-        N -> Base#cfg{runs = list_to_integer(N)}
-    end.
+    Runs =
+        case os:getenv("ALCOVE_BENCH_RUNS") of
+            false -> Base#cfg.runs;
+            N -> list_to_integer(N)
+        end,
+    Base#cfg{runs = Runs, interleave = os:getenv("ALCOVE_BENCH_INTERLEAVE") =:= "1"}.
 
 run(Cfg) ->
     {ok, Drv} = alcove_drv:start_link(),
     Head = find_exe("head"),
     Cat = find_exe("cat"),
     True = find_exe("true"),
-    io:format("alcove benchmarks: ~b schedulers, ~b online CPUs, OTP ~s, median of ~b runs~n",
+    io:format("alcove benchmarks: ~b schedulers, ~b online CPUs, OTP ~s, median of ~b runs (~s)~n",
               [erlang:system_info(schedulers_online), erlang:system_info(logical_processors_online),
-               erlang:system_info(otp_release), Cfg#cfg.runs]),
+               erlang:system_info(otp_release), Cfg#cfg.runs,
+               case Cfg#cfg.interleave of
+                   true -> "benchmarks of a group interleaved run by run";
+                   false -> "each benchmark's runs back to back after a warm-up run"
+               end]),
     io:format("baseline = Erlang open_port measured in the same run; ratio = alcove/baseline~n"
               "(for times lower is better, for rates higher is better)~n~n"),
     T0 = erlang:monotonic_time(millisecond),
@@ -340,9 +351,15 @@ concurrent(Procs, N, Setup) ->
 %%% ---------------------------------------------------------------------
 %%% runs, medians, table
 
-%% Run each fun Cfg#cfg.runs times, interleaved; for each, the median
-%% and the smallest and largest sample: {Median, Min, Max}.
-runs(#cfg{runs = Runs}, Funs) ->
+%% Run each fun Cfg#cfg.runs times; for each, the median and the smallest
+%% and largest sample: {Median, Min, Max}. Back to back after one discarded
+%% warm-up run, or interleaved.
+runs(#cfg{runs = Runs, interleave = false}, Funs) ->
+    [begin
+         _ = F(),
+         summary([F() || _ <- lists:seq(1, Runs)])
+     end || F <- Funs];
+runs(#cfg{runs = Runs, interleave = true}, Funs) ->
     Samples = [[F() || F <- Funs] || _ <- lists:seq(1, Runs)],
     [summary([lists:nth(I, S) || S <- Samples]) || I <- lists:seq(1, length(Funs))].
 
