@@ -7,6 +7,7 @@ mod args;
 #[rustfmt::skip]
 mod calls;
 mod consts;
+mod cstruct;
 mod event_loop;
 mod fdio;
 mod lifecycle;

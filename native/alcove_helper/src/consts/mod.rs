@@ -4,10 +4,15 @@ pub mod clone;
 pub mod errno;
 pub mod fcntl;
 pub mod file;
+pub mod ioctl;
 pub mod mount;
 pub mod net;
+pub mod prctl;
+pub mod ptrace;
 pub mod rlimit;
+pub mod seccomp;
 pub mod signal;
+pub mod syscall;
 
 /// Look a name up in a `(name, value)` table.
 pub fn by_name(table: &[(&'static str, i64)], name: &str) -> Option<i64> {

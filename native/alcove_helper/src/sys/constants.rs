@@ -1,69 +1,81 @@
-//! constants calls.
+//! Constant lookups: the value of a lower-case C name in one family, or
+//! `unknown`; errno_id(3)-style names; iolist_to_bin.
 
-use crate::args::{Args, CallError, CallResult};
+use crate::args::{Args, CallResult};
+use crate::consts;
 use crate::state::State;
+use alcove_proto::Value;
 
-/// clone_constant: not implemented yet.
-pub fn clone_constant(_state: &mut State, _args: &Args) -> CallResult {
-    Err(CallError::Undef)
+/// `Symbol`'s value in `table`, or the atom `unknown`.
+fn lookup(args: &Args, table: &[(&'static str, i64)]) -> CallResult {
+    let name = args.atom(0)?;
+    Ok(match consts::by_name(table, name) {
+        Some(value) => Value::Int(value),
+        None => Value::atom("unknown"),
+    })
 }
 
-/// errno_id: not implemented yet.
-pub fn errno_id(_state: &mut State, _args: &Args) -> CallResult {
-    Err(CallError::Undef)
+/// clone(2) flags: `clone_newns`, `clone_newpid`, ...
+pub fn clone_constant(_state: &mut State, args: &Args) -> CallResult {
+    lookup(args, consts::clone::CLONE)
 }
 
-/// fcntl_constant: not implemented yet.
-pub fn fcntl_constant(_state: &mut State, _args: &Args) -> CallResult {
-    Err(CallError::Undef)
+/// fcntl(2) commands and flags: `f_getfd`, `fd_cloexec`, ...
+pub fn fcntl_constant(_state: &mut State, args: &Args) -> CallResult {
+    lookup(args, consts::fcntl::FCNTL)
 }
 
-/// file_constant: not implemented yet.
-pub fn file_constant(_state: &mut State, _args: &Args) -> CallResult {
-    Err(CallError::Undef)
+/// open(2) flags and file constants: `o_rdonly`, `o_cloexec`, ...
+pub fn file_constant(_state: &mut State, args: &Args) -> CallResult {
+    lookup(args, consts::file::FILE)
 }
 
-/// ioctl_constant: not implemented yet.
-pub fn ioctl_constant(_state: &mut State, _args: &Args) -> CallResult {
-    Err(CallError::Undef)
+/// ioctl(2) requests: `tiocgwinsz`, `siocgifflags`, `tunsetiff`, ...
+pub fn ioctl_constant(_state: &mut State, args: &Args) -> CallResult {
+    lookup(args, consts::ioctl::IOCTL)
 }
 
-/// iolist_to_bin: not implemented yet.
-pub fn iolist_to_bin(_state: &mut State, _args: &Args) -> CallResult {
-    Err(CallError::Undef)
+/// mount(2) flags: `ms_rdonly`, `ms_bind`, ...
+pub fn mount_constant(_state: &mut State, args: &Args) -> CallResult {
+    lookup(args, consts::mount::MOUNT)
 }
 
-/// mount_constant: not implemented yet.
-pub fn mount_constant(_state: &mut State, _args: &Args) -> CallResult {
-    Err(CallError::Undef)
+/// prctl(2) options and their values: `pr_set_no_new_privs`, ...
+pub fn prctl_constant(_state: &mut State, args: &Args) -> CallResult {
+    lookup(args, consts::prctl::PRCTL)
 }
 
-/// prctl_constant: not implemented yet.
-pub fn prctl_constant(_state: &mut State, _args: &Args) -> CallResult {
-    Err(CallError::Undef)
+/// ptrace(2) requests, options and events: `ptrace_attach`, ...
+pub fn ptrace_constant(_state: &mut State, args: &Args) -> CallResult {
+    lookup(args, consts::ptrace::PTRACE)
 }
 
-/// ptrace_constant: not implemented yet.
-pub fn ptrace_constant(_state: &mut State, _args: &Args) -> CallResult {
-    Err(CallError::Undef)
+/// getrlimit(2) resources: `rlimit_nofile`, ...
+pub fn rlimit_constant(_state: &mut State, args: &Args) -> CallResult {
+    lookup(args, consts::rlimit::RLIMIT)
 }
 
-/// rlimit_constant: not implemented yet.
-pub fn rlimit_constant(_state: &mut State, _args: &Args) -> CallResult {
-    Err(CallError::Undef)
+/// seccomp(2) operations, flags, actions and audit architectures.
+pub fn seccomp_constant(_state: &mut State, args: &Args) -> CallResult {
+    lookup(args, consts::seccomp::SECCOMP)
 }
 
-/// seccomp_constant: not implemented yet.
-pub fn seccomp_constant(_state: &mut State, _args: &Args) -> CallResult {
-    Err(CallError::Undef)
+/// signal(7) numbers: `sigterm`, `sigkill`, ...
+pub fn signal_constant(_state: &mut State, args: &Args) -> CallResult {
+    lookup(args, consts::signal::SIGNAL)
 }
 
-/// signal_constant: not implemented yet.
-pub fn signal_constant(_state: &mut State, _args: &Args) -> CallResult {
-    Err(CallError::Undef)
+/// syscall(2) numbers of this architecture: `sys_getpid`, ...
+pub fn syscall_constant(_state: &mut State, args: &Args) -> CallResult {
+    lookup(args, consts::syscall::SYSCALL)
 }
 
-/// syscall_constant: not implemented yet.
-pub fn syscall_constant(_state: &mut State, _args: &Args) -> CallResult {
-    Err(CallError::Undef)
+/// errno(3): the lower-case name of an errno value, `unknown` if none.
+pub fn errno_id(_state: &mut State, args: &Args) -> CallResult {
+    Ok(Value::atom(consts::errno::name(args.i32(0)?)))
+}
+
+/// iodata flattened by the helper into one binary (a codec round trip).
+pub fn iolist_to_bin(_state: &mut State, args: &Args) -> CallResult {
+    Ok(Value::Bin(args.iodata(0)?))
 }

@@ -1,29 +1,111 @@
-//! ptr calls.
+//! Calls whose arguments are C structs or pointers: alloc, ioctl(2),
+//! prctl(2), ptrace(2), seccomp(2). Arguments are built by `crate::cstruct`;
+//! replies carry what the kernel left in the structs and buffers.
 
 use crate::args::{Args, CallError, CallResult};
+use crate::consts::{ioctl::IOCTL, prctl::PRCTL, ptrace::PTRACE, seccomp::SECCOMP};
+use crate::cstruct::{CStruct, PtrArg};
 use crate::state::State;
+use alcove_proto::Value;
 
-/// alloc: not implemented yet.
-pub fn alloc(_state: &mut State, _args: &Args) -> CallResult {
-    Err(CallError::Undef)
+/// alloc: build a struct and return its bytes (pointer fields hold the
+/// addresses the buffers had in the helper) and its contents.
+pub fn alloc(_state: &mut State, args: &Args) -> CallResult {
+    let mut cstruct = CStruct::from_value(args.get(0)?)?;
+    cstruct.as_mut_ptr();
+    Ok(Value::Tuple(vec![
+        Value::ok(),
+        Value::Bin(cstruct.bytes().to_vec()),
+        cstruct.contents(),
+    ]))
 }
 
-/// ioctl: not implemented yet.
-pub fn ioctl(_state: &mut State, _args: &Args) -> CallResult {
-    Err(CallError::Undef)
+/// ioctl(2): the argument is a cstruct, a binary or an integer.
+pub fn ioctl(_state: &mut State, args: &Args) -> CallResult {
+    let fd = args.i32(0)?;
+    let request = args.constant(1, IOCTL)?;
+    let mut argp = PtrArg::from_value(args.get(2)?)?;
+    let word = argp.as_word();
+    // SAFETY: `word` is the caller's integer or the address of a struct
+    // that `argp` owns and keeps alive until after the call; the request
+    // decides how much the kernel reads or writes there.
+    let result = unsafe { libc::ioctl(fd, request as _, word) };
+    if result < 0 {
+        return Err(CallError::last_os());
+    }
+    Ok(Value::Tuple(vec![
+        Value::ok(),
+        Value::Int(result.into()),
+        argp.value(),
+    ]))
 }
 
-/// prctl: not implemented yet.
-pub fn prctl(_state: &mut State, _args: &Args) -> CallResult {
-    Err(CallError::Undef)
+/// prctl(2): the option is a constant; each other argument an integer, a
+/// binary or a cstruct.
+pub fn prctl(_state: &mut State, args: &Args) -> CallResult {
+    let option = libc::c_int::try_from(args.constant(0, PRCTL)?).map_err(|_| CallError::Badarg)?;
+    let mut ptr_args = [
+        PtrArg::from_value(args.get(1)?)?,
+        PtrArg::from_value(args.get(2)?)?,
+        PtrArg::from_value(args.get(3)?)?,
+        PtrArg::from_value(args.get(4)?)?,
+    ];
+    let [arg2, arg3, arg4, arg5] = ptr_args.each_mut().map(PtrArg::as_word);
+    // SAFETY: each argument is an integer or the address of a struct owned
+    // by `ptr_args`, alive until after the call.
+    let result = unsafe { libc::prctl(option, arg2, arg3, arg4, arg5) };
+    if result < 0 {
+        return Err(CallError::last_os());
+    }
+    let mut reply = vec![Value::ok(), Value::Int(result.into())];
+    reply.extend(ptr_args.iter().map(PtrArg::value));
+    Ok(Value::Tuple(reply))
 }
 
-/// ptrace: not implemented yet.
-pub fn ptrace(_state: &mut State, _args: &Args) -> CallResult {
-    Err(CallError::Undef)
+/// ptrace(2): for the PEEK requests the result is the word read.
+pub fn ptrace(_state: &mut State, args: &Args) -> CallResult {
+    let request = args.constant(0, PTRACE)?;
+    let pid = args.i32(1)?;
+    let mut addr = PtrArg::from_value(args.get(2)?)?;
+    let mut data = PtrArg::from_value(args.get(3)?)?;
+    let (addr_word, data_word) = (addr.as_word(), data.as_word());
+    // A PEEK may return -1 as data: only errno tells a failure apart.
+    // SAFETY: __errno_location is this thread's errno.
+    unsafe { *libc::__errno_location() = 0 };
+    // SAFETY: addr and data are integers or addresses of structs owned by
+    // `addr` and `data`, alive until after the call.
+    let result = unsafe { libc::ptrace(request as _, pid, addr_word, data_word) };
+    if result == -1 {
+        let error = CallError::last_os();
+        if error != CallError::Errno(0) {
+            return Err(error);
+        }
+    }
+    Ok(Value::Tuple(vec![
+        Value::ok(),
+        Value::Int(result as i64),
+        addr.value(),
+        data.value(),
+    ]))
 }
 
-/// seccomp: not implemented yet.
-pub fn seccomp(_state: &mut State, _args: &Args) -> CallResult {
-    Err(CallError::Undef)
+/// seccomp(2): operation and flags are constants (flags OR'ed from a
+/// list); prog a `struct sock_fprog` as a cstruct, or `[]`/0 for NULL.
+/// A filter installed with `seccomp_filter_flag_new_listener` replies
+/// `{ok, ListenerFd}`.
+pub fn seccomp(_state: &mut State, args: &Args) -> CallResult {
+    let operation =
+        libc::c_uint::try_from(args.constant(0, SECCOMP)?).map_err(|_| CallError::Badarg)?;
+    let flags = libc::c_uint::try_from(args.flags(1, SECCOMP)?).map_err(|_| CallError::Badarg)?;
+    let mut prog = PtrArg::from_value(args.get(2)?)?;
+    let word = prog.as_word();
+    // SAFETY: `word` is the caller's integer or the address of a struct
+    // owned by `prog` (whose pointer fields point to buffers it owns),
+    // alive until after the call; the kernel copies the program in.
+    let result = unsafe { libc::syscall(libc::SYS_seccomp, operation, flags, word) };
+    match result {
+        r if r < 0 => Err(CallError::last_os()),
+        0 => Ok(Value::ok()),
+        fd => Ok(Value::ok_with(Value::Int(fd))),
+    }
 }
