@@ -1,7 +1,7 @@
 # Two entry points on a fresh Debian 12 machine with Rust: `make demo` and
 # `make test`. Both install what is missing with apt first.
 
-PACKAGES := erlang-nox erlang-dev erlang-common-test erlang-proper erlang-dialyzer elixir rebar3 busybox-static
+PACKAGES := erlang-nox erlang-dev erlang-common-test erlang-proper erlang-proper-dev erlang-dialyzer elixir rebar3 busybox-static
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 EBIN := _build/default/lib/alcove/ebin
 
