@@ -198,6 +198,13 @@ ex_example_body(Lines) ->
 ex_example_lines_to_doc(Lines) ->
     ["\n" | [["      ", L, "\n"] || L <- Lines]].
 
+ex_example_lines(alloc) -> [
+    {note, "The reply has the struct with the pointers filled in, and the contents of what they point to."},
+    "iex> {:ok, struct, contents} = Alcove.alloc(drv, [], [<<1, 2>>, {:ptr, 4}])",
+    "iex> byte_size(struct)",
+    "10",
+    "iex> contents",
+    "[<<1, 2>>, {:ptr, <<0, 0, 0, 0>>}]"];
 ex_example_lines(chdir) -> [
     "iex> {:ok, child} = Alcove.fork(drv, [])",
     "iex> Alcove.chdir(drv, [child], \"/\")",
@@ -206,11 +213,65 @@ ex_example_lines(chdir) -> [
     "{:ok, \"/\"}",
     "iex> Alcove.chdir(drv, [child], \"/nonexistent\")",
     "{:error, :enoent}"];
+ex_example_lines(chmod) -> [
+    "iex> path = Path.join(System.tmp_dir!(), \"alcove-doc-chmod-#{System.unique_integer([:positive])}\")",
+    "iex> File.write!(path, \"\")",
+    "iex> Alcove.chmod(drv, [], path, 0o600)",
+    ":ok",
+    "iex> Bitwise.band(File.stat!(path).mode, 0o777)",
+    "0o600",
+    "iex> File.rm!(path)"];
+ex_example_lines(chown) -> [
+    {note, "Changing the owner needs root; giving a file to its own owner does not."},
+    "iex> path = Path.join(System.tmp_dir!(), \"alcove-doc-chown-#{System.unique_integer([:positive])}\")",
+    "iex> File.write!(path, \"\")",
+    "iex> Alcove.chown(drv, [], path, Alcove.getuid(drv, []), Alcove.getgid(drv, []))",
+    ":ok",
+    "iex> Alcove.chown(drv, [], \"/nonexistent\", 0, 0)",
+    "{:error, :enoent}",
+    "iex> File.rm!(path)"];
+ex_example_lines(chroot) -> [
+    {note, "Needs root."},
+    "iex> dir = Path.join(System.tmp_dir!(), \"alcove-doc-chroot-#{System.unique_integer([:positive])}\")",
+    "iex> File.mkdir_p!(Path.join(dir, \"inside\"))",
+    "iex> {:ok, child} = Alcove.fork(drv, [])",
+    "iex> Alcove.chroot(drv, [child], dir)",
+    ":ok",
+    "iex> Alcove.chdir(drv, [child], \"/\")",
+    ":ok",
+    "iex> {:ok, entries} = Alcove.readdir(drv, [child], \"/\")",
+    "iex> \"inside\" in entries",
+    "true",
+    "iex> File.rm_rf!(dir)"];
+ex_example_lines(clearenv) -> [
+    "iex> {:ok, child} = Alcove.fork(drv, [])",
+    "iex> Alcove.clearenv(drv, [child])",
+    ":ok",
+    "iex> Alcove.environ(drv, [child])",
+    "[]"];
 ex_example_lines(clone) -> [
     {note, "As root, flags such as `[:clone_newpid, :clone_newns]` give the child new namespaces."},
     "iex> {:ok, child} = Alcove.clone(drv, [], [])",
     "iex> Alcove.getpid(drv, [child]) == child",
     "true"];
+ex_example_lines(clone_constant) -> [
+    "iex> Alcove.clone_constant(drv, [], :clone_newns)",
+    "0x20000",
+    "iex> Alcove.clone_constant(drv, [], :clone_no_such_flag)",
+    ":unknown"];
+ex_example_lines(close) -> [
+    "iex> {:ok, child} = Alcove.fork(drv, [])",
+    "iex> {:ok, fd} = Alcove.open(drv, [child], \"/dev/null\", [:o_rdonly], 0)",
+    "iex> Alcove.close(drv, [child], fd)",
+    ":ok",
+    "iex> Alcove.close(drv, [child], fd)",
+    "{:error, :ebadf}"];
+ex_example_lines(connect) -> [
+    "iex> {:ok, child} = Alcove.fork(drv, [])",
+    "iex> {:ok, fd} = Alcove.socket(drv, [child], :af_unix, :sock_stream, 0)",
+    "iex> sockaddr_un = [<<1::native-16, \"/nonexistent/alcove.sock\", 0>>]",
+    "iex> Alcove.connect(drv, [child], fd, sockaddr_un)",
+    "{:error, :enoent}"];
 ex_example_lines(cpid) -> [
     "iex> require Alcove",
     "iex> {:ok, child} = Alcove.fork(drv, [])",
@@ -219,6 +280,14 @@ ex_example_lines(cpid) -> [
     "true",
     "iex> Alcove.alcove_pid(process, :signaloneof)",
     "15"];
+ex_example_lines(environ) -> [
+    "iex> {:ok, child} = Alcove.fork(drv, [])",
+    "iex> :ok = Alcove.setenv(drv, [child], \"ALCOVE_DOC\", \"environ\", 1)",
+    "iex> \"ALCOVE_DOC=environ\" in Alcove.environ(drv, [child])",
+    "true"];
+ex_example_lines(errno_id) -> [
+    "iex> Alcove.errno_id(drv, [], 2)",
+    ":enoent"];
 ex_example_lines(execve) -> [
     "iex> {:ok, child} = Alcove.fork(drv, [])",
     "iex> Alcove.execve(drv, [child], \"/nonexistent\", [\"nonexistent\"], [])",
@@ -245,6 +314,32 @@ ex_example_lines(exit) -> [
     ":ok",
     "iex> Alcove.event(drv, [child], 5000)",
     "{:exit_status, 7}"];
+ex_example_lines(fcntl) -> [
+    "iex> {:ok, child} = Alcove.fork(drv, [])",
+    "iex> {:ok, fd} = Alcove.open(drv, [child], \"/dev/null\", [:o_rdonly], 0)",
+    "iex> Alcove.fcntl(drv, [child], fd, :f_setfd, 1)",
+    "{:ok, 0}",
+    "iex> Alcove.fcntl(drv, [child], fd, :f_getfd, 0)",
+    "{:ok, 1}"];
+ex_example_lines(fcntl_constant) -> [
+    "iex> Alcove.fcntl_constant(drv, [], :fd_cloexec)",
+    "1",
+    "iex> Alcove.fcntl_constant(drv, [], :f_no_such_command)",
+    ":unknown"];
+ex_example_lines(fexecve) -> [
+    "iex> {:ok, child} = Alcove.fork(drv, [])",
+    "iex> {:ok, fd} = Alcove.open(drv, [child], System.find_executable(\"echo\"), [:o_rdonly], 0)",
+    "iex> Alcove.fexecve(drv, [child], fd, [\"echo\", \"from an fd\"], [])",
+    ":ok",
+    "iex> Alcove.event(drv, [child], 5000)",
+    "{:exit_status, 0}",
+    "iex> Alcove.stdout(drv, [child])",
+    "[\"from an fd\\n\"]"];
+ex_example_lines(file_constant) -> [
+    "iex> Alcove.file_constant(drv, [], :o_rdonly)",
+    "0",
+    "iex> Alcove.file_constant(drv, [], :o_no_such_flag)",
+    ":unknown"];
 ex_example_lines(fork) -> [
     "iex> {:ok, child} = Alcove.fork(drv, [])",
     "iex> {:ok, grandchild} = Alcove.fork(drv, [child])",
@@ -252,6 +347,20 @@ ex_example_lines(fork) -> [
     "true"];
 ex_example_lines(getcwd) -> [
     "iex> Alcove.getcwd(drv, []) == {:ok, File.cwd!()}",
+    "true"];
+ex_example_lines(getenv) -> [
+    "iex> {:ok, child} = Alcove.fork(drv, [])",
+    "iex> Alcove.getenv(drv, [child], \"ALCOVE_DOC\")",
+    "false",
+    "iex> :ok = Alcove.setenv(drv, [child], \"ALCOVE_DOC\", \"getenv\", 1)",
+    "iex> Alcove.getenv(drv, [child], \"ALCOVE_DOC\")",
+    "\"getenv\""];
+ex_example_lines(getgid) -> [
+    "iex> Alcove.getgid(drv, []) == File.stat!(\"/proc/self\").gid",
+    "true"];
+ex_example_lines(getgroups) -> [
+    "iex> {:ok, groups} = Alcove.getgroups(drv, [])",
+    "iex> Enum.all?(groups, &is_integer/1)",
     "true"];
 ex_example_lines(gethostname) -> [
     "iex> {:ok, hostname} = :inet.gethostname()",
@@ -262,22 +371,231 @@ ex_example_lines(getopt) -> [
     "64",
     "iex> Alcove.getopt(drv, [], :nonexistent)",
     "false"];
+ex_example_lines(getpgrp) -> [
+    "iex> {:ok, child} = Alcove.fork(drv, [])",
+    "iex> :ok = Alcove.setpgid(drv, [child], 0, 0)",
+    "iex> Alcove.getpgrp(drv, [child]) == child",
+    "true"];
 ex_example_lines(getpid) -> [
     "iex> {:ok, child} = Alcove.fork(drv, [])",
     "iex> Alcove.getpid(drv, [child]) == child",
     "true"];
+ex_example_lines(getpriority) -> [
+    "iex> {:ok, child} = Alcove.fork(drv, [])",
+    "iex> :ok = Alcove.setpriority(drv, [child], :prio_process, 0, 10)",
+    "iex> Alcove.getpriority(drv, [child], :prio_process, 0)",
+    "{:ok, 10}"];
+ex_example_lines(getresgid) -> [
+    "iex> {:ok, real, effective, saved} = Alcove.getresgid(drv, [])",
+    "iex> real == Alcove.getgid(drv, []) and is_integer(effective) and is_integer(saved)",
+    "true"];
+ex_example_lines(getresuid) -> [
+    "iex> {:ok, real, effective, saved} = Alcove.getresuid(drv, [])",
+    "iex> real == Alcove.getuid(drv, []) and is_integer(effective) and is_integer(saved)",
+    "true"];
+ex_example_lines(getrlimit) -> [
+    "iex> require Alcove",
+    "iex> {:ok, Alcove.alcove_rlimit(cur: cur, max: max)} = Alcove.getrlimit(drv, [], :rlimit_nofile)",
+    "iex> cur <= max",
+    "true"];
+ex_example_lines(getsid) -> [
+    "iex> {:ok, child} = Alcove.fork(drv, [])",
+    "iex> {:ok, ^child} = Alcove.setsid(drv, [child])",
+    "iex> Alcove.getsid(drv, [child], 0)",
+    "{:ok, child}"];
+ex_example_lines(getuid) -> [
+    "iex> Alcove.getuid(drv, []) == File.stat!(\"/proc/self\").uid",
+    "true"];
+ex_example_lines(ioctl) -> [
+    "iex> {:ok, child} = Alcove.fork(drv, [])",
+    "iex> {:ok, fd} = Alcove.open(drv, [child], \"/dev/null\", [:o_rdonly], 0)",
+    "iex> Alcove.ioctl(drv, [child], fd, :tiocgwinsz, [<<0::64>>])",
+    "{:error, :enotty}"];
+ex_example_lines(ioctl_constant) -> [
+    "iex> Alcove.ioctl_constant(drv, [], :tiocgwinsz) |> is_integer()",
+    "true",
+    "iex> Alcove.ioctl_constant(drv, [], :tioc_no_such_request)",
+    ":unknown"];
+ex_example_lines(iolist_to_bin) -> [
+    "iex> Alcove.iolist_to_bin(drv, [], [\"ab\", ?c, [\"d\"]])",
+    "\"abcd\""];
 ex_example_lines(kill) -> [
     "iex> {:ok, child} = Alcove.fork(drv, [])",
     "iex> Alcove.kill(drv, [], child, :sigkill)",
     ":ok",
     "iex> Alcove.event(drv, [child], 5000)",
     "{:termsig, :sigkill}"];
+ex_example_lines(link) -> [
+    "iex> path = Path.join(System.tmp_dir!(), \"alcove-doc-link-#{System.unique_integer([:positive])}\")",
+    "iex> File.write!(path, \"linked\")",
+    "iex> Alcove.link(drv, [], path, path <> \".new\")",
+    ":ok",
+    "iex> File.read!(path <> \".new\")",
+    "\"linked\"",
+    "iex> Alcove.link(drv, [], path, path <> \".new\")",
+    "{:error, :eexist}",
+    "iex> Enum.each([path, path <> \".new\"], &File.rm!/1)"];
+ex_example_lines(lseek) -> [
+    "iex> path = Path.join(System.tmp_dir!(), \"alcove-doc-lseek-#{System.unique_integer([:positive])}\")",
+    "iex> File.write!(path, \"0123456789\")",
+    "iex> {:ok, child} = Alcove.fork(drv, [])",
+    "iex> {:ok, fd} = Alcove.open(drv, [child], path, [:o_rdonly], 0)",
+    "iex> Alcove.lseek(drv, [child], fd, 6, 0)",
+    ":ok",
+    "iex> Alcove.read(drv, [child], fd, 10)",
+    "{:ok, \"6789\"}",
+    "iex> File.rm!(path)"];
+ex_example_lines(mkdir) -> [
+    "iex> dir = Path.join(System.tmp_dir!(), \"alcove-doc-mkdir-#{System.unique_integer([:positive])}\")",
+    "iex> Alcove.mkdir(drv, [], dir, 0o700)",
+    ":ok",
+    "iex> File.dir?(dir)",
+    "true",
+    "iex> Alcove.mkdir(drv, [], dir, 0o700)",
+    "{:error, :eexist}",
+    "iex> File.rmdir!(dir)"];
+ex_example_lines(mkfifo) -> [
+    "iex> path = Path.join(System.tmp_dir!(), \"alcove-doc-mkfifo-#{System.unique_integer([:positive])}\")",
+    "iex> Alcove.mkfifo(drv, [], path, 0o600)",
+    ":ok",
+    "iex> File.lstat!(path).type",
+    ":other",
+    "iex> File.rm!(path)"];
+ex_example_lines(mount) -> [
+    {note, "Needs root. A new mount namespace, made private first, keeps the mount away from the host."},
+    "iex> {:ok, child} = Alcove.clone(drv, [], [:clone_newns])",
+    "iex> Alcove.mount(drv, [child], \"none\", \"/\", \"\", [:ms_rec, :ms_private], \"\", \"\")",
+    ":ok",
+    "iex> Alcove.mount(drv, [child], \"tmpfs\", \"/mnt\", \"tmpfs\", [:ms_noexec], \"size=1m\", \"\")",
+    ":ok",
+    "iex> Alcove.umount(drv, [child], \"/mnt\")",
+    ":ok"];
+ex_example_lines(mount_constant) -> [
+    "iex> Alcove.mount_constant(drv, [], :ms_rdonly)",
+    "1",
+    "iex> Alcove.mount_constant(drv, [], :ms_no_such_flag)",
+    ":unknown"];
+ex_example_lines(open) -> [
+    "iex> {:ok, child} = Alcove.fork(drv, [])",
+    "iex> {:ok, fd} = Alcove.open(drv, [child], \"/dev/null\", [:o_rdwr], 0)",
+    "iex> is_integer(fd)",
+    "true",
+    "iex> Alcove.open(drv, [child], \"/nonexistent\", [:o_rdonly], 0)",
+    "{:error, :enoent}"];
+ex_example_lines(pivot_root) -> [
+    {note, "Needs root. The new root is a tmpfs in a new mount namespace."},
+    "iex> {:ok, child} = Alcove.clone(drv, [], [:clone_newns])",
+    "iex> :ok = Alcove.mount(drv, [child], \"none\", \"/\", \"\", [:ms_rec, :ms_private], \"\", \"\")",
+    "iex> :ok = Alcove.mount(drv, [child], \"tmpfs\", \"/mnt\", \"tmpfs\", [], \"size=1m\", \"\")",
+    "iex> :ok = Alcove.mkdir(drv, [child], \"/mnt/old\", 0o700)",
+    "iex> Alcove.pivot_root(drv, [child], \"/mnt\", \"/mnt/old\")",
+    ":ok",
+    "iex> Alcove.chdir(drv, [child], \"/\")",
+    ":ok",
+    "iex> Alcove.umount2(drv, [child], \"/old\", [:mnt_detach])",
+    ":ok"];
+ex_example_lines(prctl) -> [
+    "iex> {:ok, child} = Alcove.fork(drv, [])",
+    "iex> Alcove.prctl(drv, [child], :pr_set_no_new_privs, 1, 0, 0, 0)",
+    "{:ok, 0, 1, 0, 0, 0}",
+    "iex> Alcove.prctl(drv, [child], :pr_get_no_new_privs, 0, 0, 0, 0)",
+    "{:ok, 1, 0, 0, 0, 0}"];
+ex_example_lines(prctl_constant) -> [
+    "iex> Alcove.prctl_constant(drv, [], :pr_set_no_new_privs)",
+    "38",
+    "iex> Alcove.prctl_constant(drv, [], :pr_no_such_option)",
+    ":unknown"];
+ex_example_lines(ptrace) -> [
+    "iex> {:ok, child} = Alcove.fork(drv, [])",
+    "iex> Alcove.ptrace(drv, [], :ptrace_detach, child, 0, 0)",
+    "{:error, :esrch}"];
+ex_example_lines(ptrace_constant) -> [
+    "iex> Alcove.ptrace_constant(drv, [], :ptrace_traceme)",
+    "0",
+    "iex> Alcove.ptrace_constant(drv, [], :ptrace_no_such_request)",
+    ":unknown"];
+ex_example_lines(read) -> [
+    "iex> path = Path.join(System.tmp_dir!(), \"alcove-doc-read-#{System.unique_integer([:positive])}\")",
+    "iex> File.write!(path, \"hello\")",
+    "iex> {:ok, child} = Alcove.fork(drv, [])",
+    "iex> {:ok, fd} = Alcove.open(drv, [child], path, [:o_rdonly], 0)",
+    "iex> Alcove.read(drv, [child], fd, 100)",
+    "{:ok, \"hello\"}",
+    "iex> Alcove.read(drv, [child], fd, 100)",
+    "{:ok, \"\"}",
+    "iex> File.rm!(path)"];
+ex_example_lines(readdir) -> [
+    "iex> dir = Path.join(System.tmp_dir!(), \"alcove-doc-readdir-#{System.unique_integer([:positive])}\")",
+    "iex> Enum.each([\"a\", \"b\"], &File.mkdir_p!(Path.join(dir, &1)))",
+    "iex> {:ok, entries} = Alcove.readdir(drv, [], dir)",
+    "iex> Enum.sort(entries -- [\".\", \"..\"])",
+    "[\"a\", \"b\"]",
+    "iex> Alcove.readdir(drv, [], \"/nonexistent\")",
+    "{:error, :enoent}",
+    "iex> File.rm_rf!(dir)"];
+ex_example_lines(rlimit_constant) -> [
+    "iex> Alcove.rlimit_constant(drv, [], :rlimit_nofile)",
+    "7",
+    "iex> Alcove.rlimit_constant(drv, [], :rlimit_no_such_resource)",
+    ":unknown"];
+ex_example_lines(rmdir) -> [
+    "iex> dir = Path.join(System.tmp_dir!(), \"alcove-doc-rmdir-#{System.unique_integer([:positive])}\")",
+    "iex> File.mkdir!(dir)",
+    "iex> Alcove.rmdir(drv, [], dir)",
+    ":ok",
+    "iex> Alcove.rmdir(drv, [], dir)",
+    "{:error, :enoent}"];
+ex_example_lines(seccomp) -> [
+    {note, "A filter that allows every system call; without root it needs `no_new_privs` first."},
+    "iex> {:ok, child} = Alcove.fork(drv, [])",
+    "iex> {:ok, 0, 1, 0, 0, 0} = Alcove.prctl(drv, [child], :pr_set_no_new_privs, 1, 0, 0, 0)",
+    "iex> allow_all = <<0x06::native-16, 0, 0, 0x7FFF0000::native-32>>",
+    "iex> sock_fprog = [<<1::native-16, 0::48>>, {:ptr, allow_all}]",
+    "iex> Alcove.seccomp(drv, [child], :seccomp_set_mode_filter, 0, sock_fprog)",
+    ":ok",
+    "iex> Alcove.getpid(drv, [child]) == child",
+    "true"];
+ex_example_lines(seccomp_constant) -> [
+    "iex> Alcove.seccomp_constant(drv, [], :seccomp_set_mode_filter)",
+    "1",
+    "iex> Alcove.seccomp_constant(drv, [], :seccomp_no_such_operation)",
+    ":unknown"];
+ex_example_lines(select) -> [
+    "iex> require Alcove",
+    "iex> {:ok, child} = Alcove.fork(drv, [])",
+    "iex> {:ok, fd} = Alcove.open(drv, [child], \"/dev/null\", [:o_rdonly], 0)",
+    "iex> Alcove.select(drv, [child], [fd], [], [], [])",
+    "{:ok, [fd], [], []}",
+    "iex> Alcove.select(drv, [child], [], [], [], Alcove.alcove_timeval(usec: 1000))",
+    "{:ok, [], [], []}"];
 ex_example_lines(setcpid) -> [
     "iex> {:ok, child} = Alcove.fork(drv, [])",
     "iex> Alcove.setcpid(drv, [], child, :signaloneof, 9)",
     "true",
     "iex> Alcove.getcpid(drv, [], child, :signaloneof)",
     "9"];
+ex_example_lines(setenv) -> [
+    "iex> {:ok, child} = Alcove.fork(drv, [])",
+    "iex> Alcove.setenv(drv, [child], \"ALCOVE_DOC\", \"first\", 1)",
+    ":ok",
+    "iex> Alcove.setenv(drv, [child], \"ALCOVE_DOC\", \"second\", 0)",
+    ":ok",
+    "iex> Alcove.getenv(drv, [child], \"ALCOVE_DOC\")",
+    "\"first\""];
+ex_example_lines(setgid) -> [
+    {note, "Needs root."},
+    "iex> {:ok, child} = Alcove.fork(drv, [])",
+    "iex> Alcove.setgid(drv, [child], 65534)",
+    ":ok",
+    "iex> Alcove.getgid(drv, [child])",
+    "65534"];
+ex_example_lines(setgroups) -> [
+    {note, "Needs root."},
+    "iex> {:ok, child} = Alcove.fork(drv, [])",
+    "iex> Alcove.setgroups(drv, [child], [65534])",
+    ":ok",
+    "iex> Alcove.getgroups(drv, [child])",
+    "{:ok, [65534]}"];
 ex_example_lines(sethostname) -> [
     {note, "Needs root (`CAP_SYS_ADMIN`); a new UTS namespace leaves the host's name alone."},
     "iex> {:ok, child} = Alcove.clone(drv, [], [:clone_newuts])",
@@ -285,6 +603,16 @@ ex_example_lines(sethostname) -> [
     ":ok",
     "iex> Alcove.gethostname(drv, [child])",
     "{:ok, \"alcove\"}"];
+ex_example_lines(setns) -> [
+    {note, "Needs root. The child joins the UTS namespace of another one."},
+    "iex> {:ok, other} = Alcove.clone(drv, [], [:clone_newuts])",
+    "iex> :ok = Alcove.sethostname(drv, [other], \"alcove-setns\")",
+    "iex> {:ok, child} = Alcove.fork(drv, [])",
+    "iex> {:ok, fd} = Alcove.open(drv, [child], \"/proc/#{other}/ns/uts\", [:o_rdonly], 0)",
+    "iex> Alcove.setns(drv, [child], fd, :clone_newuts)",
+    ":ok",
+    "iex> Alcove.gethostname(drv, [child])",
+    "{:ok, \"alcove-setns\"}"];
 ex_example_lines(setopt) -> [
     "iex> Alcove.setopt(drv, [], :maxchild, 8)",
     "true",
@@ -293,26 +621,145 @@ ex_example_lines(setopt) -> [
     "8",
     "iex> Alcove.setopt(drv, [], :nonexistent, 1)",
     "false"];
-ex_example_lines(sigaction) -> [
+ex_example_lines(setpgid) -> [
     "iex> {:ok, child} = Alcove.fork(drv, [])",
-    "iex> Alcove.sigaction(drv, [child], :sigusr1, :sig_ign)",
-    "{:ok, :sig_catch}",
-    "iex> Alcove.sigaction(drv, [child], :sigusr1, [])",
-    "{:ok, :sig_ign}"];
+    "iex> Alcove.setpgid(drv, [child], 0, 0)",
+    ":ok",
+    "iex> Alcove.getpgrp(drv, [child]) == child",
+    "true"];
+ex_example_lines(setpriority) -> [
+    {note, "Lowering a priority (a higher nice value) needs no privilege."},
+    "iex> {:ok, child} = Alcove.fork(drv, [])",
+    "iex> Alcove.setpriority(drv, [child], :prio_process, 0, 5)",
+    ":ok",
+    "iex> Alcove.getpriority(drv, [child], :prio_process, 0)",
+    "{:ok, 5}"];
 ex_example_lines(setproctitle) -> [
     "iex> {:ok, child} = Alcove.fork(drv, [])",
     "iex> Alcove.setproctitle(drv, [child], \"alcove-doc\")",
     ":ok",
     "iex> File.read!(\"/proc/#{child}/comm\")",
     "\"alcove-doc\\n\""];
+ex_example_lines(setresgid) -> [
+    {note, "Needs root."},
+    "iex> {:ok, child} = Alcove.fork(drv, [])",
+    "iex> Alcove.setresgid(drv, [child], 65534, 65534, 65534)",
+    ":ok",
+    "iex> Alcove.getresgid(drv, [child])",
+    "{:ok, 65534, 65534, 65534}"];
+ex_example_lines(setresuid) -> [
+    {note, "Needs root."},
+    "iex> {:ok, child} = Alcove.fork(drv, [])",
+    "iex> Alcove.setresuid(drv, [child], 65534, 65534, 65534)",
+    ":ok",
+    "iex> Alcove.getresuid(drv, [child])",
+    "{:ok, 65534, 65534, 65534}"];
+ex_example_lines(setrlimit) -> [
+    "iex> require Alcove",
+    "iex> {:ok, child} = Alcove.fork(drv, [])",
+    "iex> {:ok, Alcove.alcove_rlimit(max: max)} = Alcove.getrlimit(drv, [child], :rlimit_nofile)",
+    "iex> Alcove.setrlimit(drv, [child], :rlimit_nofile, Alcove.alcove_rlimit(cur: 64, max: max))",
+    ":ok",
+    "iex> Alcove.getrlimit(drv, [child], :rlimit_nofile)",
+    "{:ok, Alcove.alcove_rlimit(cur: 64, max: max)}"];
+ex_example_lines(setsid) -> [
+    "iex> {:ok, child} = Alcove.fork(drv, [])",
+    "iex> Alcove.setsid(drv, [child])",
+    "{:ok, child}",
+    "iex> Alcove.setsid(drv, [child])",
+    "{:error, :eperm}"];
+ex_example_lines(setuid) -> [
+    {note, "Needs root."},
+    "iex> {:ok, child} = Alcove.fork(drv, [])",
+    "iex> Alcove.setuid(drv, [child], 65534)",
+    ":ok",
+    "iex> Alcove.getuid(drv, [child])",
+    "65534"];
+ex_example_lines(sigaction) -> [
+    "iex> {:ok, child} = Alcove.fork(drv, [])",
+    "iex> Alcove.sigaction(drv, [child], :sigusr1, :sig_ign)",
+    "{:ok, :sig_catch}",
+    "iex> Alcove.sigaction(drv, [child], :sigusr1, [])",
+    "{:ok, :sig_ign}"];
+ex_example_lines(signal_constant) -> [
+    "iex> Alcove.signal_constant(drv, [], :sigkill)",
+    "9",
+    "iex> Alcove.signal_constant(drv, [], :sig_no_such_signal)",
+    ":unknown"];
+ex_example_lines(socket) -> [
+    "iex> {:ok, child} = Alcove.fork(drv, [])",
+    "iex> {:ok, fd} = Alcove.socket(drv, [child], :af_unix, :sock_stream, 0)",
+    "iex> is_integer(fd)",
+    "true"];
+ex_example_lines(symlink) -> [
+    "iex> path = Path.join(System.tmp_dir!(), \"alcove-doc-symlink-#{System.unique_integer([:positive])}\")",
+    "iex> Alcove.symlink(drv, [], \"/etc/hostname\", path)",
+    ":ok",
+    "iex> File.read_link!(path)",
+    "\"/etc/hostname\"",
+    "iex> File.rm!(path)"];
+ex_example_lines(syscall_constant) -> [
+    "iex> Alcove.syscall_constant(drv, [], :sys_getpid) |> is_integer()",
+    "true",
+    "iex> Alcove.syscall_constant(drv, [], :sys_no_such_call)",
+    ":unknown"];
+ex_example_lines(umount) -> [
+    {note, "Needs root."},
+    "iex> {:ok, child} = Alcove.clone(drv, [], [:clone_newns])",
+    "iex> :ok = Alcove.mount(drv, [child], \"none\", \"/\", \"\", [:ms_rec, :ms_private], \"\", \"\")",
+    "iex> :ok = Alcove.mount(drv, [child], \"tmpfs\", \"/mnt\", \"tmpfs\", [], \"size=1m\", \"\")",
+    "iex> Alcove.umount(drv, [child], \"/mnt\")",
+    ":ok",
+    "iex> Alcove.umount(drv, [child], \"/mnt\")",
+    "{:error, :einval}"];
+ex_example_lines(umount2) -> [
+    {note, "Needs root."},
+    "iex> {:ok, child} = Alcove.clone(drv, [], [:clone_newns])",
+    "iex> :ok = Alcove.mount(drv, [child], \"none\", \"/\", \"\", [:ms_rec, :ms_private], \"\", \"\")",
+    "iex> :ok = Alcove.mount(drv, [child], \"tmpfs\", \"/mnt\", \"tmpfs\", [], \"size=1m\", \"\")",
+    "iex> Alcove.umount2(drv, [child], \"/mnt\", [:mnt_detach])",
+    ":ok"];
+ex_example_lines(unlink) -> [
+    "iex> path = Path.join(System.tmp_dir!(), \"alcove-doc-unlink-#{System.unique_integer([:positive])}\")",
+    "iex> File.write!(path, \"\")",
+    "iex> Alcove.unlink(drv, [], path)",
+    ":ok",
+    "iex> Alcove.unlink(drv, [], path)",
+    "{:error, :enoent}"];
+ex_example_lines(unsetenv) -> [
+    "iex> {:ok, child} = Alcove.fork(drv, [])",
+    "iex> :ok = Alcove.setenv(drv, [child], \"ALCOVE_DOC\", \"unsetenv\", 1)",
+    "iex> Alcove.unsetenv(drv, [child], \"ALCOVE_DOC\")",
+    ":ok",
+    "iex> Alcove.getenv(drv, [child], \"ALCOVE_DOC\")",
+    "false"];
+ex_example_lines(unshare) -> [
+    {note, "Needs root (or a user namespace). The child gets a UTS namespace of its own."},
+    "iex> {:ok, child} = Alcove.fork(drv, [])",
+    "iex> Alcove.unshare(drv, [child], [:clone_newuts])",
+    ":ok",
+    "iex> Alcove.sethostname(drv, [child], \"alcove-unshare\")",
+    ":ok",
+    "iex> Alcove.gethostname(drv, [child])",
+    "{:ok, \"alcove-unshare\"}"];
+ex_example_lines(version) -> [
+    "iex> Alcove.version(drv, []) |> is_binary()",
+    "true"];
 ex_example_lines(waitpid) -> [
     {note, "The helper reaps its children itself (their exit comes as an event), so this mostly polls."},
     "iex> {:ok, child} = Alcove.fork(drv, [])",
     "iex> Alcove.waitpid(drv, [], child, [:wnohang])",
     "{:ok, 0, []}"];
-ex_example_lines(version) -> [
-    "iex> Alcove.version(drv, []) |> is_binary()",
-    "true"];
+ex_example_lines(write) -> [
+    "iex> path = Path.join(System.tmp_dir!(), \"alcove-doc-write-#{System.unique_integer([:positive])}\")",
+    "iex> {:ok, child} = Alcove.fork(drv, [])",
+    "iex> {:ok, fd} = Alcove.open(drv, [child], path, [:o_wronly, :o_creat, :o_trunc], 0o600)",
+    "iex> Alcove.write(drv, [child], fd, [\"hello\", ?\\s, \"world\"])",
+    "{:ok, 11}",
+    "iex> :ok = Alcove.close(drv, [child], fd)",
+    "iex> File.read!(path)",
+    "\"hello world\"",
+    "iex> File.rm!(path)"];
 ex_example_lines(_) -> [].
 
 ex_name(exit) -> "exit";

@@ -256,6 +256,17 @@ defmodule Alcove do
   `alcove`: Allocate a C structure (with pointers to buffers) and return its bytes and contents.
 
   Calls `:alcove.alloc/4`; `timeout` defaults to `:infinity`.
+
+  The reply has the struct with the pointers filled in, and the contents of what they point to.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> {:ok, struct, contents} = Alcove.alloc(drv, [], [<<1, 2>>, {:ptr, 4}])
+      iex> byte_size(struct)
+      10
+      iex> contents
+      [<<1, 2>>, {:ptr, <<0, 0, 0, 0>>}]
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
   @spec alloc(drv(), pipeline(), ptr :: :alcove.cstruct(), timeout()) :: {:ok, binary(), iodata()}
   def alloc(drv, pipeline, ptr, timeout \\ :infinity),
@@ -416,6 +427,17 @@ defmodule Alcove do
   `chmod(2)`: Change file mode bits.
 
   Calls `:alcove.chmod/5`; `timeout` defaults to `:infinity`.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> path = Path.join(System.tmp_dir!(), "alcove-doc-chmod-#{System.unique_integer([:positive])}")
+      iex> File.write!(path, "")
+      iex> Alcove.chmod(drv, [], path, 0o600)
+      :ok
+      iex> Bitwise.band(File.stat!(path).mode, 0o777)
+      0o600
+      iex> File.rm!(path)
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
   @spec chmod(drv(), pipeline(), path :: iodata(), mode :: :alcove.mode_t(), timeout()) ::
           :ok | {:error, :alcove.posix()}
@@ -426,6 +448,19 @@ defmodule Alcove do
   `chown(2)`: Change file owner and group.
 
   Calls `:alcove.chown/6`; `timeout` defaults to `:infinity`.
+
+  Changing the owner needs root; giving a file to its own owner does not.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> path = Path.join(System.tmp_dir!(), "alcove-doc-chown-#{System.unique_integer([:positive])}")
+      iex> File.write!(path, "")
+      iex> Alcove.chown(drv, [], path, Alcove.getuid(drv, []), Alcove.getgid(drv, []))
+      :ok
+      iex> Alcove.chown(drv, [], "/nonexistent", 0, 0)
+      {:error, :enoent}
+      iex> File.rm!(path)
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
   @spec chown(
           drv(),
@@ -442,6 +477,23 @@ defmodule Alcove do
   `chroot(2)`: Change the root directory.
 
   Calls `:alcove.chroot/4`; `timeout` defaults to `:infinity`.
+
+  Needs root.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> dir = Path.join(System.tmp_dir!(), "alcove-doc-chroot-#{System.unique_integer([:positive])}")
+      iex> File.mkdir_p!(Path.join(dir, "inside"))
+      iex> {:ok, child} = Alcove.fork(drv, [])
+      iex> Alcove.chroot(drv, [child], dir)
+      :ok
+      iex> Alcove.chdir(drv, [child], "/")
+      :ok
+      iex> {:ok, entries} = Alcove.readdir(drv, [child], "/")
+      iex> "inside" in entries
+      true
+      iex> File.rm_rf!(dir)
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
   @spec chroot(drv(), pipeline(), path :: iodata(), timeout()) :: :ok | {:error, :alcove.posix()}
   def chroot(drv, pipeline, path, timeout \\ :infinity),
@@ -451,6 +503,15 @@ defmodule Alcove do
   `clearenv(3)`: Clear the environment.
 
   Calls `:alcove.clearenv/3`; `timeout` defaults to `:infinity`.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> {:ok, child} = Alcove.fork(drv, [])
+      iex> Alcove.clearenv(drv, [child])
+      :ok
+      iex> Alcove.environ(drv, [child])
+      []
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
   @spec clearenv(drv(), pipeline(), timeout()) :: :ok | {:error, :alcove.posix()}
   def clearenv(drv, pipeline, timeout \\ :infinity),
@@ -479,6 +540,14 @@ defmodule Alcove do
   `clone(2)`: Value of a clone flag.
 
   Calls `:alcove.clone_constant/4`; `timeout` defaults to `:infinity`.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> Alcove.clone_constant(drv, [], :clone_newns)
+      0x20000
+      iex> Alcove.clone_constant(drv, [], :clone_no_such_flag)
+      :unknown
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
   @spec clone_constant(drv(), pipeline(), symbol :: atom(), timeout()) ::
           :unknown | :alcove.int32_t()
@@ -489,6 +558,16 @@ defmodule Alcove do
   `close(2)`: Close a file descriptor.
 
   Calls `:alcove.close/4`; `timeout` defaults to `:infinity`.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> {:ok, child} = Alcove.fork(drv, [])
+      iex> {:ok, fd} = Alcove.open(drv, [child], "/dev/null", [:o_rdonly], 0)
+      iex> Alcove.close(drv, [child], fd)
+      :ok
+      iex> Alcove.close(drv, [child], fd)
+      {:error, :ebadf}
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
   @spec close(drv(), pipeline(), f_d :: :alcove.fd(), timeout()) ::
           :ok | {:error, :alcove.posix()}
@@ -499,6 +578,15 @@ defmodule Alcove do
   `connect(2)`: Connect a socket (a sockaddr as a C struct).
 
   Calls `:alcove.connect/5`; `timeout` defaults to `:infinity`.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> {:ok, child} = Alcove.fork(drv, [])
+      iex> {:ok, fd} = Alcove.socket(drv, [child], :af_unix, :sock_stream, 0)
+      iex> sockaddr_un = [<<1::native-16, "/nonexistent/alcove.sock", 0>>]
+      iex> Alcove.connect(drv, [child], fd, sockaddr_un)
+      {:error, :enoent}
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
   @spec connect(
           drv(),
@@ -534,6 +622,14 @@ defmodule Alcove do
   `environ(7)`: The environment.
 
   Calls `:alcove.environ/3`; `timeout` defaults to `:infinity`.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> {:ok, child} = Alcove.fork(drv, [])
+      iex> :ok = Alcove.setenv(drv, [child], "ALCOVE_DOC", "environ", 1)
+      iex> "ALCOVE_DOC=environ" in Alcove.environ(drv, [child])
+      true
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
   @spec environ(drv(), pipeline(), timeout()) :: [binary()]
   def environ(drv, pipeline, timeout \\ :infinity),
@@ -543,6 +639,12 @@ defmodule Alcove do
   `errno(3)`: The name of an errno value.
 
   Calls `:alcove.errno_id/4`; `timeout` defaults to `:infinity`.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> Alcove.errno_id(drv, [], 2)
+      :enoent
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
   @spec errno_id(drv(), pipeline(), errno :: :alcove.int32_t(), timeout()) :: :alcove.posix()
   def errno_id(drv, pipeline, errno, timeout \\ :infinity),
@@ -622,6 +724,16 @@ defmodule Alcove do
   `fcntl(2)`: Manipulate a file descriptor.
 
   Calls `:alcove.fcntl/6`; `timeout` defaults to `:infinity`.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> {:ok, child} = Alcove.fork(drv, [])
+      iex> {:ok, fd} = Alcove.open(drv, [child], "/dev/null", [:o_rdonly], 0)
+      iex> Alcove.fcntl(drv, [child], fd, :f_setfd, 1)
+      {:ok, 0}
+      iex> Alcove.fcntl(drv, [child], fd, :f_getfd, 0)
+      {:ok, 1}
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
   @spec fcntl(
           drv(),
@@ -638,6 +750,14 @@ defmodule Alcove do
   `fcntl(2)`: Value of an fcntl command or flag.
 
   Calls `:alcove.fcntl_constant/4`; `timeout` defaults to `:infinity`.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> Alcove.fcntl_constant(drv, [], :fd_cloexec)
+      1
+      iex> Alcove.fcntl_constant(drv, [], :f_no_such_command)
+      :unknown
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
   @spec fcntl_constant(drv(), pipeline(), symbol :: atom(), timeout()) :: integer() | :unknown
   def fcntl_constant(drv, pipeline, symbol, timeout \\ :infinity),
@@ -647,6 +767,18 @@ defmodule Alcove do
   `fexecve(3)`: Replace the process image with the program open at FD.
 
   Calls `:alcove.fexecve/6`; `timeout` defaults to `:infinity`.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> {:ok, child} = Alcove.fork(drv, [])
+      iex> {:ok, fd} = Alcove.open(drv, [child], System.find_executable("echo"), [:o_rdonly], 0)
+      iex> Alcove.fexecve(drv, [child], fd, ["echo", "from an fd"], [])
+      :ok
+      iex> Alcove.event(drv, [child], 5000)
+      {:exit_status, 0}
+      iex> Alcove.stdout(drv, [child])
+      ["from an fd\n"]
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
   @spec fexecve(
           drv(),
@@ -663,6 +795,14 @@ defmodule Alcove do
   `open(2)`: Value of an open flag or file constant.
 
   Calls `:alcove.file_constant/4`; `timeout` defaults to `:infinity`.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> Alcove.file_constant(drv, [], :o_rdonly)
+      0
+      iex> Alcove.file_constant(drv, [], :o_no_such_flag)
+      :unknown
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
   @spec file_constant(drv(), pipeline(), symbol :: atom(), timeout()) ::
           non_neg_integer() | :unknown
@@ -705,6 +845,16 @@ defmodule Alcove do
   `getenv(3)`: Get an environment variable.
 
   Calls `:alcove.getenv/4`; `timeout` defaults to `:infinity`.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> {:ok, child} = Alcove.fork(drv, [])
+      iex> Alcove.getenv(drv, [child], "ALCOVE_DOC")
+      false
+      iex> :ok = Alcove.setenv(drv, [child], "ALCOVE_DOC", "getenv", 1)
+      iex> Alcove.getenv(drv, [child], "ALCOVE_DOC")
+      "getenv"
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
   @spec getenv(drv(), pipeline(), name :: iodata(), timeout()) :: binary() | false
   def getenv(drv, pipeline, name, timeout \\ :infinity),
@@ -714,6 +864,12 @@ defmodule Alcove do
   `getgid(2)`: Get the real group ID.
 
   Calls `:alcove.getgid/3`; `timeout` defaults to `:infinity`.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> Alcove.getgid(drv, []) == File.stat!("/proc/self").gid
+      true
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
   @spec getgid(drv(), pipeline(), timeout()) :: :alcove.gid_t()
   def getgid(drv, pipeline, timeout \\ :infinity),
@@ -723,6 +879,13 @@ defmodule Alcove do
   `getgroups(2)`: Get the supplementary group IDs.
 
   Calls `:alcove.getgroups/3`; `timeout` defaults to `:infinity`.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> {:ok, groups} = Alcove.getgroups(drv, [])
+      iex> Enum.all?(groups, &is_integer/1)
+      true
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
   @spec getgroups(drv(), pipeline(), timeout()) ::
           {:ok, [:alcove.gid_t()]} | {:error, :alcove.posix()}
@@ -766,6 +929,14 @@ defmodule Alcove do
   `getpgrp(2)`: Get the process group.
 
   Calls `:alcove.getpgrp/3`; `timeout` defaults to `:infinity`.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> {:ok, child} = Alcove.fork(drv, [])
+      iex> :ok = Alcove.setpgid(drv, [child], 0, 0)
+      iex> Alcove.getpgrp(drv, [child]) == child
+      true
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
   @spec getpgrp(drv(), pipeline(), timeout()) :: :alcove.pid_t()
   def getpgrp(drv, pipeline, timeout \\ :infinity),
@@ -791,6 +962,14 @@ defmodule Alcove do
   `getpriority(2)`: Get a scheduling priority.
 
   Calls `:alcove.getpriority/5`; `timeout` defaults to `:infinity`.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> {:ok, child} = Alcove.fork(drv, [])
+      iex> :ok = Alcove.setpriority(drv, [child], :prio_process, 0, 10)
+      iex> Alcove.getpriority(drv, [child], :prio_process, 0)
+      {:ok, 10}
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
   @spec getpriority(
           drv(),
@@ -806,6 +985,13 @@ defmodule Alcove do
   `getresgid(2)`: Get the real, effective and saved group IDs.
 
   Calls `:alcove.getresgid/3`; `timeout` defaults to `:infinity`.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> {:ok, real, effective, saved} = Alcove.getresgid(drv, [])
+      iex> real == Alcove.getgid(drv, []) and is_integer(effective) and is_integer(saved)
+      true
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
   @spec getresgid(drv(), pipeline(), timeout()) ::
           {:ok, real :: :alcove.gid_t(), effective :: :alcove.gid_t(), saved :: :alcove.gid_t()}
@@ -817,6 +1003,13 @@ defmodule Alcove do
   `getresuid(2)`: Get the real, effective and saved user IDs.
 
   Calls `:alcove.getresuid/3`; `timeout` defaults to `:infinity`.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> {:ok, real, effective, saved} = Alcove.getresuid(drv, [])
+      iex> real == Alcove.getuid(drv, []) and is_integer(effective) and is_integer(saved)
+      true
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
   @spec getresuid(drv(), pipeline(), timeout()) ::
           {:ok, real :: :alcove.uid_t(), effective :: :alcove.uid_t(), saved :: :alcove.uid_t()}
@@ -828,6 +1021,14 @@ defmodule Alcove do
   `getrlimit(2)`: Get a resource limit.
 
   Calls `:alcove.getrlimit/4`; `timeout` defaults to `:infinity`.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> require Alcove
+      iex> {:ok, Alcove.alcove_rlimit(cur: cur, max: max)} = Alcove.getrlimit(drv, [], :rlimit_nofile)
+      iex> cur <= max
+      true
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
   @spec getrlimit(drv(), pipeline(), resource :: :alcove.constant(), timeout()) ::
           {:ok, :alcove.alcove_rlimit()} | {:error, :alcove.posix()}
@@ -838,6 +1039,14 @@ defmodule Alcove do
   `getsid(2)`: Get the session ID.
 
   Calls `:alcove.getsid/4`; `timeout` defaults to `:infinity`.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> {:ok, child} = Alcove.fork(drv, [])
+      iex> {:ok, ^child} = Alcove.setsid(drv, [child])
+      iex> Alcove.getsid(drv, [child], 0)
+      {:ok, child}
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
   @spec getsid(drv(), pipeline(), o_s_pid :: :alcove.pid_t(), timeout()) ::
           {:ok, :alcove.pid_t()} | {:error, :alcove.posix()}
@@ -848,6 +1057,12 @@ defmodule Alcove do
   `getuid(2)`: Get the real user ID.
 
   Calls `:alcove.getuid/3`; `timeout` defaults to `:infinity`.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> Alcove.getuid(drv, []) == File.stat!("/proc/self").uid
+      true
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
   @spec getuid(drv(), pipeline(), timeout()) :: :alcove.uid_t()
   def getuid(drv, pipeline, timeout \\ :infinity),
@@ -857,6 +1072,14 @@ defmodule Alcove do
   `ioctl(2)`: Control a device (the argument as a C struct).
 
   Calls `:alcove.ioctl/6`; `timeout` defaults to `:infinity`.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> {:ok, child} = Alcove.fork(drv, [])
+      iex> {:ok, fd} = Alcove.open(drv, [child], "/dev/null", [:o_rdonly], 0)
+      iex> Alcove.ioctl(drv, [child], fd, :tiocgwinsz, [<<0::64>>])
+      {:error, :enotty}
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
   @spec ioctl(
           drv(),
@@ -873,6 +1096,14 @@ defmodule Alcove do
   `ioctl(2)`: Value of an ioctl request.
 
   Calls `:alcove.ioctl_constant/4`; `timeout` defaults to `:infinity`.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> Alcove.ioctl_constant(drv, [], :tiocgwinsz) |> is_integer()
+      true
+      iex> Alcove.ioctl_constant(drv, [], :tioc_no_such_request)
+      :unknown
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
   @spec ioctl_constant(drv(), pipeline(), symbol :: atom(), timeout()) :: integer() | :unknown
   def ioctl_constant(drv, pipeline, symbol, timeout \\ :infinity),
@@ -882,6 +1113,12 @@ defmodule Alcove do
   `alcove`: Flatten iodata in the helper (a round trip test).
 
   Calls `:alcove.iolist_to_bin/4`; `timeout` defaults to `:infinity`.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> Alcove.iolist_to_bin(drv, [], ["ab", ?c, ["d"]])
+      "abcd"
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
   @spec iolist_to_bin(drv(), pipeline(), iolist :: iodata(), timeout()) :: binary()
   def iolist_to_bin(drv, pipeline, iolist, timeout \\ :infinity),
@@ -966,6 +1203,19 @@ defmodule Alcove do
   `link(2)`: Make a hard link.
 
   Calls `:alcove.link/5`; `timeout` defaults to `:infinity`.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> path = Path.join(System.tmp_dir!(), "alcove-doc-link-#{System.unique_integer([:positive])}")
+      iex> File.write!(path, "linked")
+      iex> Alcove.link(drv, [], path, path <> ".new")
+      :ok
+      iex> File.read!(path <> ".new")
+      "linked"
+      iex> Alcove.link(drv, [], path, path <> ".new")
+      {:error, :eexist}
+      iex> Enum.each([path, path <> ".new"], &File.rm!/1)
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
   @spec link(drv(), pipeline(), old_path :: iodata(), new_path :: iodata(), timeout()) ::
           :ok | {:error, :alcove.posix()}
@@ -976,6 +1226,19 @@ defmodule Alcove do
   `lseek(2)`: Move the file offset.
 
   Calls `:alcove.lseek/6`; `timeout` defaults to `:infinity`.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> path = Path.join(System.tmp_dir!(), "alcove-doc-lseek-#{System.unique_integer([:positive])}")
+      iex> File.write!(path, "0123456789")
+      iex> {:ok, child} = Alcove.fork(drv, [])
+      iex> {:ok, fd} = Alcove.open(drv, [child], path, [:o_rdonly], 0)
+      iex> Alcove.lseek(drv, [child], fd, 6, 0)
+      :ok
+      iex> Alcove.read(drv, [child], fd, 10)
+      {:ok, "6789"}
+      iex> File.rm!(path)
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
   @spec lseek(
           drv(),
@@ -992,6 +1255,18 @@ defmodule Alcove do
   `mkdir(2)`: Make a directory.
 
   Calls `:alcove.mkdir/5`; `timeout` defaults to `:infinity`.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> dir = Path.join(System.tmp_dir!(), "alcove-doc-mkdir-#{System.unique_integer([:positive])}")
+      iex> Alcove.mkdir(drv, [], dir, 0o700)
+      :ok
+      iex> File.dir?(dir)
+      true
+      iex> Alcove.mkdir(drv, [], dir, 0o700)
+      {:error, :eexist}
+      iex> File.rmdir!(dir)
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
   @spec mkdir(drv(), pipeline(), path :: iodata(), mode :: :alcove.mode_t(), timeout()) ::
           :ok | {:error, :alcove.posix()}
@@ -1002,6 +1277,16 @@ defmodule Alcove do
   `mkfifo(3)`: Make a FIFO.
 
   Calls `:alcove.mkfifo/5`; `timeout` defaults to `:infinity`.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> path = Path.join(System.tmp_dir!(), "alcove-doc-mkfifo-#{System.unique_integer([:positive])}")
+      iex> Alcove.mkfifo(drv, [], path, 0o600)
+      :ok
+      iex> File.lstat!(path).type
+      :other
+      iex> File.rm!(path)
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
   @spec mkfifo(drv(), pipeline(), path :: iodata(), mode :: :alcove.mode_t(), timeout()) ::
           :ok | {:error, :alcove.posix()}
@@ -1012,6 +1297,19 @@ defmodule Alcove do
   `mount(2)`: Mount a filesystem (Options is for other OSes and ignored).
 
   Calls `:alcove.mount/9`; `timeout` defaults to `:infinity`.
+
+  Needs root. A new mount namespace, made private first, keeps the mount away from the host.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> {:ok, child} = Alcove.clone(drv, [], [:clone_newns])
+      iex> Alcove.mount(drv, [child], "none", "/", "", [:ms_rec, :ms_private], "", "")
+      :ok
+      iex> Alcove.mount(drv, [child], "tmpfs", "/mnt", "tmpfs", [:ms_noexec], "size=1m", "")
+      :ok
+      iex> Alcove.umount(drv, [child], "/mnt")
+      :ok
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
   @spec mount(
           drv(),
@@ -1031,6 +1329,14 @@ defmodule Alcove do
   `mount(2)`: Value of a mount flag.
 
   Calls `:alcove.mount_constant/4`; `timeout` defaults to `:infinity`.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> Alcove.mount_constant(drv, [], :ms_rdonly)
+      1
+      iex> Alcove.mount_constant(drv, [], :ms_no_such_flag)
+      :unknown
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
   @spec mount_constant(drv(), pipeline(), symbol :: atom(), timeout()) ::
           :unknown | :alcove.uint64_t()
@@ -1041,6 +1347,16 @@ defmodule Alcove do
   `open(2)`: Open a file.
 
   Calls `:alcove.open/6`; `timeout` defaults to `:infinity`.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> {:ok, child} = Alcove.fork(drv, [])
+      iex> {:ok, fd} = Alcove.open(drv, [child], "/dev/null", [:o_rdwr], 0)
+      iex> is_integer(fd)
+      true
+      iex> Alcove.open(drv, [child], "/nonexistent", [:o_rdonly], 0)
+      {:error, :enoent}
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
   @spec open(
           drv(),
@@ -1057,6 +1373,22 @@ defmodule Alcove do
   `pivot_root(2)`: Change the root mount.
 
   Calls `:alcove.pivot_root/5`; `timeout` defaults to `:infinity`.
+
+  Needs root. The new root is a tmpfs in a new mount namespace.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> {:ok, child} = Alcove.clone(drv, [], [:clone_newns])
+      iex> :ok = Alcove.mount(drv, [child], "none", "/", "", [:ms_rec, :ms_private], "", "")
+      iex> :ok = Alcove.mount(drv, [child], "tmpfs", "/mnt", "tmpfs", [], "size=1m", "")
+      iex> :ok = Alcove.mkdir(drv, [child], "/mnt/old", 0o700)
+      iex> Alcove.pivot_root(drv, [child], "/mnt", "/mnt/old")
+      :ok
+      iex> Alcove.chdir(drv, [child], "/")
+      :ok
+      iex> Alcove.umount2(drv, [child], "/old", [:mnt_detach])
+      :ok
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
   @spec pivot_root(drv(), pipeline(), new_root :: iodata(), put_old :: iodata(), timeout()) ::
           :ok | {:error, :alcove.posix()}
@@ -1084,6 +1416,15 @@ defmodule Alcove do
   `prctl(2)`: Operations on a process (arguments as integers, binaries or C structs).
 
   Calls `:alcove.prctl/8`; `timeout` defaults to `:infinity`.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> {:ok, child} = Alcove.fork(drv, [])
+      iex> Alcove.prctl(drv, [child], :pr_set_no_new_privs, 1, 0, 0, 0)
+      {:ok, 0, 1, 0, 0, 0}
+      iex> Alcove.prctl(drv, [child], :pr_get_no_new_privs, 0, 0, 0, 0)
+      {:ok, 1, 0, 0, 0, 0}
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
   @spec prctl(
           drv(),
@@ -1105,6 +1446,14 @@ defmodule Alcove do
   `prctl(2)`: Value of a prctl option.
 
   Calls `:alcove.prctl_constant/4`; `timeout` defaults to `:infinity`.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> Alcove.prctl_constant(drv, [], :pr_set_no_new_privs)
+      38
+      iex> Alcove.prctl_constant(drv, [], :pr_no_such_option)
+      :unknown
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
   @spec prctl_constant(drv(), pipeline(), symbol :: atom(), timeout()) ::
           :unknown | non_neg_integer()
@@ -1139,6 +1488,13 @@ defmodule Alcove do
   `ptrace(2)`: Trace a process.
 
   Calls `:alcove.ptrace/7`; `timeout` defaults to `:infinity`.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> {:ok, child} = Alcove.fork(drv, [])
+      iex> Alcove.ptrace(drv, [], :ptrace_detach, child, 0, 0)
+      {:error, :esrch}
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
   @spec ptrace(
           drv(),
@@ -1156,6 +1512,14 @@ defmodule Alcove do
   `ptrace(2)`: Value of a ptrace request or option.
 
   Calls `:alcove.ptrace_constant/4`; `timeout` defaults to `:infinity`.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> Alcove.ptrace_constant(drv, [], :ptrace_traceme)
+      0
+      iex> Alcove.ptrace_constant(drv, [], :ptrace_no_such_request)
+      :unknown
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
   @spec ptrace_constant(drv(), pipeline(), symbol :: atom(), timeout()) :: :unknown | integer()
   def ptrace_constant(drv, pipeline, symbol, timeout \\ :infinity),
@@ -1165,6 +1529,19 @@ defmodule Alcove do
   `read(2)`: Read from a file descriptor.
 
   Calls `:alcove.read/5`; `timeout` defaults to `:infinity`.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> path = Path.join(System.tmp_dir!(), "alcove-doc-read-#{System.unique_integer([:positive])}")
+      iex> File.write!(path, "hello")
+      iex> {:ok, child} = Alcove.fork(drv, [])
+      iex> {:ok, fd} = Alcove.open(drv, [child], path, [:o_rdonly], 0)
+      iex> Alcove.read(drv, [child], fd, 100)
+      {:ok, "hello"}
+      iex> Alcove.read(drv, [child], fd, 100)
+      {:ok, ""}
+      iex> File.rm!(path)
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
   @spec read(drv(), pipeline(), f_d :: :alcove.fd(), count :: :alcove.size_t(), timeout()) ::
           {:ok, binary()} | {:error, :alcove.posix()}
@@ -1175,6 +1552,18 @@ defmodule Alcove do
   `readdir(3)`: List a directory.
 
   Calls `:alcove.readdir/4`; `timeout` defaults to `:infinity`.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> dir = Path.join(System.tmp_dir!(), "alcove-doc-readdir-#{System.unique_integer([:positive])}")
+      iex> Enum.each(["a", "b"], &File.mkdir_p!(Path.join(dir, &1)))
+      iex> {:ok, entries} = Alcove.readdir(drv, [], dir)
+      iex> Enum.sort(entries -- [".", ".."])
+      ["a", "b"]
+      iex> Alcove.readdir(drv, [], "/nonexistent")
+      {:error, :enoent}
+      iex> File.rm_rf!(dir)
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
   @spec readdir(drv(), pipeline(), path :: iodata(), timeout()) ::
           {:ok, [binary()]} | {:error, :alcove.posix()}
@@ -1185,6 +1574,14 @@ defmodule Alcove do
   `getrlimit(2)`: Value of a resource name.
 
   Calls `:alcove.rlimit_constant/4`; `timeout` defaults to `:infinity`.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> Alcove.rlimit_constant(drv, [], :rlimit_nofile)
+      7
+      iex> Alcove.rlimit_constant(drv, [], :rlimit_no_such_resource)
+      :unknown
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
   @spec rlimit_constant(drv(), pipeline(), symbol :: atom(), timeout()) ::
           :unknown | non_neg_integer()
@@ -1195,6 +1592,16 @@ defmodule Alcove do
   `rmdir(2)`: Remove a directory.
 
   Calls `:alcove.rmdir/4`; `timeout` defaults to `:infinity`.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> dir = Path.join(System.tmp_dir!(), "alcove-doc-rmdir-#{System.unique_integer([:positive])}")
+      iex> File.mkdir!(dir)
+      iex> Alcove.rmdir(drv, [], dir)
+      :ok
+      iex> Alcove.rmdir(drv, [], dir)
+      {:error, :enoent}
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
   @spec rmdir(drv(), pipeline(), path :: iodata(), timeout()) :: :ok | {:error, :alcove.posix()}
   def rmdir(drv, pipeline, path, timeout \\ :infinity),
@@ -1204,6 +1611,20 @@ defmodule Alcove do
   `seccomp(2)`: Install a seccomp filter.
 
   Calls `:alcove.seccomp/6`; `timeout` defaults to `:infinity`.
+
+  A filter that allows every system call; without root it needs `no_new_privs` first.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> {:ok, child} = Alcove.fork(drv, [])
+      iex> {:ok, 0, 1, 0, 0, 0} = Alcove.prctl(drv, [child], :pr_set_no_new_privs, 1, 0, 0, 0)
+      iex> allow_all = <<0x06::native-16, 0, 0, 0x7FFF0000::native-32>>
+      iex> sock_fprog = [<<1::native-16, 0::48>>, {:ptr, allow_all}]
+      iex> Alcove.seccomp(drv, [child], :seccomp_set_mode_filter, 0, sock_fprog)
+      :ok
+      iex> Alcove.getpid(drv, [child]) == child
+      true
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
   @spec seccomp(
           drv(),
@@ -1220,6 +1641,14 @@ defmodule Alcove do
   `seccomp(2)`: Value of a seccomp constant.
 
   Calls `:alcove.seccomp_constant/4`; `timeout` defaults to `:infinity`.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> Alcove.seccomp_constant(drv, [], :seccomp_set_mode_filter)
+      1
+      iex> Alcove.seccomp_constant(drv, [], :seccomp_no_such_operation)
+      :unknown
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
   @spec seccomp_constant(drv(), pipeline(), symbol :: atom(), timeout()) ::
           :unknown | non_neg_integer()
@@ -1230,6 +1659,17 @@ defmodule Alcove do
   `select(2)`: Wait for file descriptors to be ready.
 
   Calls `:alcove.select/7`; `timeout` defaults to `:infinity`.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> require Alcove
+      iex> {:ok, child} = Alcove.fork(drv, [])
+      iex> {:ok, fd} = Alcove.open(drv, [child], "/dev/null", [:o_rdonly], 0)
+      iex> Alcove.select(drv, [child], [fd], [], [], [])
+      {:ok, [fd], [], []}
+      iex> Alcove.select(drv, [child], [], [], [], Alcove.alcove_timeval(usec: 1000))
+      {:ok, [], [], []}
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
   @spec select(
           drv(),
@@ -1275,6 +1715,17 @@ defmodule Alcove do
   `setenv(3)`: Set an environment variable.
 
   Calls `:alcove.setenv/6`; `timeout` defaults to `:infinity`.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> {:ok, child} = Alcove.fork(drv, [])
+      iex> Alcove.setenv(drv, [child], "ALCOVE_DOC", "first", 1)
+      :ok
+      iex> Alcove.setenv(drv, [child], "ALCOVE_DOC", "second", 0)
+      :ok
+      iex> Alcove.getenv(drv, [child], "ALCOVE_DOC")
+      "first"
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
   @spec setenv(
           drv(),
@@ -1291,6 +1742,17 @@ defmodule Alcove do
   `setgid(2)`: Set the group ID.
 
   Calls `:alcove.setgid/4`; `timeout` defaults to `:infinity`.
+
+  Needs root.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> {:ok, child} = Alcove.fork(drv, [])
+      iex> Alcove.setgid(drv, [child], 65534)
+      :ok
+      iex> Alcove.getgid(drv, [child])
+      65534
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
   @spec setgid(drv(), pipeline(), gid :: :alcove.gid_t(), timeout()) ::
           :ok | {:error, :alcove.posix()}
@@ -1301,6 +1763,17 @@ defmodule Alcove do
   `setgroups(2)`: Set the supplementary group IDs.
 
   Calls `:alcove.setgroups/4`; `timeout` defaults to `:infinity`.
+
+  Needs root.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> {:ok, child} = Alcove.fork(drv, [])
+      iex> Alcove.setgroups(drv, [child], [65534])
+      :ok
+      iex> Alcove.getgroups(drv, [child])
+      {:ok, [65534]}
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
   @spec setgroups(drv(), pipeline(), groups :: [:alcove.gid_t()], timeout()) ::
           :ok | {:error, :alcove.posix()}
@@ -1332,6 +1805,20 @@ defmodule Alcove do
   `setns(2)`: Join a namespace.
 
   Calls `:alcove.setns/5`; `timeout` defaults to `:infinity`.
+
+  Needs root. The child joins the UTS namespace of another one.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> {:ok, other} = Alcove.clone(drv, [], [:clone_newuts])
+      iex> :ok = Alcove.sethostname(drv, [other], "alcove-setns")
+      iex> {:ok, child} = Alcove.fork(drv, [])
+      iex> {:ok, fd} = Alcove.open(drv, [child], "/proc/#{other}/ns/uts", [:o_rdonly], 0)
+      iex> Alcove.setns(drv, [child], fd, :clone_newuts)
+      :ok
+      iex> Alcove.gethostname(drv, [child])
+      {:ok, "alcove-setns"}
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
   @spec setns(drv(), pipeline(), f_d :: :alcove.fd(), n_s_type :: :alcove.constant(), timeout()) ::
           :ok | {:error, :alcove.posix()}
@@ -1362,6 +1849,15 @@ defmodule Alcove do
   `setpgid(2)`: Set the process group.
 
   Calls `:alcove.setpgid/5`; `timeout` defaults to `:infinity`.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> {:ok, child} = Alcove.fork(drv, [])
+      iex> Alcove.setpgid(drv, [child], 0, 0)
+      :ok
+      iex> Alcove.getpgrp(drv, [child]) == child
+      true
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
   @spec setpgid(drv(), pipeline(), o_s_pid :: :alcove.pid_t(), pgid :: :alcove.pid_t(), timeout()) ::
           :ok | {:error, :alcove.posix()}
@@ -1372,6 +1868,17 @@ defmodule Alcove do
   `setpriority(2)`: Set a scheduling priority.
 
   Calls `:alcove.setpriority/6`; `timeout` defaults to `:infinity`.
+
+  Lowering a priority (a higher nice value) needs no privilege.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> {:ok, child} = Alcove.fork(drv, [])
+      iex> Alcove.setpriority(drv, [child], :prio_process, 0, 5)
+      :ok
+      iex> Alcove.getpriority(drv, [child], :prio_process, 0)
+      {:ok, 5}
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
   @spec setpriority(
           drv(),
@@ -1406,6 +1913,17 @@ defmodule Alcove do
   `setresgid(2)`: Set the real, effective and saved group IDs.
 
   Calls `:alcove.setresgid/6`; `timeout` defaults to `:infinity`.
+
+  Needs root.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> {:ok, child} = Alcove.fork(drv, [])
+      iex> Alcove.setresgid(drv, [child], 65534, 65534, 65534)
+      :ok
+      iex> Alcove.getresgid(drv, [child])
+      {:ok, 65534, 65534, 65534}
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
   @spec setresgid(
           drv(),
@@ -1422,6 +1940,17 @@ defmodule Alcove do
   `setresuid(2)`: Set the real, effective and saved user IDs.
 
   Calls `:alcove.setresuid/6`; `timeout` defaults to `:infinity`.
+
+  Needs root.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> {:ok, child} = Alcove.fork(drv, [])
+      iex> Alcove.setresuid(drv, [child], 65534, 65534, 65534)
+      :ok
+      iex> Alcove.getresuid(drv, [child])
+      {:ok, 65534, 65534, 65534}
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
   @spec setresuid(
           drv(),
@@ -1438,6 +1967,17 @@ defmodule Alcove do
   `setrlimit(2)`: Set a resource limit.
 
   Calls `:alcove.setrlimit/5`; `timeout` defaults to `:infinity`.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> require Alcove
+      iex> {:ok, child} = Alcove.fork(drv, [])
+      iex> {:ok, Alcove.alcove_rlimit(max: max)} = Alcove.getrlimit(drv, [child], :rlimit_nofile)
+      iex> Alcove.setrlimit(drv, [child], :rlimit_nofile, Alcove.alcove_rlimit(cur: 64, max: max))
+      :ok
+      iex> Alcove.getrlimit(drv, [child], :rlimit_nofile)
+      {:ok, Alcove.alcove_rlimit(cur: 64, max: max)}
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
   @spec setrlimit(
           drv(),
@@ -1453,6 +1993,15 @@ defmodule Alcove do
   `setsid(2)`: Start a new session.
 
   Calls `:alcove.setsid/3`; `timeout` defaults to `:infinity`.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> {:ok, child} = Alcove.fork(drv, [])
+      iex> Alcove.setsid(drv, [child])
+      {:ok, child}
+      iex> Alcove.setsid(drv, [child])
+      {:error, :eperm}
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
   @spec setsid(drv(), pipeline(), timeout()) ::
           {:ok, o_s_pid :: :alcove.pid_t()} | {:error, :alcove.posix()}
@@ -1463,6 +2012,17 @@ defmodule Alcove do
   `setuid(2)`: Set the user ID.
 
   Calls `:alcove.setuid/4`; `timeout` defaults to `:infinity`.
+
+  Needs root.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> {:ok, child} = Alcove.fork(drv, [])
+      iex> Alcove.setuid(drv, [child], 65534)
+      :ok
+      iex> Alcove.getuid(drv, [child])
+      65534
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
   @spec setuid(drv(), pipeline(), user :: :alcove.uid_t(), timeout()) ::
           :ok | {:error, :alcove.posix()}
@@ -1497,6 +2057,14 @@ defmodule Alcove do
   `signal(7)`: Value of a signal name.
 
   Calls `:alcove.signal_constant/4`; `timeout` defaults to `:infinity`.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> Alcove.signal_constant(drv, [], :sigkill)
+      9
+      iex> Alcove.signal_constant(drv, [], :sig_no_such_signal)
+      :unknown
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
   @spec signal_constant(drv(), pipeline(), symbol :: atom(), timeout()) ::
           :unknown | non_neg_integer()
@@ -1507,6 +2075,14 @@ defmodule Alcove do
   `socket(2)`: Create a socket.
 
   Calls `:alcove.socket/6`; `timeout` defaults to `:infinity`.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> {:ok, child} = Alcove.fork(drv, [])
+      iex> {:ok, fd} = Alcove.socket(drv, [child], :af_unix, :sock_stream, 0)
+      iex> is_integer(fd)
+      true
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
   @spec socket(
           drv(),
@@ -1523,6 +2099,16 @@ defmodule Alcove do
   `symlink(2)`: Make a symbolic link.
 
   Calls `:alcove.symlink/5`; `timeout` defaults to `:infinity`.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> path = Path.join(System.tmp_dir!(), "alcove-doc-symlink-#{System.unique_integer([:positive])}")
+      iex> Alcove.symlink(drv, [], "/etc/hostname", path)
+      :ok
+      iex> File.read_link!(path)
+      "/etc/hostname"
+      iex> File.rm!(path)
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
   @spec symlink(drv(), pipeline(), old_path :: iodata(), new_path :: iodata(), timeout()) ::
           :ok | {:error, :alcove.posix()}
@@ -1533,6 +2119,14 @@ defmodule Alcove do
   `syscall(2)`: Number of a system call (sys_NAME).
 
   Calls `:alcove.syscall_constant/4`; `timeout` defaults to `:infinity`.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> Alcove.syscall_constant(drv, [], :sys_getpid) |> is_integer()
+      true
+      iex> Alcove.syscall_constant(drv, [], :sys_no_such_call)
+      :unknown
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
   @spec syscall_constant(drv(), pipeline(), symbol :: atom(), timeout()) ::
           :unknown | non_neg_integer()
@@ -1543,6 +2137,19 @@ defmodule Alcove do
   `umount(2)`: Unmount a filesystem.
 
   Calls `:alcove.umount/4`; `timeout` defaults to `:infinity`.
+
+  Needs root.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> {:ok, child} = Alcove.clone(drv, [], [:clone_newns])
+      iex> :ok = Alcove.mount(drv, [child], "none", "/", "", [:ms_rec, :ms_private], "", "")
+      iex> :ok = Alcove.mount(drv, [child], "tmpfs", "/mnt", "tmpfs", [], "size=1m", "")
+      iex> Alcove.umount(drv, [child], "/mnt")
+      :ok
+      iex> Alcove.umount(drv, [child], "/mnt")
+      {:error, :einval}
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
   @spec umount(drv(), pipeline(), path :: iodata(), timeout()) :: :ok | {:error, :alcove.posix()}
   def umount(drv, pipeline, path, timeout \\ :infinity),
@@ -1552,6 +2159,17 @@ defmodule Alcove do
   `umount2(2)`: Unmount a filesystem, with flags.
 
   Calls `:alcove.umount2/5`; `timeout` defaults to `:infinity`.
+
+  Needs root.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> {:ok, child} = Alcove.clone(drv, [], [:clone_newns])
+      iex> :ok = Alcove.mount(drv, [child], "none", "/", "", [:ms_rec, :ms_private], "", "")
+      iex> :ok = Alcove.mount(drv, [child], "tmpfs", "/mnt", "tmpfs", [], "size=1m", "")
+      iex> Alcove.umount2(drv, [child], "/mnt", [:mnt_detach])
+      :ok
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
   @spec umount2(
           drv(),
@@ -1567,6 +2185,16 @@ defmodule Alcove do
   `unlink(2)`: Remove a file.
 
   Calls `:alcove.unlink/4`; `timeout` defaults to `:infinity`.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> path = Path.join(System.tmp_dir!(), "alcove-doc-unlink-#{System.unique_integer([:positive])}")
+      iex> File.write!(path, "")
+      iex> Alcove.unlink(drv, [], path)
+      :ok
+      iex> Alcove.unlink(drv, [], path)
+      {:error, :enoent}
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
   @spec unlink(drv(), pipeline(), path :: iodata(), timeout()) :: :ok | {:error, :alcove.posix()}
   def unlink(drv, pipeline, path, timeout \\ :infinity),
@@ -1576,6 +2204,16 @@ defmodule Alcove do
   `unsetenv(3)`: Remove an environment variable.
 
   Calls `:alcove.unsetenv/4`; `timeout` defaults to `:infinity`.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> {:ok, child} = Alcove.fork(drv, [])
+      iex> :ok = Alcove.setenv(drv, [child], "ALCOVE_DOC", "unsetenv", 1)
+      iex> Alcove.unsetenv(drv, [child], "ALCOVE_DOC")
+      :ok
+      iex> Alcove.getenv(drv, [child], "ALCOVE_DOC")
+      false
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
   @spec unsetenv(drv(), pipeline(), name :: iodata(), timeout()) ::
           :ok | {:error, :alcove.posix()}
@@ -1586,6 +2224,19 @@ defmodule Alcove do
   `unshare(2)`: Move the process into new namespaces.
 
   Calls `:alcove.unshare/4`; `timeout` defaults to `:infinity`.
+
+  Needs root (or a user namespace). The child gets a UTS namespace of its own.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> {:ok, child} = Alcove.fork(drv, [])
+      iex> Alcove.unshare(drv, [child], [:clone_newuts])
+      :ok
+      iex> Alcove.sethostname(drv, [child], "alcove-unshare")
+      :ok
+      iex> Alcove.gethostname(drv, [child])
+      {:ok, "alcove-unshare"}
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
   @spec unshare(drv(), pipeline(), flags :: :alcove.int32_t() | [:alcove.constant()], timeout()) ::
           :ok | {:error, :alcove.posix()}
@@ -1654,6 +2305,19 @@ defmodule Alcove do
   `write(2)`: Write to a file descriptor.
 
   Calls `:alcove.write/5`; `timeout` defaults to `:infinity`.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> path = Path.join(System.tmp_dir!(), "alcove-doc-write-#{System.unique_integer([:positive])}")
+      iex> {:ok, child} = Alcove.fork(drv, [])
+      iex> {:ok, fd} = Alcove.open(drv, [child], path, [:o_wronly, :o_creat, :o_trunc], 0o600)
+      iex> Alcove.write(drv, [child], fd, ["hello", ?\s, "world"])
+      {:ok, 11}
+      iex> :ok = Alcove.close(drv, [child], fd)
+      iex> File.read!(path)
+      "hello world"
+      iex> File.rm!(path)
+      iex> Alcove.Drv.stop(drv)
+      :ok
   """
   @spec write(drv(), pipeline(), f_d :: :alcove.fd(), buf :: iodata(), timeout()) ::
           {:ok, count :: :alcove.ssize_t()} | {:error, :alcove.posix()}

@@ -4,19 +4,14 @@ defmodule Alcove.DoctestTest do
 
   import Alcove.TestHelper
 
-  # Examples that need root, or calls the helper does not have yet, are
-  # skipped with the reason.
-  @needs_root [sethostname: 4]
-  @needs_constants [define: 3]
+  # Examples that need root are skipped, with the reason, when not root.
+  @needs_root doc_arities(
+                Alcove,
+                ~w(chroot mount pivot_root setgid setgroups sethostname setns setresgid
+                   setresuid setuid umount umount2 unshare)a
+              )
 
-  doctest Alcove, except: @needs_root ++ @needs_constants
+  doctest Alcove, except: @needs_root
   doctest Alcove, only: @needs_root, tags: [skip: unless_root()]
-
-  doctest Alcove,
-    only: @needs_constants,
-    tags: [
-      skip: unless_implemented("the *_constant calls", &Alcove.signal_constant(&1, [], :sigkill))
-    ]
-
   doctest Alcove.Drv
 end

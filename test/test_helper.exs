@@ -25,23 +25,12 @@ defmodule Alcove.TestHelper do
     if root?(), do: false, else: "needs root (CI runs the suite as root)"
   end
 
-  @doc """
-  A skip reason while the helper does not implement the calls `probe`
-  makes (they raise `UndefinedFunctionError`), `false` once it does.
-  `probe` gets a fresh driver.
-  """
-  @spec unless_implemented(String.t(), (Alcove.drv() -> term())) :: false | String.t()
-  def unless_implemented(what, probe) do
-    {:ok, drv} = Alcove.Drv.start()
-
-    try do
-      probe.(drv)
-      false
-    rescue
-      UndefinedFunctionError -> "the helper does not implement #{what} yet"
-    after
-      Alcove.Drv.stop(drv)
-    end
+  @doc "The `{name, arity}` of the documented (longest) form of each function."
+  @spec doc_arities(module(), [atom()]) :: [{atom(), arity()}]
+  def doc_arities(module, names) do
+    for name <- names,
+        arity = module.__info__(:functions) |> Keyword.get_values(name) |> Enum.max(),
+        do: {name, arity}
   end
 
   @doc """
