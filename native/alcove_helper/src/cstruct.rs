@@ -131,6 +131,24 @@ impl CStruct {
         }
     }
 
+    /// The encoded size of `contents()` (see `alcove_proto::value`): a
+    /// call checks its reply fits in one frame before making the call.
+    pub fn reply_size(&self) -> usize {
+        const TAG_AND_LENGTH: usize = 5;
+        // `{ptr, Binary}`: the tuple, the atom, the binary's header.
+        const PTR_TUPLE: usize = 3 * TAG_AND_LENGTH;
+        match self.shape {
+            Shape::Binary => TAG_AND_LENGTH + self.bytes.len(),
+            Shape::Ptr => PTR_TUPLE + self.bytes.len(),
+            Shape::List => self.fields.iter().fold(TAG_AND_LENGTH, |size, field| {
+                size + match field {
+                    Field::Bytes(range) => TAG_AND_LENGTH + range.len(),
+                    Field::Ptr { buffer, .. } => PTR_TUPLE + buffer.len(),
+                }
+            }),
+        }
+    }
+
     fn read(&self, field: &Field) -> Value {
         match field {
             Field::Bytes(range) => Value::Bin(self.bytes[range.clone()].to_vec()),
@@ -168,6 +186,14 @@ impl PtrArg {
         match self {
             PtrArg::Int(_, word) => *word,
             PtrArg::Struct(cstruct) => cstruct.as_mut_ptr() as usize as libc::c_ulong,
+        }
+    }
+
+    /// The encoded size of `value()`.
+    pub fn reply_size(&self) -> usize {
+        match self {
+            PtrArg::Int(..) => 9,
+            PtrArg::Struct(cstruct) => cstruct.reply_size(),
         }
     }
 
@@ -317,6 +343,29 @@ mod tests {
         zero.as_mut_ptr();
         assert_eq!(read_pointer(zero.bytes(), 0), 0);
         assert_eq!(zero.contents(), Value::List(vec![ptr(bin(b""))]));
+    }
+
+    #[test]
+    fn reply_size_is_the_encoded_size() {
+        let values = [
+            bin(b"abc"),
+            Value::List(vec![]),
+            Value::List(vec![
+                bin(b"ab"),
+                ptr(Value::Int(3)),
+                ptr(bin(b"xyz")),
+                bin(b""),
+            ]),
+            ptr(Value::Int(16)),
+            Value::Int(-5),
+            Value::UInt(u64::MAX),
+        ];
+        for value in values {
+            let arg = PtrArg::from_value(&value).unwrap();
+            let mut encoded = Vec::new();
+            alcove_proto::encode_value(&mut encoded, &arg.value());
+            assert_eq!(arg.reply_size(), encoded.len(), "{value:?}");
+        }
     }
 
     #[test]

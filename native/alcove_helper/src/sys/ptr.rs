@@ -2,16 +2,29 @@
 //! prctl(2), ptrace(2), seccomp(2). Arguments are built by `crate::cstruct`;
 //! replies carry what the kernel left in the structs and buffers.
 
-use crate::args::{Args, CallError, CallResult};
+use crate::args::{Args, CallError, CallResult, MAX_REPLY_DATA};
 use crate::consts::{ioctl::IOCTL, prctl::PRCTL, ptrace::PTRACE, seccomp::SECCOMP};
 use crate::cstruct::{CStruct, PtrArg};
 use crate::state::State;
 use alcove_proto::Value;
 
+/// The reply's outer tuple, `ok` and the result, around the contents.
+const REPLY_OVERHEAD: usize = 64;
+
+/// A reply over one frame could not be delivered: refuse the call before
+/// making it (the size of its contents is known from the arguments).
+fn fits_reply(contents_size: usize) -> Result<(), CallError> {
+    if contents_size + REPLY_OVERHEAD > MAX_REPLY_DATA {
+        return Err(CallError::Badarg);
+    }
+    Ok(())
+}
+
 /// alloc: build a struct and return its bytes (pointer fields hold the
 /// addresses the buffers had in the helper) and its contents.
 pub fn alloc(_state: &mut State, args: &Args) -> CallResult {
     let mut cstruct = CStruct::from_value(args.get(0)?)?;
+    fits_reply(cstruct.bytes().len() + cstruct.reply_size())?;
     cstruct.as_mut_ptr();
     Ok(Value::Tuple(vec![
         Value::ok(),
@@ -25,6 +38,7 @@ pub fn ioctl(_state: &mut State, args: &Args) -> CallResult {
     let fd = args.i32(0)?;
     let request = args.constant(1, IOCTL)?;
     let mut argp = PtrArg::from_value(args.get(2)?)?;
+    fits_reply(argp.reply_size())?;
     let word = argp.as_word();
     // SAFETY: `word` is the caller's integer or the address of a struct
     // that `argp` owns and keeps alive until after the call; the request
@@ -50,6 +64,7 @@ pub fn prctl(_state: &mut State, args: &Args) -> CallResult {
         PtrArg::from_value(args.get(3)?)?,
         PtrArg::from_value(args.get(4)?)?,
     ];
+    fits_reply(ptr_args.iter().map(PtrArg::reply_size).sum())?;
     let [arg2, arg3, arg4, arg5] = ptr_args.each_mut().map(PtrArg::as_word);
     // SAFETY: each argument is an integer or the address of a struct owned
     // by `ptr_args`, alive until after the call.
@@ -68,6 +83,7 @@ pub fn ptrace(_state: &mut State, args: &Args) -> CallResult {
     let pid = args.i32(1)?;
     let mut addr = PtrArg::from_value(args.get(2)?)?;
     let mut data = PtrArg::from_value(args.get(3)?)?;
+    fits_reply(addr.reply_size() + data.reply_size())?;
     let (addr_word, data_word) = (addr.as_word(), data.as_word());
     // A PEEK may return -1 as data: only errno tells a failure apart.
     // SAFETY: __errno_location is this thread's errno.
