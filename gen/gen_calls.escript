@@ -300,7 +300,7 @@ ex_example_lines(execve) -> [
     "[\"FOO=bar\\n\"]"];
 ex_example_lines(execvp) -> [
     "iex> {:ok, child} = Alcove.fork(drv, [])",
-    "iex> Alcove.execvp(drv, [child], \"nonexistent\", [\"nonexistent\"])",
+    "iex> Alcove.execvp(drv, [child], \"/nonexistent/program\", [\"program\"])",
     "{:error, :enoent}",
     "iex> Alcove.execvp(drv, [child], \"echo\", [\"echo\", \"hello\"])",
     ":ok",

@@ -686,7 +686,7 @@ defmodule Alcove do
 
       iex> {:ok, drv} = Alcove.Drv.start_link()
       iex> {:ok, child} = Alcove.fork(drv, [])
-      iex> Alcove.execvp(drv, [child], "nonexistent", ["nonexistent"])
+      iex> Alcove.execvp(drv, [child], "/nonexistent/program", ["program"])
       {:error, :enoent}
       iex> Alcove.execvp(drv, [child], "echo", ["echo", "hello"])
       :ok

@@ -109,7 +109,9 @@ defmodule Alcove.ExecTest do
 
   describe "exec failure" do
     test "returns {:error, :enoent} and the child stays usable", %{drv: drv, child: child} do
-      assert Alcove.execvp(drv, [child], "alcove-no-such-program", ["x"]) == {:error, :enoent}
+      # A name with a slash is not searched for: the error does not depend on
+      # which PATH directories the user may read (EACCES wins over ENOENT).
+      assert Alcove.execvp(drv, [child], "/nonexistent/program", ["x"]) == {:error, :enoent}
       assert Alcove.execve(drv, [child], "/nonexistent/prog", ["prog"], []) == {:error, :enoent}
       assert Alcove.getpid(drv, [child]) == child
       assert Alcove.event(drv, [child]) == false
@@ -147,10 +149,27 @@ defmodule Alcove.ExecTest do
     end
 
     test "a helper traps catchable signals and reports them", %{drv: drv, child: child} do
+      # A call answered from the child: it is in its event loop (see below).
+      assert Alcove.getpid(drv, [child]) == child
       assert Alcove.kill(drv, [], child, :sigterm) == :ok
       assert {:signal, :sigterm, info} = Alcove.event(drv, [child], 5000)
       assert is_binary(info)
       assert Alcove.getpid(drv, [child]) == child
+    end
+
+    @tag skip: "core bug: a signal sent right after fork is lost or reported for the parent"
+    test "a signal sent right after fork is reported for the child", %{drv: drv} do
+      # Under load, 1 to 2% of these went missing, some reported as the
+      # root helper's.
+      for _ <- 1..300 do
+        {:ok, child} = Alcove.fork(drv, [])
+        :ok = Alcove.kill(drv, [], child, :sigterm)
+        assert {:signal, :sigterm, _} = Alcove.event(drv, [child], 2000)
+        :ok = Alcove.exit(drv, [child], 0)
+        assert Alcove.event(drv, [child], 2000) == {:exit_status, 0}
+      end
+
+      assert Alcove.event(drv, []) == false
     end
 
     test "an unknown signal name is {:error, :enotsup} and sends nothing", %{
