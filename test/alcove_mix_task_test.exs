@@ -1,0 +1,78 @@
+defmodule Alcove.MixTaskTest do
+  # The compiler task that builds the native code, run against a stand-in
+  # build script in a scratch project directory.
+  #
+  # Not async: the task builds in the current directory, so the test
+  # changes it, and that is global to the VM.
+  use ExUnit.Case, async: false
+
+  alias Mix.Task.Compiler.Diagnostic
+  alias Mix.Tasks.Compile.AlcoveNative
+
+  setup do
+    root = Path.join(System.tmp_dir!(), "alcove-mix-task-#{System.unique_integer([:positive])}")
+    File.mkdir_p!(Path.join(root, "native/alcove_helper/src"))
+    File.write!(Path.join(root, "native/alcove_helper/src/main.rs"), "fn main() {}\n")
+
+    shell = Mix.shell()
+    Mix.shell(Mix.Shell.Process)
+
+    on_exit(fn ->
+      Mix.shell(shell)
+      File.rm_rf!(root)
+    end)
+
+    %{root: root}
+  end
+
+  defp build_script(root, body) do
+    File.write!(Path.join(root, "native/build.sh"), "#!/bin/sh\n" <> body)
+    # Sources must look older than what the script installs.
+    past = {{2000, 1, 1}, {0, 0, 0}}
+    for path <- Path.wildcard(Path.join(root, "native/**")), do: File.touch!(path, past)
+  end
+
+  defp run_in(root, args), do: File.cd!(root, fn -> AlcoveNative.run(args) end)
+
+  test "builds, then does nothing until a source changes or --force", %{root: root} do
+    build_script(root, """
+    mkdir -p priv
+    echo built >> build.log
+    touch priv/alcove priv/alcove_nif.so
+    """)
+
+    assert run_in(root, []) == {:ok, []}
+    assert_received {:mix_shell, :info, ["Building native code (native/build.sh)"]}
+    assert run_in(root, []) == {:noop, []}
+    assert run_in(root, ["--force"]) == {:ok, []}
+
+    File.touch!(Path.join(root, "native/alcove_helper/src/main.rs"), {{2100, 1, 1}, {0, 0, 0}})
+    assert run_in(root, []) == {:ok, []}
+
+    assert File.read!(Path.join(root, "build.log")) == "built\nbuilt\nbuilt\n"
+  end
+
+  test "a failed build is an error with the script's output", %{root: root} do
+    build_script(root, """
+    echo "error: could not compile" >&2
+    exit 101
+    """)
+
+    assert {:error, [%Diagnostic{} = diagnostic]} = run_in(root, [])
+    assert diagnostic.severity == :error
+    assert diagnostic.compiler_name == "alcove_native"
+    assert diagnostic.file == Path.join(root, "native/build.sh")
+    assert diagnostic.message =~ "native/build.sh exited with status 101"
+    assert diagnostic.message =~ "error: could not compile"
+    assert_received {:mix_shell, :error, [message]}
+    assert message == diagnostic.message
+  end
+
+  test "clean removes the installed files", %{root: root} do
+    build_script(root, "mkdir -p priv && touch priv/alcove priv/alcove_nif.so\n")
+    assert run_in(root, []) == {:ok, []}
+    File.cd!(root, fn -> AlcoveNative.clean() end)
+    refute File.exists?(Path.join(root, "priv/alcove"))
+    refute File.exists?(Path.join(root, "priv/alcove_nif.so"))
+  end
+end
