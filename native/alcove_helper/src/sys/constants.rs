@@ -1,7 +1,7 @@
 //! Constant lookups: the value of a lower-case C name in one family, or
 //! `unknown`; errno_id(3)-style names; iolist_to_bin.
 
-use crate::args::{Args, CallResult};
+use crate::args::{Args, CallError, CallResult};
 use crate::consts;
 use crate::state::State;
 use alcove_proto::Value;
@@ -76,6 +76,10 @@ pub fn errno_id(_state: &mut State, args: &Args) -> CallResult {
 }
 
 /// iodata flattened by the helper into one binary (a codec round trip).
+/// As in erlang:iolist_to_binary/1, a byte is iodata only inside a list.
 pub fn iolist_to_bin(_state: &mut State, args: &Args) -> CallResult {
-    Ok(Value::Bin(args.iodata(0)?))
+    match args.get(0)? {
+        Value::Bin(_) | Value::List(_) => Ok(Value::Bin(args.iodata(0)?)),
+        _ => Err(CallError::Badarg),
+    }
 }
