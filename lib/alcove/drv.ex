@@ -33,7 +33,7 @@ defmodule Alcove.Drv do
 
     * `{:exec, command}` - command prefix for the helper, e.g. `"sudo -n"`
     * `{:progname, path}` - the helper binary (default `progname/0`)
-    * `{:env, [{name, value}]}` - the helper's environment
+    * `{:env, [{name, value}]}` - variables added to the helper's environment
     * `:stderr_to_stdout` - merge the children's stderr into stdout
     * `{:owner_exit_signal, signal}` - sent to the owner's OS processes when
       it exits (default 9)
