@@ -10,8 +10,9 @@
 //! ..  payload      (a [`Value`] for calls, replies and events; raw bytes for stdio)
 //! ```
 //!
-//! Decoders are total: they never panic and never allocate more than the
-//! frame they were handed, which is itself capped at [`MAX_FRAME`].
+//! Decoders are total: they never panic, and what they allocate follows the
+//! bytes actually decoded (a small constant factor of the frame, which is
+//! itself capped at [`MAX_FRAME`]), never a size or count the input claims.
 
 mod frame;
 mod value;

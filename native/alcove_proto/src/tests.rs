@@ -187,3 +187,30 @@ fn nesting_is_capped() {
     bytes.extend_from_slice(&0u64.to_be_bytes());
     assert_eq!(decode_value(&bytes), Err(ValueError::TooDeep));
 }
+
+#[test]
+fn nested_lying_counts_are_refused_cheaply() {
+    // 33 nested list headers each claiming every byte left: the count is
+    // over what the bytes allow at the first level.
+    let mut bytes = Vec::new();
+    let total = 33 * 5 + 4096;
+    for level in 0..33 {
+        bytes.push(4);
+        let left = (total - (level + 1) * 5) as u32;
+        bytes.extend_from_slice(&left.to_be_bytes());
+    }
+    bytes.resize(total, 0);
+    assert!(decode_value(&bytes).is_err());
+}
+
+#[test]
+fn honest_count_at_the_limit_decodes() {
+    // A list of 100 empty atoms: exactly two bytes per item.
+    let mut bytes = vec![4u8];
+    bytes.extend_from_slice(&100u32.to_be_bytes());
+    for _ in 0..100 {
+        bytes.extend_from_slice(&[3, 0]);
+    }
+    let value = decode_value(&bytes).unwrap();
+    assert_eq!(value, Value::List(vec![Value::Atom(String::new()); 100]));
+}

@@ -177,12 +177,16 @@ impl<'a> Cursor<'a> {
             }
             4 | 5 => {
                 let count = self.u32()?;
-                // Every item takes at least one byte, so a count larger than
-                // what is left is a lie: refuse it before allocating.
-                if count > self.bytes.len() - self.pos {
+                // Every item takes at least two bytes (an empty atom), so a
+                // count larger than that allows is a lie: refuse it. Space is
+                // reserved only for a few items up front; the rest grows as
+                // items actually decode, so memory follows the bytes read
+                // (at most a constant factor of the capped frame), never a
+                // count that nested headers claim.
+                if count > (self.bytes.len() - self.pos) / 2 {
                     return Err(ValueError::Truncated);
                 }
-                let mut items = Vec::with_capacity(count);
+                let mut items = Vec::with_capacity(count.min(16));
                 for _ in 0..count {
                     items.push(self.value(depth + 1)?);
                 }
