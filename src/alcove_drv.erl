@@ -94,7 +94,7 @@ call(Drv, Pipeline, Call, Args, Timeout) ->
             Reply;
         % The call failed in a way that raises (badpid, undef, badarg, closed).
         {alcove_ctl, Drv, Pipeline, Reason} ->
-            erlang:error(Reason, [Drv, Pipeline, Call, Args])
+            raise(Reason, Drv, Pipeline, Call, Args)
     after Timeout ->
         case alcove_nif:cancel(Drv, RequestId) of
             true ->
@@ -108,6 +108,14 @@ call(Drv, Pipeline, Call, Args, Timeout) ->
         end,
         exit(timeout)
     end.
+
+%% A filtered call raises undef naming the public function, like any
+%% undefined function; other reasons name this call.
+raise(undef, Drv, Pipeline, Call, Args) ->
+    Name = lists:nth(Call + 1, alcove_proto:calls()),
+    erlang:raise(error, undef, [{alcove, Name, [Drv, Pipeline | Args], []}]);
+raise(Reason, Drv, Pipeline, Call, Args) ->
+    erlang:error(Reason, [Drv, Pipeline, Call, Args]).
 
 %% @doc Write to a child's stdin; asynchronous.
 -spec stdin(ref(), [integer()], iodata()) -> ok.
@@ -173,7 +181,7 @@ terminate(_Reason, #state{resource = Resource}) ->
 %%% internal
 
 argv(Opts) ->
-    Exec = string:tokens(proplists:get_value(exec, Opts, ""), " "),
+    Exec = string:tokens(to_list(proplists:get_value(exec, Opts, "")), " "),
     Progname = proplists:get_value(progname, Opts, progname()),
     Flags = [
         ["--" ++ atom_to_list(K), integer_to_list(V)]
@@ -181,8 +189,11 @@ argv(Opts) ->
         lists:member(K, [maxchild, maxforkdepth, depth, exit_status, termsig, flowcontrol,
                          signaloneof, stdin_closed, stdout_closed, stderr_closed]),
         is_integer(V)
-    ],
-    Exec ++ [Progname | lists:append(Flags)].
+    ] ++ [["--stderr_to_stdout", "1"] || proplists:get_bool(stderr_to_stdout, Opts)],
+    Exec ++ [to_list(Progname) | lists:append(Flags)].
+
+to_list(B) when is_binary(B) -> unicode:characters_to_list(B);
+to_list(L) when is_list(L) -> L.
 
 to_bin(B) when is_binary(B) -> B;
 to_bin(L) when is_list(L) -> unicode:characters_to_binary(L);

@@ -19,7 +19,9 @@
     owner_death_kills/1, controlling_process/1, controlling_process_not_owner/1,
     output_before_exit/1, badpid/1, badpid_stdin/1, badpid_exited_mid_pipeline/1,
     depth16/1, maxchild/1, stop_leaves_nothing/1, owner_exit_tears_down/1,
-    helper_death/1, large_stdin/1, signal_defaults/1, flowcontrol/1
+    helper_death/1, large_stdin/1, signal_defaults/1, flowcontrol/1,
+    new_owner_death_kills/1, owner_death_kills_nested/1, signal_after_fork/1,
+    stderr_to_stdout/1, undef_names_call/1
 ]).
 
 suite() ->
@@ -42,7 +44,9 @@ groups() ->
             owner_death_kills, controlling_process, controlling_process_not_owner,
             output_before_exit, badpid, badpid_stdin, badpid_exited_mid_pipeline,
             depth16, maxchild, stop_leaves_nothing, owner_exit_tears_down,
-            helper_death, large_stdin, signal_defaults, flowcontrol
+            helper_death, large_stdin, signal_defaults, flowcontrol,
+            new_owner_death_kills, owner_death_kills_nested, signal_after_fork,
+            stderr_to_stdout, undef_names_call
         ]}
     ].
 
@@ -385,6 +389,7 @@ bad_arguments(Config) ->
     ?assertError(badarg, alcove:chdir(Drv, [C], self())),
     ?assertError(badarg, alcove:chdir(Drv, [C], 1.5)),
     ?assertError(badarg, alcove:chdir(Drv, [C], [$a | $b])),
+    ?assertError(badarg, alcove:chdir(Drv, [C], 47)),
     ?assertError(badarg, alcove:chdir(Drv, [C], <<"a", 0, "b">>)),
     ?assertError(badarg, alcove:getpid(Drv, not_a_list)),
     ?assertError(badarg, alcove:getpid(Drv, [C | C])),
@@ -719,3 +724,71 @@ fexecve(Config) ->
     ?assertEqual({error, ebadf}, alcove:fexecve(Drv, [C], 999, ["echo"], [])),
     ok = alcove:fexecve(Drv, [C], FD, ["echo", "from", "fd"], []),
     ?assertEqual({<<"from fd\n">>, {exit_status, 0}}, read_until_exit(Drv, [C])).
+
+new_owner_death_kills(Config) ->
+    Drv = drv(Config),
+    {ok, C} = alcove:fork(Drv, []),
+    ok = alcove:execvp(Drv, [C], "sleep", ["sleep", "100"]),
+    New = spawn(fun() -> receive stop -> ok end end),
+    ok = alcove_drv:controlling_process(Drv, [C], New),
+    exit(New, kill),
+    ok = wait_gone(C, 5000).
+
+owner_death_kills_nested(Config) ->
+    Drv = drv(Config),
+    Self = self(),
+    lists:foreach(
+        fun(_) ->
+            Owner = spawn(fun() ->
+                {ok, C} = alcove:fork(Drv, []),
+                {ok, G} = alcove:fork(Drv, [C]),
+                {ok, S} = alcove:fork(Drv, [C, G]),
+                ok = alcove:execvp(Drv, [C, G, S], "sleep", ["sleep", "100"]),
+                Self ! {tree, [C, G, S]},
+                receive stop -> ok end
+            end),
+            Tree = receive {tree, T} -> T after 5000 -> ct:fail(no_tree) end,
+            exit(Owner, kill),
+            [ok = wait_gone(P, 5000) || P <- Tree]
+        end,
+        lists:seq(1, 10)
+    ),
+    ?assertEqual([], alcove:cpid(Drv, [])).
+
+signal_after_fork(Config) ->
+    Drv = drv(Config),
+    lists:foreach(
+        fun(_) ->
+            {ok, C} = alcove:fork(Drv, []),
+            ok = alcove:kill(Drv, [], C, sigusr1),
+            receive
+                {alcove_event, Drv, [C], {signal, sigusr1, _}} -> ok;
+                {alcove_event, Drv, Other, {signal, sigusr1, _}} -> ct:fail({signal_reported_for, Other})
+            after 5000 -> ct:fail({signal_lost, C})
+            end,
+            ok = alcove:kill(Drv, [], C, sigkill),
+            {termsig, sigkill} = wait_exit(Drv, [C])
+        end,
+        lists:seq(1, 100)
+    ).
+
+stderr_to_stdout(_Config) ->
+    {ok, Drv} = alcove_drv:start_link([stderr_to_stdout]),
+    try
+        {ok, C} = alcove:fork(Drv, []),
+        ok = alcove:execvp(Drv, [C], "sh", ["sh", "-c", "echo out; echo err >&2"]),
+        ?assertEqual({<<"out\nerr\n">>, {exit_status, 0}}, read_until_exit(Drv, [C])),
+        ?assertEqual([], alcove:stderr(Drv, [C]))
+    after
+        alcove_drv:stop(Drv)
+    end.
+
+undef_names_call(Config) ->
+    Drv = drv(Config),
+    {ok, C} = alcove:fork(Drv, []),
+    ok = alcove:filter(Drv, [C], alcove:filter([getcwd])),
+    try alcove:getcwd(Drv, [C]) of
+        R -> ct:fail({not_raised, R})
+    catch
+        error:undef:Stack -> ?assertMatch([{alcove, getcwd, [Drv, [C]], _} | _], Stack)
+    end.

@@ -126,7 +126,11 @@ pub fn constant(value: &Value, table: &[(&'static str, i64)]) -> Result<i64, Cal
 }
 
 /// Flatten iodata: a binary, or a (nested) list of bytes and binaries.
+/// A bare integer is not iodata.
 pub fn iodata(value: &Value) -> Result<Vec<u8>, CallError> {
+    if !matches!(value, Value::Bin(_) | Value::List(_)) {
+        return Err(CallError::Badarg);
+    }
     let mut out = Vec::new();
     flatten(value, &mut out)?;
     Ok(out)

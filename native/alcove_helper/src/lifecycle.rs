@@ -83,6 +83,45 @@ pub fn become_subreaper(on: bool) {
     unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, on as libc::c_ulong, 0, 0, 0) };
 }
 
+/// Die (SIGKILL) when the parent helper dies, however it dies: a process
+/// whose helper is gone can no longer be reached, so it must not linger.
+/// The kernel drops this setting when credentials change, so the id calls
+/// arm it again.
+pub fn die_with_parent(parent: libc::pid_t) {
+    // SAFETY: prctl and getppid with integer arguments only.
+    unsafe {
+        libc::prctl(
+            libc::PR_SET_PDEATHSIG,
+            libc::SIGKILL as libc::c_ulong,
+            0,
+            0,
+            0,
+        );
+        // The parent may have died before the setting took. (In a new PID
+        // namespace the parent is outside it and getppid() is 0.)
+        let ppid = libc::getppid();
+        if parent > 0 && ppid != parent && ppid != 0 {
+            libc::_exit(1);
+        }
+    }
+}
+
+/// Arm parent-death again after a credential change (see [`die_with_parent`]).
+pub fn rearm_parent_death(depth: i64) {
+    if depth > 0 {
+        // SAFETY: prctl with integer arguments only.
+        unsafe {
+            libc::prctl(
+                libc::PR_SET_PDEATHSIG,
+                libc::SIGKILL as libc::c_ulong,
+                0,
+                0,
+                0,
+            )
+        };
+    }
+}
+
 /// Close every fd above stderr: the helper must not hold the VM's fds.
 pub fn close_inherited_fds() {
     // SAFETY: close_range on fds 3.. of this process, none of which are in use yet.

@@ -123,6 +123,24 @@ pub fn reset_all() {
     };
 }
 
+/// Block every signal; returns the mask to restore.
+pub fn block_all() -> libc::sigset_t {
+    // SAFETY: zeroed sigsets are valid; sigfillset/sigprocmask only write them.
+    unsafe {
+        let mut all: libc::sigset_t = std::mem::zeroed();
+        let mut old: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut all);
+        libc::sigprocmask(libc::SIG_SETMASK, &all, &mut old);
+        old
+    }
+}
+
+/// Put back a mask saved by [`block_all`].
+pub fn restore_mask(mask: &libc::sigset_t) {
+    // SAFETY: mask is a valid sigset.
+    unsafe { libc::sigprocmask(libc::SIG_SETMASK, mask, std::ptr::null_mut()) };
+}
+
 /// The signal state of one helper process.
 pub struct Signals {
     pub read_fd: RawFd,

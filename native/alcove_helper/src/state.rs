@@ -28,6 +28,8 @@ pub struct Opts {
     pub stdin_closed: i64,
     pub stdout_closed: i64,
     pub stderr_closed: i64,
+    /// Children's stderr goes to their stdout pipe (a start option).
+    pub stderr_to_stdout: i64,
 }
 
 impl Default for Opts {
@@ -42,6 +44,7 @@ impl Default for Opts {
             stdin_closed: 0,
             stdout_closed: 0,
             stderr_closed: 0,
+            stderr_to_stdout: 0,
         }
     }
 }
@@ -58,6 +61,7 @@ impl Opts {
             "stdin_closed" => self.stdin_closed,
             "stdout_closed" => self.stdout_closed,
             "stderr_closed" => self.stderr_closed,
+            "stderr_to_stdout" => self.stderr_to_stdout,
             _ => return None,
         })
     }
@@ -74,6 +78,7 @@ impl Opts {
             "stdin_closed" => &mut self.stdin_closed,
             "stdout_closed" => &mut self.stdout_closed,
             "stderr_closed" => &mut self.stderr_closed,
+            "stderr_to_stdout" => &mut self.stderr_to_stdout,
             _ => return false,
         };
         let valid = match name {

@@ -174,10 +174,12 @@ impl Driver {
 
     /// An owner exited: kill what it owned.
     pub fn owner_exited(&self, pid: LocalPid) {
-        let owned = match self.routes.lock() {
+        let mut owned = match self.routes.lock() {
             Ok(mut routes) => routes.owner_exited(pid),
             Err(_) => return,
         };
+        // Deepest first, so each kill still finds its path of helpers.
+        owned.sort_by_key(|pipeline| std::cmp::Reverse(pipeline.len()));
         for pipeline in owned {
             let Some((&child, parent)) = pipeline.split_last() else {
                 continue;

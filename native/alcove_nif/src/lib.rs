@@ -98,7 +98,7 @@ fn start<'a>(
         driver: driver.clone(),
     });
     resource.monitor(Some(env), &drv);
-    registry::insert(drv, driver.clone());
+    registry::insert(drv, resource.clone());
     let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| {
         std::thread::Builder::new().name(name.into()).spawn(f)
     };
@@ -136,7 +136,8 @@ fn stop(resource: ResourceArc<DriverResource>, timeout_ms: u64) -> bool {
 /// Send a call; returns its request id. badarg for terms that cannot travel.
 #[rustler::nif]
 fn call(env: Env, drv: LocalPid, pipeline: Term, number: u16, args: Term) -> NifResult<u64> {
-    let driver = lookup(drv)?;
+    let resource = lookup(drv)?;
+    let driver = &resource.driver;
     let pipeline = decode_pipeline(pipeline, alcove_proto::MAX_DEPTH).map_err(|_| Error::BadArg)?;
     let args = term_to_value(args, 0).map_err(|_| Error::BadArg)?;
     driver
@@ -150,7 +151,8 @@ fn call(env: Env, drv: LocalPid, pipeline: Term, number: u16, args: Term) -> Nif
 /// Write iodata to a child's stdin, chunked and in order.
 #[rustler::nif]
 fn stdin(drv: LocalPid, pipeline: Term, data: Term) -> NifResult<rustler::Atom> {
-    let driver = lookup(drv)?;
+    let resource = lookup(drv)?;
+    let driver = &resource.driver;
     let pipeline = decode_pipeline(pipeline, alcove_proto::MAX_DEPTH).map_err(|_| Error::BadArg)?;
     let bytes = Binary::from_iolist(data).map_err(|_| Error::BadArg)?;
     driver.stdin(&pipeline, bytes.as_slice());
@@ -160,7 +162,9 @@ fn stdin(drv: LocalPid, pipeline: Term, data: Term) -> NifResult<rustler::Atom> 
 /// Drop the routing of a timed-out call; see `Driver::cancel`.
 #[rustler::nif]
 fn cancel(drv: LocalPid, request_id: u64) -> bool {
-    lookup(drv).map(|d| d.cancel(request_id)).unwrap_or(true)
+    lookup(drv)
+        .map(|r| r.driver.cancel(request_id))
+        .unwrap_or(true)
 }
 
 #[rustler::nif]
@@ -170,11 +174,9 @@ fn controlling_process<'a>(
     pipeline: Term<'a>,
     new_owner: LocalPid,
 ) -> NifResult<Term<'a>> {
-    let driver = lookup(drv)?;
+    let resource = lookup(drv)?;
+    let driver = &resource.driver;
     let pipeline = decode_pipeline(pipeline, alcove_proto::MAX_DEPTH).map_err(|_| Error::BadArg)?;
-    let resource = ResourceArc::new(DriverResource {
-        driver: driver.clone(),
-    });
     if driver.controlling_process(&resource, env, env.pid(), pipeline, new_owner) {
         Ok(ok().encode(env))
     } else {

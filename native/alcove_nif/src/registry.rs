@@ -1,20 +1,23 @@
 //! Drivers by the pid of their driver process: every call names its
 //! driver by that pid.
 
-use crate::driver::Driver;
-use rustler::{Error, LocalPid, NifResult};
+use crate::driver::DriverResource;
+use rustler::{Error, LocalPid, NifResult, ResourceArc};
 use std::collections::HashMap;
-use std::sync::{Arc, LazyLock, RwLock};
+use std::sync::{LazyLock, RwLock};
 
-static DRIVERS: LazyLock<RwLock<HashMap<LocalPid, Arc<Driver>>>> = LazyLock::new(Default::default);
+static DRIVERS: LazyLock<RwLock<HashMap<LocalPid, ResourceArc<DriverResource>>>> =
+    LazyLock::new(Default::default);
 
-/// The driver of a driver pid; badarg for anything else.
-pub fn lookup(drv: LocalPid) -> NifResult<Arc<Driver>> {
+/// The driver resource of a driver pid; badarg for anything else. The
+/// registry keeps the resource (and the monitors made on it) alive until
+/// the driver stops.
+pub fn lookup(drv: LocalPid) -> NifResult<ResourceArc<DriverResource>> {
     let drivers = DRIVERS.read().map_err(|_| Error::BadArg)?;
     drivers.get(&drv).cloned().ok_or(Error::BadArg)
 }
 
-pub fn insert(drv: LocalPid, driver: Arc<Driver>) {
+pub fn insert(drv: LocalPid, driver: ResourceArc<DriverResource>) {
     if let Ok(mut drivers) = DRIVERS.write() {
         drivers.insert(drv, driver);
     }

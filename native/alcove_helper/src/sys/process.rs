@@ -80,6 +80,10 @@ fn spawn(state: &mut State, clone_flags: Option<i64>) -> CallResult {
     let fds = ChildFds::new().map_err(CallError::Errno)?;
     // Output queued for upstream must not be duplicated into the child.
     crate::event_loop::flush_upstream(state);
+    // Signals wait until the child has a signal pipe of its own: one
+    // caught in between would be written to the parent's pipe.
+    let saved_mask = crate::signals::block_all();
+    let parent = current_pid();
     let pid = match clone_flags {
         // SAFETY: the helper is single-threaded, so the child may go on
         // running Rust code after fork.
@@ -97,6 +101,9 @@ fn spawn(state: &mut State, clone_flags: Option<i64>) -> CallResult {
             ) as libc::pid_t
         },
     };
+    if pid != 0 {
+        crate::signals::restore_mask(&saved_mask);
+    }
     if pid < 0 {
         let err = CallError::last_os();
         fds.parent_ends()
@@ -106,7 +113,8 @@ fn spawn(state: &mut State, clone_flags: Option<i64>) -> CallResult {
         return Err(err);
     }
     if pid == 0 {
-        become_child(state, &fds);
+        become_child(state, &fds, parent);
+        crate::signals::restore_mask(&saved_mask);
         return Ok(Value::ok());
     }
     fds.child_ends().into_iter().for_each(fdio::close);
@@ -148,12 +156,18 @@ fn nofile_limit() -> i64 {
 
 /// In the new child: stdio onto the pipes, drop every fd that belongs to
 /// the parent or a sibling, and serve the control socket.
-fn become_child(state: &mut State, fds: &ChildFds) {
+fn become_child(state: &mut State, fds: &ChildFds, parent: libc::pid_t) {
+    crate::lifecycle::die_with_parent(parent);
+    let stderr = if state.opts.stderr_to_stdout == 1 {
+        fds.stdout.1
+    } else {
+        fds.stderr.1
+    };
     // SAFETY: dup2 onto 0/1/2 of fds this process holds.
     unsafe {
         libc::dup2(fds.stdin.1, 0);
         libc::dup2(fds.stdout.1, 1);
-        libc::dup2(fds.stderr.1, 2);
+        libc::dup2(stderr, 2);
     }
     for fd in fds
         .parent_ends()
@@ -190,6 +204,11 @@ fn become_child(state: &mut State, fds: &ChildFds) {
         // SAFETY: _exit in a forked child.
         unsafe { libc::_exit(1) };
     }
+}
+
+fn current_pid() -> libc::pid_t {
+    // SAFETY: getpid cannot fail.
+    unsafe { libc::getpid() }
 }
 
 /// exit(3): answer, then leave without running the parent's destructors.
