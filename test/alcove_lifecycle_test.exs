@@ -134,9 +134,6 @@ defmodule Alcove.LifecycleTest do
                ]
              end)
     end
-
-    @tag skip:
-           "core bug: the NIF monitors a new owner through a temporary resource, so its exit kills nothing"
     test "the new owner's exit kills a handed-over child" do
       {:ok, drv} = Alcove.Drv.start_link()
       {:ok, child} = Alcove.fork(drv, [])
@@ -147,8 +144,6 @@ defmodule Alcove.LifecycleTest do
       assert eventually(fn -> not os_process?(child) end)
       assert Alcove.cpid(drv, []) == []
     end
-
-    @tag skip: "core bug: an owner's exit can leave a grandchild's program running (about 1 in 6)"
     test "an owner's exit kills every level it forked, programs included" do
       {:ok, drv} = Alcove.Drv.start_link()
 
