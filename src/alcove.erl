@@ -442,6 +442,7 @@ alloc(Drv, Pipeline, Ptr, Timeout) ->
     alcove_drv:call(Drv, Pipeline, 0, [Ptr], Timeout).
 
 %% @doc capsicum(4): Capsicum constants (FreeBSD).
+-dialyzer({no_return, [cap_constant/3, cap_constant/4]}).
 -spec cap_constant(alcove_drv:ref(), pipeline(), Symbol :: atom()) -> integer() | unknown.
 cap_constant(Drv, Pipeline, Symbol) ->
     cap_constant(Drv, Pipeline, Symbol, infinity).
@@ -452,6 +453,7 @@ cap_constant(Drv, Pipeline, Symbol, _Timeout) ->
     erlang:error(undef, [Drv, Pipeline | [Symbol]]).
 
 %% @doc cap_enter(2): Enter capability mode (FreeBSD).
+-dialyzer({no_return, [cap_enter/2, cap_enter/3]}).
 -spec cap_enter(alcove_drv:ref(), pipeline()) -> ok | {error, posix()}.
 cap_enter(Drv, Pipeline) ->
     cap_enter(Drv, Pipeline, infinity).
@@ -462,6 +464,7 @@ cap_enter(Drv, Pipeline, _Timeout) ->
     erlang:error(undef, [Drv, Pipeline | []]).
 
 %% @doc cap_fcntls_get(2): Get the allowed fcntl commands (FreeBSD).
+-dialyzer({no_return, [cap_fcntls_get/3, cap_fcntls_get/4]}).
 -spec cap_fcntls_get(alcove_drv:ref(), pipeline(), FD :: fd()) -> {ok, integer()} | {error, posix()}.
 cap_fcntls_get(Drv, Pipeline, FD) ->
     cap_fcntls_get(Drv, Pipeline, FD, infinity).
@@ -472,6 +475,7 @@ cap_fcntls_get(Drv, Pipeline, FD, _Timeout) ->
     erlang:error(undef, [Drv, Pipeline | [FD]]).
 
 %% @doc cap_fcntls_limit(2): Limit fcntl commands (FreeBSD).
+-dialyzer({no_return, [cap_fcntls_limit/4, cap_fcntls_limit/5]}).
 -spec cap_fcntls_limit(alcove_drv:ref(), pipeline(), FD :: fd(), Rights :: constant()) -> ok | {error, posix()}.
 cap_fcntls_limit(Drv, Pipeline, FD, Rights) ->
     cap_fcntls_limit(Drv, Pipeline, FD, Rights, infinity).
@@ -482,6 +486,7 @@ cap_fcntls_limit(Drv, Pipeline, FD, Rights, _Timeout) ->
     erlang:error(undef, [Drv, Pipeline | [FD, Rights]]).
 
 %% @doc cap_getmode(2): Whether in capability mode (FreeBSD).
+-dialyzer({no_return, [cap_getmode/2, cap_getmode/3]}).
 -spec cap_getmode(alcove_drv:ref(), pipeline()) -> {ok, 0 | 1} | {error, posix()}.
 cap_getmode(Drv, Pipeline) ->
     cap_getmode(Drv, Pipeline, infinity).
@@ -492,6 +497,7 @@ cap_getmode(Drv, Pipeline, _Timeout) ->
     erlang:error(undef, [Drv, Pipeline | []]).
 
 %% @doc cap_ioctls_limit(2): Limit ioctls (FreeBSD).
+-dialyzer({no_return, [cap_ioctls_limit/4, cap_ioctls_limit/5]}).
 -spec cap_ioctls_limit(alcove_drv:ref(), pipeline(), FD :: fd(), Rights :: constant()) -> ok | {error, posix()}.
 cap_ioctls_limit(Drv, Pipeline, FD, Rights) ->
     cap_ioctls_limit(Drv, Pipeline, FD, Rights, infinity).
@@ -502,6 +508,7 @@ cap_ioctls_limit(Drv, Pipeline, FD, Rights, _Timeout) ->
     erlang:error(undef, [Drv, Pipeline | [FD, Rights]]).
 
 %% @doc cap_rights_limit(2): Limit fd rights (FreeBSD).
+-dialyzer({no_return, [cap_rights_limit/4, cap_rights_limit/5]}).
 -spec cap_rights_limit(alcove_drv:ref(), pipeline(), FD :: fd(), Rights :: constant()) -> ok | {error, posix()}.
 cap_rights_limit(Drv, Pipeline, FD, Rights) ->
     cap_rights_limit(Drv, Pipeline, FD, Rights, infinity).
@@ -882,6 +889,7 @@ iolist_to_bin(Drv, Pipeline, Iolist, Timeout) ->
     alcove_drv:call(Drv, Pipeline, 46, [Iolist], Timeout).
 
 %% @doc jail(2): Create a jail (FreeBSD).
+-dialyzer({no_return, [jail/3, jail/4]}).
 -spec jail(alcove_drv:ref(), pipeline(), Jail :: cstruct()) -> {ok, int32_t()} | {error, posix()}.
 jail(Drv, Pipeline, Jail) ->
     jail(Drv, Pipeline, Jail, infinity).
@@ -892,6 +900,7 @@ jail(Drv, Pipeline, Jail, _Timeout) ->
     erlang:error(undef, [Drv, Pipeline | [Jail]]).
 
 %% @doc jail_attach(2): Join a jail (FreeBSD).
+-dialyzer({no_return, [jail_attach/3, jail_attach/4]}).
 -spec jail_attach(alcove_drv:ref(), pipeline(), JID :: int32_t()) -> ok | {error, posix()}.
 jail_attach(Drv, Pipeline, JID) ->
     jail_attach(Drv, Pipeline, JID, infinity).
@@ -902,6 +911,7 @@ jail_attach(Drv, Pipeline, JID, _Timeout) ->
     erlang:error(undef, [Drv, Pipeline | [JID]]).
 
 %% @doc jail_remove(2): Remove a jail (FreeBSD).
+-dialyzer({no_return, [jail_remove/3, jail_remove/4]}).
 -spec jail_remove(alcove_drv:ref(), pipeline(), JID :: int32_t()) -> ok | {error, posix()}.
 jail_remove(Drv, Pipeline, JID) ->
     jail_remove(Drv, Pipeline, JID, infinity).
@@ -1002,6 +1012,7 @@ pivot_root(Drv, Pipeline, NewRoot, PutOld, Timeout) ->
     alcove_drv:call(Drv, Pipeline, 58, [NewRoot, PutOld], Timeout).
 
 %% @doc pledge(2): Restrict system operations (OpenBSD).
+-dialyzer({no_return, [pledge/4, pledge/5]}).
 -spec pledge(alcove_drv:ref(), pipeline(), Promises :: iodata(), ExecPromises :: iodata()) -> ok | {error, posix()}.
 pledge(Drv, Pipeline, Promises, ExecPromises) ->
     pledge(Drv, Pipeline, Promises, ExecPromises, infinity).
@@ -1032,6 +1043,7 @@ prctl_constant(Drv, Pipeline, Symbol, Timeout) ->
     alcove_drv:call(Drv, Pipeline, 61, [Symbol], Timeout).
 
 %% @doc procctl(2): Control processes (FreeBSD).
+-dialyzer({no_return, [procctl/6, procctl/7]}).
 -spec procctl(alcove_drv:ref(), pipeline(), IDType :: constant(), ID :: pid_t(), Cmd :: constant(), Data :: [] | cstruct()) -> {ok, binary(), cstruct()} | {error, posix()}.
 procctl(Drv, Pipeline, IDType, ID, Cmd, Data) ->
     procctl(Drv, Pipeline, IDType, ID, Cmd, Data, infinity).
@@ -1382,6 +1394,7 @@ unshare(Drv, Pipeline, Flags, Timeout) ->
     alcove_drv:call(Drv, Pipeline, 96, [Flags], Timeout).
 
 %% @doc unveil(2): Restrict filesystem view (OpenBSD).
+-dialyzer({no_return, [unveil/4, unveil/5]}).
 -spec unveil(alcove_drv:ref(), pipeline(), Path :: iodata(), Permissions :: iodata()) -> ok | {error, posix()}.
 unveil(Drv, Pipeline, Path, Permissions) ->
     unveil(Drv, Pipeline, Path, Permissions, infinity).
