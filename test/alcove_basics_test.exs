@@ -185,6 +185,7 @@ defmodule Alcove.BasicsTest do
       assert_raise ArgumentError, fn -> Alcove.getpid(drv, [:not_a_pid]) end
       assert Alcove.getpid(drv, []) |> is_integer()
     end
+
     test "an integer is not iodata", %{drv: drv} do
       assert_raise ArgumentError, fn -> Alcove.chdir(drv, [], 47) end
     end

@@ -56,6 +56,7 @@ defmodule Alcove.ExecTest do
       assert Alcove.stdout(drv, [child]) == ["out\n"]
       assert Alcove.stderr(drv, [child]) == ["err\n"]
     end
+
     test "stderr_to_stdout merges stderr into stdout" do
       {:ok, drv} = Alcove.Drv.start_link([:stderr_to_stdout])
       {:ok, child} = Alcove.fork(drv, [])
@@ -154,6 +155,7 @@ defmodule Alcove.ExecTest do
       assert is_binary(info)
       assert Alcove.getpid(drv, [child]) == child
     end
+
     test "a signal sent right after fork is reported for the child", %{drv: drv} do
       # Under load, 1 to 2% of these went missing, some reported as the
       # root helper's.

@@ -134,6 +134,7 @@ defmodule Alcove.LifecycleTest do
                ]
              end)
     end
+
     test "the new owner's exit kills a handed-over child" do
       {:ok, drv} = Alcove.Drv.start_link()
       {:ok, child} = Alcove.fork(drv, [])
@@ -144,6 +145,7 @@ defmodule Alcove.LifecycleTest do
       assert eventually(fn -> not os_process?(child) end)
       assert Alcove.cpid(drv, []) == []
     end
+
     test "an owner's exit kills every level it forked, programs included" do
       {:ok, drv} = Alcove.Drv.start_link()
 
