@@ -51,40 +51,14 @@ groups() ->
     ].
 
 init_per_testcase(_Case, Config) ->
-    {ok, Drv} = alcove_drv:start_link(),
-    [{drv, Drv} | Config].
+    alcove_ct:init_driver(Config).
 
 end_per_testcase(_Case, Config) ->
-    Drv = ?config(drv, Config),
-    unlink(Drv),
-    catch alcove_drv:stop(Drv),
-    ok.
+    alcove_ct:end_driver(Config).
 
 %%% helpers
 
 drv(Config) -> ?config(drv, Config).
-
-root() ->
-    os:getenv("USER") =:= "root" orelse string:trim(os:cmd("id -u")) =:= "0".
-
-%% Wait for the exit event of a process.
-wait_exit(Drv, Pipeline) ->
-    receive
-        {alcove_event, Drv, Pipeline, {exit_status, _} = E} -> E;
-        {alcove_event, Drv, Pipeline, {termsig, _} = E} -> E
-    after 10000 -> ct:fail({no_exit_event, Pipeline})
-    end.
-
-%% Read stdout until the exit event; returns {Bytes, ExitEvent}.
-read_until_exit(Drv, Pipeline) ->
-    read_until_exit(Drv, Pipeline, []).
-read_until_exit(Drv, Pipeline, Acc) ->
-    receive
-        {alcove_stdout, Drv, Pipeline, Data} -> read_until_exit(Drv, Pipeline, [Data | Acc]);
-        {alcove_event, Drv, Pipeline, {exit_status, _} = E} -> {iolist_to_binary(lists:reverse(Acc)), E};
-        {alcove_event, Drv, Pipeline, {termsig, _} = E} -> {iolist_to_binary(lists:reverse(Acc)), E}
-    after 20000 -> ct:fail({no_exit, Pipeline, iolist_size(Acc)})
-    end.
 
 %% Read exactly N bytes of stdout.
 read_bytes(_Drv, _Pipeline, 0, Acc) ->
@@ -139,7 +113,7 @@ fork_nested(Config) ->
     ?assert(lists:member(C2, descendants(alcove:getpid(Drv, [])))).
 
 clone_namespaces(Config) ->
-    case root() of
+    case alcove_ct:root() of
         false ->
             {skip, "clone with new namespaces needs root (CAP_SYS_ADMIN)"};
         true ->
@@ -169,14 +143,14 @@ exit_status(Config) ->
     Drv = drv(Config),
     {ok, C} = alcove:fork(Drv, []),
     ?assertEqual(ok, alcove:exit(Drv, [C], 7)),
-    ?assertEqual({exit_status, 7}, wait_exit(Drv, [C])),
+    ?assertEqual({exit_status, 7}, alcove_ct:wait_exit(Drv, [C])),
     ?assertError(badpid, alcove:getpid(Drv, [C])).
 
 kill_termsig(Config) ->
     Drv = drv(Config),
     {ok, C} = alcove:fork(Drv, []),
     ?assertEqual(ok, alcove:kill(Drv, [], C, 9)),
-    ?assertEqual({termsig, sigkill}, wait_exit(Drv, [C])).
+    ?assertEqual({termsig, sigkill}, alcove_ct:wait_exit(Drv, [C])).
 
 kill_atom_and_unknown(Config) ->
     Drv = drv(Config),
@@ -185,7 +159,7 @@ kill_atom_and_unknown(Config) ->
     ?assertEqual({error, enotsup}, alcove:kill(Drv, [], C, signotreal)),
     ?assertEqual({error, esrch}, alcove:kill(Drv, [], 999999, sigterm)),
     ?assertEqual(ok, alcove:kill(Drv, [], C, sigterm)),
-    ?assertEqual({termsig, sigterm}, wait_exit(Drv, [C])).
+    ?assertEqual({termsig, sigterm}, alcove_ct:wait_exit(Drv, [C])).
 
 execvp_cat(Config) ->
     Drv = drv(Config),
@@ -196,13 +170,13 @@ execvp_cat(Config) ->
     % The control channel is gone after exec: fdctl becomes -2.
     ?assertEqual(-2, alcove:getcpid(Drv, [], C, fdctl)),
     ok = alcove:eof(Drv, [C]),
-    ?assertEqual({exit_status, 0}, wait_exit(Drv, [C])).
+    ?assertEqual({exit_status, 0}, alcove_ct:wait_exit(Drv, [C])).
 
 execve_env(Config) ->
     Drv = drv(Config),
     {ok, C} = alcove:fork(Drv, []),
     ok = alcove:execve(Drv, [C], "/usr/bin/env", ["env"], ["A=1", <<"B=two">>]),
-    ?assertEqual({<<"A=1\nB=two\n">>, {exit_status, 0}}, read_until_exit(Drv, [C])).
+    ?assertEqual({<<"A=1\nB=two\n">>, {exit_status, 0}}, alcove_ct:read_until_exit(Drv, [C])).
 
 exec_failure(Config) ->
     Drv = drv(Config),
@@ -212,7 +186,7 @@ exec_failure(Config) ->
     % Still in its event loop, and it can exec after all.
     ?assertEqual(C, alcove:getpid(Drv, [C])),
     ok = alcove:execvp(Drv, [C], "echo", ["echo", "ok"]),
-    ?assertEqual({<<"ok\n">>, {exit_status, 0}}, read_until_exit(Drv, [C])),
+    ?assertEqual({<<"ok\n">>, {exit_status, 0}}, alcove_ct:read_until_exit(Drv, [C])),
     % exec on the root helper would hand it the protocol socket.
     ?assertEqual({error, einval}, alcove:execvp(Drv, [], "true", ["true"])).
 
@@ -249,7 +223,7 @@ start_options(_Config) ->
         ?assert(lists:member("--maxchild", Argv)),
         {ok, C} = alcove:fork(Drv, []),
         ok = alcove:execvp(Drv, [C], "sh", ["sh", "-c", "echo $ALCOVE_T"]),
-        ?assertEqual({<<"x\n">>, {exit_status, 0}}, read_until_exit(Drv, [C]))
+        ?assertEqual({<<"x\n">>, {exit_status, 0}}, alcove_ct:read_until_exit(Drv, [C]))
     after
         alcove_drv:stop(Drv)
     end,
@@ -265,7 +239,7 @@ exec_prefix(_Config) ->
         ?assertMatch(["/usr/bin/env", "ALCOVE_PREFIXED=1" | _], alcove_drv:getopts(Drv)),
         {ok, C} = alcove:fork(Drv, []),
         ok = alcove:execvp(Drv, [C], "sh", ["sh", "-c", "echo $ALCOVE_PREFIXED"]),
-        ?assertEqual({<<"1\n">>, {exit_status, 0}}, read_until_exit(Drv, [C]))
+        ?assertEqual({<<"1\n">>, {exit_status, 0}}, alcove_ct:read_until_exit(Drv, [C]))
     after
         alcove_drv:stop(Drv)
     end.
@@ -281,7 +255,7 @@ exec_sudo(_Config) ->
                     try
                         {ok, C} = alcove:fork(Drv, []),
                         ok = alcove:execvp(Drv, [C], "id", ["id", "-u"]),
-                        ?assertEqual({<<"0\n">>, {exit_status, 0}}, read_until_exit(Drv, [C]))
+                        ?assertEqual({<<"0\n">>, {exit_status, 0}}, alcove_ct:read_until_exit(Drv, [C]))
                     after
                         alcove_drv:stop(Drv)
                     end;
@@ -330,7 +304,7 @@ sigaction(Config) ->
     ?assertEqual({error, einval}, alcove:sigaction(Drv, [C], sigterm, not_a_handler)),
     % With the default restored, SIGTERM ends the helper.
     ok = alcove:kill(Drv, [], C, sigterm),
-    ?assertEqual({termsig, sigterm}, wait_exit(Drv, [C])).
+    ?assertEqual({termsig, sigterm}, alcove_ct:wait_exit(Drv, [C])).
 
 trapped_signal(Config) ->
     Drv = drv(Config),
@@ -357,7 +331,7 @@ hostname(Config) ->
     Drv = drv(Config),
     {ok, Host} = inet:gethostname(),
     ?assertEqual({ok, list_to_binary(Host)}, alcove:gethostname(Drv, [])),
-    case root() of
+    case alcove_ct:root() of
         true -> ok;
         false -> ?assertEqual({error, eperm}, alcove:sethostname(Drv, [], "x"))
     end.
@@ -369,7 +343,7 @@ eof(Config) ->
     ok = alcove:stdin(Drv, [C], <<"12345">>),
     ok = alcove:eof(Drv, [C], stdin),
     ?assertEqual({error, ebadf}, alcove:eof(Drv, [C], stdin)),
-    {Out, {exit_status, 0}} = read_until_exit(Drv, [C]),
+    {Out, {exit_status, 0}} = alcove_ct:read_until_exit(Drv, [C]),
     ?assertEqual(<<"5">>, string:trim(Out)),
     ?assertEqual({error, esrch}, alcove:eof(Drv, [C])).
 
@@ -377,7 +351,7 @@ stderr(Config) ->
     Drv = drv(Config),
     {ok, C} = alcove:fork(Drv, []),
     ok = alcove:execvp(Drv, [C], "sh", ["sh", "-c", "echo out; echo err >&2; exit 3"]),
-    ?assertEqual({exit_status, 3}, wait_exit(Drv, [C])),
+    ?assertEqual({exit_status, 3}, alcove_ct:wait_exit(Drv, [C])),
     ?assertEqual([<<"out\n">>], alcove:stdout(Drv, [C])),
     ?assertEqual([<<"err\n">>], alcove:stderr(Drv, [C])),
     ?assertEqual([], alcove:stderr(Drv, [C])),
@@ -517,7 +491,7 @@ output_before_exit(Config) ->
         fun(_) ->
             {ok, C} = alcove:fork(Drv, []),
             ok = alcove:execvp(Drv, [C], "head", ["head", "-c", integer_to_list(Size), "/dev/urandom"]),
-            {Bytes, Exit} = read_until_exit(Drv, [C]),
+            {Bytes, Exit} = alcove_ct:read_until_exit(Drv, [C]),
             ?assertEqual({exit_status, 0}, Exit),
             ?assertEqual(Size, byte_size(Bytes))
         end,
@@ -548,7 +522,7 @@ badpid_exited_mid_pipeline(Config) ->
     {ok, C} = alcove:fork(Drv, []),
     {ok, G} = alcove:fork(Drv, [C]),
     ok = alcove:exit(Drv, [C, G], 0),
-    ?assertEqual({exit_status, 0}, wait_exit(Drv, [C, G])),
+    ?assertEqual({exit_status, 0}, alcove_ct:wait_exit(Drv, [C, G])),
     ?assertError(badpid, alcove:getpid(Drv, [C, G])),
     % Stop the middle one, send a call through it, kill it: the caller gets
     % badpid, not a hang.
@@ -574,7 +548,7 @@ depth16(Config) ->
     ?assertEqual(lists:last(Pipeline), alcove:getpid(Drv, Pipeline)),
     ?assertEqual({error, eagain}, alcove:fork(Drv, Pipeline)),
     ok = alcove:execvp(Drv, Pipeline, "echo", ["echo", "deep"]),
-    ?assertEqual({<<"deep\n">>, {exit_status, 0}}, read_until_exit(Drv, Pipeline)).
+    ?assertEqual({<<"deep\n">>, {exit_status, 0}}, alcove_ct:read_until_exit(Drv, Pipeline)).
 
 maxchild(Config) ->
     Drv = drv(Config),
@@ -644,7 +618,7 @@ large_stdin(Config) ->
     ok = alcove:stdin(Drv, [C], Data),
     ok = alcove:stdin(Drv, [C], [<<"tail">>, [$x, <<"y">>]]),
     ok = alcove:eof(Drv, [C]),
-    {Out, {exit_status, 0}} = read_until_exit(Drv, [C]),
+    {Out, {exit_status, 0}} = alcove_ct:read_until_exit(Drv, [C]),
     Expect = binary:encode_hex(crypto:hash(sha256, <<Data/binary, "tailxy">>)),
     ?assertEqual(string:lowercase(Expect), hd(binary:split(Out, <<" ">>))).
 
@@ -652,7 +626,7 @@ signal_defaults(Config) ->
     Drv = drv(Config),
     {ok, C} = alcove:fork(Drv, []),
     ok = alcove:execvp(Drv, [C], "sh", ["sh", "-c", "yes | head -1; grep -E '^Sig(Ign|Blk)' /proc/self/status"]),
-    {Out, Exit} = read_until_exit(Drv, [C]),
+    {Out, Exit} = alcove_ct:read_until_exit(Drv, [C]),
     ?assertEqual({exit_status, 0}, Exit),
     ?assertEqual(
         <<"y\nSigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n">>,
@@ -723,7 +697,7 @@ fexecve(Config) ->
     {ok, FD} = alcove:open(Drv, [C], "/bin/echo", [o_rdonly], 0),
     ?assertEqual({error, ebadf}, alcove:fexecve(Drv, [C], 999, ["echo"], [])),
     ok = alcove:fexecve(Drv, [C], FD, ["echo", "from", "fd"], []),
-    ?assertEqual({<<"from fd\n">>, {exit_status, 0}}, read_until_exit(Drv, [C])).
+    ?assertEqual({<<"from fd\n">>, {exit_status, 0}}, alcove_ct:read_until_exit(Drv, [C])).
 
 new_owner_death_kills(Config) ->
     Drv = drv(Config),
@@ -767,7 +741,7 @@ signal_after_fork(Config) ->
             after 5000 -> ct:fail({signal_lost, C})
             end,
             ok = alcove:kill(Drv, [], C, sigkill),
-            {termsig, sigkill} = wait_exit(Drv, [C])
+            {termsig, sigkill} = alcove_ct:wait_exit(Drv, [C])
         end,
         lists:seq(1, 100)
     ).
@@ -777,7 +751,7 @@ stderr_to_stdout(_Config) ->
     try
         {ok, C} = alcove:fork(Drv, []),
         ok = alcove:execvp(Drv, [C], "sh", ["sh", "-c", "echo out; echo err >&2"]),
-        ?assertEqual({<<"out\nerr\n">>, {exit_status, 0}}, read_until_exit(Drv, [C])),
+        ?assertEqual({<<"out\nerr\n">>, {exit_status, 0}}, alcove_ct:read_until_exit(Drv, [C])),
         ?assertEqual([], alcove:stderr(Drv, [C]))
     after
         alcove_drv:stop(Drv)

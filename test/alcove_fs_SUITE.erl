@@ -63,8 +63,6 @@ drv(Config) -> ?config(drv, Config).
 %% A path in this test case's directory.
 path(Config, Name) -> filename:join(?config(dir, Config), Name).
 
-root() ->
-    string:trim(os:cmd("id -u")) =:= "0".
 
 %% A forked child of the root helper: where every case makes its calls.
 child(Drv) ->
@@ -101,7 +99,7 @@ chown(Config) ->
     % -1 leaves owner and group as they are.
     ok = alcove:chown(Drv, P, File, -1, -1),
     ?assertMatch({ok, #file_info{uid = Uid, gid = Gid}}, file:read_file_info(File)),
-    case root() of
+    case alcove_ct:root() of
         true ->
             ok = alcove:chown(Drv, P, File, 65534, 65533),
             ?assertMatch({ok, #file_info{uid = 65534, gid = 65533}}, file:read_file_info(File)),
@@ -120,7 +118,7 @@ chroot(Config) ->
     ok = file:make_dir(filename:join(NewRoot, "sub")),
     ?assertEqual({error, enoent}, alcove:chroot(Drv, P, path(Config, "missing"))),
     ?assertEqual({error, enotdir}, alcove:chroot(Drv, P, "/etc/hostname")),
-    case root() of
+    case alcove_ct:root() of
         true ->
             ok = alcove:chroot(Drv, P, NewRoot),
             ok = alcove:chdir(Drv, P, "/"),

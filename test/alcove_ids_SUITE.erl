@@ -36,21 +36,15 @@ groups() ->
     ].
 
 init_per_testcase(_Case, Config) ->
-    {ok, Drv} = alcove_drv:start_link(),
-    [{drv, Drv} | Config].
+    alcove_ct:init_driver(Config).
 
 end_per_testcase(_Case, Config) ->
-    Drv = ?config(drv, Config),
-    unlink(Drv),
-    catch alcove_drv:stop(Drv),
-    ok.
+    alcove_ct:end_driver(Config).
 
 %%% helpers
 
 drv(Config) -> ?config(drv, Config).
 
-root() ->
-    string:trim(os:cmd("id -u")) =:= "0".
 
 %% A fresh child of the root helper for one case.
 child(Drv) ->
@@ -115,7 +109,7 @@ getgroups(Config) ->
 
 %% doc: setgroups(2) replaces the list; a bad gid is badarg; EPERM unprivileged.
 setgroups(Config) ->
-    case root() of
+    case alcove_ct:root() of
         false ->
             Drv = drv(Config),
             C = child(Drv),
@@ -156,7 +150,7 @@ getresgid(Config) ->
 
 %% doc: setresuid(2) to nobody, -1 leaves an id alone, no way back (EPERM).
 setresuid(Config) ->
-    case root() of
+    case alcove_ct:root() of
         false ->
             {skip, "setresuid to another user needs root (CAP_SETUID)"};
         true ->
@@ -176,7 +170,7 @@ setresuid(Config) ->
 
 %% doc: setresgid(2) to nobody; after dropping the uid, no way back (EPERM).
 setresgid(Config) ->
-    case root() of
+    case alcove_ct:root() of
         false ->
             {skip, "setresgid to another group needs root (CAP_SETGID)"};
         true ->
@@ -194,7 +188,7 @@ setresgid(Config) ->
 setuid(Config) ->
     Drv = drv(Config),
     C = child(Drv),
-    case root() of
+    case alcove_ct:root() of
         false ->
             ?assertEqual({error, eperm}, alcove:setuid(Drv, [C], 0)),
             {skip, "setuid to another user needs root (CAP_SETUID)"};
@@ -210,7 +204,7 @@ setuid(Config) ->
 setgid(Config) ->
     Drv = drv(Config),
     C = child(Drv),
-    case root() of
+    case alcove_ct:root() of
         false ->
             ?assertEqual({error, eperm}, alcove:setgid(Drv, [C], 0)),
             {skip, "setgid to another group needs root (CAP_SETGID)"};
@@ -310,7 +304,7 @@ setrlimit(Config) ->
     {ok, #alcove_rlimit{max = CoreMax}} = alcove:getrlimit(Drv, [C], rlimit_core),
     ?assertEqual(ok, alcove:setrlimit(Drv, [C], rlimit_core, #alcove_rlimit{cur = 0, max = CoreMax})),
     ?assertEqual({ok, #alcove_rlimit{cur = 0, max = CoreMax}}, alcove:getrlimit(Drv, [C], rlimit_core)),
-    case root() of
+    case alcove_ct:root() of
         true ->
             Inf = #alcove_rlimit{cur = ?RLIM_INFINITY, max = ?RLIM_INFINITY},
             ?assertEqual(ok, alcove:setrlimit(Drv, [C], rlimit_core, Inf)),
@@ -353,7 +347,7 @@ setpriority(Config) ->
     ?assertEqual({error, enotsup}, alcove:setpriority(Drv, [C], prio_nonexistent, 0, 1)),
     % Without privilege (and with RLIMIT_NICE at 0) the nice value only goes up.
     ok = alcove:setrlimit(Drv, [C], rlimit_nice, #alcove_rlimit{cur = 0, max = 0}),
-    case root() of
+    case alcove_ct:root() of
         true -> ok = alcove:setresuid(Drv, [C], ?NOBODY, ?NOBODY, ?NOBODY);
         false -> ok
     end,
@@ -361,7 +355,7 @@ setpriority(Config) ->
     ?assertEqual({ok, 10}, alcove:getpriority(Drv, [C], prio_process, 0)),
     % A nice value of -1 is a value, not a failure, for getpriority.
     {ok, G} = alcove:fork(Drv, []),
-    case root() of
+    case alcove_ct:root() of
         true ->
             ?assertEqual(ok, alcove:setpriority(Drv, [G], prio_process, 0, -1)),
             ?assertEqual({ok, -1}, alcove:getpriority(Drv, [G], prio_process, 0));

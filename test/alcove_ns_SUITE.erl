@@ -32,7 +32,7 @@ groups() ->
     ].
 
 init_per_testcase(Case, Config) ->
-    case needs_root(Case) andalso not root() of
+    case needs_root(Case) andalso not alcove_ct:root() of
         true ->
             {skip, "needs root (CAP_SYS_ADMIN in the initial namespaces)"};
         false ->
@@ -57,9 +57,6 @@ end_per_testcase(_Case, Config) ->
 needs_root(Case) ->
     lists:member(Case, [mount, umount, umount2, pivot_root, setns, unshare, connect_netns]).
 
-root() ->
-    string:trim(os:cmd("id -u")) =:= "0".
-
 drv(Config) -> ?config(drv, Config).
 
 %% A child in a new mount namespace where no mount propagates anywhere.
@@ -75,17 +72,7 @@ mount_tmpfs(Drv, C, Dir) ->
 sh(Drv, Pipeline, Command) ->
     {ok, Sh} = alcove:fork(Drv, Pipeline),
     ok = alcove:execvp(Drv, Pipeline ++ [Sh], "sh", ["sh", "-c", Command]),
-    read_until_exit(Drv, Pipeline ++ [Sh]).
-
-read_until_exit(Drv, Pipeline) ->
-    read_until_exit(Drv, Pipeline, []).
-read_until_exit(Drv, Pipeline, Acc) ->
-    receive
-        {alcove_stdout, Drv, Pipeline, Data} -> read_until_exit(Drv, Pipeline, [Data | Acc]);
-        {alcove_event, Drv, Pipeline, {exit_status, _} = E} -> {iolist_to_binary(lists:reverse(Acc)), E};
-        {alcove_event, Drv, Pipeline, {termsig, _} = E} -> {iolist_to_binary(lists:reverse(Acc)), E}
-    after 20000 -> ct:fail({no_exit, Pipeline})
-    end.
+    alcove_ct:read_until_exit(Drv, Pipeline ++ [Sh]).
 
 mounted_on_host(Dir) ->
     {ok, Mounts} = file:read_file("/proc/self/mounts"),
@@ -186,7 +173,7 @@ pivot_root(Config) ->
             ok = alcove:umount2(Drv, [C], "/old", [mnt_detach]),
             {ok, G} = alcove:fork(Drv, [C]),
             ok = alcove:execve(Drv, [C, G], "/busybox", ["busybox", "ls", "/"], []),
-            ?assertEqual({<<"busybox\nold\n">>, {exit_status, 0}}, read_until_exit(Drv, [C, G])),
+            ?assertEqual({<<"busybox\nold\n">>, {exit_status, 0}}, alcove_ct:read_until_exit(Drv, [C, G])),
             % The host's root did not move.
             ?assert(filelib:is_regular(Busybox))
     end.

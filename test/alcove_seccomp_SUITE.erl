@@ -48,14 +48,10 @@ groups() ->
     ].
 
 init_per_testcase(_Case, Config) ->
-    {ok, Drv} = alcove_drv:start_link(),
-    [{drv, Drv} | Config].
+    alcove_ct:init_driver(Config).
 
 end_per_testcase(_Case, Config) ->
-    Drv = ?config(drv, Config),
-    unlink(Drv),
-    catch alcove_drv:stop(Drv),
-    ok.
+    alcove_ct:end_driver(Config).
 
 %%% helpers
 

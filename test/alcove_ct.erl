@@ -1,0 +1,48 @@
+%%% Helpers shared by the Common Test suites: a driver per test case,
+%%% waiting for a process's exit, and whether the tests run as root.
+-module(alcove_ct).
+
+-include_lib("common_test/include/ct.hrl").
+
+-export([init_driver/1, end_driver/1, root/0, read_until_exit/2, wait_exit/2]).
+
+%% @doc Start a driver linked to the test case process (its owner).
+-spec init_driver(list()) -> list().
+init_driver(Config) ->
+    {ok, Drv} = alcove_drv:start_link(),
+    [{drv, Drv} | Config].
+
+%% @doc Stop the test case's driver: the tree is gone when this returns.
+-spec end_driver(list()) -> ok.
+end_driver(Config) ->
+    Drv = ?config(drv, Config),
+    unlink(Drv),
+    catch alcove_drv:stop(Drv),
+    ok.
+
+%% @doc Whether the VM runs as root.
+-spec root() -> boolean().
+root() ->
+    string:trim(os:cmd("id -u")) =:= "0".
+
+%% @doc Wait for the exit event of a process.
+-spec wait_exit(pid(), [integer()]) -> {exit_status, integer()} | {termsig, atom()}.
+wait_exit(Drv, Pipeline) ->
+    receive
+        {alcove_event, Drv, Pipeline, {exit_status, _} = E} -> E;
+        {alcove_event, Drv, Pipeline, {termsig, _} = E} -> E
+    after 10000 -> ct:fail({no_exit_event, Pipeline})
+    end.
+
+%% @doc Read stdout until the exit event: {Bytes, ExitEvent}.
+-spec read_until_exit(pid(), [integer()]) -> {binary(), term()}.
+read_until_exit(Drv, Pipeline) ->
+    read_until_exit(Drv, Pipeline, []).
+
+read_until_exit(Drv, Pipeline, Acc) ->
+    receive
+        {alcove_stdout, Drv, Pipeline, Data} -> read_until_exit(Drv, Pipeline, [Data | Acc]);
+        {alcove_event, Drv, Pipeline, {exit_status, _} = E} -> {iolist_to_binary(lists:reverse(Acc)), E};
+        {alcove_event, Drv, Pipeline, {termsig, _} = E} -> {iolist_to_binary(lists:reverse(Acc)), E}
+    after 20000 -> ct:fail({no_exit, Pipeline, iolist_size(Acc)})
+    end.
