@@ -21,7 +21,7 @@
     depth16/1, maxchild/1, stop_leaves_nothing/1, owner_exit_tears_down/1,
     helper_death/1, large_stdin/1, signal_defaults/1, flowcontrol/1,
     new_owner_death_kills/1, owner_death_kills_nested/1, signal_after_fork/1,
-    stderr_to_stdout/1, undef_names_call/1
+    stderr_to_stdout/1, undef_names_call/1, stdin_queue_full/1
 ]).
 
 suite() ->
@@ -46,7 +46,7 @@ groups() ->
             depth16, maxchild, stop_leaves_nothing, owner_exit_tears_down,
             helper_death, large_stdin, signal_defaults, flowcontrol,
             new_owner_death_kills, owner_death_kills_nested, signal_after_fork,
-            stderr_to_stdout, undef_names_call
+            stderr_to_stdout, undef_names_call, stdin_queue_full
         ]}
     ].
 
@@ -766,3 +766,18 @@ undef_names_call(Config) ->
     catch
         error:undef:Stack -> ?assertMatch([{alcove, getcwd, [Drv, [C]], _} | _], Stack)
     end.
+
+stdin_queue_full(Config) ->
+    Drv = drv(Config),
+    {ok, C} = alcove:fork(Drv, []),
+    % A program that never reads: its pipe fills, then the bounded queue
+    % (16 MiB), then what does not fit is refused and reported.
+    ok = alcove:execvp(Drv, [C], "sleep", ["sleep", "100"]),
+    ok = alcove:stdin(Drv, [C], binary:copy(<<"x">>, 24 * 1024 * 1024)),
+    receive
+        {alcove_pipe, Drv, [C], 0} -> ok
+    after 10000 -> ct:fail(no_pipe_report)
+    end,
+    % The process and the tree are fine.
+    ?assertEqual(ok, alcove:kill(Drv, [], C, sigkill)),
+    ?assertEqual({termsig, sigkill}, alcove_ct:wait_exit(Drv, [C])).
