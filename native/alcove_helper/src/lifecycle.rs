@@ -1,7 +1,8 @@
 //! Signals, reaping and shutdown: how children end and how a helper ends.
 
+use crate::child_io::{drain_child, readable_now};
 use crate::consts;
-use crate::event_loop::{drain_child, flush_upstream, readable_now};
+use crate::event_loop::flush_upstream;
 use crate::signals::Disposition;
 use crate::state::State;
 use alcove_proto::{Kind, Value, STDIO_CHUNK};

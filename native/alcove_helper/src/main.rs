@@ -6,6 +6,7 @@ mod args;
 // Generated from gen/calls.def; left as the generator writes it.
 #[rustfmt::skip]
 mod calls;
+mod child_io;
 mod consts;
 mod cstruct;
 mod event_loop;

@@ -1,15 +1,12 @@
 //! One driver: the helper process, the socket to it, the threads that serve
 //! it, and the routing of everything that comes back.
 
-use crate::convert::{bytes_to_term, value_to_term};
 use crate::routes::{Owner, Pending, Routes};
 use crate::writer::Writer;
-use alcove_proto::{
-    decode_value, encode_frame, encode_value, Frame, FrameReader, Kind, Next, Value, STDIO_CHUNK,
-};
+use alcove_proto::{encode_frame, encode_value, Kind, Value, STDIO_CHUNK};
 use rustler::env::OwnedEnv;
 use rustler::types::tuple::make_tuple;
-use rustler::{Atom, Encoder, Env, LocalPid, ResourceArc, Term};
+use rustler::{Encoder, Env, LocalPid, ResourceArc};
 use std::os::unix::io::{AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -245,7 +242,7 @@ impl Driver {
 }
 
 /// Monitor an owner once, so its exit kills what it owns.
-fn watch_owner(
+pub fn watch_owner(
     routes: &mut Routes,
     resource: &ResourceArc<DriverResource>,
     env: Option<Env>,
@@ -256,191 +253,6 @@ fn watch_owner(
             slot.insert(monitor);
         }
     }
-}
-
-/// How long the reader keeps polling the socket before it sleeps: a reply
-/// usually follows a reply within this, and a sleeping thread costs a
-/// cross-CPU wake-up (about 20 µs here) to get going again.
-const SPIN: std::time::Duration = std::time::Duration::from_micros(40);
-
-/// recv(2), polling without sleeping for a short while first.
-fn recv_spinning(fd: std::os::unix::io::RawFd, buf: &mut [u8]) -> isize {
-    let start = std::time::Instant::now();
-    loop {
-        // SAFETY: buf is writable for buf.len() bytes.
-        let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), libc::MSG_DONTWAIT) };
-        let again = n < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EAGAIN);
-        if !again {
-            return n;
-        }
-        if start.elapsed() >= SPIN {
-            break;
-        }
-        std::hint::spin_loop();
-    }
-    // SAFETY: as above; this one sleeps until data or end of file.
-    unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0) }
-}
-
-/// The reader thread: frames from the helper, routed to callers and owners.
-pub fn read_loop(driver: Arc<Driver>, resource: ResourceArc<DriverResource>) {
-    let fd = driver.socket.as_raw_fd();
-    let mut reader = FrameReader::new();
-    let mut buf = vec![0u8; 256 * 1024];
-    let mut env = OwnedEnv::new();
-    loop {
-        let n = recv_spinning(fd, &mut buf);
-        if n < 0 {
-            match std::io::Error::last_os_error().raw_os_error() {
-                Some(libc::EINTR) | Some(libc::EAGAIN) => {
-                    let mut pfd = libc::pollfd {
-                        fd,
-                        events: libc::POLLIN,
-                        revents: 0,
-                    };
-                    // SAFETY: one valid pollfd.
-                    unsafe { libc::poll(&mut pfd, 1, 1000) };
-                    continue;
-                }
-                _ => break,
-            }
-        }
-        if n == 0 {
-            break;
-        }
-        reader.push(&buf[..n as usize]);
-        loop {
-            match reader.next_frame() {
-                Next::Body(body) => route(&driver, &resource, &mut env, &body),
-                Next::Oversized { .. } => {}
-                Next::NeedMore => break,
-            }
-        }
-    }
-    driver.writer.close();
-    driver.fail_all_pending();
-}
-
-fn route(driver: &Driver, resource: &ResourceArc<DriverResource>, env: &mut OwnedEnv, body: &[u8]) {
-    let Ok(frame) = Frame::decode(body) else {
-        return;
-    };
-    let header = frame.header;
-    match header.kind {
-        Kind::Reply | Kind::Raise => {
-            let Ok(value) = decode_value(frame.payload) else {
-                return;
-            };
-            let Ok(mut routes) = driver.routes.lock() else {
-                return;
-            };
-            let Some(pending) = routes.pending.remove(&header.request_id) else {
-                return;
-            };
-            let tag = if header.kind == Kind::Reply {
-                alcove_call()
-            } else {
-                alcove_ctl()
-            };
-            if header.kind == Kind::Reply && pending.spawns {
-                if let Some(child) = spawned_pid(&value) {
-                    let mut path = pending.pipeline.clone();
-                    path.push(child);
-                    routes.owners.insert(path, Owner::Process(pending.caller));
-                    watch_owner(&mut routes, resource, None, pending.caller);
-                }
-            }
-            // Sent with the routes locked, so a cancel either wins before
-            // this (no message) or after it (message already delivered).
-            let _ = env.send_and_clear(&pending.caller, |env| {
-                message(
-                    env,
-                    tag,
-                    driver.drv,
-                    &pending.pipeline,
-                    value_to_term(env, &value),
-                )
-            });
-        }
-        Kind::Event => {
-            let Ok(value) = decode_value(frame.payload) else {
-                return;
-            };
-            let ended = is_exit(&value);
-            deliver(driver, env, &header.pipeline, alcove_event(), |env| {
-                value_to_term(env, &value)
-            });
-            if ended {
-                if let Ok(mut routes) = driver.routes.lock() {
-                    routes.forget_tree(&header.pipeline);
-                }
-            }
-        }
-        Kind::Stdout | Kind::Stderr => {
-            let tag = if header.kind == Kind::Stdout {
-                alcove_stdout()
-            } else {
-                alcove_stderr()
-            };
-            deliver(driver, env, &header.pipeline, tag, |env| {
-                bytes_to_term(env, frame.payload)
-            });
-        }
-        Kind::Pipe => {
-            let Ok(value) = decode_value(frame.payload) else {
-                return;
-            };
-            deliver(driver, env, &header.pipeline, alcove_pipe(), |env| {
-                value_to_term(env, &value)
-            });
-        }
-        Kind::Call | Kind::Stdin => {}
-    }
-}
-
-fn spawned_pid(value: &Value) -> Option<i32> {
-    match value {
-        Value::Tuple(items) if items.len() == 2 && items[0] == Value::atom("ok") => {
-            items[1].as_i64().and_then(|p| i32::try_from(p).ok())
-        }
-        _ => None,
-    }
-}
-
-fn is_exit(value: &Value) -> bool {
-    matches!(value, Value::Tuple(items) if items.len() == 2 && matches!(items[0].as_atom(), Some("exit_status") | Some("termsig")))
-}
-
-fn message<'a>(
-    env: Env<'a>,
-    tag: Atom,
-    drv: LocalPid,
-    pipeline: &[i32],
-    term: Term<'a>,
-) -> Term<'a> {
-    make_tuple(
-        env,
-        &[tag.encode(env), drv.encode(env), pipeline.encode(env), term],
-    )
-}
-
-/// Send to the owner of a pipeline (the driver's owner when it has none).
-fn deliver<'b, F>(driver: &Driver, env: &mut OwnedEnv, pipeline: &[i32], tag: Atom, make: F)
-where
-    F: for<'a> FnOnce(Env<'a>) -> Term<'a>,
-{
-    let owner = match driver.routes.lock() {
-        Ok(routes) => routes.owner_of(pipeline),
-        Err(_) => return,
-    };
-    let to = match owner {
-        Some(Owner::Process(pid)) => pid,
-        Some(Owner::Gone) => return,
-        None => driver.owner,
-    };
-    let _ = env.send_and_clear(&to, |env| {
-        message(env, tag, driver.drv, pipeline, make(env))
-    });
 }
 
 /// The reaper thread: wait for the helper, record how it ended, tell the

@@ -3,6 +3,7 @@
 
 mod convert;
 mod driver;
+mod reader;
 mod registry;
 mod routes;
 mod writer;
@@ -108,7 +109,7 @@ fn start<'a>(
         driver.clone(),
         resource.clone(),
     );
-    let started = spawn("alcove_reader", Box::new(move || driver::read_loop(d1, r1)))
+    let started = spawn("alcove_reader", Box::new(move || reader::read_loop(d1, r1)))
         .and_then(|_| spawn("alcove_writer", Box::new(move || d2.writer.run())))
         .and_then(|_| {
             spawn(

@@ -90,5 +90,5 @@ pub fn eof(state: &mut State, args: &Args) -> CallResult {
     if !matches!(stream, "stdin" | "stdout" | "stderr") {
         return Err(CallError::Badarg);
     }
-    crate::event_loop::eof(state, pid, stream)
+    crate::child_io::eof(state, pid, stream)
 }

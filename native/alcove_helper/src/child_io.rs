@@ -1,0 +1,162 @@
+//! A child's standard I/O as the helper holds it: stdin queued and written
+//! as the pipe takes it, stdout and stderr read and sent upstream, and what
+//! an exited child left behind drained before its exit event.
+
+use crate::args::CallError;
+use crate::event_loop::on_ctl_readable;
+use crate::fdio::{self, ReadOutcome};
+use crate::state::{State, STDIN_QUEUE_MAX};
+use alcove_proto::{Kind, Value};
+use std::os::unix::io::RawFd;
+
+pub fn stdin_to_child(state: &mut State, pid: i32, payload: &[u8]) {
+    let Some(idx) = state.child_index(pid) else {
+        return state.send_value(Kind::Event, 0, &[pid], &Value::atom("badpid"));
+    };
+    let child = &mut state.children[idx];
+    if child.stdin < 0 || child.stdin_eof_pending {
+        return state.send_value(Kind::Pipe, 0, &[pid], &Value::Int(0));
+    }
+    if child.stdin_queue.len() + payload.len() > STDIN_QUEUE_MAX {
+        return state.send_value(Kind::Pipe, 0, &[pid], &Value::Int(0));
+    }
+    child.stdin_queue.push(payload);
+    flush_stdin(state, pid);
+}
+
+pub fn flush_stdin(state: &mut State, pid: i32) {
+    let Some(idx) = state.child_index(pid) else {
+        return;
+    };
+    let child = &mut state.children[idx];
+    if child.stdin < 0 {
+        child.stdin_queue.clear();
+        return;
+    }
+    if child.stdin_queue.flush(child.stdin).is_err() {
+        // The reader went away: nothing more can be delivered.
+        child.stdin_queue.clear();
+        fdio::close(child.stdin);
+        child.stdin = -1;
+        return;
+    }
+    if child.stdin_queue.is_empty() && child.stdin_eof_pending {
+        fdio::close(child.stdin);
+        child.stdin = -1;
+        child.stdin_eof_pending = false;
+    }
+}
+
+/// Read a child's stdout or stderr. Returns false at end of file.
+pub fn on_output(state: &mut State, pid: i32, kind: Kind, buf: &mut [u8]) -> bool {
+    let Some(idx) = state.child_index(pid) else {
+        return false;
+    };
+    let child = &mut state.children[idx];
+    let fd = if kind == Kind::Stdout {
+        child.stdout
+    } else {
+        child.stderr
+    };
+    if fd < 0 {
+        return false;
+    }
+    match fdio::read(fd, buf) {
+        ReadOutcome::Data(n) => {
+            if child.flowcontrol > 0 {
+                child.flowcontrol -= 1;
+            }
+            state.send(kind, 0, &[pid], &buf[..n]);
+            true
+        }
+        ReadOutcome::WouldBlock => true,
+        ReadOutcome::Eof | ReadOutcome::Error => {
+            fdio::close(fd);
+            let (slot, opt, name) = if kind == Kind::Stdout {
+                (&mut child.stdout, state.opts.stdout_closed, "stdout_closed")
+            } else {
+                (&mut child.stderr, state.opts.stderr_closed, "stderr_closed")
+            };
+            *slot = -1;
+            if opt == 1 {
+                state.send_value(Kind::Event, 0, &[pid], &Value::atom(name));
+            }
+            false
+        }
+    }
+}
+
+/// `eof(Pid, Stream)`: close our end of a child's stdio.
+pub fn eof(state: &mut State, pid: i32, stream: &str) -> Result<Value, CallError> {
+    let idx = state
+        .child_index(pid)
+        .ok_or(CallError::Errno(libc::ESRCH))?;
+    let child = &mut state.children[idx];
+    let slot = match stream {
+        "stdin" => {
+            if child.stdin < 0 || child.stdin_eof_pending {
+                return Err(CallError::Errno(libc::EBADF));
+            }
+            if !child.stdin_queue.is_empty() {
+                child.stdin_eof_pending = true;
+                return Ok(Value::ok());
+            }
+            &mut child.stdin
+        }
+        "stdout" => &mut child.stdout,
+        "stderr" => &mut child.stderr,
+        _ => return Err(CallError::Badarg),
+    };
+    if *slot < 0 {
+        return Err(CallError::Errno(libc::EBADF));
+    }
+    fdio::close(*slot);
+    *slot = -1;
+    Ok(Value::ok())
+}
+
+/// Take everything a child that has exited left in its channels.
+pub fn drain_child(state: &mut State, pid: i32, buf: &mut [u8]) {
+    while on_ctl_readable(state, pid, buf) {
+        let Some(idx) = state.child_index(pid) else {
+            return;
+        };
+        let fd = state.children[idx].ctl;
+        if !readable_now(fd) {
+            break;
+        }
+    }
+    for kind in [Kind::Stdout, Kind::Stderr] {
+        loop {
+            let Some(idx) = state.child_index(pid) else {
+                return;
+            };
+            let child = &state.children[idx];
+            let fd = if kind == Kind::Stdout {
+                child.stdout
+            } else {
+                child.stderr
+            };
+            if fd < 0
+                || child.flowcontrol == 0
+                || !readable_now(fd)
+                || !on_output(state, pid, kind, buf)
+            {
+                break;
+            }
+        }
+    }
+}
+
+pub fn readable_now(fd: RawFd) -> bool {
+    if fd < 0 {
+        return false;
+    }
+    let mut pfd = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, zero timeout.
+    unsafe { libc::poll(&mut pfd, 1, 0) > 0 }
+}
