@@ -1,6 +1,6 @@
 %%% The sandbox demo: a process in new PID, mount, UTS, IPC and network
-%%% namespaces sets its hostname, then runs busybox sh, whose output
-%%% streams back through alcove as it is written.
+%%% namespaces sets its hostname and mounts its own /proc, then runs
+%%% busybox sh, whose output streams back through alcove as it is written.
 -module(nsdemo).
 
 -export([main/0, run/1]).
@@ -29,10 +29,15 @@ run(Print) ->
     try
         {ok, Child} = alcove:clone(Drv, [], [clone_newpid, clone_newns, clone_newuts, clone_newipc, clone_newnet]),
         ok = alcove:sethostname(Drv, [Child], "alcove-sandbox"),
+        % Its own /proc, in its own mount namespace (private, so nothing
+        % propagates back to the host): ps sees only the sandbox.
+        ok = alcove:mount(Drv, [Child], "none", "/", "", [ms_rec, ms_private], "", ""),
+        ok = alcove:mount(Drv, [Child], "proc", "/proc", "proc", [ms_nosuid, ms_nodev, ms_noexec], "", ""),
         Print(io_lib:format("[erlang] cloned ~p into new namespaces; inside it is pid ~p~n",
                             [Child, alcove:getpid(Drv, [Child])])),
         Script = "echo \"pid: $$\"; echo \"hostname: $(busybox hostname)\"; "
-                 "echo 'interfaces:'; busybox ip -o link | busybox cut -d: -f2",
+                 "echo 'interfaces:'; busybox ip -o link | busybox cut -d: -f2; "
+                 "echo 'processes:'; busybox ps -o pid,comm",
         ok = alcove:execvp(Drv, [Child], busybox(), ["busybox", "sh", "-c", Script]),
         stream(Drv, [Child], Print)
     after

@@ -21,7 +21,7 @@
     depth16/1, maxchild/1, stop_leaves_nothing/1, owner_exit_tears_down/1,
     helper_death/1, large_stdin/1, signal_defaults/1, flowcontrol/1,
     new_owner_death_kills/1, owner_death_kills_nested/1, signal_after_fork/1,
-    stderr_to_stdout/1, undef_names_call/1, stdin_queue_full/1
+    stderr_to_stdout/1, undef_names_call/1, stdin_queue_full/1, demo/1
 ]).
 
 suite() ->
@@ -46,7 +46,7 @@ groups() ->
             depth16, maxchild, stop_leaves_nothing, owner_exit_tears_down,
             helper_death, large_stdin, signal_defaults, flowcontrol,
             new_owner_death_kills, owner_death_kills_nested, signal_after_fork,
-            stderr_to_stdout, undef_names_call, stdin_queue_full
+            stderr_to_stdout, undef_names_call, stdin_queue_full, demo
         ]}
     ].
 
@@ -781,3 +781,27 @@ stdin_queue_full(Config) ->
     % The process and the tree are fine.
     ?assertEqual(ok, alcove:kill(Drv, [], C, sigkill)),
     ?assertEqual({termsig, sigkill}, alcove_ct:wait_exit(Drv, [C])).
+
+demo(Config) ->
+    case alcove_ct:root() of
+        false ->
+            {skip, "the demo clones new namespaces: needs root"};
+        true ->
+            % The README's demo (examples/nsdemo.erl), checked.
+            Root = filename:dirname(filename:dirname(proplists:get_value(source, alcove_drv:module_info(compile)))),
+            Src = filename:join(Root, "examples/nsdemo.erl"),
+            Out = ?config(priv_dir, Config),
+            {ok, nsdemo} = compile:file(Src, [{outdir, Out}, {i, filename:join(Root, "include")}, report]),
+            {module, nsdemo} = code:load_abs(filename:join(Out, "nsdemo")),
+            Self = self(),
+            Exit = nsdemo:run(fun(Chunk) -> Self ! {chunk, iolist_to_binary(Chunk)} end),
+            Text = iolist_to_binary(collect_chunks()),
+            ?assertEqual({exit_status, 0}, Exit),
+            [?assertNotEqual(nomatch, binary:match(Text, Expect), Expect)
+             || Expect <- [<<"pid: 1\n">>, <<"hostname: alcove-sandbox\n">>, <<" lo\n">>, <<"    1 busybox">>]],
+            % One interface only: the sandbox has its own network.
+            ?assertEqual(nomatch, binary:match(Text, <<" eth">>))
+    end.
+
+collect_chunks() ->
+    receive {chunk, C} -> [C | collect_chunks()] after 0 -> [] end.
