@@ -207,11 +207,6 @@ fn badpid(state: &mut State, request_id: u64, pid: i32, rest: &[i32]) {
     state.send_value(Kind::Raise, request_id, &pipeline, &Value::atom("badpid"));
 }
 
-/// Encode a frame for the next hop down: same body with the first pid gone.
-fn encode_down(out: &mut Vec<u8>, kind: Kind, request_id: u64, rest: &[i32], payload: &[u8]) {
-    alcove_proto::encode_frame_into(out, kind, request_id, rest, payload);
-}
-
 fn forward_call(state: &mut State, request_id: u64, pid: i32, rest: &[i32], payload: &[u8]) {
     let Some(idx) = state.child_index(pid) else {
         return badpid(state, request_id, pid, rest);
@@ -234,7 +229,7 @@ fn forward_call(state: &mut State, request_id: u64, pid: i32, rest: &[i32], payl
         }
     }
     child.inflight.push(request_id);
-    encode_down(
+    alcove_proto::encode_frame_into(
         child.ctl_out.buffer(),
         Kind::Call,
         request_id,
@@ -253,7 +248,7 @@ fn forward_stdin(state: &mut State, pid: i32, rest: &[i32], payload: &[u8]) {
                 pipeline.extend_from_slice(rest);
                 return state.send_value(Kind::Pipe, 0, &pipeline, &Value::Int(0));
             }
-            encode_down(child.ctl_out.buffer(), Kind::Stdin, 0, rest, payload);
+            alcove_proto::encode_frame_into(child.ctl_out.buffer(), Kind::Stdin, 0, rest, payload);
             flush_ctl(state, pid);
         }
         _ => {

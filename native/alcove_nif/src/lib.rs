@@ -77,7 +77,6 @@ fn start<'a>(
         Err(e) => return Ok((error(), e.raw_os_error().unwrap_or(0)).encode(env)),
     };
     // Reads block in the reader thread; writes never block (MSG_DONTWAIT).
-    let _ = ours.as_raw_fd();
     let driver = Arc::new(Driver {
         drv,
         owner,
