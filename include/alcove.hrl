@@ -13,3 +13,14 @@
     stdout = -1 :: integer(),
     stderr = -1 :: integer()
 }).
+
+%% FreeBSD jail(2) parameters; alcove_cstruct:jail/1 turns one into the
+%% cstruct that alcove:jail/3 takes.
+-record(alcove_jail, {
+    version = 2 :: non_neg_integer(),
+    path = <<>> :: iodata(),
+    hostname = <<>> :: iodata(),
+    jailname = <<>> :: iodata(),
+    ip4 = [] :: [inet:ip4_address()],
+    ip6 = [] :: [inet:ip6_address()]
+}).

@@ -82,6 +82,15 @@
 -define(BPF_RVAL(Code), ((Code) band 16#18)).
 -define(BPF_MISCOP(Code), ((Code) band 16#f8)).
 
+%% One instruction, decoded: alcove_seccomp:insn/1 turns it into its 8
+%% bytes and back.
+-record(alcove_insn, {
+    code = 0 :: 0..16#ffff,
+    jt = 0 :: 0..16#ff,
+    jf = 0 :: 0..16#ff,
+    k = 0 :: non_neg_integer()
+}).
+
 %% One instruction (an 8-byte binary).
 -define(BPF_STMT(Code, K), alcove_seccomp:stmt(Code, K)).
 -define(BPF_JUMP(Code, K, JT, JF), alcove_seccomp:jump(Code, K, JT, JF)).
@@ -106,9 +115,20 @@
 -define(SECCOMP_RET_ACTION, 16#7fff0000).
 -define(SECCOMP_RET_DATA, 16#0000ffff).
 
-%% Where the fields of struct seccomp_data (what a filter loads) are.
--define(OFFSET_SYSCALL_NR, alcove_seccomp:offset(nr)).
--define(OFFSET_ARCH_NR, alcove_seccomp:offset(arch)).
+%% struct seccomp_data, what a filter reads: the system call number, its
+%% ABI (an AUDIT_ARCH_* value), the instruction pointer and the six
+%% arguments (each 64 bits wide whatever the ABI).
+-record(alcove_seccomp_data, {
+    nr = 0 :: integer(),
+    arch = 0 :: non_neg_integer(),
+    instruction_pointer = 0 :: non_neg_integer(),
+    args = [0, 0, 0, 0, 0, 0] :: [non_neg_integer()]
+}).
+
+%% Where its fields are (alcove_seccomp:offset/1 has the arguments'),
+%% usable in guards and patterns.
+-define(OFFSET_SYSCALL_NR, 0).
+-define(OFFSET_ARCH_NR, 4).
 
 %% Kill the process unless it runs the system call ABI of Arch (the
 %% AUDIT_ARCH_* value): system call numbers differ between ABIs.

@@ -17,6 +17,7 @@
     define/3,
     filter/1, filter/3, filter/4, filter/5,
     audit_arch/0,
+    wordalign/1, wordalign/2,
     call/4, call/5
 ]).
 
@@ -415,6 +416,20 @@ audit_arch() ->
         "i" ++ [_, $8, $6] -> audit_arch_i386;
         "riscv64" -> audit_arch_riscv64;
         _ -> enotsup
+    end.
+
+%% @doc Padding bytes needed after `Offset' bytes to reach the next
+%% machine word boundary (for building cstructs).
+-spec wordalign(non_neg_integer()) -> non_neg_integer().
+wordalign(Offset) ->
+    wordalign(Offset, erlang:system_info({wordsize, external})).
+
+%% @doc Padding bytes needed after `Offset' bytes to reach a multiple of `Align'.
+-spec wordalign(non_neg_integer(), pos_integer()) -> non_neg_integer().
+wordalign(Offset, Align) ->
+    case Offset rem Align of
+        0 -> 0;
+        Rem -> Align - Rem
     end.
 
 %% @doc Make a call by name: `call(Drv, Pipeline, getpid, [])'.
