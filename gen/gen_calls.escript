@@ -685,7 +685,7 @@ ex_example_lines(setuid) -> [
 ex_example_lines(sigaction) -> [
     "iex> {:ok, child} = Alcove.fork(drv, [])",
     "iex> Alcove.sigaction(drv, [child], :sigusr1, :sig_ign)",
-    "{:ok, :sig_catch}",
+    "{:ok, :sig_info}",
     "iex> Alcove.sigaction(drv, [child], :sigusr1, [])",
     "{:ok, :sig_ign}"];
 ex_example_lines(signal_constant) -> [
@@ -753,10 +753,15 @@ ex_example_lines(version) -> [
     "iex> Alcove.version(drv, []) |> is_binary()",
     "true"];
 ex_example_lines(waitpid) -> [
-    {note, "The helper reaps its children itself (their exit comes as an event), so this mostly polls."},
+    {note, "The helper reaps its children itself (their exit comes as an event) unless SIGCHLD is set to `:sig_info`; then the caller reaps them."},
     "iex> {:ok, child} = Alcove.fork(drv, [])",
     "iex> Alcove.waitpid(drv, [], child, [:wnohang])",
-    "{:ok, 0, []}"];
+    "{:ok, 0, 0, []}",
+    "iex> {:ok, :sig_dfl} = Alcove.sigaction(drv, [], :sigchld, :sig_info)",
+    "iex> Alcove.exit(drv, [child], 3)",
+    ":ok",
+    "iex> Alcove.waitpid(drv, [], child, [])",
+    "{:ok, child, 768, [exit_status: 3]}"];
 ex_example_lines(write) -> [
     "iex> path = Path.join(System.tmp_dir!(), \"alcove-doc-write-#{System.unique_integer([:positive])}\")",
     "iex> {:ok, child} = Alcove.fork(drv, [])",

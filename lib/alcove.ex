@@ -158,9 +158,10 @@ defmodule Alcove do
   def getcpid(drv, pipeline, pid, field), do: :alcove.getcpid(drv, pipeline, pid, field)
 
   @doc """
-  The value of a constant, or the OR of a list of them, looked up in every
-  constant family (`clone_constant`, `signal_constant`, ...); `:unknown`
-  when none has it.
+  The value of a constant, or the OR of a list of them (an integer stands
+  for itself), looked up in every constant family (`clone_constant`,
+  `signal_constant`, ...). A name no family has raises
+  `ErlangError` with `{:unknown, name}`, as the original alcove does.
 
       iex> {:ok, drv} = Alcove.Drv.start_link()
       iex> Alcove.define(drv, [], :sigkill)
@@ -168,12 +169,16 @@ defmodule Alcove do
       iex> Alcove.define(drv, [], [:clone_newns, :clone_newpid]) ==
       ...>   Bitwise.bor(Alcove.define(drv, [], :clone_newns), Alcove.define(drv, [], :clone_newpid))
       true
-      iex> Alcove.define(drv, [], :no_such_constant)
-      :unknown
+      iex> try do
+      ...>   Alcove.define(drv, [], :no_such_constant)
+      ...> rescue
+      ...>   e in ErlangError -> e.original
+      ...> end
+      {:unknown, :no_such_constant}
       iex> Alcove.Drv.stop(drv)
       :ok
   """
-  @spec define(drv(), pipeline(), atom() | [atom()]) :: integer() | :unknown
+  @spec define(drv(), pipeline(), atom() | integer() | [atom() | integer()]) :: integer()
   def define(drv, pipeline, constant), do: :alcove.define(drv, pipeline, constant)
 
   @doc """
@@ -2030,14 +2035,14 @@ defmodule Alcove do
     do: :alcove.setuid(drv, pipeline, user, timeout)
 
   @doc ~S"""
-  `sigaction(2)`: Set a signal handler: sig_dfl, sig_ign or sig_catch ([] reads it).
+  `sigaction(2)`: Set a signal handler: sig_dfl, sig_ign or sig_info (caught and sent as an event); [] reads it. sig_info on sigchld makes the caller reap children with waitpid.
 
   Calls `:alcove.sigaction/5`; `timeout` defaults to `:infinity`.
 
       iex> {:ok, drv} = Alcove.Drv.start_link()
       iex> {:ok, child} = Alcove.fork(drv, [])
       iex> Alcove.sigaction(drv, [child], :sigusr1, :sig_ign)
-      {:ok, :sig_catch}
+      {:ok, :sig_info}
       iex> Alcove.sigaction(drv, [child], :sigusr1, [])
       {:ok, :sig_ign}
       iex> Alcove.Drv.stop(drv)
@@ -2276,16 +2281,21 @@ defmodule Alcove do
     do: :alcove.version(drv, pipeline, timeout)
 
   @doc ~S"""
-  `waitpid(2)`: Wait for a process (not one alcove forked: those are reaped by the event loop).
+  `waitpid(2)`: Wait for a process. Processes alcove forks are reaped by the event loop unless SIGCHLD is set to sig_info.
 
   Calls `:alcove.waitpid/5`; `timeout` defaults to `:infinity`.
 
-  The helper reaps its children itself (their exit comes as an event), so this mostly polls.
+  The helper reaps its children itself (their exit comes as an event) unless SIGCHLD is set to `:sig_info`; then the caller reaps them.
 
       iex> {:ok, drv} = Alcove.Drv.start_link()
       iex> {:ok, child} = Alcove.fork(drv, [])
       iex> Alcove.waitpid(drv, [], child, [:wnohang])
-      {:ok, 0, []}
+      {:ok, 0, 0, []}
+      iex> {:ok, :sig_dfl} = Alcove.sigaction(drv, [], :sigchld, :sig_info)
+      iex> Alcove.exit(drv, [child], 3)
+      :ok
+      iex> Alcove.waitpid(drv, [], child, [])
+      {:ok, child, 768, [exit_status: 3]}
       iex> Alcove.Drv.stop(drv)
       :ok
   """
@@ -2296,7 +2306,7 @@ defmodule Alcove do
           options :: :alcove.int32_t() | [:alcove.constant()],
           timeout()
         ) ::
-          {:ok, :alcove.pid_t(), wait_status :: [:alcove.waitstatus()]}
+          {:ok, :alcove.pid_t(), status :: integer(), wait_status :: [:alcove.waitstatus()]}
           | {:error, :alcove.posix()}
   def waitpid(drv, pipeline, o_s_pid, options, timeout \\ :infinity),
     do: :alcove.waitpid(drv, pipeline, o_s_pid, options, timeout)

@@ -272,26 +272,28 @@ stdin(Drv, Pipeline, Data) ->
 stdout(Drv, Pipeline) ->
     stdout(Drv, Pipeline, 0).
 
-%% @doc The stdout received from a process, waiting up to `Timeout' for each next chunk.
+%% @doc The stdout received from a process, waiting up to `Timeout' for
+%% each next chunk. If stdin written to the process was refused (an
+%% `alcove_pipe' message), raises `{eagain, Bytes}', as the original did.
 -spec stdout(alcove_drv:ref(), pipeline(), timeout()) -> [binary()].
 stdout(Drv, Pipeline, Timeout) ->
-    collect(alcove_stdout, Drv, Pipeline, Timeout, []).
+    collect(fun alcove_drv:stdout/3, Drv, Pipeline, Timeout, []).
 
 %% @doc The stderr already received from a process (none waited for).
 -spec stderr(alcove_drv:ref(), pipeline()) -> [binary()].
 stderr(Drv, Pipeline) ->
     stderr(Drv, Pipeline, 0).
 
-%% @doc The stderr received from a process, waiting up to `Timeout' for each next chunk.
+%% @doc The stderr received from a process, as stdout/3.
 -spec stderr(alcove_drv:ref(), pipeline(), timeout()) -> [binary()].
 stderr(Drv, Pipeline, Timeout) ->
-    collect(alcove_stderr, Drv, Pipeline, Timeout, []).
+    collect(fun alcove_drv:stderr/3, Drv, Pipeline, Timeout, []).
 
-collect(Tag, Drv, Pipeline, Timeout, Acc) ->
-    receive
-        % Output of this process, in the order it was written.
-        {Tag, Drv, Pipeline, Data} -> collect(Tag, Drv, Pipeline, Timeout, [Data | Acc])
-    after Timeout -> lists:reverse(Acc)
+collect(Read, Drv, Pipeline, Timeout, Acc) ->
+    case Read(Drv, Pipeline, Timeout) of
+        false -> lists:reverse(Acc);
+        {alcove_pipe, Reason} -> erlang:error(Reason, [Drv, Pipeline, Timeout]);
+        Data -> collect(Read, Drv, Pipeline, Timeout, [Data | Acc])
     end.
 
 %% @doc One event for a process (`{exit_status, N}', `{termsig, Sig}',
@@ -303,11 +305,7 @@ event(Drv, Pipeline) ->
 %% @doc One event for a process, waiting up to `Timeout'; `false' when none came.
 -spec event(alcove_drv:ref(), pipeline(), timeout()) -> term() | false.
 event(Drv, Pipeline, Timeout) ->
-    receive
-        % Events are delivered to the owner of the process.
-        {alcove_event, Drv, Pipeline, Event} -> Event
-    after Timeout -> false
-    end.
+    alcove_drv:event(Drv, Pipeline, Timeout).
 
 %% @doc close(2): close a child's standard input (flushing what is queued first).
 -spec eof(alcove_drv:ref(), pipeline()) -> ok | {error, posix()}.
@@ -339,30 +337,22 @@ field(stdout, #alcove_pid{stdout = V}) -> V;
 field(stderr, #alcove_pid{stderr = V}) -> V;
 field(_, _) -> false.
 
-%% @doc The value of a constant (or the OR of a list of them), looked up
-%% in each constant family in turn; `unknown' when no family has it.
--spec define(alcove_drv:ref(), pipeline(), atom() | [atom()]) -> integer() | unknown.
+%% @doc The value of a constant (or the OR of a list of them, where an
+%% integer stands for itself), looked up in each constant family in turn.
+%% A name no family has raises `error:{unknown, Name}', as in the original.
+-spec define(alcove_drv:ref(), pipeline(), atom() | integer() | [atom() | integer()]) -> integer().
 define(Drv, Pipeline, Constants) when is_list(Constants) ->
-    lists:foldl(
-        fun
-            (_, unknown) -> unknown;
-            (C, Acc) ->
-                case define(Drv, Pipeline, C) of
-                    unknown -> unknown;
-                    N -> Acc bor N
-                end
-        end,
-        0,
-        Constants
-    );
+    lists:foldl(fun(C, Acc) -> Acc bor define(Drv, Pipeline, C) end, 0, Constants);
+define(_Drv, _Pipeline, N) when is_integer(N) ->
+    N;
 define(Drv, Pipeline, Constant) when is_atom(Constant) ->
     Lookups = [clone_constant, signal_constant, file_constant, fcntl_constant, mount_constant,
                rlimit_constant, prctl_constant, ptrace_constant, seccomp_constant,
                syscall_constant, ioctl_constant],
     define_first(Drv, Pipeline, Constant, Lookups).
 
-define_first(_Drv, _Pipeline, _Constant, []) ->
-    unknown;
+define_first(_Drv, _Pipeline, Constant, []) ->
+    erlang:error({unknown, Constant});
 define_first(Drv, Pipeline, Constant, [Lookup | Rest]) ->
     case ?MODULE:Lookup(Drv, Pipeline, Constant) of
         unknown -> define_first(Drv, Pipeline, Constant, Rest);
@@ -1308,12 +1298,12 @@ setuid(Drv, Pipeline, User) ->
 setuid(Drv, Pipeline, User, Timeout) ->
     alcove_drv:call(Drv, Pipeline, 86, [User], Timeout).
 
-%% @doc sigaction(2): Set a signal handler: sig_dfl, sig_ign or sig_catch ([] reads it).
+%% @doc sigaction(2): Set a signal handler: sig_dfl, sig_ign or sig_info (caught and sent as an event); [] reads it. sig_info on sigchld makes the caller reap children with waitpid.
 -spec sigaction(alcove_drv:ref(), pipeline(), Signum :: constant(), Handler :: [] | atom()) -> {ok, OldHandler :: atom()} | {error, posix()}.
 sigaction(Drv, Pipeline, Signum, Handler) ->
     sigaction(Drv, Pipeline, Signum, Handler, infinity).
 
-%% @doc sigaction(2): Set a signal handler: sig_dfl, sig_ign or sig_catch ([] reads it). With a timeout.
+%% @doc sigaction(2): Set a signal handler: sig_dfl, sig_ign or sig_info (caught and sent as an event); [] reads it. sig_info on sigchld makes the caller reap children with waitpid. With a timeout.
 -spec sigaction(alcove_drv:ref(), pipeline(), Signum :: constant(), Handler :: [] | atom(), timeout()) -> {ok, OldHandler :: atom()} | {error, posix()}.
 sigaction(Drv, Pipeline, Signum, Handler, Timeout) ->
     alcove_drv:call(Drv, Pipeline, 87, [Signum, Handler], Timeout).
@@ -1429,13 +1419,13 @@ version(Drv, Pipeline) ->
 version(Drv, Pipeline, Timeout) ->
     alcove_drv:call(Drv, Pipeline, 98, [], Timeout).
 
-%% @doc waitpid(2): Wait for a process (not one alcove forked: those are reaped by the event loop).
--spec waitpid(alcove_drv:ref(), pipeline(), OSPid :: pid_t(), Options :: int32_t() | [constant()]) -> {ok, pid_t(), WaitStatus :: [waitstatus()]} | {error, posix()}.
+%% @doc waitpid(2): Wait for a process. Processes alcove forks are reaped by the event loop unless SIGCHLD is set to sig_info.
+-spec waitpid(alcove_drv:ref(), pipeline(), OSPid :: pid_t(), Options :: int32_t() | [constant()]) -> {ok, pid_t(), Status :: integer(), WaitStatus :: [waitstatus()]} | {error, posix()}.
 waitpid(Drv, Pipeline, OSPid, Options) ->
     waitpid(Drv, Pipeline, OSPid, Options, infinity).
 
-%% @doc waitpid(2): Wait for a process (not one alcove forked: those are reaped by the event loop). With a timeout.
--spec waitpid(alcove_drv:ref(), pipeline(), OSPid :: pid_t(), Options :: int32_t() | [constant()], timeout()) -> {ok, pid_t(), WaitStatus :: [waitstatus()]} | {error, posix()}.
+%% @doc waitpid(2): Wait for a process. Processes alcove forks are reaped by the event loop unless SIGCHLD is set to sig_info. With a timeout.
+-spec waitpid(alcove_drv:ref(), pipeline(), OSPid :: pid_t(), Options :: int32_t() | [constant()], timeout()) -> {ok, pid_t(), Status :: integer(), WaitStatus :: [waitstatus()]} | {error, posix()}.
 waitpid(Drv, Pipeline, OSPid, Options, Timeout) ->
     alcove_drv:call(Drv, Pipeline, 99, [OSPid, Options], Timeout).
 

@@ -11,6 +11,9 @@
     stop/1,
     call/5,
     stdin/3,
+    stdout/3,
+    stderr/3,
+    event/3,
     controlling_process/3,
     progname/0,
     getopts/1
@@ -70,17 +73,62 @@ stop(Drv) ->
 progname() ->
     filename:join(alcove_nif:priv_dir(), "alcove").
 
-%% @doc The argv used to start the helper.
--spec getopts(ref()) -> [string()].
-getopts(Drv) ->
-    gen_server:call(Drv, getopts, infinity).
+%% @doc The helper's argv for these start options, as in the original
+%% alcove: the `exec' prefix (`"sudo -n"'), the helper (`progname'), then
+%% `-d Depth' and `-m Maxchild' and this project's other options as
+%% `--name Value'. The first element is resolved with
+%% `os:find_executable/1' (`badarg' when it cannot be found). Given a
+%% running driver instead, the argv it was started with.
+%%
+%% To re-execute a helper in place (as prx does), exec this argv with
+%% `{depth, length(Pipeline)}' after clearing close-on-exec on fds 3, 4
+%% and 5: the new image goes on serving the same pipeline.
+-spec getopts(proplists:proplist() | ref()) -> [string()].
+getopts(Drv) when is_pid(Drv) ->
+    gen_server:call(Drv, getopts, infinity);
+getopts(Opts) when is_list(Opts) ->
+    Exec = string:tokens(to_list(proplists:get_value(exec, Opts, "")), " "),
+    Progname = to_list(proplists:get_value(progname, Opts, progname())),
+    Switches = lists:append([switch(Opt) || Opt <- proplists:unfold(Opts)]),
+    [Cmd | Argv] = [Arg || Arg <- Exec ++ [Progname | Switches], Arg =/= ""],
+    case os:find_executable(Cmd) of
+        false -> erlang:error(badarg, [Opts]);
+        Path -> [Path | Argv]
+    end.
 
-%% @doc Make call number `Call' and wait for its reply. Raises `badpid'
-%% for a pipeline naming a process that is not there, `undef' for a call
-%% filtered or not on this OS, `badarg' for bad arguments, `closed' if the
-%% helper goes away; exits `timeout' after `Timeout' (the late reply is
-%% dropped, never left in the mailbox).
--spec call(ref(), [integer()], non_neg_integer(), [term()], timeout()) -> term().
+switch({depth, N}) when is_integer(N) -> ["-d", integer_to_list(N)];
+switch({maxchild, N}) when is_integer(N) -> ["-m", integer_to_list(N)];
+switch({stderr_to_stdout, true}) -> ["--stderr_to_stdout", "1"];
+switch({Name, N}) when is_integer(N) ->
+    case lists:member(Name, [maxforkdepth, exit_status, termsig, flowcontrol, signaloneof,
+                             stdin_closed, stdout_closed, stderr_closed, stderr_to_stdout]) of
+        true -> ["--" ++ atom_to_list(Name), integer_to_list(N)];
+        false -> []
+    end;
+switch(_) -> [].
+
+%% @doc Make call `Call' (a name, or its number in alcove_proto) and wait
+%% for its reply. Raises `badpid' for a pipeline naming a process that is
+%% not there, `undef' for a call filtered or not on this OS, `badarg' for
+%% bad arguments, `{termsig, Sig}' or `{exit_status, N}' if the process
+%% dies during the call, `closed' if the helper goes away; exits `timeout'
+%% after `Timeout' (the late reply is dropped, never left in the mailbox).
+%%
+%% With a name, the errors are returned as `{alcove_error, Reason}' instead
+%% (`timeout' included), as the original `alcove_drv:call/5' did.
+-spec call(ref(), [integer()], atom() | non_neg_integer(), [term()], timeout()) -> term().
+call(Drv, Pipeline, Call, Args, Timeout) when is_atom(Call) ->
+    case lists:member(Call, alcove_proto:calls()) of
+        false ->
+            {alcove_error, undef};
+        true ->
+            try
+                call(Drv, Pipeline, alcove_proto:call(Call), Args, Timeout)
+            catch
+                error:Reason -> {alcove_error, Reason};
+                exit:timeout -> {alcove_error, timeout}
+            end
+    end;
 call(Drv, Pipeline, Call, Args, Timeout) ->
     RequestId =
         try
@@ -89,10 +137,14 @@ call(Drv, Pipeline, Call, Args, Timeout) ->
             error:badarg -> erlang:error(badarg, [Drv, Pipeline, Call, Args, Timeout])
         end,
     receive
+        % A filtered call is answered undef, as in the original.
+        {alcove_call, Drv, Pipeline, undef} ->
+            raise(undef, Drv, Pipeline, Call, Args);
         % The reply to this caller's one outstanding call on this pipeline.
         {alcove_call, Drv, Pipeline, Reply} ->
             Reply;
-        % The call failed in a way that raises (badpid, undef, badarg, closed).
+        % The call failed in a way that raises (badpid, badarg, closed, or
+        % how the process ended).
         {alcove_ctl, Drv, Pipeline, Reason} ->
             raise(Reason, Drv, Pipeline, Call, Args)
     after Timeout ->
@@ -126,6 +178,41 @@ stdin(Drv, Pipeline, Data) ->
         error:badarg -> erlang:error(badarg, [Drv, Pipeline, Data])
     end.
 
+%% @doc One chunk of a process's stdout, waiting up to `Timeout'; `false'
+%% when none came. If stdin to the process was refused (an `alcove_pipe'
+%% message, see the README), `{alcove_pipe, {eagain, Bytes}}' instead, as
+%% in the original.
+-spec stdout(ref(), [integer()], timeout()) ->
+    false | binary() | {alcove_pipe, {eagain, integer()}}.
+stdout(Drv, Pipeline, Timeout) ->
+    output(alcove_stdout, Drv, Pipeline, Timeout).
+
+%% @doc One chunk of a process's stderr, as stdout/3.
+-spec stderr(ref(), [integer()], timeout()) ->
+    false | binary() | {alcove_pipe, {eagain, integer()}}.
+stderr(Drv, Pipeline, Timeout) ->
+    output(alcove_stderr, Drv, Pipeline, Timeout).
+
+output(Tag, Drv, Pipeline, Timeout) ->
+    receive
+        % Stdin written to this process was refused.
+        {alcove_pipe, Drv, Pipeline, Bytes} -> {alcove_pipe, {eagain, Bytes}};
+        % Output, in the order it was written.
+        {Tag, Drv, Pipeline, Data} -> Data
+    after Timeout -> false
+    end.
+
+%% @doc One event of a process (`{exit_status, N}', `{termsig, Sig}',
+%% `{signal, Sig, Info}', ...), waiting up to `Timeout'; `false' when none
+%% came.
+-spec event(ref(), [integer()], timeout()) -> term().
+event(Drv, Pipeline, Timeout) ->
+    receive
+        % Events are delivered to the owner of the process.
+        {alcove_event, Drv, Pipeline, Event} -> Event
+    after Timeout -> false
+    end.
+
 %% @doc Make `Pid' the owner of the process at `Pipeline': it receives its
 %% output and events, and its exit kills the process. Only the current
 %% owner may call this.
@@ -139,7 +226,14 @@ controlling_process(Drv, Pipeline, Pid) when is_pid(Pid) ->
 init([Owner, Opts]) ->
     process_flag(trap_exit, true),
     erlang:monitor(process, Owner),
-    Argv = argv(Opts),
+    try getopts(Opts) of
+        Argv -> start_helper(Owner, Opts, Argv)
+    catch
+        % The helper (or the exec prefix's program) is not there.
+        error:badarg -> {stop, {helper_start_failed, enoent}}
+    end.
+
+start_helper(Owner, Opts, Argv) ->
     Env = [{to_bin(K), to_bin(V)} || {K, V} <- proplists:get_value(env, Opts, [])],
     Numbers = {alcove_proto:call(fork), alcove_proto:call(clone), alcove_proto:call(kill)},
     Signal = proplists:get_value(owner_exit_signal, Opts, 9),
@@ -179,18 +273,6 @@ terminate(_Reason, #state{resource = Resource}) ->
     ok.
 
 %%% internal
-
-argv(Opts) ->
-    Exec = string:tokens(to_list(proplists:get_value(exec, Opts, "")), " "),
-    Progname = proplists:get_value(progname, Opts, progname()),
-    Flags = [
-        ["--" ++ atom_to_list(K), integer_to_list(V)]
-     || {K, V} <- Opts,
-        lists:member(K, [maxchild, maxforkdepth, depth, exit_status, termsig, flowcontrol,
-                         signaloneof, stdin_closed, stdout_closed, stderr_closed]),
-        is_integer(V)
-    ] ++ [["--stderr_to_stdout", "1"] || proplists:get_bool(stderr_to_stdout, Opts)],
-    Exec ++ [to_list(Progname) | lists:append(Flags)].
 
 to_list(B) when is_binary(B) -> unicode:characters_to_list(B);
 to_list(L) when is_list(L) -> L.

@@ -125,6 +125,10 @@ pub fn constant(value: &Value, table: &[(&'static str, i64)]) -> Result<i64, Cal
     }
 }
 
+/// Deepest nesting of lists in iodata, as in the original alcove: a list
+/// of bytes only (a string) is a leaf and does not count.
+pub const MAX_IODATA_NESTING: usize = 16;
+
 /// Flatten iodata: a binary, or a (nested) list of bytes and binaries.
 /// A bare integer is not iodata.
 pub fn iodata(value: &Value) -> Result<Vec<u8>, CallError> {
@@ -132,17 +136,25 @@ pub fn iodata(value: &Value) -> Result<Vec<u8>, CallError> {
         return Err(CallError::Badarg);
     }
     let mut out = Vec::new();
-    flatten(value, &mut out)?;
+    flatten(value, &mut out, 0)?;
     Ok(out)
 }
 
-fn flatten(value: &Value, out: &mut Vec<u8>) -> Result<(), CallError> {
+fn is_string(items: &[Value]) -> bool {
+    items.iter().all(|item| matches!(item, Value::Int(0..=255)))
+}
+
+fn flatten(value: &Value, out: &mut Vec<u8>, depth: usize) -> Result<(), CallError> {
     match value {
         Value::Bin(bytes) => out.extend_from_slice(bytes),
         Value::Int(byte @ 0..=255) => out.push(*byte as u8),
         Value::List(items) => {
+            let depth = if is_string(items) { depth } else { depth + 1 };
+            if depth > MAX_IODATA_NESTING {
+                return Err(CallError::Badarg);
+            }
             for item in items {
-                flatten(item, out)?;
+                flatten(item, out, depth)?;
             }
         }
         _ => return Err(CallError::Badarg),

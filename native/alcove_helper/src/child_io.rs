@@ -115,6 +115,35 @@ pub fn eof(state: &mut State, pid: i32, stream: &str) -> Result<Value, CallError
     Ok(Value::ok())
 }
 
+/// A caller closed one of a child's fds (close/3 on a number `cpid`
+/// reported): close it and forget it, as if the stream had ended.
+pub fn close_child_fd(state: &mut State, fd: RawFd) {
+    let Some(idx) = state
+        .children
+        .iter()
+        .position(|c| [c.ctl, c.stdin, c.stdout, c.stderr].contains(&fd))
+    else {
+        return;
+    };
+    let child = &mut state.children[idx];
+    if child.ctl == fd {
+        crate::event_loop::ctl_closed(state, idx);
+        return;
+    }
+    fdio::close(fd);
+    if child.stdin == fd {
+        child.stdin = -1;
+        child.stdin_queue.clear();
+        child.stdin_eof_pending = false;
+    }
+    if child.stdout == fd {
+        child.stdout = -1;
+    }
+    if child.stderr == fd {
+        child.stderr = -1;
+    }
+}
+
 /// Take everything a child that has exited left in its channels.
 pub fn drain_child(state: &mut State, pid: i32, buf: &mut [u8]) {
     while on_ctl_readable(state, pid, buf) {
@@ -146,6 +175,17 @@ pub fn drain_child(state: &mut State, pid: i32, buf: &mut [u8]) {
             }
         }
     }
+}
+
+/// Whether a pipe holds bytes not read yet (end of file alone is not data).
+pub fn has_data(fd: RawFd) -> bool {
+    if fd < 0 {
+        return false;
+    }
+    let mut available: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one int to a valid pointer.
+    let rc = unsafe { libc::ioctl(fd, libc::FIONREAD, &mut available) };
+    rc == 0 && available > 0
 }
 
 pub fn readable_now(fd: RawFd) -> bool {

@@ -143,6 +143,9 @@ impl CStruct {
             Shape::List => self.fields.iter().fold(TAG_AND_LENGTH, |size, field| {
                 size + match field {
                     Field::Bytes(range) => TAG_AND_LENGTH + range.len(),
+                    Field::Ptr { buffer, .. } if buffer.is_empty() => {
+                        TAG_AND_LENGTH + POINTER_SIZE
+                    }
                     Field::Ptr { buffer, .. } => PTR_TUPLE + buffer.len(),
                 }
             }),
@@ -152,6 +155,9 @@ impl CStruct {
     fn read(&self, field: &Field) -> Value {
         match field {
             Field::Bytes(range) => Value::Bin(self.bytes[range.clone()].to_vec()),
+            // A pointer to nothing is NULL: read back as the pointer field
+            // itself (zeroes), as the original does.
+            Field::Ptr { buffer, .. } if buffer.is_empty() => Value::Bin(vec![0; POINTER_SIZE]),
             Field::Ptr { buffer, .. } => ptr_value(buffer),
         }
     }
@@ -342,7 +348,8 @@ mod tests {
         let mut zero = CStruct::from_value(&Value::List(vec![ptr(Value::Int(0))])).unwrap();
         zero.as_mut_ptr();
         assert_eq!(read_pointer(zero.bytes(), 0), 0);
-        assert_eq!(zero.contents(), Value::List(vec![ptr(bin(b""))]));
+        // NULL reads back as the pointer field itself.
+        assert_eq!(zero.contents(), Value::List(vec![bin(&[0; POINTER_SIZE])]));
     }
 
     #[test]
@@ -355,6 +362,7 @@ mod tests {
                 ptr(Value::Int(3)),
                 ptr(bin(b"xyz")),
                 bin(b""),
+                ptr(bin(b"")),
             ]),
             ptr(Value::Int(16)),
             Value::Int(-5),

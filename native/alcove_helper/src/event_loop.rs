@@ -7,7 +7,7 @@ use crate::calls;
 use crate::child_io::{flush_stdin, on_output, stdin_to_child};
 use crate::fdio::{self, ReadOutcome};
 use crate::lifecycle;
-use crate::state::{CtlState, State, CTL_QUEUE_MAX, INFLIGHT_MAX};
+use crate::state::{CtlState, Inflight, State, CTL_QUEUE_MAX, INFLIGHT_MAX};
 use alcove_proto::{decode_value, Frame, Kind, Next, Value, HEADER_FIXED, STDIO_CHUNK};
 use std::os::unix::io::RawFd;
 
@@ -123,6 +123,11 @@ fn on_upstream_readable(state: &mut State, buf: &mut [u8]) {
             return;
         }
     }
+    handle_upstream_frames(state);
+}
+
+/// Handle every whole frame the upstream reader holds.
+pub fn handle_upstream_frames(state: &mut State) {
     let epoch = state.epoch;
     loop {
         match state.up_reader.next_frame() {
@@ -194,8 +199,10 @@ fn call_here(state: &mut State, request_id: u64, payload: &[u8]) {
         Err(CallError::Badarg) => {
             state.send_value(Kind::Raise, request_id, &[], &Value::atom("badarg"))
         }
+        // A filtered call is answered `undef` as a reply, as the original
+        // does; the caller raises it.
         Err(CallError::Undef) => {
-            state.send_value(Kind::Raise, request_id, &[], &Value::atom("undef"))
+            state.send_value(Kind::Reply, request_id, &[], &Value::atom("undef"))
         }
     }
 }
@@ -228,7 +235,10 @@ fn forward_call(state: &mut State, request_id: u64, pid: i32, rest: &[i32], payl
             child.pending_noreturn = Some(request_id);
         }
     }
-    child.inflight.push(request_id);
+    child.inflight.push(Inflight {
+        request_id,
+        direct: rest.is_empty(),
+    });
     alcove_proto::encode_frame_into(
         child.ctl_out.buffer(),
         Kind::Call,
@@ -328,21 +338,29 @@ fn relay_up(state: &mut State, pid: i32, body: &[u8]) {
     out.extend_from_slice(&body[HEADER_FIXED..]);
 }
 
-/// The control channel is gone: exec succeeded, or the child left its loop.
-fn ctl_closed(state: &mut State, idx: usize) {
+/// The control channel is gone: exec succeeded, or the child left its
+/// loop. After an exec the calls behind it can never be answered: badpid.
+/// Otherwise the child is exiting: its calls are answered when it is
+/// reaped, with how it ended (see `lifecycle::finish_exited`), unless the
+/// caller reaps children itself.
+pub fn ctl_closed(state: &mut State, idx: usize) {
+    let caller_reaps = state.signals.caller_reaps();
     let child = &mut state.children[idx];
     fdio::close(child.ctl);
     child.ctl = -1;
     child.ctl_out.clear();
     let pid = child.pid;
     let noreturn = child.pending_noreturn.take();
-    let inflight = std::mem::take(&mut child.inflight);
     child.ctl_state = if noreturn.is_some() {
         CtlState::Execed
     } else {
         CtlState::Closed
     };
-    for id in inflight {
+    if noreturn.is_none() && !caller_reaps {
+        return;
+    }
+    let inflight = std::mem::take(&mut child.inflight);
+    for Inflight { request_id: id, .. } in inflight {
         if Some(id) == noreturn {
             state.send_value(Kind::Reply, id, &[pid], &Value::ok());
         } else {

@@ -78,6 +78,53 @@ pub fn pipe() -> Result<(RawFd, RawFd), i32> {
     Ok((fds[0], fds[1]))
 }
 
+/// Put `fd` at the number `target` (close-on-exec), closing the original;
+/// whatever was open at `target` is closed first by dup3.
+pub fn move_fd(fd: RawFd, target: RawFd) -> Result<RawFd, i32> {
+    if fd == target {
+        set_cloexec(fd, true);
+        return Ok(fd);
+    }
+    // SAFETY: dup3 on fds this process owns.
+    if unsafe { libc::dup3(fd, target, libc::O_CLOEXEC) } < 0 {
+        return Err(errno());
+    }
+    close(fd);
+    Ok(target)
+}
+
+/// Put a close-on-exec copy of `fd` at `target`, keeping `fd`.
+pub fn move_fd_copy(fd: RawFd, target: RawFd) -> Result<RawFd, i32> {
+    // SAFETY: dup3 on fds this process owns.
+    if unsafe { libc::dup3(fd, target, libc::O_CLOEXEC) } < 0 {
+        return Err(errno());
+    }
+    Ok(target)
+}
+
+/// Set or clear FD_CLOEXEC.
+pub fn set_cloexec(fd: RawFd, on: bool) {
+    // SAFETY: fcntl on an fd with integer arguments only.
+    unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFD);
+        if flags >= 0 {
+            let flags = if on {
+                flags | libc::FD_CLOEXEC
+            } else {
+                flags & !libc::FD_CLOEXEC
+            };
+            libc::fcntl(fd, libc::F_SETFD, flags);
+        }
+    }
+}
+
+/// Whether FD_CLOEXEC is set (false for a closed fd).
+pub fn is_cloexec(fd: RawFd) -> bool {
+    // SAFETY: fcntl on an fd with integer arguments only.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
+    flags >= 0 && flags & libc::FD_CLOEXEC != 0
+}
+
 /// A close-on-exec stream socketpair.
 pub fn socketpair() -> Result<(RawFd, RawFd), i32> {
     let mut fds = [-1; 2];

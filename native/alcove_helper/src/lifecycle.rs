@@ -1,6 +1,6 @@
 //! Signals, reaping and shutdown: how children end and how a helper ends.
 
-use crate::child_io::{drain_child, readable_now};
+use crate::child_io::{drain_child, has_data};
 use crate::consts;
 use crate::event_loop::flush_upstream;
 use crate::signals::Disposition;
@@ -27,7 +27,19 @@ pub fn on_signals(state: &mut State) {
             state.send_value(Kind::Event, 0, &[], &event);
         }
     }
-    reap(state);
+    if !state.signals.caller_reaps() {
+        reap(state);
+    }
+}
+
+/// The caller reaped a child with waitpid (SIGCHLD set to `sig_info`): its
+/// output still goes up, then it is forgotten without an exit event, as
+/// the caller has the status already.
+pub fn reaped_by_caller(state: &mut State, pid: i32) {
+    if let Some(idx) = state.child_index(pid) {
+        state.children[idx].exited = Some(None);
+        finish_exited(state, pid);
+    }
 }
 
 /// Collect every child that has exited; its output and replies go up
@@ -50,7 +62,8 @@ pub fn reap(state: &mut State) {
 }
 
 /// Send what an exited child left in its pipes, then its exit event, and
-/// forget it. While its flow control is at 0 and output remains, wait.
+/// forget it. While its flow control is at 0 and output remains, wait;
+/// end of file needs no grant.
 pub fn finish_exited(state: &mut State, pid: i32) {
     let mut buf = vec![0u8; STDIO_CHUNK];
     drain_child(state, pid, &mut buf);
@@ -58,20 +71,26 @@ pub fn finish_exited(state: &mut State, pid: i32) {
         return;
     };
     let child = &state.children[idx];
-    let held = child.flowcontrol == 0 && (readable_now(child.stdout) || readable_now(child.stderr));
+    let held = child.flowcontrol == 0 && (has_data(child.stdout) || has_data(child.stderr));
     if held {
         return;
     }
     let mut child = state.children.swap_remove(idx);
-    if let Some(Some(event)) = child.exited.take() {
-        state.send_value(Kind::Event, 0, &[pid], &event);
+    let event = child.exited.take().flatten();
+    if let Some(event) = &event {
+        state.send_value(Kind::Event, 0, &[pid], event);
     }
-    // A call still in flight can no longer be answered.
-    for id in child.inflight.drain(..) {
-        if Some(id) == child.pending_noreturn {
-            state.send_value(Kind::Reply, id, &[pid], &Value::ok());
+    // A call still in flight can no longer be answered: a call made in
+    // this process raises how it ended (`{termsig, Sig}`, `{exit_status,
+    // N}`), as in the original; one bound further down, or when the end
+    // is not reported, raises badpid.
+    let badpid = Value::atom("badpid");
+    for call in child.inflight.drain(..) {
+        if Some(call.request_id) == child.pending_noreturn {
+            state.send_value(Kind::Reply, call.request_id, &[pid], &Value::ok());
         } else {
-            state.send_value(Kind::Raise, id, &[pid], &Value::atom("badpid"));
+            let reason = event.as_ref().filter(|_| call.direct).unwrap_or(&badpid);
+            state.send_value(Kind::Raise, call.request_id, &[pid], reason);
         }
     }
     child.close_all();

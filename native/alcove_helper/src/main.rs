@@ -1,6 +1,8 @@
 //! The alcove helper. The driver starts it with a socket as stdin and
-//! stdout; it serves calls on that socket until it closes. Forked children
-//! run the same loop on a control socket of their own.
+//! stdout; it moves the socket to fd 5 and serves calls on it until it
+//! closes. Forked children run the same loop on a control socket of their
+//! own, also on fd 5; fds 3 and 4 are the signal self-pipe (the original
+//! alcove's layout, which re-exec relies on).
 
 mod args;
 // Generated from gen/calls.def; left as the generator writes it.
@@ -12,25 +14,33 @@ mod cstruct;
 mod event_loop;
 mod fdio;
 mod lifecycle;
+mod reexec;
 mod signals;
 mod state;
 mod sys;
 
-use state::{Opts, State};
+use alcove_proto::{FrameReader, Kind, Value};
+use state::{Opts, State, CTL_FD};
 
 fn usage(bad: &str) -> ! {
-    eprintln!("alcove: bad argument {bad:?}; usage: alcove [--OPTION VALUE]... (options as in getopt: maxchild, maxforkdepth, depth, ...)");
+    eprintln!(
+        "alcove: bad argument {bad:?}; usage: alcove [-d DEPTH] [-m MAXCHILD] [--OPTION VALUE]... \
+         (long options as in getopt: maxchild, maxforkdepth, flowcontrol, ...)"
+    );
     std::process::exit(2)
 }
 
-/// Options from argv: `--name value` pairs, names as in getopt/3, plus `depth`.
+/// Options from argv: the original's `-d Depth` and `-m Maxchild`, and
+/// `--name value` for every getopt/3 option plus `depth`.
 fn parse_args() -> (Opts, i64) {
     let mut opts = Opts::default();
     let mut depth = 0;
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
-        let Some(name) = flag.strip_prefix("--") else {
-            usage(&flag)
+        let name = match flag.as_str() {
+            "-d" => "depth",
+            "-m" => "maxchild",
+            long => long.strip_prefix("--").unwrap_or_else(|| usage(&flag)),
         };
         let Some(value) = args.next().and_then(|v| v.parse::<i64>().ok()) else {
             usage(&flag)
@@ -44,12 +54,46 @@ fn parse_args() -> (Opts, i64) {
     (opts, depth)
 }
 
+/// A fresh start from the driver: the socket is on fds 0 and 1. Nothing
+/// else the VM had open may leak into the helper; the socket moves to the
+/// control fd and stdin and stdout become /dev/null.
+fn boot_channel() {
+    lifecycle::close_inherited_fds();
+    if fdio::move_fd_copy(0, CTL_FD).is_err() {
+        eprintln!("alcove: no control socket on fd 0");
+        std::process::exit(1);
+    }
+    let null = c"/dev/null";
+    // SAFETY: open a NUL-terminated path; dup2 onto 0 and 1, which hold
+    // the socket copies no longer needed.
+    unsafe {
+        let fd = libc::open(null.as_ptr(), libc::O_RDWR);
+        if fd >= 0 {
+            libc::dup2(fd, 0);
+            libc::dup2(fd, 1);
+            if fd > 2 {
+                libc::close(fd);
+            }
+        }
+    }
+}
+
 fn main() {
     // Whatever the VM ignored or blocked must not leak into the children.
     signals::reset_all();
-    lifecycle::close_inherited_fds();
+    let (mut opts, depth) = parse_args();
+    let handoff = reexec::take();
+    match &handoff {
+        // A re-executed helper keeps the fds its caller chose to keep.
+        Some(_) => fdio::set_cloexec(CTL_FD, true),
+        None if depth == 0 => boot_channel(),
+        None => {
+            eprintln!("alcove: -d {depth}: no control channel was handed over");
+            std::process::exit(2);
+        }
+    }
     lifecycle::become_subreaper(true);
-    let (opts, depth) = parse_args();
+    opts.maxchild = opts.maxchild.min(State::maxchild_for(State::nofile()));
     let signals = match signals::Signals::new() {
         Ok(signals) => signals,
         Err(errno) => {
@@ -57,11 +101,10 @@ fn main() {
             std::process::exit(1);
         }
     };
-    fdio::set_nonblock(0);
-    fdio::set_nonblock(1);
+    fdio::set_nonblock(CTL_FD);
     let mut state = State {
-        up_read: 0,
-        up_write: 1,
+        up_read: CTL_FD,
+        up_write: CTL_FD,
         up_reader: Default::default(),
         up_out: Default::default(),
         up_closed: false,
@@ -74,5 +117,11 @@ fn main() {
         filter: Default::default(),
         child_filter: Default::default(),
     };
+    if let Some(handoff) = handoff {
+        // The exec call that made this image is answered by it.
+        state.send_value(Kind::Reply, handoff.request_id, &[], &Value::ok());
+        state.up_reader = FrameReader::resume(&handoff.pending, handoff.skipping);
+        event_loop::handle_upstream_frames(&mut state);
+    }
     event_loop::run(&mut state)
 }

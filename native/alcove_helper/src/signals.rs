@@ -8,6 +8,11 @@ use crate::fdio;
 use std::os::unix::io::RawFd;
 use std::sync::atomic::{AtomicI32, Ordering};
 
+/// Where the self-pipe lives (fixed, so a re-executed helper finds the
+/// same layout).
+pub const SIGNAL_READ_FD: RawFd = 3;
+pub const SIGNAL_WRITE_FD: RawFd = 4;
+
 /// Highest signal number handled.
 pub const NSIG: usize = 65;
 /// Bytes of one siginfo record in the self-pipe.
@@ -23,7 +28,9 @@ pub enum Disposition {
     Default,
     /// Ignored.
     Ignore,
-    /// Caught and reported as `{signal, Sig, Info}`.
+    /// Caught and reported as `{signal, Sig, Info}` (`sig_info`). For
+    /// SIGCHLD it also means the helper stops reaping its children: the
+    /// caller reaps them with waitpid.
     Catch,
 }
 
@@ -32,7 +39,7 @@ impl Disposition {
         match self {
             Disposition::Default => "sig_dfl",
             Disposition::Ignore => "sig_ign",
-            Disposition::Catch => "sig_catch",
+            Disposition::Catch => "sig_info",
         }
     }
 
@@ -40,7 +47,8 @@ impl Disposition {
         Some(match name {
             "sig_dfl" => Disposition::Default,
             "sig_ign" => Disposition::Ignore,
-            "sig_catch" => Disposition::Catch,
+            // sig_catch: the name this project used before taking the original's.
+            "sig_info" | "sig_catch" => Disposition::Catch,
             _ => return None,
         })
     }
@@ -149,20 +157,33 @@ pub struct Signals {
 }
 
 impl Signals {
-    /// A fresh self-pipe and the default table: everything caught but
-    /// SIGPIPE (ignored: broken pipes come back as EPIPE) and the
-    /// uncatchable ones. SIGCHLD is caught internally for reaping but only
-    /// reported when the caller asks for it.
+    /// A fresh self-pipe (read end on fd 3, write end on fd 4, as in the
+    /// original alcove) and the default table: everything caught and
+    /// reported, as the original does, but SIGPIPE (ignored: broken pipes
+    /// come back as EPIPE), the uncatchable ones and the synchronous
+    /// faults (a handler that returns would fault again forever). SIGCHLD
+    /// is caught internally for reaping and only reported when the caller
+    /// asks for it with `sig_info`.
     pub fn new() -> Result<Signals, i32> {
         let (read_fd, write_fd) = fdio::pipe()?;
+        let read_fd = fdio::move_fd(read_fd, SIGNAL_READ_FD)?;
+        let write_fd = fdio::move_fd(write_fd, SIGNAL_WRITE_FD)?;
         fdio::set_nonblock(read_fd);
         fdio::set_nonblock(write_fd);
         let mut table = [Disposition::Catch; NSIG];
         table[0] = Disposition::Default;
-        table[libc::SIGKILL as usize] = Disposition::Default;
-        table[libc::SIGSTOP as usize] = Disposition::Default;
+        for signum in [
+            libc::SIGKILL,
+            libc::SIGSTOP,
+            libc::SIGCHLD,
+            libc::SIGSEGV,
+            libc::SIGBUS,
+            libc::SIGILL,
+            libc::SIGFPE,
+        ] {
+            table[signum as usize] = Disposition::Default;
+        }
         table[libc::SIGPIPE as usize] = Disposition::Ignore;
-        table[libc::SIGCHLD as usize] = Disposition::Default;
         let signals = Signals {
             read_fd,
             write_fd,
@@ -199,7 +220,8 @@ impl Signals {
         let flags = libc::SA_SIGINFO | libc::SA_RESTART;
         match self.table[signum] {
             // SIGCHLD always reaches the loop, so children are reaped.
-            _ if signum == libc::SIGCHLD as usize => install(
+            // Stops matter only to a caller doing its own reaping (ptrace).
+            Disposition::Default if signum == libc::SIGCHLD as usize => install(
                 signum,
                 on_signal as *const () as libc::sighandler_t,
                 flags | libc::SA_NOCLDSTOP,
@@ -218,15 +240,25 @@ impl Signals {
         }
     }
 
-    /// Change one disposition; returns the previous one.
+    /// Change one disposition; returns the previous one. For SIGCHLD only
+    /// two states exist: reported (`Catch`) or reaped internally (`Default`).
     pub fn set(&mut self, signum: usize, disposition: Disposition) -> Option<Disposition> {
         if signum == 0 || signum >= NSIG || !catchable(signum) {
             return None;
         }
+        let disposition = match disposition {
+            Disposition::Ignore if signum == libc::SIGCHLD as usize => Disposition::Default,
+            other => other,
+        };
         let old = self.table[signum];
         self.table[signum] = disposition;
         self.apply(signum);
         Some(old)
+    }
+
+    /// Whether the caller reaps children itself (SIGCHLD set to `sig_info`).
+    pub fn caller_reaps(&self) -> bool {
+        self.table[libc::SIGCHLD as usize] == Disposition::Catch
     }
 
     /// Read the pending siginfo records.

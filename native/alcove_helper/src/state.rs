@@ -6,6 +6,10 @@ use crate::signals::Signals;
 use alcove_proto::{encode_frame_into, encode_value, FrameReader, Kind, Value};
 use std::os::unix::io::RawFd;
 
+/// The fd of every helper's control channel to its parent (the original
+/// alcove's fdctl number).
+pub const CTL_FD: RawFd = 5;
+
 /// Past this many bytes queued upstream, the helper stops reading its
 /// children's output (they block on their full pipes) until it drains.
 pub const UPSTREAM_HIGH_WATER: usize = 4 << 20;
@@ -13,6 +17,8 @@ pub const UPSTREAM_HIGH_WATER: usize = 4 << 20;
 pub const STDIN_QUEUE_MAX: usize = 16 << 20;
 /// Cap on frames queued for one child's control channel.
 pub const CTL_QUEUE_MAX: usize = 64 << 20;
+/// fds counted per process when the fd limit bounds `maxchild`.
+const FDS_PER_PROCESS: i64 = 6;
 /// Cap on calls in flight to one child.
 pub const INFLIGHT_MAX: usize = 65536;
 
@@ -105,6 +111,14 @@ pub enum CtlState {
     Closed,
 }
 
+/// A call forwarded through a child and not answered yet.
+#[derive(Clone, Copy, Debug)]
+pub struct Inflight {
+    pub request_id: u64,
+    /// Made in the child itself (not forwarded further down).
+    pub direct: bool,
+}
+
 /// One forked child and the fds the helper holds for it.
 pub struct Child {
     pub pid: i32,
@@ -121,7 +135,7 @@ pub struct Child {
     /// The exec/exit call forwarded to this child and not answered yet.
     pub pending_noreturn: Option<u64>,
     /// Calls forwarded through this child, answered with badpid if it goes.
-    pub inflight: Vec<u64>,
+    pub inflight: Vec<Inflight>,
     pub flowcontrol: i64,
     pub signaloneof: i64,
     /// Set once reaped: the exit event to send (None when the exit_status or
@@ -146,16 +160,16 @@ impl Child {
         if self.pending_noreturn == Some(request_id) {
             self.pending_noreturn = None;
         }
-        if let Some(pos) = self.inflight.iter().position(|&id| id == request_id) {
+        if let Some(pos) = self.inflight.iter().position(|call| call.request_id == request_id) {
             self.inflight.swap_remove(pos);
         }
     }
 }
 
 pub struct State {
-    /// Where frames come from: fd 0 for the root helper, the control socket in children.
+    /// Where frames come from: [`CTL_FD`].
     pub up_read: RawFd,
-    /// Where frames go: fd 1 for the root helper, the control socket in children.
+    /// Where frames go: [`CTL_FD`].
     pub up_write: RawFd,
     pub up_reader: FrameReader,
     pub up_out: OutQueue,
@@ -193,6 +207,26 @@ impl State {
 
     pub fn child_index(&self, pid: i32) -> Option<usize> {
         self.children.iter().position(|c| c.pid == pid)
+    }
+
+    /// How many children an fd limit leaves room for, counted as the
+    /// original alcove did: six fds for the helper, six per child.
+    pub fn maxchild_for(nofile: libc::rlim_t) -> i64 {
+        let nofile = i64::try_from(nofile).unwrap_or(i64::MAX);
+        (nofile.saturating_sub(FDS_PER_PROCESS) / FDS_PER_PROCESS).max(0)
+    }
+
+    /// The current RLIMIT_NOFILE soft limit.
+    pub fn nofile() -> libc::rlim_t {
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: limit is a valid rlimit to fill.
+        if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } < 0 {
+            return libc::RLIM_INFINITY;
+        }
+        limit.rlim_cur
     }
 
     /// Whether the upstream queue is too full to take more child output.

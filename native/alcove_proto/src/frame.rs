@@ -212,6 +212,26 @@ impl FrameReader {
         self.buf.len() - self.start
     }
 
+    /// What the reader holds that has not been returned yet: the bytes
+    /// buffered and how many more bytes of an oversized frame it will skip.
+    /// [`FrameReader::resume`] makes a reader in the same state.
+    pub fn pending(&self) -> (&[u8], usize) {
+        (&self.buf[self.start..], self.skipping)
+    }
+
+    /// A reader that goes on where one whose [`FrameReader::pending`] gave
+    /// `(bytes, skipping)` stopped.
+    pub fn resume(bytes: &[u8], skipping: usize) -> FrameReader {
+        let mut reader = FrameReader {
+            buf: Vec::new(),
+            start: 0,
+            skipping: 0,
+        };
+        reader.buf.extend_from_slice(bytes);
+        reader.skipping = skipping;
+        reader
+    }
+
     /// Take the next frame, if a whole one is buffered.
     pub fn next_frame(&mut self) -> Next {
         let avail = &self.buf[self.start..];

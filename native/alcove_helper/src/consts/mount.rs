@@ -1,7 +1,9 @@
 //! mount(2) flags and umount2(2) flags, in one table as alcove 1.0 had it.
 //!
 //! The two families overlap in value (`ms_rdonly` and `mnt_force` are both
-//! 1), so look names up here, never values.
+//! 1), so look names up here, never values. The portable names the
+//! original alcove accepts on every OS (`rdonly`, `nosuid`, `noexec`,
+//! `noatime`) are here too.
 
 pub static MOUNT: &[(&str, i64)] = &[
     ("ms_rdonly", libc::MS_RDONLY as i64),
@@ -32,4 +34,8 @@ pub static MOUNT: &[(&str, i64)] = &[
     ("mnt_detach", libc::MNT_DETACH as i64),
     ("mnt_expire", libc::MNT_EXPIRE as i64),
     ("umount_nofollow", libc::UMOUNT_NOFOLLOW as i64),
+    ("rdonly", libc::MS_RDONLY as i64),
+    ("nosuid", libc::MS_NOSUID as i64),
+    ("noexec", libc::MS_NOEXEC as i64),
+    ("noatime", libc::MS_NOATIME as i64),
 ];

@@ -65,8 +65,14 @@ pub fn signal_constant(_state: &mut State, args: &Args) -> CallResult {
     lookup(args, consts::signal::SIGNAL)
 }
 
-/// syscall(2) numbers of this architecture: `sys_getpid`, ...
+/// syscall(2) numbers of this architecture: `sys_getpid`, ...; also the
+/// audit architectures (`audit_arch_x86_64`, ...), which the original
+/// answered here, for seccomp filters checking the ABI.
 pub fn syscall_constant(_state: &mut State, args: &Args) -> CallResult {
+    let name = args.atom(0)?;
+    if name.starts_with("audit_arch_") {
+        return lookup(args, consts::seccomp::SECCOMP);
+    }
     lookup(args, consts::syscall::SYSCALL)
 }
 

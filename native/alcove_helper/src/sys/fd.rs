@@ -2,19 +2,21 @@
 //! fcntl(2), select(2). They act on the fds of the helper process the call
 //! runs in.
 //!
-//! That process also holds fds of its own: its control channel (fds 0 and 1
-//! in the root helper, a socket in a forked child), its signal self-pipe,
-//! and the control socket and stdio pipes of each of its children. Closing,
-//! reading, writing or reconfiguring one of those would break the helper
-//! (lost or corrupted frames, a child's output stolen, a control socket
-//! leaked into an exec'd program), so close, read, write and the fcntl
-//! commands that change something answer `{error, ebadf}` for them, as if
-//! they were not open to the caller. Everything else (a child's own fds 0,
-//! 1 and 2, which are its stdio pipes, the root helper's fd 2, any fd the
-//! caller opened) is the caller's business. Inspecting an internal fd
-//! (select, lseek, the fcntl `f_get*` commands) is allowed; duplicating one
-//! is not, since a copy without close-on-exec would keep a control socket
-//! open across exec and the parent would never see the exec happen.
+//! That process also holds fds of its own, at the numbers the original
+//! alcove used: its signal self-pipe (fds 3 and 4) and its control channel
+//! to its parent (fd 5), plus the control socket and stdio pipes of each
+//! of its children (the fds `cpid` reports).
+//!
+//! - close: refused (`{error, ebadf}`) for fds 3, 4 and 5, which would cut
+//!   the helper off from its parent or from its children's exits. A
+//!   child's fds may be closed, as in the original: closing a child's
+//!   stdin is how a caller ends its input, and the helper forgets the fd.
+//! - read, write: refused for all of them (frames would be corrupted or
+//!   a child's output stolen).
+//! - fcntl: the `f_get*` commands and `f_setfd` work on all of them
+//!   (clearing close-on-exec on fds 3, 4 and 5 is how a helper re-executes
+//!   itself, see sys/exec.rs); commands that duplicate an fd or change its
+//!   status flags are refused.
 //!
 //! The helper is single-threaded: a blocking read or a select without a
 //! timeout holds up this process (and the calls routed through it) until
@@ -34,35 +36,26 @@ fn fd_arg(args: &Args, index: usize) -> Result<RawFd, CallError> {
     args.i32(index)
 }
 
-/// (st_dev, st_ino) of an open fd.
-fn identity(fd: RawFd) -> Option<(u64, u64)> {
-    // SAFETY: stat is plain old data; all zeroes is a valid value.
-    let mut stat: libc::stat = unsafe { std::mem::zeroed() };
-    // SAFETY: stat is a valid, writable struct stat.
-    if unsafe { libc::fstat(fd, &mut stat) } < 0 {
-        return None;
-    }
-    Some((stat.st_dev, stat.st_ino))
+/// Whether `fd` is one of this helper's own: its control channel or its
+/// signal pipe.
+fn own(state: &State, fd: RawFd) -> bool {
+    fd == state.up_read
+        || fd == state.up_write
+        || fd == crate::signals::SIGNAL_READ_FD
+        || fd == crate::signals::SIGNAL_WRITE_FD
 }
 
-/// Whether `fd` is one the helper itself works with (see the module doc).
-/// The write end of the signal pipe is not in the state: it is found as
-/// the other fd on the same pipe as the read end.
-fn internal(state: &State, fd: RawFd) -> bool {
-    let listed = fd == state.up_read
-        || fd == state.up_write
-        || fd == state.signals.read_fd
-        || state
+/// Whether `fd` belongs to one of this helper's children.
+fn childs(state: &State, fd: RawFd) -> bool {
+    fd >= 0
+        && state
             .children
             .iter()
-            .any(|c| [c.ctl, c.stdin, c.stdout, c.stderr].contains(&fd));
-    listed
-        || (fd >= 0
-            && identity(state.signals.read_fd).is_some_and(|pipe| identity(fd) == Some(pipe)))
+            .any(|c| [c.ctl, c.stdin, c.stdout, c.stderr].contains(&fd))
 }
 
 fn usable(state: &State, fd: RawFd) -> Result<(), CallError> {
-    if internal(state, fd) {
+    if own(state, fd) || childs(state, fd) {
         return Err(CallError::Errno(libc::EBADF));
     }
     Ok(())
@@ -81,10 +74,16 @@ pub fn open(_state: &mut State, args: &Args) -> CallResult {
     Ok(Value::ok_with(Value::Int(fd as i64)))
 }
 
-/// close(2)
+/// close(2): a child's fd is closed and forgotten (see the module doc).
 pub fn close(state: &mut State, args: &Args) -> CallResult {
     let fd = fd_arg(args, 0)?;
-    usable(state, fd)?;
+    if own(state, fd) {
+        return Err(CallError::Errno(libc::EBADF));
+    }
+    if childs(state, fd) {
+        crate::child_io::close_child_fd(state, fd);
+        return Ok(Value::ok());
+    }
     // SAFETY: closing an fd that is not one of the helper's own.
     if unsafe { libc::close(fd) } < 0 {
         return Err(CallError::last_os());
@@ -134,7 +133,8 @@ pub fn lseek(_state: &mut State, args: &Args) -> CallResult {
 }
 
 /// fcntl commands whose third argument is an integer, and whether they
-/// only inspect the fd (allowed on the helper's own fds). Every other command takes
+/// are allowed on the helper's own fds (inspecting, or setting
+/// close-on-exec). Every other command takes
 /// a pointer (f_getlk, f_setlk, f_ofd_*, f_getown_ex, ...), which an
 /// integer Arg cannot give safely: those are `{error, einval}`, the
 /// kernel's own answer to a command it does not know.
@@ -148,7 +148,7 @@ const FCNTL_INT_COMMANDS: &[(libc::c_int, bool)] = &[
     (libc::F_GET_SEALS, true),
     (libc::F_DUPFD, false),
     (libc::F_DUPFD_CLOEXEC, false),
-    (libc::F_SETFD, false),
+    (libc::F_SETFD, true),
     (libc::F_SETFL, false),
     (libc::F_SETOWN, false),
     (10, false), // F_SETSIG
@@ -163,12 +163,12 @@ pub fn fcntl(state: &mut State, args: &Args) -> CallResult {
     let fd = fd_arg(args, 0)?;
     let cmd = args.constant(1, FCNTL)?;
     let arg = args.int(2)?;
-    let inspects = libc::c_int::try_from(cmd)
+    let harmless = libc::c_int::try_from(cmd)
         .ok()
         .and_then(|cmd| FCNTL_INT_COMMANDS.iter().find(|&&(c, _)| c == cmd))
-        .map(|&(_, inspects)| inspects)
+        .map(|&(_, harmless)| harmless)
         .ok_or(CallError::Errno(libc::EINVAL))?;
-    if !inspects {
+    if !harmless {
         usable(state, fd)?;
     }
     // SAFETY: cmd is one of the commands above, which take an integer, so

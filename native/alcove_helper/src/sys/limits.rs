@@ -54,7 +54,9 @@ pub fn getrlimit(_state: &mut State, args: &Args) -> CallResult {
 }
 
 /// setrlimit(2): Limit is `{alcove_rlimit, Cur, Max}`, anything else badarg.
-pub fn setrlimit(_state: &mut State, args: &Args) -> CallResult {
+/// Lowering RLIMIT_NOFILE lowers the `maxchild` option to what the new
+/// limit can hold (see [`State::maxchild_for`]), as in the original.
+pub fn setrlimit(state: &mut State, args: &Args) -> CallResult {
     let resource = c_int_constant(args, 0, RLIMIT)?;
     let limit = match args.get(1)? {
         Value::Tuple(fields) => match fields.as_slice() {
@@ -69,6 +71,9 @@ pub fn setrlimit(_state: &mut State, args: &Args) -> CallResult {
     // SAFETY: limit is a live rlimit, only read by the kernel.
     if unsafe { libc::setrlimit(resource as _, &limit) } < 0 {
         return Err(CallError::last_os());
+    }
+    if resource == libc::RLIMIT_NOFILE as libc::c_int {
+        state.opts.maxchild = state.opts.maxchild.min(State::maxchild_for(limit.rlim_cur));
     }
     Ok(Value::ok())
 }

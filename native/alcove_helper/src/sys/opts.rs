@@ -20,9 +20,15 @@ pub fn getopt(state: &mut State, args: &Args) -> CallResult {
 }
 
 /// setopt: `true` when set, `false` for an unknown option or a bad value.
+/// `maxchild` must fit the fd limit and hold the children there are.
 pub fn setopt(state: &mut State, args: &Args) -> CallResult {
     let name = args.atom(0)?;
     let value = args.int(1)?;
+    if name == "maxchild"
+        && (value > State::maxchild_for(State::nofile()) || value < state.children.len() as i64)
+    {
+        return Ok(bool_value(false));
+    }
     Ok(bool_value(state.opts.set(name, value)))
 }
 

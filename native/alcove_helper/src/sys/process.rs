@@ -182,13 +182,11 @@ fn become_child(state: &mut State, fds: &ChildFds, parent: libc::pid_t) {
         child.close_all();
     }
     state.children.clear();
-    if state.up_read > 2 {
-        fdio::close(state.up_read);
-    }
-    if state.up_write > 2 && state.up_write != state.up_read {
-        fdio::close(state.up_write);
-    }
-    let ctl = fds.ctl.1;
+    // The parent's channel sits on CTL_FD: replacing it closes our copy.
+    let Ok(ctl) = fdio::move_fd(fds.ctl.1, crate::state::CTL_FD) else {
+        // SAFETY: _exit in a forked child that cannot reach its parent.
+        unsafe { libc::_exit(1) };
+    };
     fdio::set_nonblock(ctl);
     state.up_read = ctl;
     state.up_write = ctl;
@@ -259,9 +257,11 @@ static WAIT: &[(&str, i64)] = &[
     ("wnothread", libc::__WNOTHREAD as i64),
 ];
 
-/// waitpid(2): for processes the event loop does not reap itself (it
-/// reaps every child it forked).
-pub fn waitpid(_state: &mut State, args: &Args) -> CallResult {
+/// waitpid(2): `{ok, Pid, Status, [WaitStatus]}` as in the original
+/// (`{ok, 0, 0, []}` when nothing changed under `wnohang`). The event loop
+/// reaps its own children unless SIGCHLD is set to `sig_info`; a child the
+/// caller reaps here is forgotten without an exit event.
+pub fn waitpid(state: &mut State, args: &Args) -> CallResult {
     let pid = args.i32(0)?;
     let options = i32::try_from(args.flags(1, WAIT)?).map_err(|_| CallError::Badarg)?;
     let mut status = 0;
@@ -294,10 +294,14 @@ pub fn waitpid(_state: &mut State, args: &Args) -> CallResult {
         if libc::WIFCONTINUED(status) {
             statuses.push(Value::atom("continued"));
         }
+        if libc::WIFEXITED(status) || libc::WIFSIGNALED(status) {
+            crate::lifecycle::reaped_by_caller(state, rc);
+        }
     }
     Ok(Value::Tuple(vec![
         Value::ok(),
         Value::Int(rc as i64),
+        Value::Int(status as i64),
         Value::List(statuses),
     ]))
 }

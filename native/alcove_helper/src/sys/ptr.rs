@@ -23,6 +23,10 @@ fn fits_reply(contents_size: usize) -> Result<(), CallError> {
 /// alloc: build a struct and return its bytes (pointer fields hold the
 /// addresses the buffers had in the helper) and its contents.
 pub fn alloc(_state: &mut State, args: &Args) -> CallResult {
+    if matches!(args.get(0)?, Value::List(items) if items.is_empty()) {
+        // Nothing to lay out: badarg, as in the original.
+        return Err(CallError::Badarg);
+    }
     let mut cstruct = CStruct::from_value(args.get(0)?)?;
     fits_reply(cstruct.bytes().len() + cstruct.reply_size())?;
     cstruct.as_mut_ptr();

@@ -1,0 +1,145 @@
+//! Re-executing a helper in place (the original's `fexecve` of its own
+//! binary, which prx uses to give each process a fresh image).
+//!
+//! A caller clears close-on-exec on the control channel (fd 5) and execs
+//! the helper binary with the argv `alcove_drv:getopts/1` gives (`-d
+//! Depth`). Because fd 5 survives, the new image can serve the same
+//! channel. Two things would be lost with the old image, so they are
+//! handed over in a memfd whose number travels in the environment
+//! variable [`ENV`]:
+//!
+//! - the request id of the exec call, which the new image answers `ok`
+//!   once it is serving (the parent sees no close, so only the new image
+//!   can answer it);
+//! - the bytes the old image had read from the channel but not handled
+//!   yet (calls queued behind the exec), which the new image handles first.
+
+use crate::fdio;
+use std::ffi::CString;
+use std::os::unix::io::RawFd;
+
+/// The environment variable naming the handoff fd.
+pub const ENV: &str = "ALCOVE_REEXEC_FD";
+const MAGIC: &[u8; 8] = b"ALCVEXEC";
+/// magic, request id, bytes to skip.
+const HEADER: usize = 8 + 8 + 8;
+/// A reader holds at most one frame and one read; anything bigger is not ours.
+const MAX_HANDOFF: usize = HEADER + 2 * alcove_proto::MAX_FRAME + alcove_proto::STDIO_CHUNK;
+
+/// What the old image leaves to the new one.
+pub struct Handoff {
+    pub request_id: u64,
+    pub pending: Vec<u8>,
+    pub skipping: usize,
+}
+
+/// Write the handoff for an exec that keeps the control channel; returns
+/// the memfd (inherited by the new image) and the `ENV=fd` entry for its
+/// environment. The caller closes the fd if the exec fails.
+pub fn prepare(request_id: u64, pending: &[u8], skipping: usize) -> Result<(RawFd, CString), i32> {
+    let name = c"alcove-reexec";
+    // SAFETY: name is NUL-terminated; no MFD_CLOEXEC, so exec keeps it.
+    let fd = unsafe { libc::memfd_create(name.as_ptr(), 0) };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error()
+            .raw_os_error()
+            .unwrap_or(libc::EIO));
+    }
+    let mut data = Vec::with_capacity(HEADER + pending.len());
+    data.extend_from_slice(MAGIC);
+    data.extend_from_slice(&request_id.to_be_bytes());
+    data.extend_from_slice(&(skipping as u64).to_be_bytes());
+    data.extend_from_slice(pending);
+    let mut written = 0;
+    while written < data.len() {
+        match fdio::write(fd, &data[written..]) {
+            Ok(n) if n > 0 => written += n,
+            Ok(_) => return Err(fail(fd, libc::EIO)),
+            Err(errno) => return Err(fail(fd, errno)),
+        }
+    }
+    // SAFETY: lseek on our own memfd.
+    if unsafe { libc::lseek(fd, 0, libc::SEEK_SET) } < 0 {
+        return Err(fail(fd, libc::EIO));
+    }
+    let entry = CString::new(format!("{ENV}={fd}")).map_err(|_| fail(fd, libc::EINVAL))?;
+    Ok((fd, entry))
+}
+
+fn fail(fd: RawFd, errno: i32) -> i32 {
+    fdio::close(fd);
+    errno
+}
+
+/// In a starting helper: the handoff left by the image it replaces, if
+/// any. The variable is removed from the environment and the fd closed
+/// either way; anything malformed counts as no handoff.
+pub fn take() -> Option<Handoff> {
+    let value = std::env::var_os(ENV)?;
+    // Single-threaded at start: nothing else reads the environment.
+    std::env::remove_var(ENV);
+    let fd: RawFd = value.to_str()?.parse().ok().filter(|&fd| fd > 2)?;
+    let mut data = Vec::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        match fdio::read(fd, &mut buf) {
+            fdio::ReadOutcome::Data(n) if data.len() + n <= MAX_HANDOFF => {
+                data.extend_from_slice(&buf[..n])
+            }
+            fdio::ReadOutcome::Eof => break,
+            _ => {
+                fdio::close(fd);
+                return None;
+            }
+        }
+    }
+    fdio::close(fd);
+    parse(&data)
+}
+
+fn parse(data: &[u8]) -> Option<Handoff> {
+    if data.len() < HEADER || &data[..8] != MAGIC {
+        return None;
+    }
+    let word = |at: usize| {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(&data[at..at + 8]);
+        u64::from_be_bytes(bytes)
+    };
+    Some(Handoff {
+        request_id: word(8),
+        skipping: usize::try_from(word(16)).ok()?,
+        pending: data[HEADER..].to_vec(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One test: both halves use the process environment.
+    #[test]
+    fn handoff_round_trip_and_malformed_ones() {
+        let pending = b"\x00\x00\x00\x05queued".to_vec();
+        let (fd, entry) = prepare(42, &pending, 7).expect("memfd");
+        assert_eq!(entry.to_str().unwrap(), format!("{ENV}={fd}"));
+        std::env::set_var(ENV, fd.to_string());
+        let handoff = take().expect("handoff");
+        assert_eq!(handoff.request_id, 42);
+        assert_eq!(handoff.skipping, 7);
+        assert_eq!(handoff.pending, pending);
+        assert!(std::env::var_os(ENV).is_none());
+        // SAFETY: probing whether fd is still open.
+        assert!(unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0, "fd closed");
+
+        assert!(parse(b"").is_none());
+        assert!(parse(b"NOTMAGIC\0\0\0\0\0\0\0\x01\0\0\0\0\0\0\0\0").is_none());
+        assert!(parse(&MAGIC[..]).is_none());
+        let mut ok = MAGIC.to_vec();
+        ok.extend_from_slice(&[0; 16]);
+        assert!(parse(&ok).is_some_and(|h| h.pending.is_empty() && h.request_id == 0));
+        std::env::set_var(ENV, "not a number");
+        assert!(take().is_none());
+        assert!(std::env::var_os(ENV).is_none());
+    }
+}
