@@ -210,6 +210,15 @@ impl PtrArg {
             PtrArg::Struct(cstruct) => cstruct.contents(),
         }
     }
+
+    /// As [`PtrArg::value`], but an integer argument reads back as `<<>>`:
+    /// what the original's ioctl and ptrace replies hold for one.
+    pub fn value_or_empty(&self) -> Value {
+        match self {
+            PtrArg::Int(..) => Value::Bin(Vec::new()),
+            PtrArg::Struct(cstruct) => cstruct.contents(),
+        }
+    }
 }
 
 /// `Some(buffer)` for a `{ptr, Size | Binary}` element, `None` otherwise.

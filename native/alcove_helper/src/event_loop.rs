@@ -14,6 +14,7 @@ use std::os::unix::io::RawFd;
 #[derive(Clone, Copy)]
 enum Tag {
     UpRead,
+    StdinHangup,
     UpWrite,
     Signal,
     CtlRead(i32),
@@ -46,6 +47,10 @@ pub fn run(state: &mut State) -> ! {
         let full = state.upstream_full();
         watch(state.signals.read_fd, libc::POLLIN, Tag::Signal);
         watch(state.up_read, libc::POLLIN, Tag::UpRead);
+        if state.watch_stdin {
+            // Only hangups: bytes waiting there are for a program exec'd later.
+            watch(0, 0, Tag::StdinHangup);
+        }
         if !state.up_out.is_empty() {
             watch(state.up_write, libc::POLLOUT, Tag::UpWrite);
         }
@@ -77,6 +82,7 @@ pub fn run(state: &mut State) -> ! {
             match tags[i] {
                 Tag::Signal => lifecycle::on_signals(state),
                 Tag::UpRead => on_upstream_readable(state, &mut buf),
+                Tag::StdinHangup => on_stdin_hangup(state, fds[i].revents),
                 Tag::UpWrite => flush_upstream(state),
                 Tag::CtlRead(pid) => {
                     on_ctl_readable(state, pid, &mut buf);
@@ -103,6 +109,18 @@ fn output_ready(state: &mut State, pid: i32, kind: Kind, buf: &mut [u8]) {
         .is_some_and(|idx| state.children[idx].exited.is_some())
     {
         lifecycle::finish_exited(state, pid);
+    }
+}
+
+/// The parent closed this forked helper's stdin (eof/2, or close/3 on the
+/// fd `cpid` reports): as in the original, where stdin was the control
+/// channel, the helper leaves its loop. If the caller closed fd 0 itself
+/// there is nothing left to watch.
+fn on_stdin_hangup(state: &mut State, revents: libc::c_short) {
+    if revents & libc::POLLNVAL != 0 {
+        state.watch_stdin = false;
+    } else if revents & (libc::POLLHUP | libc::POLLERR) != 0 {
+        state.up_closed = true;
     }
 }
 

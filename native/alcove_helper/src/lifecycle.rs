@@ -8,12 +8,17 @@ use crate::state::State;
 use alcove_proto::{Kind, Value, STDIO_CHUNK};
 use std::time::{Duration, Instant};
 
+/// Most processes one reap collects; the next SIGCHLD collects the rest.
+const REAP_BATCH: usize = 4096;
+
 /// How long a closing helper waits for its children before SIGKILL.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 
 /// Read pending signals: reap on SIGCHLD, report caught ones.
 pub fn on_signals(state: &mut State) {
+    let mut sigchld = false;
     for (signum, info) in state.signals.drain() {
+        sigchld |= signum == libc::SIGCHLD;
         let reported = usize::try_from(signum)
             .ok()
             .and_then(|s| state.signals.table.get(s).copied())
@@ -27,7 +32,9 @@ pub fn on_signals(state: &mut State) {
             state.send_value(Kind::Event, 0, &[], &event);
         }
     }
-    if !state.signals.caller_reaps() {
+    // Only SIGCHLD makes the loop call waitpid: under a seccomp filter that
+    // traps wait4, reaping on every signal would trap forever.
+    if sigchld && !state.signals.caller_reaps() {
         reap(state);
     }
 }
@@ -45,7 +52,9 @@ pub fn reaped_by_caller(state: &mut State, pid: i32) {
 /// Collect every child that has exited; its output and replies go up
 /// before its exit event. Orphans adopted as subreaper are just reaped.
 pub fn reap(state: &mut State) {
-    loop {
+    // Bounded: a seccomp filter that traps wait4 makes it return its own
+    // number instead of failing.
+    for _ in 0..REAP_BATCH {
         let mut status = 0;
         // SAFETY: status is a valid int to write to.
         let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };

@@ -108,6 +108,7 @@ fn main() {
         up_reader: Default::default(),
         up_out: Default::default(),
         up_closed: false,
+        watch_stdin: depth > 0,
         children: Vec::new(),
         opts,
         depth,

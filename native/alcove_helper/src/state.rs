@@ -174,6 +174,9 @@ pub struct State {
     pub up_reader: FrameReader,
     pub up_out: OutQueue,
     pub up_closed: bool,
+    /// Leave the loop when stdin hangs up (forked helpers: the parent
+    /// closing a child's stdin ends it, as in the original).
+    pub watch_stdin: bool,
     pub children: Vec<Child>,
     pub opts: Opts,
     /// Number of forks from the root helper to this process.

@@ -193,6 +193,7 @@ fn become_child(state: &mut State, fds: &ChildFds, parent: libc::pid_t) {
     state.up_reader = FrameReader::new();
     state.up_out.clear();
     state.up_closed = false;
+    state.watch_stdin = true;
     state.depth += 1;
     state.epoch += 1;
     state.filter = state.child_filter;

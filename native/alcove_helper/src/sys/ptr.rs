@@ -54,19 +54,28 @@ pub fn ioctl(_state: &mut State, args: &Args) -> CallResult {
     Ok(Value::Tuple(vec![
         Value::ok(),
         Value::Int(result.into()),
-        argp.value(),
+        argp.value_or_empty(),
     ]))
 }
 
-/// prctl(2): the option is a constant; each other argument an integer, a
-/// binary or a cstruct.
+/// A prctl argument: a prctl constant (`seccomp_mode_filter`, as the
+/// original took it), an integer, a binary or a cstruct.
+fn prctl_arg(args: &Args, index: usize) -> Result<PtrArg, CallError> {
+    match args.get(index)? {
+        Value::Atom(_) => PtrArg::from_value(&Value::Int(args.constant(index, PRCTL)?)),
+        other => PtrArg::from_value(other),
+    }
+}
+
+/// prctl(2): the option is a constant; each other argument a constant, an
+/// integer, a binary or a cstruct.
 pub fn prctl(_state: &mut State, args: &Args) -> CallResult {
     let option = libc::c_int::try_from(args.constant(0, PRCTL)?).map_err(|_| CallError::Badarg)?;
     let mut ptr_args = [
-        PtrArg::from_value(args.get(1)?)?,
-        PtrArg::from_value(args.get(2)?)?,
-        PtrArg::from_value(args.get(3)?)?,
-        PtrArg::from_value(args.get(4)?)?,
+        prctl_arg(args, 1)?,
+        prctl_arg(args, 2)?,
+        prctl_arg(args, 3)?,
+        prctl_arg(args, 4)?,
     ];
     fits_reply(ptr_args.iter().map(PtrArg::reply_size).sum())?;
     let [arg2, arg3, arg4, arg5] = ptr_args.each_mut().map(PtrArg::as_word);
@@ -104,8 +113,8 @@ pub fn ptrace(_state: &mut State, args: &Args) -> CallResult {
     Ok(Value::Tuple(vec![
         Value::ok(),
         Value::Int(result as i64),
-        addr.value(),
-        data.value(),
+        addr.value_or_empty(),
+        data.value_or_empty(),
     ]))
 }
 
