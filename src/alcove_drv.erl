@@ -5,6 +5,8 @@
 -module(alcove_drv).
 -behaviour(gen_server).
 
+-include_lib("kernel/include/file.hrl").
+
 -export([
     start/0, start/1, start/2,
     start_link/0, start_link/1, start_link/2,
@@ -71,7 +73,7 @@ stop(Drv) ->
 %% @doc The default helper path.
 -spec progname() -> file:filename().
 progname() ->
-    filename:join(alcove_nif:priv_dir(), "alcove").
+    filename:absname(filename:join(alcove_nif:priv_dir(), "alcove")).
 
 %% @doc The helper's argv for these start options, as in the original
 %% alcove: the `exec' prefix (`"sudo -n"'), the helper (`progname'), then
@@ -91,9 +93,23 @@ getopts(Opts) when is_list(Opts) ->
     Progname = to_list(proplists:get_value(progname, Opts, progname())),
     Switches = lists:append([switch(Opt) || Opt <- proplists:unfold(Opts)]),
     [Cmd | Argv] = [Arg || Arg <- Exec ++ [Progname | Switches], Arg =/= ""],
-    case os:find_executable(Cmd) of
+    case find_executable(Cmd) of
         false -> erlang:error(badarg, [Opts]);
         Path -> [Path | Argv]
+    end.
+
+%% A name with a slash is a path (relative to the current directory);
+%% others are looked up in PATH.
+find_executable(Cmd) ->
+    case lists:member($/, Cmd) of
+        false ->
+            os:find_executable(Cmd);
+        true ->
+            Path = filename:absname(Cmd),
+            case file:read_file_info(Path) of
+                {ok, #file_info{type = regular, mode = Mode}} when Mode band 8#111 =/= 0 -> Path;
+                _ -> false
+            end
     end.
 
 switch({depth, N}) when is_integer(N) -> ["-d", integer_to_list(N)];

@@ -388,7 +388,7 @@ iolist_to_bin(Config) ->
     ?assertError(badarg, alcove:iolist_to_bin(Drv, [], 42)).
 
 define() ->
-    [{doc, "alcove:define/3 finds a name in any family and ORs lists; unknown anywhere is unknown."}].
+    [{doc, "alcove:define/3 finds a name in any family and ORs lists (integers stand for themselves); an unknown name raises {unknown, Name}."}].
 define(Config) ->
     Drv = drv(Config),
     Families = [{L, N} || {L, _, [N | _]} <- families()] ++ [{syscall_constant, sys_getpid}],
@@ -397,12 +397,22 @@ define(Config) ->
     NewPid = alcove:clone_constant(Drv, [], clone_newpid),
     ?assertEqual(NewNs bor NewPid, alcove:define(Drv, [], [clone_newns, clone_newpid])),
     ?assertEqual(0, alcove:define(Drv, [], [])),
-    ?assertEqual(unknown, alcove:define(Drv, [], no_such_constant)),
-    ?assertEqual(unknown, alcove:define(Drv, [], [clone_newns, no_such_constant])),
+    ?assertEqual(NewNs bor 16#1000, alcove:define(Drv, [], [clone_newns, 16#1000])),
+    ?assertEqual(7, alcove:define(Drv, [], 7)),
+    ?assertError({unknown, no_such_constant}, alcove:define(Drv, [], no_such_constant)),
+    ?assertError({unknown, no_such_constant},
+                 alcove:define(Drv, [], [clone_newns, no_such_constant])),
+    % The original's portable mount flags.
+    ?assertEqual(alcove:define(Drv, [], [ms_rdonly, ms_nosuid, ms_noexec, ms_noatime]),
+                 alcove:define(Drv, [], [rdonly, nosuid, noexec, noatime])),
+    ?assertEqual(alcove:mount_constant(Drv, [], ms_rdonly), alcove:mount_constant(Drv, [], rdonly)),
     % What a seccomp filter compares the architecture with.
     ?assert(is_integer(alcove:define(Drv, [], alcove:audit_arch()))),
     case alcove:audit_arch() of
-        audit_arch_x86_64 -> ?assertEqual(16#c000003e, alcove:define(Drv, [], audit_arch_x86_64));
+        audit_arch_x86_64 ->
+            ?assertEqual(16#c000003e, alcove:define(Drv, [], audit_arch_x86_64)),
+            % As in the original, syscall_constant knows it too.
+            ?assertEqual(16#c000003e, alcove:syscall_constant(Drv, [], audit_arch_x86_64));
         _ -> ok
     end,
     {ok, Child} = alcove:fork(Drv, []),

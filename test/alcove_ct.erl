@@ -4,7 +4,7 @@
 
 -include_lib("common_test/include/ct.hrl").
 
--export([init_driver/1, end_driver/1, root/0, read_until_exit/2, wait_exit/2]).
+-export([init_driver/1, end_driver/1, root/0, read_until_exit/2, wait_exit/2, read_stdout/3]).
 
 %% @doc Start a driver linked to the test case process (its owner).
 -spec init_driver(list()) -> list().
@@ -45,4 +45,17 @@ read_until_exit(Drv, Pipeline, Acc) ->
         {alcove_event, Drv, Pipeline, {exit_status, _} = E} -> {iolist_to_binary(lists:reverse(Acc)), E};
         {alcove_event, Drv, Pipeline, {termsig, _} = E} -> {iolist_to_binary(lists:reverse(Acc)), E}
     after 20000 -> ct:fail({no_exit, Pipeline, iolist_size(Acc)})
+    end.
+
+%% @doc Read exactly `Size' bytes of stdout.
+-spec read_stdout(pid(), [integer()], non_neg_integer()) -> binary().
+read_stdout(Drv, Pipeline, Size) ->
+    read_stdout(Drv, Pipeline, Size, <<>>).
+
+read_stdout(_Drv, _Pipeline, Size, Acc) when byte_size(Acc) >= Size ->
+    Acc;
+read_stdout(Drv, Pipeline, Size, Acc) ->
+    receive
+        {alcove_stdout, Drv, Pipeline, Data} -> read_stdout(Drv, Pipeline, Size, <<Acc/binary, Data/binary>>)
+    after 10000 -> ct:fail({no_stdout, Pipeline, Acc})
     end.

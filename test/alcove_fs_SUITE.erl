@@ -386,30 +386,44 @@ select(Config) ->
     ?assertError(badarg, alcove:select(Drv, P, Fd, [], [], [])),
     ?assertError(badarg, alcove:select(Drv, P, [foo], [], [], [])).
 
-%% The helper's own fds (control channel, signal pipe, children's pipes)
-%% are refused; the helper keeps working.
+%% The helper's own fds sit where the original's did: the signal pipe on
+%% 3 and 4, the control channel on 5. They cannot be closed, read or
+%% written; their close-on-exec flag can be read and set. A child's fds
+%% (what cpid reports) can be closed, not read or written; the helper
+%% keeps working throughout.
 internal_fds(Config) ->
     Drv = drv(Config),
     [C] = P = child(Drv),
     {ok, G} = alcove:fork(Drv, P),
     RootPid = alcove:getpid(Drv, []),
-    % Root: fds 0 and 1 are its socket; everything but stderr is its own.
-    RootFds = [Fd || Fd <- open_fds(RootPid), Fd =/= 2],
-    ?assert(length(RootFds) >= 4),
-    ?assertEqual({error, ebadf}, alcove:read(Drv, [], 0, 10)),
-    ?assertEqual({error, ebadf}, alcove:write(Drv, [], 1, <<"x">>)),
-    ?assertMatch({ok, _}, alcove:fcntl(Drv, [], 0, f_getfl, 0)),
-    ?assertEqual({error, ebadf}, alcove:fcntl(Drv, [], 0, f_setfl, 0)),
-    ?assertEqual({error, ebadf}, alcove:fcntl(Drv, [], 1, f_setfd, 0)),
-    ?assertEqual({error, ebadf}, alcove:fcntl(Drv, [], 0, f_dupfd, 0)),
-    [?assertEqual({Fd, {error, ebadf}}, {Fd, alcove:close(Drv, [], Fd)}) || Fd <- RootFds],
-    % A child: everything above 2 is its own (control socket, signal pipe,
-    % the pipes of its child G).
-    ChildFds = [Fd || Fd <- open_fds(C), Fd > 2],
-    ?assert(length(ChildFds) >= 7),
-    [?assertEqual({Fd, {error, ebadf}}, {Fd, alcove:close(Drv, P, Fd)}) || Fd <- ChildFds],
-    [?assertEqual({Fd, {error, ebadf}}, {Fd, alcove:write(Drv, P, Fd, <<"x">>)}) || Fd <- ChildFds],
-    ?assertEqual(ChildFds, [Fd || Fd <- open_fds(C), Fd > 2]),
+    FdCloexec = alcove:fcntl_constant(Drv, [], fd_cloexec),
+    % The layout: only stdio and 3, 4, 5 in the root; a child also holds
+    % the four fds of its own child G.
+    ?assertEqual([0, 1, 2, 3, 4, 5], open_fds(RootPid)),
+    ?assertEqual(4, length(open_fds(C) -- [0, 1, 2, 3, 4, 5])),
+    [?assertEqual({Pl, Fd, {ok, FdCloexec}}, {Pl, Fd, alcove:fcntl(Drv, Pl, Fd, f_getfd, 0)})
+     || Pl <- [[], P], Fd <- [3, 4, 5]],
+    [?assertEqual({Pl, Fd, {error, ebadf}}, {Pl, Fd, alcove:Call(Drv, Pl, Fd)})
+     || Pl <- [[], P], Fd <- [3, 4, 5], Call <- [close]],
+    [?assertEqual({Pl, Fd, {error, ebadf}}, {Pl, Fd, alcove:read(Drv, Pl, Fd, 10)})
+     || Pl <- [[], P], Fd <- [3, 4, 5]],
+    [?assertEqual({Pl, Fd, {error, ebadf}}, {Pl, Fd, alcove:write(Drv, Pl, Fd, <<"x">>)})
+     || Pl <- [[], P], Fd <- [3, 4, 5]],
+    % Setting close-on-exec works; duplicating or changing status flags
+    % does not.
+    ?assertEqual({ok, 0}, alcove:fcntl(Drv, P, 5, f_setfd, 0)),
+    ?assertEqual({ok, 0}, alcove:fcntl(Drv, P, 5, f_getfd, 0)),
+    ?assertEqual({ok, 0}, alcove:fcntl(Drv, P, 5, f_setfd, FdCloexec)),
+    ?assertEqual({ok, FdCloexec}, alcove:fcntl(Drv, P, 5, f_getfd, 0)),
+    ?assertEqual({error, ebadf}, alcove:fcntl(Drv, [], 5, f_setfl, 0)),
+    ?assertEqual({error, ebadf}, alcove:fcntl(Drv, [], 5, f_dupfd, 0)),
+    ?assertEqual({error, ebadf}, alcove:fcntl(Drv, [], 3, f_dupfd_cloexec, 0)),
+    % G's pipes, seen from C: not to be read or written.
+    [#alcove_pid{pid = G, fdctl = Ctl, stdin = In, stdout = Out, stderr = Err}] =
+        alcove:cpid(Drv, P),
+    ?assertEqual(lists:sort([Ctl, In, Out, Err]), open_fds(C) -- [0, 1, 2, 3, 4, 5]),
+    [?assertEqual({Fd, {error, ebadf}}, {Fd, alcove:read(Drv, P, Fd, 1)}) || Fd <- [Ctl, Out, Err]],
+    [?assertEqual({Fd, {error, ebadf}}, {Fd, alcove:write(Drv, P, Fd, <<"x">>)}) || Fd <- [Ctl, In]],
     % Everything still works: calls, forks, signals and exit events.
     ?assertEqual(RootPid, alcove:getpid(Drv, [])),
     ?assertEqual(G, alcove:getpid(Drv, [C, G])),
