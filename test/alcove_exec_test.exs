@@ -180,8 +180,12 @@ defmodule Alcove.ExecTest do
     end
 
     test "sigaction reads and sets a disposition", %{drv: drv, child: child} do
-      assert Alcove.sigaction(drv, [child], :sigusr1, []) == {:ok, :sig_catch}
-      assert Alcove.sigaction(drv, [child], :sigusr1, :sig_dfl) == {:ok, :sig_catch}
+      # Trapped and reported by default, as in the original alcove.
+      assert Alcove.sigaction(drv, [child], :sigusr1, []) == {:ok, :sig_info}
+      assert Alcove.kill(drv, [], child, :sigusr1) == :ok
+      assert {:signal, :sigusr1, info} = Alcove.event(drv, [child], 5000)
+      assert is_binary(info)
+      assert Alcove.sigaction(drv, [child], :sigusr1, :sig_dfl) == {:ok, :sig_info}
       assert Alcove.kill(drv, [], child, :sigusr1) == :ok
       assert Alcove.event(drv, [child], 5000) == {:termsig, :sigusr1}
     end

@@ -174,16 +174,28 @@ defmodule Alcove.Drv do
     do: :alcove_drv.controlling_process(drv, pipeline, pid)
 
   @doc """
-  The argv the helper was started with.
+  The helper's argv for a list of start options, as the original alcove
+  built it (`exec` prefix, helper, `-d depth`, `-m maxchild`, then this
+  project's other options as `--name value`); given a running driver, the
+  argv it was started with. Raises `ArgumentError` when the program cannot
+  be found.
 
+  Re-executing a helper in place (as prx does) uses it: clear
+  close-on-exec on fds 3, 4 and 5, then `fexecve` this argv with
+  `depth: length(pipeline)`.
+
+      iex> Alcove.Drv.getopts([])
+      [Alcove.Drv.progname()]
+      iex> Alcove.Drv.getopts(depth: 2, maxchild: 8)
+      [Alcove.Drv.progname(), '-d', '2', '-m', '8']
       iex> {:ok, drv} = Alcove.Drv.start_link(maxchild: 8)
       iex> Alcove.Drv.getopts(drv)
-      [Alcove.Drv.progname(), '--maxchild', '8']
+      [Alcove.Drv.progname(), '-m', '8']
       iex> Alcove.Drv.stop(drv)
       :ok
   """
-  @spec getopts(t()) :: [charlist()]
-  def getopts(drv), do: :alcove_drv.getopts(drv)
+  @spec getopts(t() | [option()]) :: [charlist()]
+  def getopts(drv_or_options), do: :alcove_drv.getopts(drv_or_options)
 
   @doc """
   The default path of the helper binary: `alcove` in the application's
