@@ -143,9 +143,7 @@ impl CStruct {
             Shape::List => self.fields.iter().fold(TAG_AND_LENGTH, |size, field| {
                 size + match field {
                     Field::Bytes(range) => TAG_AND_LENGTH + range.len(),
-                    Field::Ptr { buffer, .. } if buffer.is_empty() => {
-                        TAG_AND_LENGTH + POINTER_SIZE
-                    }
+                    Field::Ptr { buffer, .. } if buffer.is_empty() => TAG_AND_LENGTH + POINTER_SIZE,
                     Field::Ptr { buffer, .. } => PTR_TUPLE + buffer.len(),
                 }
             }),

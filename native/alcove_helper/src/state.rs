@@ -160,7 +160,11 @@ impl Child {
         if self.pending_noreturn == Some(request_id) {
             self.pending_noreturn = None;
         }
-        if let Some(pos) = self.inflight.iter().position(|call| call.request_id == request_id) {
+        if let Some(pos) = self
+            .inflight
+            .iter()
+            .position(|call| call.request_id == request_id)
+        {
             self.inflight.swap_remove(pos);
         }
     }
