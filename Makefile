@@ -5,7 +5,7 @@ PACKAGES := erlang-nox erlang-dev erlang-common-test erlang-proper erlang-proper
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 EBIN := _build/default/lib/alcove/ebin
 
-.PHONY: all deps build demo test test-rust test-erlang test-elixir check-gen bench gen lint clean
+.PHONY: all deps build demo test test-rust test-erlang test-elixir check-gen bench gen lint clean conformance
 
 all: build
 
@@ -44,6 +44,17 @@ bench: build
 
 gen:
 	escript gen/gen_calls.escript
+
+# The original alcove's own suites, unmodified, against this build and
+# against the original side by side: ALCOVE_ORIG=/path/to/msantos-alcove
+# (extracted; built here if needed). Not part of `make test`: CI has no
+# copy of the original. Needs root or sudo -n (the suites exec "sudo -n").
+conformance: build
+	@test -n "$(ALCOVE_ORIG)" || { echo "set ALCOVE_ORIG to an extracted msantos/alcove checkout" >&2; exit 2; }
+	@for p in sudo netcat-openbsd; do dpkg -s $$p >/dev/null 2>&1 || $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$p; done
+	@test -x "$(ALCOVE_ORIG)/priv/alcove" || (cd "$(ALCOVE_ORIG)" && PROJECT=alcove rebar3 compile)
+	CONFORMANCE_TARGET=original sh test/conformance/run.sh; \
+	CONFORMANCE_TARGET=ours sh test/conformance/run.sh
 
 lint: build
 	cargo fmt --all --check

@@ -47,7 +47,7 @@ for suite in $suites; do
             -pa "$work/lib/alcove/ebin" >"$work/logs/$suite.out" 2>&1); then
         status=1
     fi
-    grep -E "^(TEST COMPLETE|Testing .*: (FAILED|SKIPPED))|^%%% .*==> |{error," \
+    grep -E "TEST COMPLETE|failed on line|error_in_suite|{error,make_failed}" \
         "$work/logs/$suite.out" || tail -20 "$work/logs/$suite.out"
 done
 echo "logs: $work/logs"
