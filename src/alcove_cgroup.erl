@@ -177,18 +177,15 @@ mounts(Drv, Pipeline) ->
 %% @doc Whether `Path' is a directory, seen from `Pipeline'.
 -spec is_dir(alcove_drv:ref(), pipeline(), file:name_all()) -> boolean().
 is_dir(Drv, Pipeline, Path) ->
-    case alcove:open(Drv, Pipeline, Path, [o_rdonly, o_directory], 0) of
-        {ok, FD} ->
-            _ = alcove:close(Drv, Pipeline, FD),
-            true;
-        {error, _} ->
-            false
-    end.
+    opens(Drv, Pipeline, Path, [o_rdonly, o_directory]).
 
 %% @doc Whether `File' can be opened for reading, seen from `Pipeline'.
 -spec is_file(alcove_drv:ref(), pipeline(), file:name_all()) -> boolean().
 is_file(Drv, Pipeline, File) ->
-    case alcove:open(Drv, Pipeline, File, [o_rdonly], 0) of
+    opens(Drv, Pipeline, File, [o_rdonly]).
+
+opens(Drv, Pipeline, Path, Flags) ->
+    case alcove:open(Drv, Pipeline, Path, Flags, 0) of
         {ok, FD} ->
             _ = alcove:close(Drv, Pipeline, FD),
             true;
