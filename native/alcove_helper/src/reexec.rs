@@ -79,6 +79,13 @@ pub fn take() -> Option<Handoff> {
     // Single-threaded at start: nothing else reads the environment.
     std::env::remove_var(ENV);
     let fd: RawFd = value.to_str()?.parse().ok().filter(|&fd| fd > 2)?;
+    // Only a memfd is ours (and never blocks a read): F_GET_SEALS works
+    // on memfds alone. Anything else named there (a stale variable in the
+    // driver's environment) is left alone.
+    // SAFETY: fcntl with integer arguments only.
+    if unsafe { libc::fcntl(fd, libc::F_GET_SEALS) } < 0 {
+        return None;
+    }
     let mut data = Vec::new();
     let mut buf = vec![0u8; 64 * 1024];
     loop {
@@ -141,5 +148,38 @@ mod tests {
         std::env::set_var(ENV, "not a number");
         assert!(take().is_none());
         assert!(std::env::var_os(ENV).is_none());
+
+        // An fd that is not a memfd is not read (a pipe would block).
+        let mut pipe = [0; 2];
+        // SAFETY: pipe fills two ints.
+        assert_eq!(unsafe { libc::pipe(pipe.as_mut_ptr()) }, 0);
+        std::env::set_var(ENV, pipe[0].to_string());
+        assert!(take().is_none());
+        fdio::close(pipe[0]);
+        fdio::close(pipe[1]);
+    }
+
+    /// Whatever bytes a handoff holds, parsing never panics.
+    #[test]
+    fn parse_is_total() {
+        let mut seed: u64 = 0x9e3779b97f4a7c15;
+        let mut next = move || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            seed >> 33
+        };
+        for round in 0..20_000 {
+            let mut data = Vec::new();
+            if round % 2 == 0 {
+                data.extend_from_slice(MAGIC);
+            }
+            let len = next() as usize % 64;
+            data.extend((0..len).map(|_| next() as u8));
+            if let Some(handoff) = parse(&data) {
+                assert!(data.len() >= HEADER);
+                assert_eq!(handoff.pending.len(), data.len() - HEADER);
+            }
+        }
     }
 }
