@@ -194,7 +194,7 @@ getopt_setopt(Config) ->
     Drv = drv(Config),
     Defaults = [{maxchild, 64}, {exit_status, 1}, {maxforkdepth, 16}, {termsig, 1},
                 {flowcontrol, -1}, {signaloneof, 15}, {stdin_closed, 0},
-                {stdout_closed, 0}, {stderr_closed, 0}],
+                {stdout_closed, 0}, {stderr_closed, 0}, {stdin_queue, 16 * 1024 * 1024}],
     [?assertEqual(V, alcove:getopt(Drv, [], K)) || {K, V} <- Defaults],
     ?assertEqual(false, alcove:getopt(Drv, [], nonexistent)),
     ?assertEqual(false, alcove:setopt(Drv, [], nonexistent, 1)),

@@ -20,7 +20,7 @@
     close_child_fds/1, stdin_hangup_ends_subtree/1, control_fd_flags/1,
     iodata_nesting/1, flowcontrol_eof/1,
     filtered_reply/1, call_by_name/1, death_during_call/1, drv_stdout_event/1,
-    stdout_raises_on_refused_stdin/1, trapped_wait4/1
+    stdout_raises_on_refused_stdin/1, trapped_wait4/1, stdin_queue_zero/1
 ]).
 %% Test case docs.
 -export([
@@ -30,7 +30,8 @@
     caller_reaps/0, ptrace_stops/0, define/0, maxchild_nofile/0,
     alloc/0, close_child_fds/0, stdin_hangup_ends_subtree/0, control_fd_flags/0,
     iodata_nesting/0, flowcontrol_eof/0, filtered_reply/0, call_by_name/0,
-    death_during_call/0, drv_stdout_event/0, stdout_raises_on_refused_stdin/0, trapped_wait4/0
+    death_during_call/0, drv_stdout_event/0, stdout_raises_on_refused_stdin/0, trapped_wait4/0,
+    stdin_queue_zero/0
 ]).
 
 suite() ->
@@ -57,7 +58,7 @@ groups() ->
         {fds, [], [close_child_fds, stdin_hangup_ends_subtree, control_fd_flags, flowcontrol_eof]},
         {messages, [], [
             filtered_reply, call_by_name, death_during_call, drv_stdout_event,
-            stdout_raises_on_refused_stdin
+            stdout_raises_on_refused_stdin, stdin_queue_zero
         ]}
     ].
 
@@ -684,5 +685,30 @@ stdout_raises_on_refused_stdin(Config) ->
     ok = alcove:stdin(Drv, [C], <<"again">>),
     receive {alcove_pipe, Drv, [C], _} = Msg -> self() ! Msg after 5000 -> ct:fail(no_pipe) end,
     ?assertError({eagain, 0}, alcove:stderr(Drv, [C], 0)),
+    ok = alcove:kill(Drv, [], C, sigkill),
+    ?assertEqual({termsig, sigkill}, alcove_ct:wait_exit(Drv, [C])).
+
+stdin_queue_zero() ->
+    [{doc, "With stdin_queue 0 a child takes only what its pipe holds, as in the original; the rest is refused with the count written."}].
+stdin_queue_zero(Config) ->
+    Drv = drv(Config),
+    ?assertEqual(16 * 1024 * 1024, alcove:getopt(Drv, [], stdin_queue)),
+    true = alcove:setopt(Drv, [], stdin_queue, 0),
+    ?assertEqual(false, alcove:setopt(Drv, [], stdin_queue, -1)),
+    {ok, C} = alcove:fork(Drv, []),
+    ok = alcove:execvp(Drv, [C], "sleep", ["sleep", "60"]),
+    Stdin = alcove:getcpid(Drv, [], C, stdin),
+    {ok, PipeSize} = alcove:fcntl(Drv, [], Stdin, f_getpipe_sz, 0),
+    % 10,000 bytes at a time: the pipe fills, then a write goes in part.
+    Chunks = PipeSize div 10000,
+    Chunk = binary:copy(<<"x">>, 10000),
+    [ok = alcove:stdin(Drv, [C], Chunk) || _ <- lists:seq(1, Chunks + 2)],
+    Written = receive {alcove_pipe, Drv, [C], N} -> N after 5000 -> ct:fail(no_pipe) end,
+    ?assert(Written > 0 andalso Written < 10000),
+    % Exactly what was accepted is in the pipe.
+    {ok, 0, <<InPipe:32/native>>} = alcove:ioctl(Drv, [], Stdin, fionread, <<0:32>>),
+    ?assertEqual(Chunks * 10000 + Written, InPipe),
+    % Each later write is refused whole.
+    ?assertEqual(0, receive {alcove_pipe, Drv, [C], M} -> M after 5000 -> timeout end),
     ok = alcove:kill(Drv, [], C, sigkill),
     ?assertEqual({termsig, sigkill}, alcove_ct:wait_exit(Drv, [C])).

@@ -5,7 +5,7 @@
 use crate::args::CallError;
 use crate::event_loop::on_ctl_readable;
 use crate::fdio::{self, ReadOutcome};
-use crate::state::{State, STDIN_QUEUE_MAX};
+use crate::state::State;
 use alcove_proto::{Kind, Value};
 use std::os::unix::io::RawFd;
 
@@ -17,10 +17,28 @@ pub fn stdin_to_child(state: &mut State, pid: i32, payload: &[u8]) {
     if child.stdin < 0 || child.stdin_eof_pending {
         return state.send_value(Kind::Pipe, 0, &[pid], &Value::Int(0));
     }
-    if child.stdin_queue.len() + payload.len() > STDIN_QUEUE_MAX {
-        return state.send_value(Kind::Pipe, 0, &[pid], &Value::Int(0));
+    // In order: straight to the pipe only when nothing is queued before it.
+    let mut rest = payload;
+    if child.stdin_queue.is_empty() {
+        match fdio::write(child.stdin, rest) {
+            Ok(n) => rest = &rest[n..],
+            Err(_) => {
+                // The reader went away.
+                fdio::close(child.stdin);
+                child.stdin = -1;
+                return state.send_value(Kind::Pipe, 0, &[pid], &Value::Int(0));
+            }
+        }
     }
-    child.stdin_queue.push(payload);
+    if rest.is_empty() {
+        return;
+    }
+    if child.stdin_queue.len() + rest.len() > child.stdin_limit {
+        // What the pipe took stays written; the rest is refused.
+        let written = (payload.len() - rest.len()) as i64;
+        return state.send_value(Kind::Pipe, 0, &[pid], &Value::Int(written));
+    }
+    child.stdin_queue.push(rest);
     flush_stdin(state, pid);
 }
 

@@ -36,6 +36,10 @@ pub struct Opts {
     pub stderr_closed: i64,
     /// Children's stderr goes to their stdout pipe (a start option).
     pub stderr_to_stdout: i64,
+    /// Bytes of stdin queued for a child beyond what its pipe takes; past
+    /// it stdin is refused. 0 is the original alcove's behaviour (only what
+    /// the pipe takes). Applies to children forked from then on.
+    pub stdin_queue: i64,
 }
 
 impl Default for Opts {
@@ -51,6 +55,7 @@ impl Default for Opts {
             stdout_closed: 0,
             stderr_closed: 0,
             stderr_to_stdout: 0,
+            stdin_queue: STDIN_QUEUE_MAX as i64,
         }
     }
 }
@@ -68,6 +73,7 @@ impl Opts {
             "stdout_closed" => self.stdout_closed,
             "stderr_closed" => self.stderr_closed,
             "stderr_to_stdout" => self.stderr_to_stdout,
+            "stdin_queue" => self.stdin_queue,
             _ => return None,
         })
     }
@@ -85,12 +91,14 @@ impl Opts {
             "stdout_closed" => &mut self.stdout_closed,
             "stderr_closed" => &mut self.stderr_closed,
             "stderr_to_stdout" => &mut self.stderr_to_stdout,
+            "stdin_queue" => &mut self.stdin_queue,
             _ => return false,
         };
         let valid = match name {
             "maxchild" | "maxforkdepth" => value >= 0,
             "flowcontrol" => value >= -1,
             "signaloneof" => (0..crate::signals::NSIG as i64).contains(&value),
+            "stdin_queue" => (0..=STDIN_QUEUE_MAX as i64).contains(&value),
             _ => value == 0 || value == 1,
         };
         if valid {
@@ -128,6 +136,8 @@ pub struct Child {
     pub ctl_out: OutQueue,
     pub stdin: RawFd,
     pub stdin_queue: OutQueue,
+    /// Cap on `stdin_queue` (the `stdin_queue` option when forked).
+    pub stdin_limit: usize,
     /// Close stdin once the queue has drained (eof asked while bytes were queued).
     pub stdin_eof_pending: bool,
     pub stdout: RawFd,

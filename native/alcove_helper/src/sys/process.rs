@@ -129,6 +129,7 @@ fn spawn(state: &mut State, clone_flags: Option<i64>) -> CallResult {
         ctl_out: Default::default(),
         stdin: fds.stdin.0,
         stdin_queue: Default::default(),
+        stdin_limit: usize::try_from(state.opts.stdin_queue).unwrap_or(0),
         stdin_eof_pending: false,
         stdout: fds.stdout.0,
         stderr: fds.stderr.0,
