@@ -12,7 +12,8 @@ main(Args) ->
         {"native/alcove_helper/src/calls.rs", rust(Numbered)},
         {"src/alcove_proto.erl", proto(Numbered)},
         {"src/alcove.erl", template(Root, "gen/alcove.erl.src", erl_exports(Numbered), erl_stubs(Numbered))},
-        {"lib/alcove.ex", ex_format(template(Root, "gen/alcove.ex.src", "", ex_stubs(Numbered)))}
+        {"lib/alcove.ex", ex_format(template(Root, "gen/alcove.ex.src", "", ex_stubs(Numbered)))},
+        {"src/alcove_proc.erl", template(Root, "gen/alcove_proc.erl.src", proc_exports(Numbered), proc_stubs(Numbered))}
     ],
     Changed = [Path || {Path, Text} <- Outputs, Text =/= skip, write(Root, Path, Text, Args) =:= changed],
     case {Args, Changed} of
@@ -141,6 +142,60 @@ erl_stub(Nr, {Name, _Fam, Args, Ret, OSes, Props}) ->
         io_lib:format("~s(~s, ~sTimeout) ->~n", [Name, Head, Unused]),
         Body("Timeout")
     ].
+
+%% --- alcove_proc.erl ------------------------------------------------------
+
+%% Calls whose alcove_proc function is written by hand in the template
+%% (other arities, maps for records, work around the call), and calls that
+%% are not a task's to make.
+proc_hand_written() ->
+    [fork, clone, execvp, execve, fexecve, exit, cpid, setcpid, getrlimit, setrlimit,
+     select, sigaction, filter, fcntl, open, mount, setns, jail, eof].
+
+proc_calls(Numbered) ->
+    [C || {_, {Name, _, _, _, _, _} = C} <- public(Numbered),
+          not lists:member(Name, proc_hand_written())].
+
+proc_exports(Numbered) ->
+    Names = [io_lib:format("    ~s/~b", [Name, length(A) + 1]) || {Name, _, A, _, _, _} <- proc_calls(Numbered)],
+    ["-export([\n", lists:join(",\n", Names), "\n])."].
+
+proc_stubs(Numbered) ->
+    [proc_stub(C) || C <- proc_calls(Numbered)].
+
+proc_stub({Name, _Fam, Args, Ret, OSes, Props}) ->
+    Params = [atom_to_list(P) || {P, _} <- Args],
+    SpecArgs = ["task()" | [io_lib:format("~s :: ~s", [P, proc_type(T)]) || {P, T} <- Args]],
+    ArgList = ["[", lists:join(", ", Params), "]"],
+    Body = case OSes of
+        [linux] -> io_lib:format("    call_task(Task, ~s, ~s).~n", [Name, ArgList]);
+        _ -> io_lib:format("    erlang:error(undef, [Task | ~s]).~n", [ArgList])
+    end,
+    NoReturn = case OSes of
+        [linux] -> "";
+        _ -> io_lib:format("-dialyzer({no_return, [~s/~b]}).~n", [Name, length(Args) + 1])
+    end,
+    [
+        io_lib:format("~n%% @doc ~s: ~s~n", [props(Props, man), props(Props, doc)]),
+        NoReturn,
+        io_lib:format("-spec ~s(~s) -> ~s.~n", [Name, lists:join(", ", SpecArgs), proc_type(Ret)]),
+        io_lib:format("~s(~s) ->~n", [Name, lists:join(", ", ["Task" | Params])]),
+        Body
+    ].
+
+%% alcove's types, qualified for use outside the alcove module.
+proc_type(Type) ->
+    Local = ["uint8_t", "uint16_t", "uint32_t", "uint64_t", "int8_t", "int16_t", "int32_t",
+             "int64_t", "pid_t", "fd", "mode_t", "uid_t", "gid_t", "off_t", "size_t", "ssize_t",
+             "posix", "constant", "pipeline", "alcove_pid", "alcove_pid_field", "alcove_rlimit",
+             "alcove_timeval", "fd_set", "cstruct", "ptr_arg", "ptr_val", "waitstatus", "filter"],
+    lists:foldl(
+        fun(T, Acc) ->
+            re:replace(Acc, "(?<![a-z_:])" ++ T ++ "\\(\\)", "alcove:" ++ T ++ "()", [global, {return, list}])
+        end,
+        Type,
+        Local
+    ).
 
 %% --- Alcove (Elixir) ------------------------------------------------------
 

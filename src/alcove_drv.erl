@@ -265,7 +265,11 @@ start_helper(Owner, Opts, Argv) ->
 handle_call(stop, _From, State) ->
     {stop, normal, ok, State};
 handle_call(getopts, _From, #state{argv = Argv} = State) ->
-    {reply, Argv, State}.
+    {reply, Argv, State};
+handle_call(fdexe, _From, State) ->
+    % prx's driver answers with an fd of the helper binary open in the
+    % helper; this one has none to offer (re-exec goes by path).
+    {reply, -1, State}.
 
 %% @private
 handle_cast(_Msg, State) ->

@@ -251,6 +251,7 @@ fn forward_call(state: &mut State, request_id: u64, pid: i32, rest: &[i32], payl
         let nr = payload.get(..2).map(|b| u16::from_be_bytes([b[0], b[1]]));
         if nr.is_some_and(calls::is_noreturn) {
             child.pending_noreturn = Some(request_id);
+            child.pending_exit = nr.and_then(|nr| calls::NAMES.get(nr as usize)) == Some(&"exit");
         }
     }
     child.inflight.push(Inflight {
@@ -369,7 +370,7 @@ pub fn ctl_closed(state: &mut State, idx: usize) {
     child.ctl_out.clear();
     let pid = child.pid;
     let noreturn = child.pending_noreturn.take();
-    child.ctl_state = if noreturn.is_some() {
+    child.ctl_state = if noreturn.is_some() && !child.pending_exit {
         CtlState::Execed
     } else {
         CtlState::Closed

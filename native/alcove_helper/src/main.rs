@@ -83,6 +83,8 @@ fn main() {
     signals::reset_all();
     let (mut opts, depth) = parse_args();
     let handoff = reexec::take();
+    // Where the process really is in the tree, whatever -d says.
+    let depth = handoff.as_ref().map_or(depth, |handoff| handoff.depth);
     match &handoff {
         // A re-executed helper keeps the fds its caller chose to keep.
         Some(_) => fdio::set_cloexec(CTL_FD, true),

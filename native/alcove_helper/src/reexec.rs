@@ -11,6 +11,8 @@
 //! - the request id of the exec call, which the new image answers `ok`
 //!   once it is serving (the parent sees no close, so only the new image
 //!   can answer it);
+//! - the depth of the process in the tree (what `-d` says is the caller's
+//!   word; prx passes its parent's);
 //! - the bytes the old image had read from the channel but not handled
 //!   yet (calls queued behind the exec), which the new image handles first.
 
@@ -21,14 +23,15 @@ use std::os::unix::io::RawFd;
 /// The environment variable naming the handoff fd.
 pub const ENV: &str = "ALCOVE_REEXEC_FD";
 const MAGIC: &[u8; 8] = b"ALCVEXEC";
-/// magic, request id, bytes to skip.
-const HEADER: usize = 8 + 8 + 8;
+/// magic, request id, depth, bytes to skip.
+const HEADER: usize = 8 + 8 + 8 + 8;
 /// A reader holds at most one frame and one read; anything bigger is not ours.
 const MAX_HANDOFF: usize = HEADER + 2 * alcove_proto::MAX_FRAME + alcove_proto::STDIO_CHUNK;
 
 /// What the old image leaves to the new one.
 pub struct Handoff {
     pub request_id: u64,
+    pub depth: i64,
     pub pending: Vec<u8>,
     pub skipping: usize,
 }
@@ -36,7 +39,12 @@ pub struct Handoff {
 /// Write the handoff for an exec that keeps the control channel; returns
 /// the memfd (inherited by the new image) and the `ENV=fd` entry for its
 /// environment. The caller closes the fd if the exec fails.
-pub fn prepare(request_id: u64, pending: &[u8], skipping: usize) -> Result<(RawFd, CString), i32> {
+pub fn prepare(
+    request_id: u64,
+    depth: i64,
+    pending: &[u8],
+    skipping: usize,
+) -> Result<(RawFd, CString), i32> {
     let name = c"alcove-reexec";
     // SAFETY: name is NUL-terminated; no MFD_CLOEXEC, so exec keeps it.
     let fd = unsafe { libc::memfd_create(name.as_ptr(), 0) };
@@ -48,6 +56,7 @@ pub fn prepare(request_id: u64, pending: &[u8], skipping: usize) -> Result<(RawF
     let mut data = Vec::with_capacity(HEADER + pending.len());
     data.extend_from_slice(MAGIC);
     data.extend_from_slice(&request_id.to_be_bytes());
+    data.extend_from_slice(&depth.to_be_bytes());
     data.extend_from_slice(&(skipping as u64).to_be_bytes());
     data.extend_from_slice(pending);
     let mut written = 0;
@@ -115,7 +124,8 @@ fn parse(data: &[u8]) -> Option<Handoff> {
     };
     Some(Handoff {
         request_id: word(8),
-        skipping: usize::try_from(word(16)).ok()?,
+        depth: i64::try_from(word(16)).ok()?,
+        skipping: usize::try_from(word(24)).ok()?,
         pending: data[HEADER..].to_vec(),
     })
 }
@@ -128,11 +138,12 @@ mod tests {
     #[test]
     fn handoff_round_trip_and_malformed_ones() {
         let pending = b"\x00\x00\x00\x05queued".to_vec();
-        let (fd, entry) = prepare(42, &pending, 7).expect("memfd");
+        let (fd, entry) = prepare(42, 3, &pending, 7).expect("memfd");
         assert_eq!(entry.to_str().unwrap(), format!("{ENV}={fd}"));
         std::env::set_var(ENV, fd.to_string());
         let handoff = take().expect("handoff");
         assert_eq!(handoff.request_id, 42);
+        assert_eq!(handoff.depth, 3);
         assert_eq!(handoff.skipping, 7);
         assert_eq!(handoff.pending, pending);
         assert!(std::env::var_os(ENV).is_none());
@@ -143,7 +154,7 @@ mod tests {
         assert!(parse(b"NOTMAGIC\0\0\0\0\0\0\0\x01\0\0\0\0\0\0\0\0").is_none());
         assert!(parse(&MAGIC[..]).is_none());
         let mut ok = MAGIC.to_vec();
-        ok.extend_from_slice(&[0; 16]);
+        ok.extend_from_slice(&[0; 24]);
         assert!(parse(&ok).is_some_and(|h| h.pending.is_empty() && h.request_id == 0));
         std::env::set_var(ENV, "not a number");
         assert!(take().is_none());

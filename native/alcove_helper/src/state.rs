@@ -144,6 +144,9 @@ pub struct Child {
     pub stderr: RawFd,
     /// The exec/exit call forwarded to this child and not answered yet.
     pub pending_noreturn: Option<u64>,
+    /// That call is exit (answered when the channel closes, and the child
+    /// is then not counted as exec'd).
+    pub pending_exit: bool,
     /// Calls forwarded through this child, answered with badpid if it goes.
     pub inflight: Vec<Inflight>,
     pub flowcontrol: i64,

@@ -33,7 +33,7 @@ fn run_exec(state: &mut State, exec: impl FnOnce(Option<&CStr>)) -> CallResult {
     let handoff = if reexec {
         let (pending, skipping) = state.up_reader.pending();
         Some(
-            crate::reexec::prepare(state.current_request, pending, skipping)
+            crate::reexec::prepare(state.current_request, state.depth, pending, skipping)
                 .map_err(CallError::Errno)?,
         )
     } else {

@@ -134,6 +134,7 @@ fn spawn(state: &mut State, clone_flags: Option<i64>) -> CallResult {
         stdout: fds.stdout.0,
         stderr: fds.stderr.0,
         pending_noreturn: None,
+        pending_exit: false,
         inflight: Vec::new(),
         flowcontrol: state.opts.flowcontrol,
         signaloneof: state.opts.signaloneof,
@@ -211,15 +212,20 @@ fn current_pid() -> libc::pid_t {
     unsafe { libc::getpid() }
 }
 
-/// exit(3): answer, then leave without running the parent's destructors.
+/// exit(3): leave without running the parent's destructors. A forked
+/// helper's parent answers `ok` when it sees the control channel close,
+/// so when the caller has its answer the parent's record of the child
+/// shows it gone, as in the original; the root helper answers itself.
 pub fn exit(state: &mut State, args: &Args) -> CallResult {
     let status = args.i32(0)?;
-    state.send_value(
-        alcove_proto::Kind::Reply,
-        state.current_request,
-        &[],
-        &Value::ok(),
-    );
+    if state.depth == 0 {
+        state.send_value(
+            alcove_proto::Kind::Reply,
+            state.current_request,
+            &[],
+            &Value::ok(),
+        );
+    }
     crate::lifecycle::flush_before_exit(state);
     // SAFETY: _exit ends the process; nothing in it needs unwinding.
     unsafe { libc::_exit(status) }
