@@ -47,14 +47,16 @@ gen:
 
 # The original alcove's own suites, unmodified, against this build and
 # against the original side by side: ALCOVE_ORIG=/path/to/msantos-alcove
-# (extracted; built here if needed). Not part of `make test`: CI has no
+# (extracted; built here if needed), and with PRX_ORIG=/path/to/msantos-prx
+# prx's suite against alcove_proc. Not part of `make test`: CI has no
 # copy of the original. Needs root or sudo -n (the suites exec "sudo -n").
 conformance: build
 	@test -n "$(ALCOVE_ORIG)" || { echo "set ALCOVE_ORIG to an extracted msantos/alcove checkout" >&2; exit 2; }
 	@for p in sudo netcat-openbsd; do dpkg -s $$p >/dev/null 2>&1 || $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$p; done
 	@test -x "$(ALCOVE_ORIG)/priv/alcove" || (cd "$(ALCOVE_ORIG)" && PROJECT=alcove rebar3 compile)
 	CONFORMANCE_TARGET=original sh test/conformance/run.sh; \
-	CONFORMANCE_TARGET=ours sh test/conformance/run.sh
+	CONFORMANCE_TARGET=ours sh test/conformance/run.sh; \
+	if [ -n "$(PRX_ORIG)" ]; then sh test/conformance/run_prx.sh; fi
 
 lint: build
 	cargo fmt --all --check

@@ -13,6 +13,7 @@
 %%% Only the process that forked a task (its owner, see
 %%% controlling_process/2) may make calls in it; any process may fork from
 %%% it. Once a task has exec'd a program its calls are refused (`eacces');
+%%% the program runs in a process group of its own, killed with it;
 %%% the program's output goes to the owner (or the process set with
 %%% stdio/2) as `{stdout, Task, Data}' and `{stderr, Task, Data}', then
 %%% `{exit_status, Task, N}' or `{termsig, Task, Signal}'; stdin written
@@ -954,6 +955,7 @@ call_request({Exec, Args}, From, Data) when Exec =:= execvp; Exec =:= execve; Ex
         false ->
             {keep_state_and_data, [{reply, From, {error, eacces}}]};
         true ->
+            ok = own_process_group(Data),
             Data1 = flow_before_exec(Data),
             case make_call(Data1, Exec, Args) of
                 ok ->
@@ -1005,6 +1007,17 @@ make_call(#data{drv = Drv, pipeline = Pipeline}, Call, Args) ->
     catch
         error:Reason -> {alcove_proc_error, Reason}
     end.
+
+%% The program gets a process group of its own, which its parent kills
+%% when it is reaped: whatever the program started in its group (or the
+%% process group it led) goes with it when the task goes.
+own_process_group(#data{pipeline = []}) ->
+    ok;
+own_process_group(#data{drv = Drv, pipeline = Pipeline, os_pid = OSPid}) ->
+    % Fails (eperm) for a session leader, whose group is its own already.
+    _ = alcove:setpgid(Drv, Pipeline, 0, 0),
+    true = alcove:setcpid(Drv, lists:droplast(Pipeline), OSPid, killpg, 1),
+    ok.
 
 %%% Backpressure
 

@@ -130,6 +130,7 @@ pub fn eof(state: &mut State, pid: i32, stream: &str) -> Result<Value, CallError
     }
     fdio::close(*slot);
     *slot = -1;
+    release_if_exited(state, idx);
     Ok(Value::ok())
 }
 
@@ -159,6 +160,16 @@ pub fn close_child_fd(state: &mut State, fd: RawFd) {
     }
     if child.stderr == fd {
         child.stderr = -1;
+    }
+    release_if_exited(state, idx);
+}
+
+/// A child that exited with output held back (flow control at 0) may be
+/// done now that one of its streams is closed: finish it.
+fn release_if_exited(state: &mut State, idx: usize) {
+    if state.children[idx].exited.is_some() {
+        let pid = state.children[idx].pid;
+        crate::lifecycle::finish_exited(state, pid);
     }
 }
 

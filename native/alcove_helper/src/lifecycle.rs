@@ -62,11 +62,27 @@ pub fn reap(state: &mut State) {
             return;
         }
         let Some(idx) = state.child_index(pid) else {
+            // An orphan adopted from below, now gone: what is left of the
+            // process group it led goes with it (no group, no effect).
+            kill_group(pid);
             continue;
         };
+        if state.children[idx].killpg {
+            kill_group(pid);
+        }
         let event = exit_event(state, status);
         state.children[idx].exited = Some(event);
         finish_exited(state, pid);
+    }
+}
+
+/// SIGKILL to the process group `leader` led. A group keeps its leader's
+/// pid as its id while any member lives, and no process can be given that
+/// pid meanwhile: this reaches only that group, if it is still there.
+fn kill_group(leader: libc::pid_t) {
+    if leader > 1 {
+        // SAFETY: kill has no memory effects.
+        unsafe { libc::kill(-leader, libc::SIGKILL) };
     }
 }
 

@@ -151,6 +151,9 @@ pub struct Child {
     pub inflight: Vec<Inflight>,
     pub flowcontrol: i64,
     pub signaloneof: i64,
+    /// Kill the process group the child leads when it is reaped (setcpid
+    /// `killpg`): what it started in its group goes with it.
+    pub killpg: bool,
     /// Set once reaped: the exit event to send (None when the exit_status or
     /// termsig option turned it off), held back while flow control holds
     /// back the output that must precede it.

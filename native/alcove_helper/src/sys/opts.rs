@@ -62,7 +62,7 @@ pub fn cpid(state: &mut State, _args: &Args) -> CallResult {
     Ok(Value::List(records))
 }
 
-/// setcpid: change a child's `flowcontrol` or `signaloneof`.
+/// setcpid: change a child's `flowcontrol`, `signaloneof` or `killpg`.
 pub fn setcpid(state: &mut State, args: &Args) -> CallResult {
     let pid = args.i32(0)?;
     let field = args.atom(1)?;
@@ -82,6 +82,10 @@ pub fn setcpid(state: &mut State, args: &Args) -> CallResult {
         }
         "signaloneof" if (0..crate::signals::NSIG as i64).contains(&value) => {
             child.signaloneof = value;
+            true
+        }
+        "killpg" if value == 0 || value == 1 => {
+            child.killpg = value == 1;
             true
         }
         _ => false,

@@ -135,6 +135,7 @@ fn spawn(state: &mut State, clone_flags: Option<i64>) -> CallResult {
         stderr: fds.stderr.0,
         pending_noreturn: None,
         pending_exit: false,
+        killpg: false,
         inflight: Vec::new(),
         flowcontrol: state.opts.flowcontrol,
         signaloneof: state.opts.signaloneof,
