@@ -1692,7 +1692,7 @@ defmodule Alcove do
     do: :alcove.select(drv, pipeline, readfds, writefds, exceptfds, timeval, timeout)
 
   @doc ~S"""
-  `alcove`: Set an option of a child process (flowcontrol, signaloneof).
+  `alcove`: Set an option of a child process: flowcontrol, signaloneof, or killpg (1: kill the process group it leads when it is reaped).
 
   Calls `:alcove.setcpid/6`; `timeout` defaults to `:infinity`.
 
@@ -1709,7 +1709,7 @@ defmodule Alcove do
           drv(),
           pipeline(),
           child :: :alcove.pid_t(),
-          opt :: :alcove.alcove_pid_field(),
+          opt :: :alcove.alcove_pid_field() | :killpg,
           val :: :alcove.int32_t(),
           timeout()
         ) :: boolean()

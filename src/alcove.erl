@@ -1148,13 +1148,13 @@ select(Drv, Pipeline, Readfds, Writefds, Exceptfds, Timeval) ->
 select(Drv, Pipeline, Readfds, Writefds, Exceptfds, Timeval, Timeout) ->
     alcove_drv:call(Drv, Pipeline, 71, [Readfds, Writefds, Exceptfds, Timeval], Timeout).
 
-%% @doc alcove: Set an option of a child process (flowcontrol, signaloneof).
--spec setcpid(alcove_drv:ref(), pipeline(), Child :: pid_t(), Opt :: alcove_pid_field(), Val :: int32_t()) -> boolean().
+%% @doc alcove: Set an option of a child process: flowcontrol, signaloneof, or killpg (1: kill the process group it leads when it is reaped).
+-spec setcpid(alcove_drv:ref(), pipeline(), Child :: pid_t(), Opt :: alcove_pid_field() | killpg, Val :: int32_t()) -> boolean().
 setcpid(Drv, Pipeline, Child, Opt, Val) ->
     setcpid(Drv, Pipeline, Child, Opt, Val, infinity).
 
-%% @doc alcove: Set an option of a child process (flowcontrol, signaloneof). With a timeout.
--spec setcpid(alcove_drv:ref(), pipeline(), Child :: pid_t(), Opt :: alcove_pid_field(), Val :: int32_t(), timeout()) -> boolean().
+%% @doc alcove: Set an option of a child process: flowcontrol, signaloneof, or killpg (1: kill the process group it leads when it is reaped). With a timeout.
+-spec setcpid(alcove_drv:ref(), pipeline(), Child :: pid_t(), Opt :: alcove_pid_field() | killpg, Val :: int32_t(), timeout()) -> boolean().
 setcpid(Drv, Pipeline, Child, Opt, Val, Timeout) ->
     alcove_drv:call(Drv, Pipeline, 72, [Child, Opt, Val], Timeout).
 

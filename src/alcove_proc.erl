@@ -513,13 +513,14 @@ system(Task, Argv) ->
             Error ->
                 Error
         end,
-    case is_process_alive(Task) of
-        true ->
-            {ok, _} = sigaction(Task, sigint, Int),
-            {ok, _} = sigaction(Task, sigquit, Quit);
-        false ->
-            ok
-    end,
+    _ =
+        case is_process_alive(Task) of
+            true ->
+                {ok, _} = sigaction(Task, sigint, Int),
+                {ok, _} = sigaction(Task, sigquit, Quit);
+            false ->
+                ok
+        end,
     Result.
 
 collect(Task, Child, Acc, Timeout) ->
@@ -914,12 +915,12 @@ child_cpid({set, Field, Value}, OSPid, #data{drv = Drv, pipeline = Pipeline}) ->
 %%% Requests of the owner, in any state.
 
 owner_request({controlling_process, Pid}, From, _, Data) ->
-    case is_process_alive(Pid) orelse node(Pid) =/= node() of
+    case alive(Pid) of
         true -> {keep_state, Data#data{owner = Pid, stdio = Pid}, [{reply, From, ok}]};
         false -> {keep_state_and_data, [{reply, From, {error, badarg}}]}
     end;
 owner_request({stdio, Pid}, From, _, Data) ->
-    case is_process_alive(Pid) orelse node(Pid) =/= node() of
+    case alive(Pid) of
         true -> {keep_state, Data#data{stdio = Pid}, [{reply, From, ok}]};
         false -> {keep_state_and_data, [{reply, From, {error, badarg}}]}
     end;
@@ -939,6 +940,10 @@ owner_request(_Request, From, exec_state, _Data) ->
 owner_request(Request, From, call_state, Data) ->
     call_request(Request, From, Data).
 
+%% A process on another node is taken to be alive.
+alive(Pid) ->
+    node(Pid) =/= node() orelse is_process_alive(Pid).
+
 ask_parent(noproc, _Op) ->
     false;
 ask_parent(Parent, Op) ->
@@ -951,22 +956,26 @@ ask_parent(Parent, Op) ->
 %%% Requests of the owner before exec.
 
 call_request({Exec, Args}, From, Data) when Exec =:= execvp; Exec =:= execve; Exec =:= fexecve ->
-    case childless(Data) of
-        false ->
+    % The calls before the exec fail only if the process (or its parent)
+    % is going: the caller gets the error, the exit event follows.
+    try prepare_exec(Data) of
+        busy ->
             {keep_state_and_data, [{reply, From, {error, eacces}}]};
-        true ->
-            ok = own_process_group(Data),
-            Data1 = flow_before_exec(Data),
+        {ok, Data1} ->
             case make_call(Data1, Exec, Args) of
                 ok ->
                     {next_state, exec_state, Data1, [{reply, From, ok}]};
                 Error ->
                     {keep_state, flow_after_failed_exec(Data1), [{reply, From, Error}]}
             end
+    catch
+        error:Reason -> {keep_state_and_data, [{reply, From, {alcove_proc_error, Reason}}]}
     end;
 call_request({reexec, [Argv, Env]}, From, Data) ->
     Reply =
-        case childless(Data) of
+        case safe_childless(Data) of
+            {alcove_proc_error, _} = Error ->
+                Error;
             false ->
                 {error, eacces};
             true ->
@@ -978,9 +987,10 @@ call_request({reexec, [Argv, Env]}, From, Data) ->
     {keep_state_and_data, [{reply, From, Reply}]};
 call_request({exit, _}, From, #data{pipeline = []} = Data) ->
     % The root task's exit ends its driver.
-    case childless(Data) of
+    case safe_childless(Data) of
         true -> {stop_and_reply, shutdown, [{reply, From, ok}]};
-        false -> {keep_state_and_data, [{reply, From, {error, eacces}}]}
+        false -> {keep_state_and_data, [{reply, From, {error, eacces}}]};
+        Error -> {keep_state_and_data, [{reply, From, Error}]}
     end;
 call_request({atexit, Fun}, From, Data) ->
     {keep_state, Data#data{atexit = Fun}, [{reply, From, ok}]};
@@ -998,6 +1008,22 @@ call_request({Call, Args}, From, Data) when is_atom(Call), is_list(Args) ->
 
 childless(#data{drv = Drv, pipeline = Pipeline}) ->
     alcove:cpid(Drv, Pipeline) =:= [].
+
+safe_childless(Data) ->
+    try
+        childless(Data)
+    catch
+        error:Reason -> {alcove_proc_error, Reason}
+    end.
+
+prepare_exec(Data) ->
+    case childless(Data) of
+        false ->
+            busy;
+        true ->
+            ok = own_process_group(Data),
+            {ok, flow_before_exec(Data)}
+    end.
 
 %% Make a call in the task's process; what it raises is returned, for the
 %% caller to raise.
@@ -1080,10 +1106,10 @@ keeps_up(_Remote) ->
 info(recheck_flow, _, Data) ->
     {keep_state, maybe_grant(Data#data{recheck = false})};
 info({alcove_event, Drv, Pipeline, {exit_status, Status}}, _, #data{drv = Drv, pipeline = Pipeline} = Data) ->
-    notify(Data#data.stdio, {exit_status, self(), Status}),
+    ok = notify(Data#data.stdio, {exit_status, self(), Status}),
     {stop, {shutdown, {exit_status, Status}}, Data};
 info({alcove_event, Drv, Pipeline, {termsig, Signal}}, _, #data{drv = Drv, pipeline = Pipeline} = Data) ->
-    notify(Data#data.stdio, {termsig, self(), Signal}),
+    ok = notify(Data#data.stdio, {termsig, self(), Signal}),
     {stop, {shutdown, {termsig, Signal}}, Data};
 info({alcove_stdout, Drv, Pipeline, Bytes}, exec_state, #data{drv = Drv, pipeline = Pipeline} = Data) ->
     Data#data.stdio ! {stdout, self(), Bytes},
@@ -1092,12 +1118,12 @@ info({alcove_stderr, Drv, Pipeline, Bytes}, exec_state, #data{drv = Drv, pipelin
     Data#data.stdio ! {stderr, self(), Bytes},
     {keep_state, output_sent(Data)};
 info({alcove_pipe, Drv, Pipeline, Written}, _, #data{drv = Drv, pipeline = Pipeline} = Data) ->
-    notify(Data#data.stdio, {stdin, self(), {error, {eagain, Written}}}),
+    ok = notify(Data#data.stdio, {stdin, self(), {error, {eagain, Written}}}),
     keep_state_and_data;
 info({alcove_event, Drv, Pipeline, {signal, Signal, Info}}, _, #data{drv = Drv, pipeline = Pipeline} = Data) ->
     case Data#data.sigaction of
         #{Signal := Fun} -> Fun(Drv, Pipeline, Signal, Info);
-        #{} -> notify(Data#data.owner, {signal, self(), Signal, Info})
+        #{} -> ok = notify(Data#data.owner, {signal, self(), Signal, Info})
     end,
     keep_state_and_data;
 info({'EXIT', Drv, Reason}, _, #data{drv = Drv} = Data) ->
@@ -1118,7 +1144,8 @@ info(Info, State, _Data) ->
     keep_state_and_data.
 
 notify(Pid, Message) when is_pid(Pid) ->
-    Pid ! Message;
+    Pid ! Message,
+    ok;
 notify(supervised, _Message) ->
     ok.
 
