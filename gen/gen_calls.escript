@@ -13,7 +13,8 @@ main(Args) ->
         {"src/alcove_proto.erl", proto(Numbered)},
         {"src/alcove.erl", template(Root, "gen/alcove.erl.src", erl_exports(Numbered), erl_stubs(Numbered))},
         {"lib/alcove.ex", ex_format(template(Root, "gen/alcove.ex.src", "", ex_stubs(Numbered)))},
-        {"src/alcove_proc.erl", template(Root, "gen/alcove_proc.erl.src", proc_exports(Numbered), proc_stubs(Numbered))}
+        {"src/alcove_proc.erl", template(Root, "gen/alcove_proc.erl.src", proc_exports(Numbered), proc_stubs(Numbered))},
+        {"lib/alcove/proc.ex", ex_format(template(Root, "gen/alcove_proc.ex.src", "", proc_ex_stubs(Numbered)))}
     ],
     Changed = [Path || {Path, Text} <- Outputs, Text =/= skip, write(Root, Path, Text, Args) =:= changed],
     case {Args, Changed} of
@@ -196,6 +197,27 @@ proc_type(Type) ->
         Type,
         Local
     ).
+
+%% Alcove.Proc (Elixir): a delegation per generated alcove_proc call.
+proc_ex_stubs(Numbered) ->
+    [proc_ex_stub(C) || C <- proc_calls(Numbered)].
+
+proc_ex_stub({Name, _Fam, Args, Ret, OSes, Props}) ->
+    Params = [snake(atom_to_list(P)) || {P, _} <- Args],
+    SpecArgs = ["task()" | [io_lib:format("~s :: ~s", [snake(atom_to_list(P)), ex_type(T)]) || {P, T} <- Args]],
+    Where = case OSes of
+        [linux] -> "";
+        _ -> " Not available on Linux: it raises there."
+    end,
+    [
+        io_lib:format("~n  @doc \"`~s`: ~s~s Calls `:alcove_proc.~s/~b`.\"~n",
+                      [props(Props, man), escape_ex(props(Props, doc)), Where, Name, length(Args) + 1]),
+        io_lib:format("  @spec ~s(~s) :: ~s~n", [ex_name(Name), lists:join(", ", SpecArgs), ex_type(Ret)]),
+        io_lib:format("  defdelegate ~s(~s), to: :alcove_proc~n", [ex_name(Name), lists:join(", ", ["task" | Params])])
+    ].
+
+escape_ex(Text) ->
+    lists:flatten(string:replace(Text, "\"", "\\\"", all)).
 
 %% --- Alcove (Elixir) ------------------------------------------------------
 
