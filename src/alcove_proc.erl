@@ -38,7 +38,7 @@
 
 -export([
     task/3, task/4,
-    fork/0, fork/1,
+    fork/0, fork/1, fork/2,
     clone/2,
     execvp/2, execvp/3,
     execve/3, execve/4,
@@ -57,7 +57,8 @@
     replace_process_image/1, replace_process_image/3,
     sh/2,
     cmd/2,
-    backpressure/2
+    backpressure/2,
+    winsize/3
 ]).
 
 -export([
@@ -226,6 +227,8 @@
     sigaction = #{} :: #{atom() => sigaction_fun()},
     atexit = fun close_stdio/3 :: atexit_fun(),
     backpressure = true :: boolean(),
+    % A pseudo-terminal instead of pipes (fork/2).
+    pty = false :: boolean(),
     % Backpressure on the exec'd program's output: active, messages
     % received since the last grant, and whether a recheck is pending.
     flow = false :: boolean(),
@@ -245,6 +248,26 @@ fork() ->
 -spec fork(task()) -> {ok, task()} | {error, alcove:posix()}.
 fork(Task) when is_pid(Task) ->
     call_task(Task, fork, []).
+
+%% @doc fork/1 with options: `{pty, {Rows, Cols}}' (or `pty', 24x80)
+%% gives the child a pseudo-terminal: the program it execs has the
+%% terminal as stdin, stdout, stderr and controlling terminal, in a session
+%% of its own; what it writes (stderr too) comes as `{stdout, Task, Data}'
+%% and stdin/2 types into it. winsize/3 resizes it.
+-spec fork(task(), [pty | {pty, {pos_integer(), pos_integer()}}]) ->
+    {ok, task()} | {error, alcove:posix()}.
+fork(Task, Options) when is_pid(Task), is_list(Options) ->
+    case proplists:get_value(pty, Options) of
+        undefined -> fork(Task);
+        true -> call_task(Task, fork_pty, [24, 80]);
+        {Rows, Cols} -> call_task(Task, fork_pty, [Rows, Cols])
+    end.
+
+%% @doc Set the window size of a task's pseudo-terminal (see fork/2): the
+%% program gets SIGWINCH.
+-spec winsize(task(), pos_integer(), pos_integer()) -> ok | {error, alcove:posix()}.
+winsize(Task, Rows, Cols) ->
+    call_task(Task, winsize, [Rows, Cols]).
 
 %% @doc clone(2): a child task in new namespaces.
 -spec clone(task(), [alcove:constant()]) -> {ok, task()} | {error, alcove:posix()}.
@@ -893,6 +916,25 @@ request({Call, Args}, {Caller, _} = From, call_state, Data) when Call =:= fork; 
         {error, Reason} ->
             {keep_state_and_data, [{reply, From, {error, Reason}}]}
     end;
+request({fork_pty, [Rows, Cols]}, From, call_state, Data) ->
+    #data{drv = Drv, pipeline = Pipeline} = Data,
+    true = alcove:setopt(Drv, Pipeline, pty, 1),
+    Reply = request({fork, []}, From, call_state, Data),
+    true = alcove:setopt(Drv, Pipeline, pty, 0),
+    case Reply of
+        {keep_state, #data{children = Children} = Data1, [{reply, From, {ok, Task}}]} ->
+            #{Task := OSPid} = Children,
+            % The helper would report the resize as a signal; its program
+            % starts with the size set.
+            {ok, _} = alcove:sigaction(Drv, Pipeline ++ [OSPid], sigwinch, sig_ign),
+            ok = set_winsize(Drv, Pipeline, OSPid, Rows, Cols),
+            ok = gen_statem:call(Task, pty_child, infinity),
+            {keep_state, Data1, [{reply, From, {ok, Task}}]};
+        Other ->
+            Other
+    end;
+request(pty_child, From, _, Data) ->
+    {keep_state, Data#data{pty = true}, [{reply, From, ok}]};
 %% A child task asking about its own record here.
 request({child_cpid, Op}, {Child, _} = From, _, #data{children = Children} = Data) ->
     Reply =
@@ -927,6 +969,17 @@ owner_request({stdio, Pid}, From, _, Data) ->
 owner_request({backpressure, On}, From, _, Data) ->
     {keep_state, Data#data{backpressure = On, flow = Data#data.flow andalso On},
      [{reply, From, ok}]};
+owner_request({winsize, [_Rows, _Cols]}, From, _, #data{pty = false}) ->
+    {keep_state_and_data, [{reply, From, {error, enotty}}]};
+owner_request({winsize, [Rows, Cols]}, From, _, Data) ->
+    #data{drv = Drv, pipeline = Pipeline, os_pid = OSPid} = Data,
+    Reply =
+        try
+            set_winsize(Drv, lists:droplast(Pipeline), OSPid, Rows, Cols)
+        catch
+            error:Reason -> {alcove_proc_error, Reason}
+        end,
+    {keep_state_and_data, [{reply, From, Reply}]};
 owner_request({getcpid, [Field]}, From, _, #data{parent = Parent}) ->
     {keep_state_and_data, [{reply, From, ask_parent(Parent, {get, Field})}]};
 owner_request({setcpid, [Field, Value]}, From, _, #data{parent = Parent} = Data) ->
@@ -943,6 +996,16 @@ owner_request(Request, From, call_state, Data) ->
 %% A process on another node is taken to be alive.
 alive(Pid) ->
     node(Pid) =/= node() orelse is_process_alive(Pid).
+
+%% TIOCSWINSZ on the terminal's master, which the parent holds as the
+%% child's stdin.
+set_winsize(Drv, ParentPipeline, OSPid, Rows, Cols) ->
+    Master = alcove:getcpid(Drv, ParentPipeline, OSPid, stdin),
+    Winsize = <<Rows:16/native, Cols:16/native, 0:16, 0:16>>,
+    case alcove:ioctl(Drv, ParentPipeline, Master, tiocswinsz, Winsize) of
+        {ok, _, _} -> ok;
+        Error -> Error
+    end.
 
 ask_parent(noproc, _Op) ->
     false;

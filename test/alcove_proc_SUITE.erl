@@ -20,7 +20,7 @@
     task_death_kills/1, parent_death_kills_subtree/1, program_children_killed/1,
     supervised/1,
     backpressure_bounds_memory/1, backpressure_off/1,
-    remote_node/1, stress/1
+    remote_node/1, stress/1, pty/1
 ]).
 -export([
     fork_exec_messages/0, exit_reasons/0, call_wrappers/0, call_errors/0, ownership/0,
@@ -30,7 +30,7 @@
     task_death_kills/0, parent_death_kills_subtree/0, program_children_killed/0,
     supervised/0,
     backpressure_bounds_memory/0, backpressure_off/0,
-    remote_node/0, stress/0
+    remote_node/0, stress/0, pty/0
 ]).
 
 suite() ->
@@ -45,7 +45,7 @@ groups() ->
             fork_exec_messages, exit_reasons, call_wrappers, call_errors, ownership,
             controlling_process_and_stdio, stdin_refused, eof, cpid_getcpid_setcpid,
             parent_pipeline_pidof, sh_cmd, reexec, task_ops, sigaction_fun, atexit, filter,
-            sudo_options
+            sudo_options, pty
         ]},
         {lifetimes, [], [task_death_kills, parent_death_kills_subtree, program_children_killed,
                          supervised]},
@@ -430,6 +430,41 @@ sudo_options(_Config) ->
     ?assertEqual(<<"1\n">>, alcove_proc:sh(Root, "echo $ALCOVE_PROC")),
     unlink(Root),
     alcove_proc:stop(Root).
+
+pty() ->
+    [{doc, "fork/2 with a pty: the program sees a terminal of the size given; winsize/3 resizes it (SIGWINCH)."}].
+pty(Config) ->
+    Root = root(Config),
+    {ok, T} = alcove_proc:fork(Root, [{pty, {24, 80}}]),
+    Script = "test -t 0 && test -t 1 && test -t 2 && echo isatty; stty size; "
+             "trap 'stty size' WINCH; read line; echo got:$line; "
+             % A read interrupted by the trap is read again.
+             "while :; do read line && [ \"$line\" = bye ] && exit 0; done",
+    ok = alcove_proc:execvp(T, ["sh", "-c", Script]),
+    expect_pty(T, <<"isatty\r\n24 80\r\n">>),
+    ok = alcove_proc:stdin(T, "typed\n"),
+    % The terminal echoes what is typed, then the program answers.
+    expect_pty(T, <<"typed\r\ngot:typed\r\n">>),
+    ok = alcove_proc:winsize(T, 30, 100),
+    expect_pty(T, <<"30 100\r\n">>),
+    ok = alcove_proc:stdin(T, "bye\n"),
+    ?assertMatch({_, {exit_status, T, 0}}, until_exit(T)),
+    % Without a pty: pipes, and winsize says so.
+    {ok, P} = alcove_proc:fork(Root),
+    ?assertEqual({error, enotty}, alcove_proc:winsize(P, 1, 1)),
+    ok = alcove_proc:execvp(P, ["sh", "-c", "test -t 1 || echo notty"]),
+    ?assertEqual(<<"notty\n">>, stdout_of(element(1, until_exit(P)))).
+
+expect_pty(T, Expected) ->
+    ?assertEqual(Expected, read_pty(T, byte_size(Expected), <<>>)).
+
+read_pty(_T, Size, Acc) when byte_size(Acc) >= Size ->
+    Acc;
+read_pty(T, Size, Acc) ->
+    receive
+        {stdout, T, Data} -> read_pty(T, Size, <<Acc/binary, Data/binary>>)
+    after 5000 -> ct:fail({pty_output, Acc})
+    end.
 
 %%% lifetimes
 

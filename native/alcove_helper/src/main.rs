@@ -14,6 +14,7 @@ mod cstruct;
 mod event_loop;
 mod fdio;
 mod lifecycle;
+mod pty;
 mod reexec;
 mod signals;
 mod state;

@@ -40,6 +40,8 @@ pub struct Opts {
     /// it stdin is refused. 0 is the original alcove's behaviour (only what
     /// the pipe takes). Applies to children forked from then on.
     pub stdin_queue: i64,
+    /// 1: the next children forked get a pseudo-terminal (not inherited).
+    pub pty: i64,
 }
 
 impl Default for Opts {
@@ -56,6 +58,7 @@ impl Default for Opts {
             stderr_closed: 0,
             stderr_to_stdout: 0,
             stdin_queue: STDIN_QUEUE_MAX as i64,
+            pty: 0,
         }
     }
 }
@@ -74,6 +77,7 @@ impl Opts {
             "stderr_closed" => self.stderr_closed,
             "stderr_to_stdout" => self.stderr_to_stdout,
             "stdin_queue" => self.stdin_queue,
+            "pty" => self.pty,
             _ => return None,
         })
     }
@@ -92,6 +96,7 @@ impl Opts {
             "stderr_closed" => &mut self.stderr_closed,
             "stderr_to_stdout" => &mut self.stderr_to_stdout,
             "stdin_queue" => &mut self.stdin_queue,
+            "pty" => &mut self.pty,
             _ => return false,
         };
         let valid = match name {

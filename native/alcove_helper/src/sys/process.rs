@@ -39,11 +39,26 @@ struct ChildFds {
 }
 
 impl ChildFds {
-    fn new() -> Result<ChildFds, i32> {
+    fn new(pty: bool) -> Result<ChildFds, i32> {
         let mut made: Vec<RawFd> = Vec::new();
         let result = (|| {
             let ctl = fdio::socketpair()?;
             made.extend([ctl.0, ctl.1]);
+            if pty {
+                // The master is read as stdout and written as stdin (two
+                // copies, closed apart); the slave is all three stdio fds.
+                let (master, slave) = crate::pty::open_pair()?;
+                made.extend([master, slave]);
+                let master_out = crate::pty::dup(master)?;
+                made.push(master_out);
+                let slave_out = crate::pty::dup(slave)?;
+                return Ok(ChildFds {
+                    ctl,
+                    stdin: (master, slave),
+                    stdout: (master_out, slave_out),
+                    stderr: (-1, -1),
+                });
+            }
             let (stdin_read, stdin_write) = fdio::pipe()?;
             made.extend([stdin_read, stdin_write]);
             let (stdout_read, stdout_write) = fdio::pipe()?;
@@ -77,7 +92,8 @@ fn spawn(state: &mut State, clone_flags: Option<i64>) -> CallResult {
     {
         return Err(CallError::Errno(libc::EAGAIN));
     }
-    let fds = ChildFds::new().map_err(CallError::Errno)?;
+    let pty = state.opts.pty == 1;
+    let fds = ChildFds::new(pty).map_err(CallError::Errno)?;
     // Output queued for upstream must not be duplicated into the child.
     crate::event_loop::flush_upstream(state);
     // Signals wait until the child has a signal pipe of its own: one
@@ -161,7 +177,8 @@ fn nofile_limit() -> i64 {
 /// the parent or a sibling, and serve the control socket.
 fn become_child(state: &mut State, fds: &ChildFds, parent: libc::pid_t) {
     crate::lifecycle::die_with_parent(parent);
-    let stderr = if state.opts.stderr_to_stdout == 1 {
+    let pty = state.opts.pty == 1;
+    let stderr = if state.opts.stderr_to_stdout == 1 || pty {
         fds.stdout.1
     } else {
         fds.stderr.1
@@ -185,6 +202,11 @@ fn become_child(state: &mut State, fds: &ChildFds, parent: libc::pid_t) {
         child.close_all();
     }
     state.children.clear();
+    if pty {
+        crate::pty::become_session_leader();
+        // Its own children get pipes unless it asks.
+        state.opts.pty = 0;
+    }
     // The parent's channel sits on CTL_FD: replacing it closes our copy.
     let Ok(ctl) = fdio::move_fd(fds.ctl.1, crate::state::CTL_FD) else {
         // SAFETY: _exit in a forked child that cannot reach its parent.
