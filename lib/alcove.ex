@@ -1074,7 +1074,7 @@ defmodule Alcove do
     do: :alcove.getuid(drv, pipeline, timeout)
 
   @doc ~S"""
-  `ioctl(2)`: Control a device (the argument as a C struct).
+  `ioctl(2)`: Control a device (the argument an integer, a binary or a C struct).
 
   Calls `:alcove.ioctl/6`; `timeout` defaults to `:infinity`.
 
@@ -1091,7 +1091,7 @@ defmodule Alcove do
           pipeline(),
           f_d :: :alcove.fd(),
           request :: :alcove.constant(),
-          argp :: :alcove.cstruct(),
+          argp :: :alcove.ptr_arg(),
           timeout()
         ) :: {:ok, integer(), iodata()} | {:error, :alcove.posix()}
   def ioctl(drv, pipeline, f_d, request, argp, timeout \\ :infinity),

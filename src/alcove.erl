@@ -863,13 +863,13 @@ getuid(Drv, Pipeline) ->
 getuid(Drv, Pipeline, Timeout) ->
     alcove_drv:call(Drv, Pipeline, 43, [], Timeout).
 
-%% @doc ioctl(2): Control a device (the argument as a C struct).
--spec ioctl(alcove_drv:ref(), pipeline(), FD :: fd(), Request :: constant(), Argp :: cstruct()) -> {ok, integer(), iodata()} | {error, posix()}.
+%% @doc ioctl(2): Control a device (the argument an integer, a binary or a C struct).
+-spec ioctl(alcove_drv:ref(), pipeline(), FD :: fd(), Request :: constant(), Argp :: ptr_arg()) -> {ok, integer(), iodata()} | {error, posix()}.
 ioctl(Drv, Pipeline, FD, Request, Argp) ->
     ioctl(Drv, Pipeline, FD, Request, Argp, infinity).
 
-%% @doc ioctl(2): Control a device (the argument as a C struct). With a timeout.
--spec ioctl(alcove_drv:ref(), pipeline(), FD :: fd(), Request :: constant(), Argp :: cstruct(), timeout()) -> {ok, integer(), iodata()} | {error, posix()}.
+%% @doc ioctl(2): Control a device (the argument an integer, a binary or a C struct). With a timeout.
+-spec ioctl(alcove_drv:ref(), pipeline(), FD :: fd(), Request :: constant(), Argp :: ptr_arg(), timeout()) -> {ok, integer(), iodata()} | {error, posix()}.
 ioctl(Drv, Pipeline, FD, Request, Argp, Timeout) ->
     alcove_drv:call(Drv, Pipeline, 44, [FD, Request, Argp], Timeout).
 

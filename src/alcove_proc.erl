@@ -1408,8 +1408,8 @@ getsid(Task, OSPid) ->
 getuid(Task) ->
     call_task(Task, getuid, []).
 
-%% @doc ioctl(2): Control a device (the argument as a C struct).
--spec ioctl(task(), FD :: alcove:fd(), Request :: alcove:constant(), Argp :: alcove:cstruct()) -> {ok, integer(), iodata()} | {error, alcove:posix()}.
+%% @doc ioctl(2): Control a device (the argument an integer, a binary or a C struct).
+-spec ioctl(task(), FD :: alcove:fd(), Request :: alcove:constant(), Argp :: alcove:ptr_arg()) -> {ok, integer(), iodata()} | {error, alcove:posix()}.
 ioctl(Task, FD, Request, Argp) ->
     call_task(Task, ioctl, [FD, Request, Argp]).
 

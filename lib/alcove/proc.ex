@@ -525,12 +525,12 @@ defmodule Alcove.Proc do
   @spec getuid(task()) :: :alcove.uid_t()
   defdelegate getuid(task), to: :alcove_proc
 
-  @doc "`ioctl(2)`: Control a device (the argument as a C struct). Calls `:alcove_proc.ioctl/4`."
+  @doc "`ioctl(2)`: Control a device (the argument an integer, a binary or a C struct). Calls `:alcove_proc.ioctl/4`."
   @spec ioctl(
           task(),
           f_d :: :alcove.fd(),
           request :: :alcove.constant(),
-          argp :: :alcove.cstruct()
+          argp :: :alcove.ptr_arg()
         ) :: {:ok, integer(), iodata()} | {:error, :alcove.posix()}
   defdelegate ioctl(task, f_d, request, argp), to: :alcove_proc
 
