@@ -58,7 +58,9 @@
     sh/2,
     cmd/2,
     backpressure/2,
-    winsize/3
+    winsize/3,
+    tree/1,
+    format_tree/1
 ]).
 
 -export([
@@ -204,7 +206,19 @@
     {init, fun((task()) -> {ok, task()} | {error, alcove:posix()})}
     | {terminate, fun((task(), task()) -> any())}.
 
--export_type([task/0, cpid/0, op/0, op_option/0, task_config/0]).
+-type tree() :: #{
+    task := task(),
+    pipeline := alcove:pipeline(),
+    os_pid := alcove:pid_t() | undefined,
+    host_pid := alcove:pid_t() | undefined,
+    owner := pid() | supervised,
+    exec := false | [iodata()],
+    uid := non_neg_integer() | undefined,
+    namespaces := #{atom() => binary()},
+    children := [tree()]
+}.
+
+-export_type([task/0, cpid/0, op/0, op_option/0, task_config/0, tree/0]).
 
 %% Output messages let through before the receiver is checked again.
 -define(WINDOW, 16).
@@ -229,6 +243,8 @@
     backpressure = true :: boolean(),
     % A pseudo-terminal instead of pipes (fork/2).
     pty = false :: boolean(),
+    % What the task exec'd (its argv).
+    exec = false :: false | [iodata()],
     % Backpressure on the exec'd program's output: active, messages
     % received since the last grant, and whether a recheck is pending.
     flow = false :: boolean(),
@@ -723,6 +739,116 @@ setcpid(Task, #{pid := OSPid}, Field, Value) ->
 setcpid(Task, OSPid, Field, Value) when is_integer(OSPid) ->
     call_task(Task, setcpid, [OSPid, Field, Value]).
 
+%%% A picture of the tree
+
+
+%% @doc The live tree of tasks from `Task' down: for each, its pipeline,
+%% OS pid (and pid as this node sees it, `host_pid', across PID
+%% namespaces), owner, what it exec'd, uid and namespaces (from /proc).
+-spec tree(task()) -> tree().
+tree(Task) ->
+    tree(Task, undefined).
+
+tree(Task, ParentHost) ->
+    #{pipeline := Pipeline, os_pid := OSPid, children := Children} = Info =
+        gen_statem:call(Task, info, infinity),
+    Host = host_pid(ParentHost, Pipeline, OSPid),
+    Info#{
+        host_pid => Host,
+        uid => uid(Host),
+        namespaces => namespaces(Host),
+        children => [tree(Child, Host) || Child <- Children, is_process_alive(Child)]
+    }.
+
+%% The pid of a process as this node's /proc shows it: the root helper's
+%% is its own; a child's is the one of its parent's children whose pid in
+%% the parent's PID namespace (NSpid, outermost first) is the pipeline's.
+host_pid(undefined, [], OSPid) ->
+    OSPid;
+host_pid(undefined, _Pipeline, _OSPid) ->
+    undefined;
+host_pid(ParentHost, _Pipeline, OSPid) ->
+    Level = length(status_field(ParentHost, <<"NSpid:">>)),
+    Children = proc_words(ParentHost, ["task/", integer_to_list(ParentHost), "/children"]),
+    case [C || C <- Children, pid_at(C, Level) =:= OSPid] of
+        [Host | _] -> Host;
+        [] -> undefined
+    end.
+
+pid_at(Pid, Level) ->
+    case status_field(Pid, <<"NSpid:">>) of
+        Pids when length(Pids) >= Level, Level > 0 -> lists:nth(Level, Pids);
+        _ -> undefined
+    end.
+
+uid(undefined) ->
+    undefined;
+uid(Pid) ->
+    case status_field(Pid, <<"Uid:">>) of
+        [_Real, Effective | _] -> Effective;
+        _ -> undefined
+    end.
+
+status_field(Pid, Name) ->
+    case file:read_file(["/proc/", integer_to_list(Pid), "/status"]) of
+        {ok, Status} ->
+            case [Line || Line <- binary:split(Status, <<"\n">>, [global]),
+                          binary:longest_common_prefix([Line, Name]) =:= byte_size(Name)] of
+                [Line | _] ->
+                    Fields = string:lexemes(binary:part(Line, byte_size(Name), byte_size(Line) - byte_size(Name)), " \t"),
+                    [binary_to_integer(F) || F <- Fields];
+                [] ->
+                    []
+            end;
+        {error, _} ->
+            []
+    end.
+
+proc_words(Pid, Path) ->
+    case file:read_file(["/proc/", integer_to_list(Pid), "/", Path]) of
+        {ok, Text} -> [binary_to_integer(W) || W <- string:lexemes(Text, " \n")];
+        {error, _} -> []
+    end.
+
+namespaces(undefined) ->
+    #{};
+namespaces(Pid) ->
+    Dir = "/proc/" ++ integer_to_list(Pid) ++ "/ns/",
+    maps:from_list([
+        {list_to_atom(NS), list_to_binary(Target)}
+     || NS <- ["cgroup", "ipc", "mnt", "net", "pid", "user", "uts"],
+        {ok, Target} <- [file:read_link_all(Dir ++ NS)]
+    ]).
+
+%% @doc The tree as text, like pstree: one line per task with its OS pid,
+%% what it runs, its uid, and the namespaces that differ from its parent's.
+-spec format_tree(tree()) -> iolist().
+format_tree(Tree) ->
+    format_tree(Tree, #{}, "", "").
+
+format_tree(Tree, ParentNS, Lead, ChildLead) ->
+    #{task := Task, os_pid := OSPid, exec := Exec, uid := Uid, namespaces := NS,
+      children := Children} = Tree,
+    Runs =
+        case Exec of
+            false -> "alcove";
+            Argv -> lists:join(" ", [iolist_to_binary(A) || A <- Argv])
+        end,
+    New = [[" ", V] || {K, V} <- lists:sort(maps:to_list(NS)), maps:get(K, ParentNS, V) =/= V],
+    Line = io_lib:format("~s~p ~p ~ts uid=~p~s~n",
+                         [Lead, Task, OSPid, Runs, Uid, lists:flatten(New)]),
+    Count = length(Children),
+    Rest = [
+        begin
+            Last = N =:= Count,
+            Branch = case Last of true -> "`- "; false -> "|- " end,
+            Cont = case Last of true -> "   "; false -> "|  " end,
+            format_tree(Child, NS, ChildLead ++ Branch, ChildLead ++ Cont)
+        end
+     || {N, Child} <- lists:zip(lists:seq(1, Count), Children)
+    ],
+    [Line | Rest].
+
 %%% Calls with a shape of their own
 
 %% @doc getrlimit(2), the limit as a map.
@@ -906,6 +1032,11 @@ request(pidof, From, _, #data{os_pid = OSPid}) ->
     {keep_state_and_data, [{reply, From, OSPid}]};
 request(execed, From, State, _) ->
     {keep_state_and_data, [{reply, From, State =:= exec_state}]};
+request(info, From, _, Data) ->
+    #data{pipeline = Pipeline, owner = Owner, exec = Exec, children = Children, os_pid = OSPid} = Data,
+    Info = #{task => self(), pipeline => Pipeline, os_pid => OSPid, owner => Owner, exec => Exec,
+             children => maps:keys(Children)},
+    {keep_state_and_data, [{reply, From, Info}]};
 request({Call, Args}, {Caller, _} = From, call_state, Data) when Call =:= fork; Call =:= clone ->
     #data{drv = Drv, pipeline = Pipeline, children = Children, backpressure = Backpressure} = Data,
     Init = {child, Drv, Caller, self(), Pipeline, Call, Args, Backpressure},
@@ -1027,7 +1158,8 @@ call_request({Exec, Args}, From, Data) when Exec =:= execvp; Exec =:= execve; Ex
         {ok, Data1} ->
             case make_call(Data1, Exec, Args) of
                 ok ->
-                    {next_state, exec_state, Data1, [{reply, From, ok}]};
+                    {next_state, exec_state, Data1#data{exec = exec_argv(Exec, Args)},
+                     [{reply, From, ok}]};
                 Error ->
                     {keep_state, flow_after_failed_exec(Data1), [{reply, From, Error}]}
             end
@@ -1068,6 +1200,10 @@ call_request({Call, Args}, From, Data) when is_atom(Call), is_list(Args) ->
         true -> {keep_state_and_data, [{reply, From, make_call(Data, Call, Args)}]};
         false -> {keep_state_and_data, [{reply, From, {alcove_proc_error, undef}}]}
     end.
+
+exec_argv(execvp, [_File, Argv]) -> Argv;
+exec_argv(execve, [_Path, Argv, _Env]) -> Argv;
+exec_argv(fexecve, [_FD, Argv, _Env]) -> Argv.
 
 childless(#data{drv = Drv, pipeline = Pipeline}) ->
     alcove:cpid(Drv, Pipeline) =:= [].

@@ -20,7 +20,7 @@
     task_death_kills/1, parent_death_kills_subtree/1, program_children_killed/1,
     supervised/1,
     backpressure_bounds_memory/1, backpressure_off/1,
-    remote_node/1, stress/1, pty/1
+    remote_node/1, stress/1, pty/1, tree/1
 ]).
 -export([
     fork_exec_messages/0, exit_reasons/0, call_wrappers/0, call_errors/0, ownership/0,
@@ -30,7 +30,7 @@
     task_death_kills/0, parent_death_kills_subtree/0, program_children_killed/0,
     supervised/0,
     backpressure_bounds_memory/0, backpressure_off/0,
-    remote_node/0, stress/0, pty/0
+    remote_node/0, stress/0, pty/0, tree/0
 ]).
 
 suite() ->
@@ -45,7 +45,7 @@ groups() ->
             fork_exec_messages, exit_reasons, call_wrappers, call_errors, ownership,
             controlling_process_and_stdio, stdin_refused, eof, cpid_getcpid_setcpid,
             parent_pipeline_pidof, sh_cmd, reexec, task_ops, sigaction_fun, atexit, filter,
-            sudo_options, pty
+            sudo_options, pty, tree
         ]},
         {lifetimes, [], [task_death_kills, parent_death_kills_subtree, program_children_killed,
                          supervised]},
@@ -465,6 +465,33 @@ read_pty(T, Size, Acc) ->
         {stdout, T, Data} -> read_pty(T, Size, <<Acc/binary, Data/binary>>)
     after 5000 -> ct:fail({pty_output, Acc})
     end.
+
+tree() ->
+    [{doc, "tree/1 pictures the live tree (pids across PID namespaces, exec, uid, namespaces); format_tree/1 prints it."}].
+tree(Config) ->
+    Root = root(Config),
+    {ok, A} = alcove_proc:fork(Root),
+    ok = alcove_proc:execvp(A, ["cat"]),
+    {ok, B} = alcove_proc:clone(Root, [clone_newpid, clone_newuts]),
+    {ok, B1} = alcove_proc:fork(B),
+    ok = alcove_proc:setuid(B1, 65534),
+    Tree = alcove_proc:tree(Root),
+    #{task := Root, pipeline := [], exec := false, uid := 0, children := [TA, TB]} = Tree,
+    #{task := A, exec := ["cat"], host_pid := HostA, os_pid := HostA} = TA,
+    #{task := B, children := [TB1], namespaces := NSB, host_pid := HostB} = TB,
+    ?assertEqual(HostB, alcove_proc:pidof(B)),
+    % B1 is pid 2 in B's namespace; this node sees it under another pid.
+    #{task := B1, os_pid := 2, uid := 65534, host_pid := HostB1} = TB1,
+    ?assert(is_integer(HostB1) andalso HostB1 =/= 2),
+    ?assertNotEqual(maps:get(pid, maps:get(namespaces, Tree)), maps:get(pid, NSB)),
+    ?assertEqual(maps:get(net, maps:get(namespaces, Tree)), maps:get(net, NSB)),
+    Text = lists:flatten(io_lib:format("~ts", [alcove_proc:format_tree(Tree)])),
+    ct:pal("~ts", [Text]),
+    [L1, L2, L3, L4] = string:split(string:trim(Text), "\n", all),
+    ?assertMatch({match, _}, re:run(L1, "^<[0-9.]+> [0-9]+ alcove uid=0$")),
+    ?assertMatch({match, _}, re:run(L2, "^\\|- <[0-9.]+> [0-9]+ cat uid=0$")),
+    ?assertMatch({match, _}, re:run(L3, "^`- <[0-9.]+> [0-9]+ alcove uid=0 pid:\\[[0-9]+\\] uts:\\[[0-9]+\\]$")),
+    ?assertMatch({match, _}, re:run(L4, "^   `- <[0-9.]+> 2 alcove uid=65534$")).
 
 %%% lifetimes
 
