@@ -49,7 +49,10 @@ start(Opts) -> start(self(), Opts).
 %% tree is torn down when it exits.
 -spec start(pid(), proplists:proplist()) -> {ok, ref()} | {error, term()}.
 start(Owner, Opts) when is_pid(Owner), is_list(Opts) ->
-    gen_server:start(?MODULE, [Owner, Opts], []).
+    case check_options(Opts) of
+        ok -> gen_server:start(?MODULE, [Owner, Opts], []);
+        Error -> Error
+    end.
 
 %% @doc Start a driver linked to and owned by the caller.
 -spec start_link() -> {ok, ref()} | {error, term()}.
@@ -62,7 +65,58 @@ start_link(Opts) -> start_link(self(), Opts).
 %% @doc Start a driver linked to the caller and owned by `Owner'.
 -spec start_link(pid(), proplists:proplist()) -> {ok, ref()} | {error, term()}.
 start_link(Owner, Opts) when is_pid(Owner), is_list(Opts) ->
-    gen_server:start_link(?MODULE, [Owner, Opts], []).
+    case check_options(Opts) of
+        ok -> gen_server:start_link(?MODULE, [Owner, Opts], []);
+        Error -> Error
+    end.
+
+%% Every option is checked before anything starts: a wrong name, type or
+%% range is `{error, {badopt, Opt}}'. Bare atoms stand for `{Atom, true}'.
+check_options(Opts) ->
+    Unfold = fun(Opt) when is_atom(Opt) -> {Opt, true}; (Opt) -> Opt end,
+    case [Opt || Opt <- Opts, not valid_option(Unfold(Opt))] of
+        [] -> ok;
+        [Bad | _] -> {error, {badopt, Bad}}
+    end.
+
+valid_option({exec, Exec}) -> is_chars(Exec);
+valid_option({progname, Path}) -> is_chars(Path);
+valid_option({env, Env}) when is_list(Env) ->
+    lists:all(fun({K, V}) -> is_name(K) andalso is_name(V); (_) -> false end, Env);
+valid_option({ctldir, Dir}) -> is_chars(Dir);
+valid_option({owner_exit_signal, Signal}) -> is_integer(Signal) andalso Signal >= 1 andalso Signal =< 64;
+valid_option({stderr_to_stdout, Flag}) -> is_flag(Flag);
+valid_option({Name, Value}) ->
+    case lists:keyfind(Name, 1, helper_options()) of
+        {Name, Min, Max} -> in_range(Value, Min, Max);
+        false -> false
+    end;
+valid_option(_) ->
+    false.
+
+%% Start options passed to the helper, with their ranges (as setopt takes them).
+helper_options() ->
+    [{maxchild, 0, 16#7fffffff}, {maxforkdepth, 0, 16#7fffffff}, {depth, 0, 1024},
+     {exit_status, 0, 1}, {termsig, 0, 1}, {flowcontrol, -1, 16#7fffffff},
+     {signaloneof, 0, 64}, {stdin_closed, 0, 1}, {stdout_closed, 0, 1},
+     {stderr_closed, 0, 1}, {stdin_queue, 0, 16 * 1024 * 1024}, {pty, 0, 1}].
+
+in_range(true, Min, Max) -> in_range(1, Min, Max);
+in_range(false, Min, Max) -> in_range(0, Min, Max);
+in_range(N, Min, Max) -> is_integer(N) andalso N >= Min andalso N =< Max.
+
+is_flag(Flag) -> is_boolean(Flag) orelse Flag =:= 0 orelse Flag =:= 1.
+
+is_name(Name) -> is_atom(Name) orelse is_chars(Name).
+
+is_chars(Chars) when is_binary(Chars) -> true;
+is_chars(Chars) when is_list(Chars) ->
+    try unicode:characters_to_binary(Chars) of
+        Bin -> is_binary(Bin)
+    catch
+        _:_ -> false
+    end;
+is_chars(_) -> false.
 
 %% @doc Stop the driver: the helper and every process under it are gone
 %% (and reaped) when this returns.
@@ -147,11 +201,16 @@ call(Drv, Pipeline, Call, Args, Timeout) when is_atom(Call) ->
             end
     end;
 call(Drv, Pipeline, Call, Args, Timeout) ->
+    case is_integer(Call) andalso Call >= 0 andalso Call < length(alcove_proto:calls()) of
+        true -> ok;
+        % No such call: as a call filtered out.
+        false -> erlang:error(undef, [Drv, Pipeline, Call, Args, Timeout])
+    end,
     RequestId =
         try
             alcove_nif:call(Drv, Pipeline, Call, Args)
         catch
-            error:badarg -> erlang:error(badarg, [Drv, Pipeline, Call, Args, Timeout])
+            error:badarg -> erlang:error(refusal(Drv), [Drv, Pipeline, Call, Args, Timeout])
         end,
     receive
         % A filtered call is answered undef, as in the original.
@@ -192,8 +251,18 @@ stdin(Drv, Pipeline, Data) ->
     try
         alcove_nif:stdin(Drv, Pipeline, Data)
     catch
-        error:badarg -> erlang:error(badarg, [Drv, Pipeline, Data])
+        error:badarg -> erlang:error(refusal(Drv), [Drv, Pipeline, Data])
     end.
+
+%% Why the NIF refused: a driver that is gone is `closed'; otherwise the
+%% arguments were bad.
+refusal(Drv) when is_pid(Drv) ->
+    case node(Drv) =:= node() andalso not is_process_alive(Drv) of
+        true -> closed;
+        false -> badarg
+    end;
+refusal(_Drv) ->
+    badarg.
 
 %% @doc One chunk of a process's stdout, waiting up to `Timeout'; `false'
 %% when none came. If stdin to the process was refused (an `alcove_pipe'

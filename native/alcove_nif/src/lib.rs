@@ -13,6 +13,7 @@ use driver::{CallNumbers, CallRefused, Driver, DriverResource};
 use registry::lookup;
 use rustler::{Binary, Encoder, Env, Error, LocalPid, NifResult, ResourceArc, Term};
 use std::os::unix::io::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Condvar, Mutex};
@@ -68,7 +69,10 @@ fn start<'a>(
         .args(args.iter().map(to_string))
         .stdin(Stdio::from(theirs))
         .stdout(Stdio::from(theirs_out))
-        .stderr(Stdio::inherit());
+        .stderr(Stdio::inherit())
+        // A process group of its own: a signal to the helper's group
+        // (kill(0, ...) in the root helper) must not reach the VM.
+        .process_group(0);
     for (k, v) in &envs {
         command.env(to_string(k), to_string(v));
     }

@@ -1,0 +1,101 @@
+%%% Common Test suite: the driver facing bad input and hostile calls.
+%%% Start options are checked before anything starts, unknown call numbers
+%%% are undef, a stopped driver's callers get `closed', and the helper's
+%%% signals cannot reach the VM.
+-module(alcove_fault_SUITE).
+
+-include_lib("common_test/include/ct.hrl").
+-include_lib("stdlib/include/assert.hrl").
+
+-export([all/0, suite/0]).
+-export([bad_options/1, good_options/1, unknown_call_numbers/1, stopped_driver/1,
+         kill_group_spares_vm/1]).
+-export([bad_options/0, good_options/0, unknown_call_numbers/0, stopped_driver/0,
+         kill_group_spares_vm/0]).
+
+suite() ->
+    [{timetrap, {seconds, 60}}].
+
+all() ->
+    [bad_options, good_options, unknown_call_numbers, stopped_driver, kill_group_spares_vm].
+
+bad_options() ->
+    [{doc, "A wrong option name, type or range is {error, {badopt, Opt}} and starts nothing."}].
+bad_options(_Config) ->
+    Before = helpers(),
+    Bad = [{owner_exit_signal, 99}, {owner_exit_signal, 0}, {maxchild, -1}, {maxforkdepth, x},
+           {signaloneof, 65}, {flowcontrol, -2}, {exit_status, 2}, {stdin_queue, -1},
+           {pty, 5}, {env, [{"A", 1}]}, {env, notalist}, {exec, 42}, {progname, self()},
+           {no_such_option, 1}, no_such_flag, {stderr_to_stdout, maybe}],
+    [?assertEqual({Opt, {error, {badopt, Opt}}}, {Opt, alcove_drv:start([Opt])}) || Opt <- Bad],
+    [?assertEqual({Opt, {error, {badopt, Opt}}}, {Opt, alcove_drv:start_link([Opt])}) || Opt <- Bad],
+    % Still alive (no exit signal from a half-started driver), nothing left running.
+    ?assertEqual(Before, helpers()).
+
+good_options() ->
+    [{doc, "Every option the driver takes, as a value, a flag or a bare atom."}].
+good_options(_Config) ->
+    Opts = [{maxchild, 7}, {maxforkdepth, 3}, {exit_status, 1}, termsig, {flowcontrol, -1},
+            {signaloneof, 9}, {stdin_closed, false}, {stdin_queue, 0}, {pty, 0},
+            stderr_to_stdout, {owner_exit_signal, 15}, {env, [{<<"A">>, a}]},
+            {ctldir, "/tmp"}, {exec, ""}],
+    {ok, Drv} = alcove_drv:start(Opts),
+    ?assertEqual(7, alcove:getopt(Drv, [], maxchild)),
+    ?assertEqual(3, alcove:getopt(Drv, [], maxforkdepth)),
+    ?assertEqual(1, alcove:getopt(Drv, [], termsig)),
+    ?assertEqual(0, alcove:getopt(Drv, [], stdin_queue)),
+    ?assertEqual(<<"a">>, alcove:getenv(Drv, [], "A")),
+    ok = alcove_drv:stop(Drv).
+
+unknown_call_numbers() ->
+    [{doc, "A call number outside the call table is undef, never a crash or another call."}].
+unknown_call_numbers(_Config) ->
+    {ok, Drv} = alcove_drv:start_link(),
+    N = length(alcove_proto:calls()),
+    Getpid = alcove_proto:call(getpid),
+    [?assertError(undef, alcove_drv:call(Drv, [], Nr, [], 1000))
+     || Nr <- [N, N + 1, 65535, Getpid + 65536, -1, 1.0]],
+    ?assertEqual({alcove_error, undef}, alcove_drv:call(Drv, [], foo_bar_baz_not_a_call, [], 1000)),
+    % The driver is fine.
+    ?assertEqual(alcove:getpid(Drv, []), alcove_drv:call(Drv, [], Getpid, [], 1000)),
+    ok = alcove_drv:stop(Drv).
+
+stopped_driver() ->
+    [{doc, "Calls and stdin on a stopped driver raise closed."}].
+stopped_driver(_Config) ->
+    {ok, Drv} = alcove_drv:start(),
+    {ok, Child} = alcove:fork(Drv, []),
+    ok = alcove_drv:stop(Drv),
+    ?assertError(closed, alcove:getpid(Drv, [])),
+    ?assertError(closed, alcove:getpid(Drv, [Child])),
+    ?assertError(closed, alcove:stdin(Drv, [Child], <<"x">>)),
+    ?assertEqual({alcove_error, closed}, alcove_drv:call(Drv, [], getpid, [], 1000)).
+
+kill_group_spares_vm() ->
+    [{doc, "kill(0, sigkill) in the root helper kills its process group, not the VM's."}].
+kill_group_spares_vm(_Config) ->
+    {ok, Drv} = alcove_drv:start(),
+    Ref = monitor(process, Drv),
+    Helper = alcove:getpid(Drv, []),
+    ?assertNotEqual(pgid(list_to_integer(os:getpid())), pgid(Helper)),
+    ?assertEqual(Helper, pgid(Helper)),
+    _ = (catch alcove:kill(Drv, [], 0, sigkill)),
+    % The helper is gone, the driver reports it, and this VM is still here.
+    receive
+        {'DOWN', Ref, process, Drv, Reason} -> ?assertMatch({helper_exited, _}, Reason)
+    after 5000 -> ct:fail(driver_alive)
+    end,
+    ?assert(is_integer(list_to_integer(os:getpid()))).
+
+pgid(OSPid) ->
+    {ok, Stat} = file:read_file("/proc/" ++ integer_to_list(OSPid) ++ "/stat"),
+    [_, Rest] = binary:split(Stat, <<") ">>),
+    [_State, _PPid, Pgrp | _] = binary:split(Rest, <<" ">>, [global]),
+    binary_to_integer(Pgrp).
+
+%% The helpers running now (by their command line).
+helpers() ->
+    Progname = alcove_drv:progname(),
+    lists:sort([P || P <- filelib:wildcard("/proc/[0-9]*"),
+                     {ok, Cmd} <- [file:read_file(P ++ "/cmdline")],
+                     binary:match(Cmd, list_to_binary(Progname)) =/= nomatch]).
