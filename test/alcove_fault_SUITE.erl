@@ -9,15 +9,16 @@
 
 -export([all/0, suite/0]).
 -export([bad_options/1, good_options/1, unknown_call_numbers/1, stopped_driver/1,
-         kill_group_spares_vm/1]).
+         kill_group_spares_vm/1, stop_blocked_helper/1]).
 -export([bad_options/0, good_options/0, unknown_call_numbers/0, stopped_driver/0,
-         kill_group_spares_vm/0]).
+         kill_group_spares_vm/0, stop_blocked_helper/0]).
 
 suite() ->
     [{timetrap, {seconds, 60}}].
 
 all() ->
-    [bad_options, good_options, unknown_call_numbers, stopped_driver, kill_group_spares_vm].
+    [bad_options, good_options, unknown_call_numbers, stopped_driver, kill_group_spares_vm,
+     stop_blocked_helper].
 
 bad_options() ->
     [{doc, "A wrong option name, type or range is {error, {badopt, Opt}} and starts nothing."}].
@@ -99,3 +100,48 @@ helpers() ->
     lists:sort([P || P <- filelib:wildcard("/proc/[0-9]*"),
                      {ok, Cmd} <- [file:read_file(P ++ "/cmdline")],
                      binary:match(Cmd, list_to_binary(Progname)) =/= nomatch]).
+
+stop_blocked_helper() ->
+    [{doc, "stop/1 ends a tree whose root is blocked in a call, or whose programs ignore SIGTERM, within its deadline."}].
+stop_blocked_helper(_Config) ->
+    {ok, Drv} = alcove_drv:start(),
+    Root = alcove:getpid(Drv, []),
+    {ok, C} = alcove:fork(Drv, []),
+    {ok, G} = alcove:fork(Drv, [C]),
+    ok = alcove:execvp(Drv, [C, G], "sh", ["sh", "-c", "trap '' TERM; sleep 100"]),
+    % The root helper blocks in waitpid(-1): it reads nothing more.
+    spawn(fun() -> catch alcove:waitpid(Drv, [], -1, []) end),
+    ok = wait_until(fun() -> state(Root) =:= <<"S">> andalso in_wait(Root) end),
+    T0 = erlang:monotonic_time(millisecond),
+    ok = alcove_drv:stop(Drv),
+    Took = erlang:monotonic_time(millisecond) - T0,
+    ct:comment("stop took ~b ms", [Took]),
+    ?assert(Took < 3000),
+    % Gone, or dead and waiting for a PID 1 that does not reap on this machine.
+    [?assertEqual({P, ok}, {P, wait_until(fun() -> lists:member(state(P), [gone, <<"Z">>]) end)})
+     || P <- [Root, C, G]].
+
+state(OSPid) ->
+    case file:read_file("/proc/" ++ integer_to_list(OSPid) ++ "/stat") of
+        {ok, Stat} ->
+            [_, Rest] = binary:split(Stat, <<") ">>),
+            binary:part(Rest, 0, 1);
+        {error, _} ->
+            gone
+    end.
+
+in_wait(OSPid) ->
+    case file:read_file("/proc/" ++ integer_to_list(OSPid) ++ "/wchan") of
+        {ok, Wchan} -> binary:match(Wchan, <<"wait">>) =/= nomatch;
+        {error, _} -> false
+    end.
+
+wait_until(Fun) -> wait_until(Fun, 250).
+
+wait_until(_Fun, 0) ->
+    timeout;
+wait_until(Fun, N) ->
+    case Fun() of
+        true -> ok;
+        false -> timer:sleep(20), wait_until(Fun, N - 1)
+    end.

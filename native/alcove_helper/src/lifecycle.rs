@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 const REAP_BATCH: usize = 4096;
 
 /// How long a closing helper waits for its children before SIGKILL.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+const SHUTDOWN_GRACE: Duration = Duration::from_millis(500);
 
 /// Read pending signals: reap on SIGCHLD, report caught ones.
 pub fn on_signals(state: &mut State) {

@@ -199,6 +199,21 @@ impl Driver {
         unsafe { libc::shutdown(self.socket.as_raw_fd(), libc::SHUT_RDWR) };
     }
 
+    /// SIGKILL to the helper's process group (it leads one of its own) and
+    /// to the helper itself.
+    pub fn kill_helper_group(&self) {
+        if let Ok(pid) = libc::pid_t::try_from(self.helper_pid) {
+            if pid > 1 {
+                // SAFETY: kill has no memory effects; the helper (not yet
+                // reaped: the reaper thread waits for it) owns this pid.
+                unsafe {
+                    libc::kill(-pid, libc::SIGKILL);
+                    libc::kill(pid, libc::SIGKILL);
+                }
+            }
+        }
+    }
+
     /// Wait (on a dirty scheduler) for the helper to have exited.
     pub fn wait_exit(&self, timeout: Duration) -> bool {
         let Ok(guard) = self.exit.lock() else {

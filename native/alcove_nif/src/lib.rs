@@ -127,12 +127,24 @@ fn start<'a>(
     Ok((ok(), resource, driver.helper_pid).encode(env))
 }
 
+/// How long a closed helper has to shut its tree down before it and its
+/// process group are killed.
+const STOP_GRACE: Duration = Duration::from_millis(1000);
+
 /// Close the channel and wait for the helper (and so its tree) to be gone.
+/// A helper that has not gone within [`STOP_GRACE`] (blocked in a call,
+/// say) is killed with its process group: its other descendants die with
+/// their parents (parent-death signal).
 #[rustler::nif(schedule = "DirtyIo")]
 fn stop(resource: ResourceArc<DriverResource>, timeout_ms: u64) -> bool {
     let driver = &resource.driver;
     driver.close();
-    let gone = driver.wait_exit(Duration::from_millis(timeout_ms));
+    let timeout = Duration::from_millis(timeout_ms);
+    let mut gone = driver.wait_exit(timeout.min(STOP_GRACE));
+    if !gone {
+        driver.kill_helper_group();
+        gone = driver.wait_exit(timeout.saturating_sub(STOP_GRACE));
+    }
     registry::remove(driver.drv);
     gone
 }
