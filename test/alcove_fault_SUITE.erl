@@ -9,16 +9,16 @@
 
 -export([all/0, suite/0]).
 -export([bad_options/1, good_options/1, unknown_call_numbers/1, stopped_driver/1,
-         kill_group_spares_vm/1, stop_blocked_helper/1]).
+         kill_group_spares_vm/1, stop_blocked_helper/1, shared_binary_amplification/1]).
 -export([bad_options/0, good_options/0, unknown_call_numbers/0, stopped_driver/0,
-         kill_group_spares_vm/0, stop_blocked_helper/0]).
+         kill_group_spares_vm/0, stop_blocked_helper/0, shared_binary_amplification/0]).
 
 suite() ->
     [{timetrap, {seconds, 60}}].
 
 all() ->
     [bad_options, good_options, unknown_call_numbers, stopped_driver, kill_group_spares_vm,
-     stop_blocked_helper].
+     stop_blocked_helper, shared_binary_amplification].
 
 bad_options() ->
     [{doc, "A wrong option name, type or range is {error, {badopt, Opt}} and starts nothing."}].
@@ -145,3 +145,24 @@ wait_until(Fun, N) ->
         true -> ok;
         false -> timer:sleep(20), wait_until(Fun, N - 1)
     end.
+
+shared_binary_amplification() ->
+    [{doc, "2,000 references to one 1 MiB binary are refused (badarg) before being copied."}].
+shared_binary_amplification(_Config) ->
+    {ok, Drv} = alcove_drv:start_link(),
+    Big = binary:copy(<<"x">>, 1 bsl 20),
+    Arg = lists:duplicate(2000, Big),
+    erlang:garbage_collect(),
+    Before = erlang:memory(total),
+    T0 = erlang:monotonic_time(millisecond),
+    ?assertError(badarg, alcove:iolist_to_bin(Drv, [], Arg)),
+    Took = erlang:monotonic_time(millisecond) - T0,
+    Grew = erlang:memory(total) - Before,
+    ct:comment("refused in ~b ms, memory grew by ~b bytes", [Took, Grew]),
+    ?assert(Took < 100),
+    ?assert(Grew < 8 * 1024 * 1024),
+    % Just under the cap still goes through.
+    Small = binary:copy(<<"y">>, 1000),
+    ?assertEqual(iolist_size(lists:duplicate(900, Small)),
+                 byte_size(alcove:iolist_to_bin(Drv, [], lists:duplicate(900, Small)))),
+    ok = alcove_drv:stop(Drv).

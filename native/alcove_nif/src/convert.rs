@@ -8,12 +8,22 @@ use rustler::{Atom, Binary, Encoder, Env, ListIterator, NewBinary, Term, TermTyp
 #[derive(Debug)]
 pub struct Unsupported;
 
+/// Bytes one call's arguments may take: what fits in a frame. The budget
+/// is spent as the term is walked, so a term that refers to one large
+/// binary many times is refused after the first copies, not flattened.
+pub const ARGS_BUDGET: usize = alcove_proto::MAX_FRAME;
+
+/// What a term costs against the budget besides its bytes.
+const PER_TERM: usize = 1;
+
 /// Convert a call argument. Integers, binaries, atoms, lists and tuples
-/// travel; pids, refs, funs, maps and floats do not.
-pub fn term_to_value(term: Term, depth: usize) -> Result<Value, Unsupported> {
+/// travel; pids, refs, funs, maps and floats do not. `budget` is what is
+/// left of [`ARGS_BUDGET`].
+pub fn term_to_value(term: Term, depth: usize, budget: &mut usize) -> Result<Value, Unsupported> {
     if depth > MAX_NESTING {
         return Err(Unsupported);
     }
+    spend(budget, PER_TERM)?;
     match term.get_type() {
         TermType::Integer => {
             if let Ok(i) = term.decode::<i64>() {
@@ -26,26 +36,33 @@ pub fn term_to_value(term: Term, depth: usize) -> Result<Value, Unsupported> {
         }
         TermType::Binary => {
             let bin: Binary = term.decode().map_err(|_| Unsupported)?;
+            spend(budget, bin.len())?;
             Ok(Value::Bin(bin.as_slice().to_vec()))
         }
-        TermType::Atom => term
-            .atom_to_string()
-            .map(Value::Atom)
-            .map_err(|_| Unsupported),
+        TermType::Atom => {
+            let name = term.atom_to_string().map_err(|_| Unsupported)?;
+            spend(budget, name.len())?;
+            Ok(Value::Atom(name))
+        }
         TermType::List => proper_list(term)?
-            .map(|t| term_to_value(t, depth + 1))
+            .map(|t| term_to_value(t, depth + 1, budget))
             .collect::<Result<_, _>>()
             .map(Value::List),
         TermType::Tuple => {
             let items = rustler::types::tuple::get_tuple(term).map_err(|_| Unsupported)?;
             items
                 .into_iter()
-                .map(|t| term_to_value(t, depth + 1))
+                .map(|t| term_to_value(t, depth + 1, budget))
                 .collect::<Result<_, _>>()
                 .map(Value::Tuple)
         }
         _ => Err(Unsupported),
     }
+}
+
+fn spend(budget: &mut usize, cost: usize) -> Result<(), Unsupported> {
+    *budget = budget.checked_sub(cost).ok_or(Unsupported)?;
+    Ok(())
 }
 
 /// Build the Erlang term for a reply or event value.

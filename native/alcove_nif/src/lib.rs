@@ -155,7 +155,8 @@ fn call(env: Env, drv: LocalPid, pipeline: Term, number: u16, args: Term) -> Nif
     let resource = lookup(drv)?;
     let driver = &resource.driver;
     let pipeline = decode_pipeline(pipeline, alcove_proto::MAX_DEPTH).map_err(|_| Error::BadArg)?;
-    let args = term_to_value(args, 0).map_err(|_| Error::BadArg)?;
+    let mut budget = convert::ARGS_BUDGET;
+    let args = term_to_value(args, 0, &mut budget).map_err(|_| Error::BadArg)?;
     driver
         .call(env.pid(), pipeline, number, &args)
         .map_err(|refused| match refused {
