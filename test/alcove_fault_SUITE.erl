@@ -9,16 +9,18 @@
 
 -export([all/0, suite/0]).
 -export([bad_options/1, good_options/1, unknown_call_numbers/1, stopped_driver/1,
-         kill_group_spares_vm/1, stop_blocked_helper/1, shared_binary_amplification/1]).
+         kill_group_spares_vm/1, stop_blocked_helper/1, shared_binary_amplification/1,
+         replies_bounded/1]).
 -export([bad_options/0, good_options/0, unknown_call_numbers/0, stopped_driver/0,
-         kill_group_spares_vm/0, stop_blocked_helper/0, shared_binary_amplification/0]).
+         kill_group_spares_vm/0, stop_blocked_helper/0, shared_binary_amplification/0,
+         replies_bounded/0]).
 
 suite() ->
     [{timetrap, {seconds, 60}}].
 
 all() ->
     [bad_options, good_options, unknown_call_numbers, stopped_driver, kill_group_spares_vm,
-     stop_blocked_helper, shared_binary_amplification].
+     stop_blocked_helper, shared_binary_amplification, replies_bounded].
 
 bad_options() ->
     [{doc, "A wrong option name, type or range is {error, {badopt, Opt}} and starts nothing."}].
@@ -166,3 +168,28 @@ shared_binary_amplification(_Config) ->
     ?assertEqual(iolist_size(lists:duplicate(900, Small)),
                  byte_size(alcove:iolist_to_bin(Drv, [], lists:duplicate(900, Small)))),
     ok = alcove_drv:stop(Drv).
+
+replies_bounded() ->
+    [{doc, "300 reads of 1 MB sent at once: the helper takes requests only as its replies go out (its peak memory stays small); every reply arrives."}].
+replies_bounded(_Config) ->
+    {ok, Drv} = alcove_drv:start_link(),
+    Helper = alcove:getpid(Drv, []),
+    {ok, Fd} = alcove:open(Drv, [], "/dev/zero", [o_rdonly], 0),
+    Read = alcove_proto:call(read),
+    [alcove_nif:call(Drv, [], Read, [Fd, 1000000]) || _ <- lists:seq(1, 300)],
+    ?assertEqual(300, count_replies(0)),
+    Peak = peak_rss_mb(Helper),
+    ct:comment("helper peak RSS ~b MB", [Peak]),
+    ?assert(Peak < 64),
+    ok = alcove_drv:stop(Drv).
+
+count_replies(N) ->
+    receive
+        {alcove_call, _, [], {ok, Data}} when byte_size(Data) =:= 1000000 -> count_replies(N + 1)
+    after 5000 -> N
+    end.
+
+peak_rss_mb(OSPid) ->
+    {ok, Status} = file:read_file("/proc/" ++ integer_to_list(OSPid) ++ "/status"),
+    {match, [KB]} = re:run(Status, "VmHWM:\\s+(\\d+)", [{capture, all_but_first, binary}]),
+    binary_to_integer(KB) div 1024.

@@ -32,6 +32,10 @@ pub fn run(state: &mut State) -> ! {
         if state.up_closed {
             lifecycle::shutdown(state);
         }
+        // Requests read but left while the replies queued up were many.
+        if !state.upstream_full() && state.up_reader.buffered() > 0 {
+            handle_upstream_frames(state);
+        }
         fds.clear();
         tags.clear();
         let mut watch = |fd: RawFd, events: libc::c_short, tag: Tag| {
@@ -46,7 +50,11 @@ pub fn run(state: &mut State) -> ! {
         };
         let full = state.upstream_full();
         watch(state.signals.read_fd, libc::POLLIN, Tag::Signal);
-        watch(state.up_read, libc::POLLIN, Tag::UpRead);
+        // No new requests while their replies cannot go out: what is queued
+        // upstream stays bounded however fast calls come.
+        if !full {
+            watch(state.up_read, libc::POLLIN, Tag::UpRead);
+        }
         if state.watch_stdin {
             // Only hangups: bytes waiting there are for a program exec'd later.
             watch(0, 0, Tag::StdinHangup);
@@ -148,6 +156,9 @@ fn on_upstream_readable(state: &mut State, buf: &mut [u8]) {
 pub fn handle_upstream_frames(state: &mut State) {
     let epoch = state.epoch;
     loop {
+        if state.upstream_full() {
+            break;
+        }
         match state.up_reader.next_frame() {
             Next::Body(body) => handle_upstream_frame(state, &body),
             Next::Oversized {
