@@ -420,26 +420,13 @@ trapped_wait4(Config) ->
     {signal, sigsys, _} = alcove_ct_event(Drv, [C]),
     % Still serving, and not spinning: it sleeps in poll.
     ?assertEqual(C, alcove:getpid(Drv, [C])),
-    ok = wait_until(fun() -> proc_state(C) =:= <<"S">> end),
+    ok = alcove_ct:wait_until(fun() -> proc_state(C) =:= <<"S">> end),
     ?assertEqual(C, alcove:getpid(Drv, [C])).
 
 proc_state(OSPid) ->
     {ok, Status} = file:read_file("/proc/" ++ integer_to_list(OSPid) ++ "/status"),
     {match, [State]} = re:run(Status, "State:\\s+(\\S)", [{capture, all_but_first, binary}]),
     State.
-
-wait_until(Fun) -> wait_until(Fun, 500).
-
-wait_until(_Fun, 0) ->
-    timeout;
-wait_until(Fun, N) ->
-    case Fun() of
-        true ->
-            ok;
-        false ->
-            timer:sleep(20),
-            wait_until(Fun, N - 1)
-    end.
 
 %%% calls
 
@@ -551,7 +538,7 @@ stdin_hangup_ends_subtree(Config) ->
     ok = alcove:eof(Drv, [C]),
     ?assertMatch({exit_status, _}, alcove_ct:wait_exit(Drv, [C])),
     Gone = fun() -> [P || P <- [C, F0, F00, F1], alcove:kill(Drv, [], P, 0) =/= {error, esrch}] =:= [] end,
-    ?assertEqual(ok, wait_until(Gone)).
+    ?assertEqual(ok, alcove_ct:wait_until(Gone)).
 
 control_fd_flags() ->
     [{doc, "fd 5 is the control channel, close-on-exec; its flag can be read and set, it cannot be closed."}].
@@ -585,7 +572,7 @@ flowcontrol_eof(Config) ->
     {ok, P1} = alcove:fork(Drv, [C]),
     ok = alcove:execvp(Drv, [C, P1], "sh", ["sh", "-c", "echo one; sleep 0.2; echo two"]),
     ?assertEqual(<<"one\n">>, alcove_ct:read_stdout(Drv, [C, P1], 4)),
-    ok = wait_until(fun() -> alcove:kill(Drv, [C], P1, 0) =:= {error, esrch} orelse
+    ok = alcove_ct:wait_until(fun() -> alcove:kill(Drv, [C], P1, 0) =:= {error, esrch} orelse
                                  zombie(P1) end),
     ?assertEqual(false, alcove:event(Drv, [C, P1], 300)),
     true = alcove:setcpid(Drv, [C], P1, flowcontrol, 1),
@@ -636,7 +623,7 @@ death_during_call(Config) ->
         Self ! {raised, catch alcove:select(Drv, [C], [], [], [], [])}
     end),
     Select = [alcove:syscall_constant(Drv, [], S) || S <- [sys_select, sys_pselect6]],
-    ok = wait_until(fun() -> in_syscall(C, Select) end),
+    ok = alcove_ct:wait_until(fun() -> in_syscall(C, Select) end),
     ok = alcove:kill(Drv, [], C, sigkill),
     {raised, {'EXIT', {Reason, _}}} = receive {raised, _} = R -> R after 10000 -> timeout end,
     ?assertEqual({termsig, sigkill}, Reason),
@@ -646,7 +633,7 @@ death_during_call(Config) ->
     {ok, C2} = alcove:fork(Drv, []),
     {ok, G} = alcove:fork(Drv, [C2]),
     spawn_link(fun() -> Self ! {raised, catch alcove:select(Drv, [C2, G], [], [], [], [])} end),
-    ok = wait_until(fun() -> in_syscall(G, Select) end),
+    ok = alcove_ct:wait_until(fun() -> in_syscall(G, Select) end),
     ok = alcove:kill(Drv, [], C2, sigkill),
     {raised, {'EXIT', {Reason2, _}}} = receive {raised, _} = R2 -> R2 after 10000 -> timeout end,
     ?assertEqual(badpid, Reason2).

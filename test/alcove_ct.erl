@@ -4,7 +4,8 @@
 
 -include_lib("common_test/include/ct.hrl").
 
--export([init_driver/1, end_driver/1, root/0, read_until_exit/2, wait_exit/2, read_stdout/3]).
+-export([init_driver/1, end_driver/1, root/0, read_until_exit/2, wait_exit/2, read_stdout/3,
+         wait_until/1]).
 
 %% @doc Start a driver linked to the test case process (its owner).
 -spec init_driver(list()) -> list().
@@ -58,4 +59,22 @@ read_stdout(Drv, Pipeline, Size, Acc) ->
     receive
         {alcove_stdout, Drv, Pipeline, Data} -> read_stdout(Drv, Pipeline, Size, <<Acc/binary, Data/binary>>)
     after 10000 -> ct:fail({no_stdout, Pipeline, Acc})
+    end.
+
+%% @doc Wait (up to 10 s, checking every 20 ms) for `Fun()' to be true:
+%% `ok', or `timeout'. For asserting a state that is reached
+%% asynchronously, never a fixed sleep.
+-spec wait_until(fun(() -> boolean())) -> ok | timeout.
+wait_until(Fun) ->
+    wait_until(Fun, 500).
+
+wait_until(_Fun, 0) ->
+    timeout;
+wait_until(Fun, N) ->
+    case Fun() of
+        true ->
+            ok;
+        false ->
+            timer:sleep(20),
+            wait_until(Fun, N - 1)
     end.

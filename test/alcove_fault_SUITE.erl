@@ -113,14 +113,14 @@ stop_blocked_helper(_Config) ->
     ok = alcove:execvp(Drv, [C, G], "sh", ["sh", "-c", "trap '' TERM; sleep 100"]),
     % The root helper blocks in waitpid(-1): it reads nothing more.
     spawn(fun() -> catch alcove:waitpid(Drv, [], -1, []) end),
-    ok = wait_until(fun() -> state(Root) =:= <<"S">> andalso in_wait(Root) end),
+    ok = alcove_ct:wait_until(fun() -> state(Root) =:= <<"S">> andalso in_wait(Root) end),
     T0 = erlang:monotonic_time(millisecond),
     ok = alcove_drv:stop(Drv),
     Took = erlang:monotonic_time(millisecond) - T0,
     ct:comment("stop took ~b ms", [Took]),
     ?assert(Took < 3000),
     % Gone, or dead and waiting for a PID 1 that does not reap on this machine.
-    [?assertEqual({P, ok}, {P, wait_until(fun() -> lists:member(state(P), [gone, <<"Z">>]) end)})
+    [?assertEqual({P, ok}, {P, alcove_ct:wait_until(fun() -> lists:member(state(P), [gone, <<"Z">>]) end)})
      || P <- [Root, C, G]].
 
 state(OSPid) ->
@@ -136,16 +136,6 @@ in_wait(OSPid) ->
     case file:read_file("/proc/" ++ integer_to_list(OSPid) ++ "/wchan") of
         {ok, Wchan} -> binary:match(Wchan, <<"wait">>) =/= nomatch;
         {error, _} -> false
-    end.
-
-wait_until(Fun) -> wait_until(Fun, 250).
-
-wait_until(_Fun, 0) ->
-    timeout;
-wait_until(Fun, N) ->
-    case Fun() of
-        true -> ok;
-        false -> timer:sleep(20), wait_until(Fun, N - 1)
     end.
 
 shared_binary_amplification() ->

@@ -92,16 +92,6 @@ os_gone(OSPid) ->
             binary:first(Rest) =:= $Z
     end.
 
-wait_until(Fun) -> wait_until(Fun, 500).
-
-wait_until(_Fun, 0) ->
-    timeout;
-wait_until(Fun, N) ->
-    case Fun() of
-        true -> ok;
-        false -> timer:sleep(20), wait_until(Fun, N - 1)
-    end.
-
 %%% api
 
 fork_exec_messages() ->
@@ -364,7 +354,7 @@ task_ops(Config) ->
     ?assertEqual(<<"1">>, alcove_proc:getenv(T, "X")),
     ?assertEqual({error, enoent}, alcove_proc:task(Root, [{chdir, ["/nonexistent"]}], [])),
     % The failed child is stopped and killed: only T remains once it is reaped.
-    ?assertEqual(ok, wait_until(fun() -> length(alcove_proc:cpid(Root)) =:= 1 end)),
+    ?assertEqual(ok, alcove_ct:wait_until(fun() -> length(alcove_proc:cpid(Root)) =:= 1 end)),
     {ok, T2} = alcove_proc:task(Root, [{chdir, ["/nonexistent"], [{errexit, false}]},
                                        {?MODULE, set_name, ["x"], [state]}], "named"),
     ?assert(is_pid(T2)),
@@ -505,12 +495,12 @@ task_death_kills(Config) ->
         OSPid = alcove_proc:pidof(T),
         unlink(T),
         How(T),
-        ?assertEqual(ok, wait_until(fun() -> os_gone(OSPid) end))
+        ?assertEqual(ok, alcove_ct:wait_until(fun() -> os_gone(OSPid) end))
     end,
     Kill(fun alcove_proc:stop/1),
     Kill(fun(T) -> exit(T, kill) end),
     Kill(fun(T) -> sys:terminate(T, crashed) end),
-    ?assertEqual(ok, wait_until(fun() -> alcove_proc:cpid(Root) =:= [] end)).
+    ?assertEqual(ok, alcove_ct:wait_until(fun() -> alcove_proc:cpid(Root) =:= [] end)).
 
 parent_death_kills_subtree() ->
     [{doc, "A task whose parent task dies goes with it, OS process and all."}].
@@ -524,7 +514,7 @@ parent_death_kills_subtree(Config) ->
     Refs = [monitor(process, T) || T <- [T2, T3]],
     exit(T1, kill),
     [receive {'DOWN', Ref, process, _, _} -> ok after 5000 -> ct:fail(task_alive) end || Ref <- Refs],
-    [?assertEqual({OSPid, ok}, {OSPid, wait_until(fun() -> os_gone(OSPid) end)}) || OSPid <- OSPids].
+    [?assertEqual({OSPid, ok}, {OSPid, alcove_ct:wait_until(fun() -> os_gone(OSPid) end)}) || OSPid <- OSPids].
 
 program_children_killed() ->
     [{doc, "What an exec'd program started (in its process group) dies with its task."}].
@@ -537,7 +527,7 @@ program_children_killed(Config) ->
     OSPid = alcove_proc:pidof(T),
     unlink(T),
     exit(T, kill),
-    ?assertEqual(ok, wait_until(fun() -> os_gone(OSPid) andalso os_gone(Child) end)),
+    ?assertEqual(ok, alcove_ct:wait_until(fun() -> os_gone(OSPid) andalso os_gone(Child) end)),
     % Through a parent's death as well.
     {ok, P} = alcove_proc:fork(Root),
     {ok, T2} = alcove_proc:fork(P),
@@ -545,7 +535,7 @@ program_children_killed(Config) ->
     Child2 = receive {stdout, T2, Line2} -> binary_to_integer(string:trim(Line2)) after 5000 -> ct:fail(no_pid) end,
     unlink(P),
     exit(P, kill),
-    ?assertEqual(ok, wait_until(fun() -> os_gone(Child2) end)).
+    ?assertEqual(ok, alcove_ct:wait_until(fun() -> os_gone(Child2) end)).
 
 supervised() ->
     [{doc, "child_spec/1 puts a root task under a supervisor; restarts leave no stray OS process."}].
@@ -560,7 +550,7 @@ supervised(_Config) ->
     ok = alcove_proc:execvp(T, ["sleep", "100"]),
     Child = alcove_proc:pidof(T),
     exit(Root1, kill),
-    ok = wait_until(fun() ->
+    ok = alcove_ct:wait_until(fun() ->
         case supervisor:which_children(Sup) of
             [{root, R, _, _}] when is_pid(R), R =/= Root1 -> true;
             _ -> false
@@ -568,7 +558,7 @@ supervised(_Config) ->
     end),
     [{root, Root2, _, _}] = supervisor:which_children(Sup),
     ?assertNotEqual(Helper1, alcove_proc:pidof(Root2)),
-    ?assertEqual(ok, wait_until(fun() -> os_gone(Helper1) andalso os_gone(Child) end)),
+    ?assertEqual(ok, alcove_ct:wait_until(fun() -> os_gone(Helper1) andalso os_gone(Child) end)),
     exit(Sup, shutdown),
     receive {'EXIT', Sup, shutdown} -> ok after 5000 -> ct:fail(sup_alive) end.
 
@@ -660,7 +650,7 @@ remote_node(Config) ->
                 Remote ! {task, T},
                 ?assertEqual({remote, OSPid, <<"from afar\n">>},
                              receive {remote, _, _} = R -> R after 10000 -> timeout end),
-                ?assertEqual(ok, wait_until(fun() -> os_gone(OSPid) end))
+                ?assertEqual(ok, alcove_ct:wait_until(fun() -> os_gone(OSPid) end))
             after
                 peer:stop(Peer)
             end
@@ -716,7 +706,7 @@ stress(Config) ->
     unlink(Root),
     alcove_proc:stop(Root),
     All = [Helper | OSPids],
-    ?assertEqual(ok, wait_until(fun() -> lists:all(fun os_gone/1, All) end)),
+    ?assertEqual(ok, alcove_ct:wait_until(fun() -> lists:all(fun os_gone/1, All) end)),
     ?assertEqual([], [T || T <- Tasks, is_process_alive(T)]),
     ?assertEqual([], [P || P <- All, zombie(P)]).
 
