@@ -10,17 +10,18 @@
 -export([all/0, suite/0]).
 -export([bad_options/1, good_options/1, unknown_call_numbers/1, stopped_driver/1,
          kill_group_spares_vm/1, stop_blocked_helper/1, shared_binary_amplification/1,
-         replies_bounded/1]).
+         replies_bounded/1, owner_death_takes_program_group/1]).
 -export([bad_options/0, good_options/0, unknown_call_numbers/0, stopped_driver/0,
          kill_group_spares_vm/0, stop_blocked_helper/0, shared_binary_amplification/0,
-         replies_bounded/0]).
+         replies_bounded/0, owner_death_takes_program_group/0]).
 
 suite() ->
     [{timetrap, {seconds, 60}}].
 
 all() ->
     [bad_options, good_options, unknown_call_numbers, stopped_driver, kill_group_spares_vm,
-     stop_blocked_helper, shared_binary_amplification, replies_bounded].
+     stop_blocked_helper, shared_binary_amplification, replies_bounded,
+     owner_death_takes_program_group].
 
 bad_options() ->
     [{doc, "A wrong option name, type or range is {error, {badopt, Opt}} and starts nothing."}].
@@ -183,3 +184,30 @@ peak_rss_mb(OSPid) ->
     {ok, Status} = file:read_file("/proc/" ++ integer_to_list(OSPid) ++ "/status"),
     {match, [KB]} = re:run(Status, "VmHWM:\\s+(\\d+)", [{capture, all_but_first, binary}]),
     binary_to_integer(KB) div 1024.
+
+owner_death_takes_program_group() ->
+    [{doc, "An exec'd program leads its own process group: killed with its owner, it takes what it started along; exiting on its own, it leaves it be."}].
+owner_death_takes_program_group(_Config) ->
+    {ok, Drv} = alcove_drv:start_link(),
+    Self = self(),
+    Start = fun(Script) ->
+        spawn(fun() ->
+            {ok, C} = alcove:fork(Drv, []),
+            ok = alcove:execvp(Drv, [C], "sh", ["sh", "-c", Script]),
+            receive {alcove_stdout, Drv, [C], Line} -> Self ! {background, C, binary_to_integer(string:trim(Line))} end,
+            receive stop -> ok end
+        end)
+    end,
+    Owner = Start("sleep 100 & echo $!; wait"),
+    {C, Bg} = receive {background, C0, Bg0} -> {C0, Bg0} after 5000 -> ct:fail(no_background) end,
+    ?assertEqual(C, pgid(C)),
+    ?assertEqual(C, pgid(Bg)),
+    exit(Owner, kill),
+    ?assertEqual(ok, alcove_ct:wait_until(fun() -> state(Bg) =:= gone andalso state(C) =:= gone end)),
+    % A program that exits by itself leaves its background process running.
+    _ = Start("sleep 100 & echo $!"),
+    {C2, Bg2} = receive {background, C1, Bg1} -> {C1, Bg1} after 5000 -> ct:fail(no_background) end,
+    ?assertEqual(ok, alcove_ct:wait_until(fun() -> state(C2) =:= gone end)),
+    ?assert(lists:member(state(Bg2), [<<"S">>, <<"R">>])),
+    ok = alcove_drv:stop(Drv),
+    ?assertEqual(ok, alcove_ct:wait_until(fun() -> lists:member(state(Bg2), [gone, <<"Z">>]) end)).

@@ -67,7 +67,13 @@ pub fn reap(state: &mut State) {
             kill_group(pid);
             continue;
         };
-        if state.children[idx].killpg {
+        // A program killed by a signal (its owner's exit, say) takes what it
+        // started in its process group along; one that exits on its own
+        // leaves its background processes be. setcpid killpg: always.
+        let child = &state.children[idx];
+        let killed_program =
+            child.ctl_state == crate::state::CtlState::Execed && libc::WIFSIGNALED(status);
+        if child.killpg || killed_program {
             kill_group(pid);
         }
         let event = exit_event(state, status);

@@ -2,6 +2,9 @@
 //! closes (close-on-exec) and the parent answers `ok`; on failure the
 //! process answers `{error, Errno}` and stays in its loop.
 //!
+//! The program leads a process group of its own (unless the caller set
+//! one), so that what it starts goes with it when it is killed.
+//!
 //! If the caller has cleared close-on-exec on the control channel (fd 5),
 //! the exec is a re-exec of the helper itself: the new image keeps serving
 //! the channel and answers the call (see reexec.rs). That is also the only
@@ -41,6 +44,9 @@ fn run_exec(state: &mut State, exec: impl FnOnce(Option<&CStr>)) -> CallResult {
     };
     // What is queued upstream would be lost with this image.
     crate::lifecycle::flush_before_exit(state);
+    if !reexec {
+        lead_own_group();
+    }
     signals::reset_all();
     // The program gets no orphans of ours to reap.
     crate::lifecycle::become_subreaper(false);
@@ -52,6 +58,18 @@ fn run_exec(state: &mut State, exec: impl FnOnce(Option<&CStr>)) -> CallResult {
     crate::lifecycle::become_subreaper(true);
     state.signals.apply_all();
     Err(err)
+}
+
+/// The program gets a process group of its own unless the caller chose
+/// one (the group is still the parent's): what it starts in its group can
+/// then be killed with it (see `lifecycle::reap`).
+fn lead_own_group() {
+    // SAFETY: getppid, getpgid, getpgrp and setpgid take integers only.
+    unsafe {
+        if libc::getpgid(libc::getppid()) == libc::getpgrp() {
+            libc::setpgid(0, 0);
+        }
+    }
 }
 
 /// `env` with the re-exec entry added, as pointers for execve.
