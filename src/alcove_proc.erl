@@ -1233,14 +1233,12 @@ make_call(#data{drv = Drv, pipeline = Pipeline}, Call, Args) ->
         error:Reason -> {alcove_proc_error, Reason}
     end.
 
-%% The program gets a process group of its own, which its parent kills
-%% when it is reaped: whatever the program started in its group (or the
-%% process group it led) goes with it when the task goes.
+%% The program leads a process group of its own (the helper sees to it at
+%% exec); its parent kills that group whenever it is reaped, so whatever
+%% the program started in it goes with the task.
 own_process_group(#data{pipeline = []}) ->
     ok;
 own_process_group(#data{drv = Drv, pipeline = Pipeline, os_pid = OSPid}) ->
-    % Fails (eperm) for a session leader, whose group is its own already.
-    _ = alcove:setpgid(Drv, Pipeline, 0, 0),
     true = alcove:setcpid(Drv, lists:droplast(Pipeline), OSPid, killpg, 1),
     ok.
 
