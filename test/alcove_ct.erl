@@ -5,7 +5,7 @@
 -include_lib("common_test/include/ct.hrl").
 
 -export([init_driver/1, end_driver/1, root/0, read_until_exit/2, wait_exit/2, read_stdout/3,
-         wait_until/1]).
+         wait_until/1, ensure_distributed/0]).
 
 %% @doc Start a driver linked to the test case process (its owner).
 -spec init_driver(list()) -> list().
@@ -77,4 +77,20 @@ wait_until(Fun, N) ->
         false ->
             timer:sleep(20),
             wait_until(Fun, N - 1)
+    end.
+
+%% @doc Make the test node distributed if it is not (starting epmd), for
+%% cases that start peer nodes.
+-spec ensure_distributed() -> ok | {error, term()}.
+ensure_distributed() ->
+    case node() of
+        nonode@nohost ->
+            _ = os:cmd("epmd -daemon"),
+            Name = list_to_atom("alcove_ct_" ++ os:getpid()),
+            case net_kernel:start([Name, shortnames]) of
+                {ok, _} -> ok;
+                {error, Reason} -> {error, Reason}
+            end;
+        _ ->
+            ok
     end.

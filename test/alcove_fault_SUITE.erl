@@ -10,10 +10,10 @@
 -export([all/0, suite/0]).
 -export([bad_options/1, good_options/1, unknown_call_numbers/1, stopped_driver/1,
          kill_group_spares_vm/1, stop_blocked_helper/1, shared_binary_amplification/1,
-         replies_bounded/1, owner_death_takes_program_group/1]).
+         replies_bounded/1, owner_death_takes_program_group/1, vm_death_blocked_helper/1]).
 -export([bad_options/0, good_options/0, unknown_call_numbers/0, stopped_driver/0,
          kill_group_spares_vm/0, stop_blocked_helper/0, shared_binary_amplification/0,
-         replies_bounded/0, owner_death_takes_program_group/0]).
+         replies_bounded/0, owner_death_takes_program_group/0, vm_death_blocked_helper/0]).
 
 suite() ->
     [{timetrap, {seconds, 60}}].
@@ -21,7 +21,7 @@ suite() ->
 all() ->
     [bad_options, good_options, unknown_call_numbers, stopped_driver, kill_group_spares_vm,
      stop_blocked_helper, shared_binary_amplification, replies_bounded,
-     owner_death_takes_program_group].
+     owner_death_takes_program_group, vm_death_blocked_helper].
 
 bad_options() ->
     [{doc, "A wrong option name, type or range is {error, {badopt, Opt}} and starts nothing."}].
@@ -211,3 +211,31 @@ owner_death_takes_program_group(_Config) ->
     ?assert(lists:member(state(Bg2), [<<"S">>, <<"R">>])),
     ok = alcove_drv:stop(Drv),
     ?assertEqual(ok, alcove_ct:wait_until(fun() -> lists:member(state(Bg2), [gone, <<"Z">>]) end)).
+
+vm_death_blocked_helper() ->
+    [{doc, "kill -9 of the VM while its root helper is blocked in a call: the helper and its children go (parent-death signal)."}].
+vm_death_blocked_helper(_Config) ->
+    ok = alcove_ct:ensure_distributed(),
+    Paths = [filename:dirname(code:which(M)) || M <- [alcove_drv, ?MODULE]],
+    Args = lists:append([["-pa", P] || P <- Paths]),
+    {ok, Peer, Node} = peer:start(#{name => peer:random_name(), args => Args}),
+    try
+        VM = list_to_integer(erpc:call(Node, os, getpid, [])),
+        Self = self(),
+        erpc:call(Node, erlang, spawn, [fun() ->
+            {ok, Drv} = alcove_drv:start(),
+            {ok, Child} = alcove:fork(Drv, []),
+            Self ! {tree, alcove:getpid(Drv, []), Child},
+            % Blocks the root helper for good.
+            catch alcove:waitpid(Drv, [], -1, [])
+        end]),
+        {Root, Child} = receive {tree, R, C} -> {R, C} after 10000 -> ct:fail(no_tree) end,
+        ok = alcove_ct:wait_until(fun() -> in_wait(Root) end),
+        _ = os:cmd("kill -9 " ++ integer_to_list(VM)),
+        T0 = erlang:monotonic_time(millisecond),
+        Gone = fun(P) -> lists:member(state(P), [gone, <<"Z">>]) end,
+        ?assertEqual(ok, alcove_ct:wait_until(fun() -> Gone(Root) andalso Gone(Child) end)),
+        ct:comment("helper and child gone ~b ms after the VM", [erlang:monotonic_time(millisecond) - T0])
+    after
+        catch peer:stop(Peer)
+    end.

@@ -666,7 +666,7 @@ remote_user(Tester) ->
     alcove_proc:stop(T).
 
 start_peer() ->
-    case ensure_distributed() of
+    case alcove_ct:ensure_distributed() of
         ok ->
             Paths = [filename:dirname(code:which(M)) || M <- [alcove_proc, ?MODULE]],
             Args = lists:append([["-pa", P] || P <- Paths]),
@@ -674,20 +674,6 @@ start_peer() ->
             {ok, Peer, Node};
         {error, Reason} ->
             {skip, {not_distributed, Reason}}
-    end.
-
-%% The test node becomes distributed if it is not (epmd started first).
-ensure_distributed() ->
-    case node() of
-        nonode@nohost ->
-            _ = os:cmd("epmd -daemon"),
-            Name = list_to_atom("alcove_proc_SUITE_" ++ os:getpid()),
-            case net_kernel:start([Name, shortnames]) of
-                {ok, _} -> ok;
-                {error, Reason} -> {error, Reason}
-            end;
-        _ ->
-            ok
     end.
 
 %%% stress

@@ -158,19 +158,17 @@ pub fn die_with_parent(parent: libc::pid_t) {
 }
 
 /// Arm parent-death again after a credential change (see [`die_with_parent`]).
-pub fn rearm_parent_death(depth: i64) {
-    if depth > 0 {
-        // SAFETY: prctl with integer arguments only.
-        unsafe {
-            libc::prctl(
-                libc::PR_SET_PDEATHSIG,
-                libc::SIGKILL as libc::c_ulong,
-                0,
-                0,
-                0,
-            )
-        };
-    }
+pub fn rearm_parent_death() {
+    // SAFETY: prctl with integer arguments only.
+    unsafe {
+        libc::prctl(
+            libc::PR_SET_PDEATHSIG,
+            libc::SIGKILL as libc::c_ulong,
+            0,
+            0,
+            0,
+        )
+    };
 }
 
 /// Close every fd above stderr: the helper must not hold the VM's fds.

@@ -95,6 +95,13 @@ fn main() {
             std::process::exit(2);
         }
     }
+    if handoff.is_none() {
+        // The root helper dies with the process that started it (the VM,
+        // or sudo): a helper blocked in a call would never see its channel
+        // close. (A re-executed image keeps the setting it had.)
+        // SAFETY: getppid cannot fail.
+        lifecycle::die_with_parent(unsafe { libc::getppid() });
+    }
     lifecycle::become_subreaper(true);
     opts.maxchild = opts.maxchild.min(State::maxchild_for(State::nofile()));
     let signals = match signals::Signals::new() {

@@ -26,10 +26,10 @@ fn check(rv: libc::c_int) -> CallResult {
 
 /// After a credential change: the kernel forgets the parent-death signal
 /// then, and a process must still not outlive its helper.
-fn changed_ids(state: &State, rv: libc::c_int) -> CallResult {
+fn changed_ids(rv: libc::c_int) -> CallResult {
     let result = check(rv);
     if result.is_ok() {
-        crate::lifecycle::rearm_parent_death(state.depth);
+        crate::lifecycle::rearm_parent_death();
     }
     result
 }
@@ -107,31 +107,31 @@ fn res_tuple(real: u32, effective: u32, saved: u32) -> Value {
 }
 
 /// setresuid(2)
-pub fn setresuid(state: &mut State, args: &Args) -> CallResult {
+pub fn setresuid(_state: &mut State, args: &Args) -> CallResult {
     let (real, effective, saved) = (id_arg(args, 0)?, id_arg(args, 1)?, id_arg(args, 2)?);
     // SAFETY: plain integer arguments.
-    changed_ids(state, unsafe { libc::setresuid(real, effective, saved) })
+    changed_ids(unsafe { libc::setresuid(real, effective, saved) })
 }
 
 /// setresgid(2)
-pub fn setresgid(state: &mut State, args: &Args) -> CallResult {
+pub fn setresgid(_state: &mut State, args: &Args) -> CallResult {
     let (real, effective, saved) = (id_arg(args, 0)?, id_arg(args, 1)?, id_arg(args, 2)?);
     // SAFETY: plain integer arguments.
-    changed_ids(state, unsafe { libc::setresgid(real, effective, saved) })
+    changed_ids(unsafe { libc::setresgid(real, effective, saved) })
 }
 
 /// setuid(2)
-pub fn setuid(state: &mut State, args: &Args) -> CallResult {
+pub fn setuid(_state: &mut State, args: &Args) -> CallResult {
     let uid = args.u32(0)?;
     // SAFETY: a plain integer argument.
-    changed_ids(state, unsafe { libc::setuid(uid) })
+    changed_ids(unsafe { libc::setuid(uid) })
 }
 
 /// setgid(2)
-pub fn setgid(state: &mut State, args: &Args) -> CallResult {
+pub fn setgid(_state: &mut State, args: &Args) -> CallResult {
     let gid = args.u32(0)?;
     // SAFETY: a plain integer argument.
-    changed_ids(state, unsafe { libc::setgid(gid) })
+    changed_ids(unsafe { libc::setgid(gid) })
 }
 
 /// getpgrp(2)
