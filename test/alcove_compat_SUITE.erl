@@ -420,13 +420,8 @@ trapped_wait4(Config) ->
     {signal, sigsys, _} = alcove_ct_event(Drv, [C]),
     % Still serving, and not spinning: it sleeps in poll.
     ?assertEqual(C, alcove:getpid(Drv, [C])),
-    ok = alcove_ct:wait_until(fun() -> proc_state(C) =:= <<"S">> end),
+    ok = alcove_ct:wait_until(fun() -> alcove_ct:proc_state(C) =:= <<"S">> end),
     ?assertEqual(C, alcove:getpid(Drv, [C])).
-
-proc_state(OSPid) ->
-    {ok, Status} = file:read_file("/proc/" ++ integer_to_list(OSPid) ++ "/status"),
-    {match, [State]} = re:run(Status, "State:\\s+(\\S)", [{capture, all_but_first, binary}]),
-    State.
 
 %%% calls
 
@@ -573,17 +568,11 @@ flowcontrol_eof(Config) ->
     ok = alcove:execvp(Drv, [C, P1], "sh", ["sh", "-c", "echo one; sleep 0.2; echo two"]),
     ?assertEqual(<<"one\n">>, alcove_ct:read_stdout(Drv, [C, P1], 4)),
     ok = alcove_ct:wait_until(fun() -> alcove:kill(Drv, [C], P1, 0) =:= {error, esrch} orelse
-                                 zombie(P1) end),
+                                 alcove_ct:ended(P1) end),
     ?assertEqual(false, alcove:event(Drv, [C, P1], 300)),
     true = alcove:setcpid(Drv, [C], P1, flowcontrol, 1),
     ?assertEqual({<<"two\n">>, {exit_status, 0}}, alcove_ct:read_until_exit(Drv, [C, P1])),
     ?assertEqual([], alcove:cpid(Drv, [C])).
-
-zombie(OSPid) ->
-    case file:read_file("/proc/" ++ integer_to_list(OSPid) ++ "/status") of
-        {ok, _} -> proc_state(OSPid) =:= <<"Z">>;
-        {error, _} -> true
-    end.
 
 %%% messages
 

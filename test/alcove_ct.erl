@@ -5,7 +5,7 @@
 -include_lib("common_test/include/ct.hrl").
 
 -export([init_driver/1, end_driver/1, root/0, read_until_exit/2, wait_exit/2, read_stdout/3,
-         wait_until/1, ensure_distributed/0]).
+         wait_until/1, ensure_distributed/0, proc_state/1, ended/1]).
 
 %% @doc Start a driver linked to the test case process (its owner).
 -spec init_driver(list()) -> list().
@@ -94,3 +94,21 @@ ensure_distributed() ->
         _ ->
             ok
     end.
+
+%% @doc The state letter of an OS process from /proc (`<<"S">>',
+%% `<<"Z">>', ...), or `gone'.
+-spec proc_state(integer()) -> binary() | gone.
+proc_state(OSPid) ->
+    case file:read_file("/proc/" ++ integer_to_list(OSPid) ++ "/stat") of
+        {ok, Stat} ->
+            [_, Rest] = binary:split(Stat, <<") ">>),
+            binary:part(Rest, 0, 1);
+        {error, _} ->
+            gone
+    end.
+
+%% @doc Whether an OS process no longer runs: gone, or a zombie (PID 1
+%% does not reap orphans on every machine these tests run on).
+-spec ended(integer()) -> boolean().
+ended(OSPid) ->
+    lists:member(proc_state(OSPid), [gone, <<"Z">>]).

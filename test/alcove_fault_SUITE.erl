@@ -114,24 +114,15 @@ stop_blocked_helper(_Config) ->
     ok = alcove:execvp(Drv, [C, G], "sh", ["sh", "-c", "trap '' TERM; sleep 100"]),
     % The root helper blocks in waitpid(-1): it reads nothing more.
     spawn(fun() -> catch alcove:waitpid(Drv, [], -1, []) end),
-    ok = alcove_ct:wait_until(fun() -> state(Root) =:= <<"S">> andalso in_wait(Root) end),
+    ok = alcove_ct:wait_until(fun() -> alcove_ct:proc_state(Root) =:= <<"S">> andalso in_wait(Root) end),
     T0 = erlang:monotonic_time(millisecond),
     ok = alcove_drv:stop(Drv),
     Took = erlang:monotonic_time(millisecond) - T0,
     ct:comment("stop took ~b ms", [Took]),
     ?assert(Took < 3000),
     % Gone, or dead and waiting for a PID 1 that does not reap on this machine.
-    [?assertEqual({P, ok}, {P, alcove_ct:wait_until(fun() -> lists:member(state(P), [gone, <<"Z">>]) end)})
+    [?assertEqual({P, ok}, {P, alcove_ct:wait_until(fun() -> alcove_ct:ended(P) end)})
      || P <- [Root, C, G]].
-
-state(OSPid) ->
-    case file:read_file("/proc/" ++ integer_to_list(OSPid) ++ "/stat") of
-        {ok, Stat} ->
-            [_, Rest] = binary:split(Stat, <<") ">>),
-            binary:part(Rest, 0, 1);
-        {error, _} ->
-            gone
-    end.
 
 in_wait(OSPid) ->
     case file:read_file("/proc/" ++ integer_to_list(OSPid) ++ "/wchan") of
@@ -203,14 +194,14 @@ owner_death_takes_program_group(_Config) ->
     ?assertEqual(C, pgid(C)),
     ?assertEqual(C, pgid(Bg)),
     exit(Owner, kill),
-    ?assertEqual(ok, alcove_ct:wait_until(fun() -> state(Bg) =:= gone andalso state(C) =:= gone end)),
+    ?assertEqual(ok, alcove_ct:wait_until(fun() -> alcove_ct:proc_state(Bg) =:= gone andalso alcove_ct:proc_state(C) =:= gone end)),
     % A program that exits by itself leaves its background process running.
     _ = Start("sleep 100 & echo $!"),
     {C2, Bg2} = receive {background, C1, Bg1} -> {C1, Bg1} after 5000 -> ct:fail(no_background) end,
-    ?assertEqual(ok, alcove_ct:wait_until(fun() -> state(C2) =:= gone end)),
-    ?assert(lists:member(state(Bg2), [<<"S">>, <<"R">>])),
+    ?assertEqual(ok, alcove_ct:wait_until(fun() -> alcove_ct:proc_state(C2) =:= gone end)),
+    ?assert(lists:member(alcove_ct:proc_state(Bg2), [<<"S">>, <<"R">>])),
     ok = alcove_drv:stop(Drv),
-    ?assertEqual(ok, alcove_ct:wait_until(fun() -> lists:member(state(Bg2), [gone, <<"Z">>]) end)).
+    ?assertEqual(ok, alcove_ct:wait_until(fun() -> alcove_ct:ended(Bg2) end)).
 
 vm_death_blocked_helper() ->
     [{doc, "kill -9 of the VM while its root helper is blocked in a call: the helper and its children go (parent-death signal)."}].
@@ -233,8 +224,7 @@ vm_death_blocked_helper(_Config) ->
         ok = alcove_ct:wait_until(fun() -> in_wait(Root) end),
         _ = os:cmd("kill -9 " ++ integer_to_list(VM)),
         T0 = erlang:monotonic_time(millisecond),
-        Gone = fun(P) -> lists:member(state(P), [gone, <<"Z">>]) end,
-        ?assertEqual(ok, alcove_ct:wait_until(fun() -> Gone(Root) andalso Gone(Child) end)),
+        ?assertEqual(ok, alcove_ct:wait_until(fun() -> alcove_ct:ended(Root) andalso alcove_ct:ended(Child) end)),
         ct:comment("helper and child gone ~b ms after the VM", [erlang:monotonic_time(millisecond) - T0])
     after
         catch peer:stop(Peer)

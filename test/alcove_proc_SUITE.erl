@@ -82,16 +82,6 @@ until_exit(Task, Acc) ->
 stdout_of(Messages) ->
     iolist_to_binary([Data || {stdout, Data} <- Messages]).
 
-%% Whether an OS process is gone (or a zombie no one will reap: not ours).
-os_gone(OSPid) ->
-    case file:read_file("/proc/" ++ integer_to_list(OSPid) ++ "/stat") of
-        {error, _} ->
-            true;
-        {ok, Stat} ->
-            [_, Rest] = binary:split(Stat, <<") ">>),
-            binary:first(Rest) =:= $Z
-    end.
-
 %%% api
 
 fork_exec_messages() ->
@@ -495,7 +485,7 @@ task_death_kills(Config) ->
         OSPid = alcove_proc:pidof(T),
         unlink(T),
         How(T),
-        ?assertEqual(ok, alcove_ct:wait_until(fun() -> os_gone(OSPid) end))
+        ?assertEqual(ok, alcove_ct:wait_until(fun() -> alcove_ct:ended(OSPid) end))
     end,
     Kill(fun alcove_proc:stop/1),
     Kill(fun(T) -> exit(T, kill) end),
@@ -514,7 +504,7 @@ parent_death_kills_subtree(Config) ->
     Refs = [monitor(process, T) || T <- [T2, T3]],
     exit(T1, kill),
     [receive {'DOWN', Ref, process, _, _} -> ok after 5000 -> ct:fail(task_alive) end || Ref <- Refs],
-    [?assertEqual({OSPid, ok}, {OSPid, alcove_ct:wait_until(fun() -> os_gone(OSPid) end)}) || OSPid <- OSPids].
+    [?assertEqual({OSPid, ok}, {OSPid, alcove_ct:wait_until(fun() -> alcove_ct:ended(OSPid) end)}) || OSPid <- OSPids].
 
 program_children_killed() ->
     [{doc, "What an exec'd program started (in its process group) dies with its task."}].
@@ -523,11 +513,11 @@ program_children_killed(Config) ->
     {ok, T} = alcove_proc:fork(Root),
     ok = alcove_proc:execvp(T, ["sh", "-c", "sleep 100 & sleep 100 & echo $!; wait"]),
     Child = receive {stdout, T, Line} -> binary_to_integer(string:trim(Line)) after 5000 -> ct:fail(no_pid) end,
-    ?assertNot(os_gone(Child)),
+    ?assertNot(alcove_ct:ended(Child)),
     OSPid = alcove_proc:pidof(T),
     unlink(T),
     exit(T, kill),
-    ?assertEqual(ok, alcove_ct:wait_until(fun() -> os_gone(OSPid) andalso os_gone(Child) end)),
+    ?assertEqual(ok, alcove_ct:wait_until(fun() -> alcove_ct:ended(OSPid) andalso alcove_ct:ended(Child) end)),
     % Through a parent's death as well.
     {ok, P} = alcove_proc:fork(Root),
     {ok, T2} = alcove_proc:fork(P),
@@ -535,7 +525,7 @@ program_children_killed(Config) ->
     Child2 = receive {stdout, T2, Line2} -> binary_to_integer(string:trim(Line2)) after 5000 -> ct:fail(no_pid) end,
     unlink(P),
     exit(P, kill),
-    ?assertEqual(ok, alcove_ct:wait_until(fun() -> os_gone(Child2) end)).
+    ?assertEqual(ok, alcove_ct:wait_until(fun() -> alcove_ct:ended(Child2) end)).
 
 supervised() ->
     [{doc, "child_spec/1 puts a root task under a supervisor; restarts leave no stray OS process."}].
@@ -558,7 +548,7 @@ supervised(_Config) ->
     end),
     [{root, Root2, _, _}] = supervisor:which_children(Sup),
     ?assertNotEqual(Helper1, alcove_proc:pidof(Root2)),
-    ?assertEqual(ok, alcove_ct:wait_until(fun() -> os_gone(Helper1) andalso os_gone(Child) end)),
+    ?assertEqual(ok, alcove_ct:wait_until(fun() -> alcove_ct:ended(Helper1) andalso alcove_ct:ended(Child) end)),
     exit(Sup, shutdown),
     receive {'EXIT', Sup, shutdown} -> ok after 5000 -> ct:fail(sup_alive) end.
 
@@ -650,7 +640,7 @@ remote_node(Config) ->
                 Remote ! {task, T},
                 ?assertEqual({remote, OSPid, <<"from afar\n">>},
                              receive {remote, _, _} = R -> R after 10000 -> timeout end),
-                ?assertEqual(ok, alcove_ct:wait_until(fun() -> os_gone(OSPid) end))
+                ?assertEqual(ok, alcove_ct:wait_until(fun() -> alcove_ct:ended(OSPid) end))
             after
                 peer:stop(Peer)
             end
@@ -692,15 +682,9 @@ stress(Config) ->
     unlink(Root),
     alcove_proc:stop(Root),
     All = [Helper | OSPids],
-    ?assertEqual(ok, alcove_ct:wait_until(fun() -> lists:all(fun os_gone/1, All) end)),
+    ?assertEqual(ok, alcove_ct:wait_until(fun() -> lists:all(fun alcove_ct:ended/1, All) end)),
     ?assertEqual([], [T || T <- Tasks, is_process_alive(T)]),
-    ?assertEqual([], [P || P <- All, zombie(P)]).
-
-zombie(OSPid) ->
-    case file:read_file("/proc/" ++ integer_to_list(OSPid) ++ "/stat") of
-        {ok, Stat} -> [_, Rest] = binary:split(Stat, <<") ">>), binary:first(Rest) =:= $Z;
-        {error, _} -> false
-    end.
+    ?assertEqual([], [P || P <- All, alcove_ct:proc_state(P) =:= <<"Z">>]).
 
 stress_loop(Root, Deadline, Tasks0, OSPids, Ops, Most) ->
     Tasks = [T || T <- Tasks0, is_process_alive(T)],
