@@ -170,9 +170,7 @@ switch({depth, N}) when is_integer(N) -> ["-d", integer_to_list(N)];
 switch({maxchild, N}) when is_integer(N) -> ["-m", integer_to_list(N)];
 switch({stderr_to_stdout, true}) -> ["--stderr_to_stdout", "1"];
 switch({Name, N}) when is_integer(N) ->
-    case lists:member(Name, [maxforkdepth, exit_status, termsig, flowcontrol, signaloneof,
-                             stdin_closed, stdout_closed, stderr_closed, stderr_to_stdout,
-                             stdin_queue]) of
+    case lists:keymember(Name, 1, helper_options()) orelse Name =:= stderr_to_stdout of
         true -> ["--" ++ atom_to_list(Name), integer_to_list(N)];
         false -> []
     end;

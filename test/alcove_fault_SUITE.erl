@@ -49,7 +49,11 @@ good_options(_Config) ->
     ?assertEqual(1, alcove:getopt(Drv, [], termsig)),
     ?assertEqual(0, alcove:getopt(Drv, [], stdin_queue)),
     ?assertEqual(<<"a">>, alcove:getenv(Drv, [], "A")),
-    ok = alcove_drv:stop(Drv).
+    ok = alcove_drv:stop(Drv),
+    % Every helper option given at start reaches the helper.
+    {ok, Drv2} = alcove_drv:start([{pty, 1}, {stdin_closed, 1}, {signaloneof, 3}]),
+    ?assertEqual([1, 1, 3], [alcove:getopt(Drv2, [], O) || O <- [pty, stdin_closed, signaloneof]]),
+    ok = alcove_drv:stop(Drv2).
 
 unknown_call_numbers() ->
     [{doc, "A call number outside the call table is undef, never a crash or another call."}].
