@@ -272,17 +272,8 @@ pub fn watch_owner(
 
 /// The reaper thread: wait for the helper, record how it ended, tell the
 /// driver process.
-pub fn reap_loop(driver: Arc<Driver>, mut child: std::process::Child) {
-    let status = match child.wait() {
-        Ok(status) => {
-            use std::os::unix::process::ExitStatusExt;
-            status
-                .code()
-                .unwrap_or_else(|| 128 + status.signal().unwrap_or(0))
-        }
-        // ECHILD: the VM reaps children itself; the helper is gone either way.
-        Err(_) => 0,
-    };
+pub fn reap_loop(driver: Arc<Driver>, child: crate::spawn::Spawned) {
+    let status = crate::spawn::wait(&child);
     if let Ok(mut exit) = driver.exit.lock() {
         exit.status = Some(status);
     }

@@ -6,15 +6,15 @@ mod driver;
 mod reader;
 mod registry;
 mod routes;
+mod spawn;
 mod writer;
 
 use convert::{decode_pipeline, term_to_value};
 use driver::{CallNumbers, CallRefused, Driver, DriverResource};
 use registry::lookup;
 use rustler::{Binary, Encoder, Env, Error, LocalPid, NifResult, ResourceArc, Term};
+use std::os::unix::ffi::OsStringExt;
 use std::os::unix::io::{AsRawFd, FromRawFd, OwnedFd};
-use std::os::unix::process::CommandExt;
-use std::process::{Command, Stdio};
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
@@ -56,30 +56,18 @@ fn start<'a>(
     numbers: (u16, u16, u16),
     owner_exit_signal: i32,
 ) -> NifResult<Term<'a>> {
-    let to_string = |b: &Binary| String::from_utf8_lossy(b.as_slice()).into_owned();
-    let Some((program, args)) = argv.split_first() else {
+    let os = |b: &Binary| std::ffi::OsString::from_vec(b.as_slice().to_vec());
+    if argv.is_empty() {
         return Err(Error::BadArg);
-    };
-    let (ours, theirs) = socketpair().map_err(|e| Error::Term(Box::new(e.to_string())))?;
-    let theirs_out = theirs
-        .try_clone()
-        .map_err(|e| Error::Term(Box::new(e.to_string())))?;
-    let mut command = Command::new(to_string(program));
-    command
-        .args(args.iter().map(to_string))
-        .stdin(Stdio::from(theirs))
-        .stdout(Stdio::from(theirs_out))
-        .stderr(Stdio::inherit())
-        // A process group of its own: a signal to the helper's group
-        // (kill(0, ...) in the root helper) must not reach the VM.
-        .process_group(0);
-    for (k, v) in &envs {
-        command.env(to_string(k), to_string(v));
     }
-    let child = match command.spawn() {
+    let (ours, theirs) = socketpair().map_err(|e| Error::Term(Box::new(e.to_string())))?;
+    let argv: Vec<_> = argv.iter().map(os).collect();
+    let envs: Vec<_> = envs.iter().map(|(k, v)| (os(k), os(v))).collect();
+    let child = match spawn::spawn(&argv, &envs, &theirs) {
         Ok(child) => child,
-        Err(e) => return Ok((error(), e.raw_os_error().unwrap_or(0)).encode(env)),
+        Err(errno) => return Ok((error(), errno).encode(env)),
     };
+    drop(theirs);
     // Reads block in the reader thread; writes never block (MSG_DONTWAIT).
     let driver = Arc::new(Driver {
         drv,
@@ -93,7 +81,7 @@ fn start<'a>(
             clone: numbers.1,
             kill: numbers.2,
         },
-        helper_pid: child.id(),
+        helper_pid: child.pid as u32,
         exit: Mutex::new(Default::default()),
         exited: Condvar::new(),
         owner_exit_signal,
