@@ -208,7 +208,7 @@ call(Drv, Pipeline, Call, Args, Timeout) ->
         try
             alcove_nif:call(Drv, Pipeline, Call, Args)
         catch
-            error:badarg -> erlang:error(refusal(Drv), [Drv, Pipeline, Call, Args, Timeout])
+            error:Refused -> erlang:error(refusal(Refused, Drv), [Drv, Pipeline, Call, Args, Timeout])
         end,
     receive
         % A filtered call is answered undef, as in the original.
@@ -249,17 +249,26 @@ stdin(Drv, Pipeline, Data) ->
     try
         alcove_nif:stdin(Drv, Pipeline, Data)
     catch
-        error:badarg -> erlang:error(refusal(Drv), [Drv, Pipeline, Data])
+        error:Refused -> erlang:error(refusal(Refused, Drv), [Drv, Pipeline, Data])
     end.
 
-%% Why the NIF refused: a driver that is gone is `closed'; otherwise the
-%% arguments were bad.
-refusal(Drv) when is_pid(Drv) ->
-    case node(Drv) =:= node() andalso not is_process_alive(Drv) of
-        true -> closed;
+%% Why the NIF refused: `closed' for a driver that has stopped or is
+%% stopping (its helper gone), `badarg' for bad arguments or a pid that
+%% never was a driver.
+refusal(alcove_no_driver, Drv) when is_pid(Drv) ->
+    case node(Drv) =:= node() andalso process_info(Drv, dictionary) of
+        % Gone: a driver whose process exited.
+        undefined -> closed;
+        {dictionary, Dict} ->
+            case proplists:get_value('$initial_call', Dict) of
+                {?MODULE, init, 1} -> closed;
+                _ -> badarg
+            end;
         false -> badarg
     end;
-refusal(_Drv) ->
+refusal(closed, _Drv) ->
+    closed;
+refusal(_, _Drv) ->
     badarg.
 
 %% @doc One chunk of a process's stdout, waiting up to `Timeout'; `false'
@@ -302,7 +311,11 @@ event(Drv, Pipeline, Timeout) ->
 %% owner may call this.
 -spec controlling_process(ref(), [integer()], pid()) -> ok | {error, not_owner}.
 controlling_process(Drv, Pipeline, Pid) when is_pid(Pid) ->
-    alcove_nif:controlling_process(Drv, Pipeline, Pid).
+    try
+        alcove_nif:controlling_process(Drv, Pipeline, Pid)
+    catch
+        error:Refused -> erlang:error(refusal(Refused, Drv), [Drv, Pipeline, Pid])
+    end.
 
 %%% gen_server callbacks
 

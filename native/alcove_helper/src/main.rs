@@ -14,6 +14,7 @@ mod cstruct;
 mod event_loop;
 mod fdio;
 mod lifecycle;
+mod privilege;
 mod pty;
 mod reexec;
 mod signals;
@@ -82,6 +83,22 @@ fn boot_channel() {
 fn main() {
     // Whatever the VM ignored or blocked must not leak into the children.
     signals::reset_all();
+    // Installed setuid (or with file capabilities): trust nothing the
+    // caller set up, and serve only whom the configuration allows.
+    if privilege::is_secure() {
+        privilege::sanitise(CTL_FD);
+    }
+    if std::env::args_os().nth(1).is_some_and(|a| a == "--config-path") {
+        // Where this build reads its authorisation (make install-setuid).
+        println!("{}", privilege::CONFIG);
+        std::process::exit(0);
+    }
+    if privilege::is_secure() {
+        if let Err(refusal) = privilege::authorise() {
+            eprintln!("alcove: refused: {refusal}");
+            std::process::exit(privilege::REFUSED);
+        }
+    }
     let (mut opts, depth) = parse_args();
     let handoff = reexec::take();
     // Where the process really is in the tree, whatever -d says.

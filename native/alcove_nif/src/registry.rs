@@ -9,12 +9,15 @@ use std::sync::{LazyLock, RwLock};
 static DRIVERS: LazyLock<RwLock<HashMap<LocalPid, ResourceArc<DriverResource>>>> =
     LazyLock::new(Default::default);
 
-/// The driver resource of a driver pid; badarg for anything else. The
+/// The driver resource of a driver pid. A pid that is no (longer a)
+/// running driver raises `alcove_no_driver`, which alcove_drv turns into
+/// `closed` for a driver that stopped and `badarg` for any other pid. The
 /// registry keeps the resource (and the monitors made on it) alive until
 /// the driver stops.
 pub fn lookup(drv: LocalPid) -> NifResult<ResourceArc<DriverResource>> {
-    let drivers = DRIVERS.read().map_err(|_| Error::BadArg)?;
-    drivers.get(&drv).cloned().ok_or(Error::BadArg)
+    let missing = || Error::RaiseAtom("alcove_no_driver");
+    let drivers = DRIVERS.read().map_err(|_| missing())?;
+    drivers.get(&drv).cloned().ok_or_else(missing)
 }
 
 pub fn insert(drv: LocalPid, driver: ResourceArc<DriverResource>) {
