@@ -1,11 +1,14 @@
 # Two entry points on a fresh Debian 12 machine with Rust: `make demo` and
 # `make test`. Both install what is missing with apt first.
 
-PACKAGES := erlang-nox erlang-dev erlang-common-test erlang-proper erlang-proper-dev erlang-dialyzer elixir rebar3 busybox-static
+PACKAGES := erlang-nox erlang-dev erlang-common-test erlang-proper erlang-proper-dev erlang-dialyzer elixir rebar3 busybox-static sudo
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 EBIN := _build/default/lib/alcove/ebin
 
-.PHONY: all deps build demo test test-rust test-erlang test-elixir check-gen bench gen lint clean conformance
+PREFIX ?= /usr/local
+GROUP ?= alcove
+
+.PHONY: install-setuid all deps build demo test test-rust test-erlang test-elixir check-gen bench gen lint clean conformance
 
 all: build
 
@@ -63,6 +66,28 @@ lint: build
 	cargo clippy --release --workspace -- -D warnings
 	rebar3 dialyzer
 	mix format --check-formatted
+
+# Install the helper setuid root for the members of GROUP: the binary goes
+# to $(PREFIX)/lib/alcove/alcove (root:GROUP, mode 4750) and GROUP is listed
+# in the root-owned file whose path the helper was built with
+# (ALCOVE_HELPER_CONFIG at build time, /etc/alcove/helper.conf by default).
+# Start drivers with {progname, "$(PREFIX)/lib/alcove/alcove"}.
+install-setuid:
+	@test -x priv/alcove || { echo "priv/alcove is missing: run make build first" >&2; exit 2; }
+	@test "$$(id -u)" = 0 || { echo "install-setuid must run as root" >&2; exit 2; }
+	@getent group "$(GROUP)" >/dev/null || { echo "no group $(GROUP): create it first (groupadd $(GROUP))" >&2; exit 2; }
+	install -d -o root -g root -m 0755 "$(PREFIX)/lib/alcove"
+	install -o root -g "$(GROUP)" -m 4750 priv/alcove "$(PREFIX)/lib/alcove/alcove"
+	@conf=$$(priv/alcove --config-path) && \
+	install -d -o root -g root -m 0755 "$$(dirname "$$conf")" && \
+	if [ ! -f "$$conf" ]; then \
+		printf '# Who may use the setuid alcove helper: "user NAME" or "group NAME" lines.\ngroup %s\n' "$(GROUP)" > "$$conf.new" && \
+		chown root:root "$$conf.new" && chmod 0644 "$$conf.new" && mv "$$conf.new" "$$conf"; \
+	elif ! grep -qx "group $(GROUP)" "$$conf"; then \
+		echo "group $(GROUP)" >> "$$conf"; \
+	fi && \
+	chown root:root "$$conf" && chmod go-w "$$conf" && \
+	echo "installed $(PREFIX)/lib/alcove/alcove (setuid root, group $(GROUP)); $$conf:" && cat "$$conf"
 
 clean:
 	rm -rf _build target priv/alcove priv/alcove_nif.so
