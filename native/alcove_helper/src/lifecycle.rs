@@ -45,6 +45,7 @@ pub fn on_signals(state: &mut State) {
 pub fn reaped_by_caller(state: &mut State, pid: i32) {
     if let Some(idx) = state.child_index(pid) {
         state.children[idx].exited = Some(None);
+        crate::teardown::reaped(state, pid, false);
         finish_exited(state, pid);
     }
 }
@@ -71,11 +72,15 @@ pub fn reap(state: &mut State) {
         // started in its process group along; one that exits on its own
         // leaves its background processes be. setcpid killpg: always.
         let child = &state.children[idx];
-        let killed_program =
-            child.ctl_state == crate::state::CtlState::Execed && libc::WIFSIGNALED(status);
+        let execed = child.ctl_state == crate::state::CtlState::Execed;
+        let killed_program = execed && libc::WIFSIGNALED(status);
         if child.killpg || killed_program {
             kill_group(pid);
         }
+        // Its cgroup leaf goes too, setsid'd and double-forked processes
+        // included; so does all of a helper's (nothing can reach it now).
+        let kill_rest = child.killpg || killed_program || !execed;
+        crate::teardown::reaped(state, pid, kill_rest);
         let event = exit_event(state, status);
         state.children[idx].exited = Some(event);
         finish_exited(state, pid);
@@ -239,10 +244,12 @@ pub fn shutdown(state: &mut State) -> ! {
     let deadline = Instant::now() + SHUTDOWN_GRACE;
     while Instant::now() < deadline {
         if reap_all_nohang() {
-            exit_now();
+            finish_shutdown(state);
         }
         std::thread::sleep(Duration::from_millis(5));
     }
+    // Whatever is left in the children's cgroups, reparented or not.
+    crate::teardown::kill_children(state);
     let known: Vec<i32> = state.children.iter().map(|c| c.pid).collect();
     loop {
         for pid in children_of_self().unwrap_or_else(|| known.clone()) {
@@ -251,9 +258,14 @@ pub fn shutdown(state: &mut State) -> ! {
         }
         // SAFETY: null status is allowed; blocks until a child exits.
         if unsafe { libc::waitpid(-1, std::ptr::null_mut(), 0) } < 0 {
-            exit_now();
+            finish_shutdown(state);
         }
     }
+}
+
+fn finish_shutdown(state: &State) -> ! {
+    crate::teardown::remove_children(state);
+    exit_now()
 }
 
 /// Reap what has exited; true when no child is left at all.

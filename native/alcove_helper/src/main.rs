@@ -20,6 +20,7 @@ mod reexec;
 mod signals;
 mod state;
 mod sys;
+mod teardown;
 
 use alcove_proto::{FrameReader, Kind, Value};
 use state::{Opts, State, CTL_FD};
@@ -88,7 +89,10 @@ fn main() {
     if privilege::is_secure() {
         privilege::sanitise(CTL_FD);
     }
-    if std::env::args_os().nth(1).is_some_and(|a| a == "--config-path") {
+    if std::env::args_os()
+        .nth(1)
+        .is_some_and(|a| a == "--config-path")
+    {
         // Where this build reads its authorisation (make install-setuid).
         println!("{}", privilege::CONFIG);
         std::process::exit(0);
@@ -119,6 +123,13 @@ fn main() {
         // SAFETY: getppid cannot fail.
         lifecycle::die_with_parent(unsafe { libc::getppid() });
     }
+    // The driver's cgroup and its guardian, made before this process
+    // becomes a subreaper (the guardian must not be reparented to it).
+    let cgroup = if handoff.is_none() && depth == 0 {
+        teardown::setup_root()
+    } else {
+        None
+    };
     lifecycle::become_subreaper(true);
     opts.maxchild = opts.maxchild.min(State::maxchild_for(State::nofile()));
     let signals = match signals::Signals::new() {
@@ -144,6 +155,10 @@ fn main() {
         current_request: 0,
         filter: Default::default(),
         child_filter: Default::default(),
+        cgroup,
+        cgroup_seq: 0,
+        child_cgroups: Vec::new(),
+        lingering: Vec::new(),
     };
     if let Some(handoff) = handoff {
         // The exec call that made this image is answered by it.

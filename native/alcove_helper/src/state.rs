@@ -216,6 +216,15 @@ pub struct State {
     pub filter: crate::sys::filter::CallSet,
     /// Calls denied in children forked from now on.
     pub child_filter: crate::sys::filter::CallSet,
+    /// This process's cgroup v2 leaf in the driver's tree, if it has one
+    /// (see `teardown`).
+    pub cgroup: Option<std::path::PathBuf>,
+    /// Names children's leaves.
+    pub cgroup_seq: u64,
+    /// Children's leaves, by pid.
+    pub child_cgroups: Vec<(i32, std::path::PathBuf)>,
+    /// Children's leaves not yet removable (processes still in them).
+    pub lingering: Vec<std::path::PathBuf>,
 }
 
 impl State {

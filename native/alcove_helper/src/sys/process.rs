@@ -100,6 +100,7 @@ fn spawn(state: &mut State, clone_flags: Option<i64>) -> CallResult {
     // caught in between would be written to the parent's pipe.
     let saved_mask = crate::signals::block_all();
     let parent = current_pid();
+    let cgroup = crate::teardown::child_dir(state);
     let pid = match clone_flags {
         // SAFETY: the helper is single-threaded, so the child may go on
         // running Rust code after fork.
@@ -130,10 +131,12 @@ fn spawn(state: &mut State, clone_flags: Option<i64>) -> CallResult {
     }
     if pid == 0 {
         become_child(state, &fds, parent);
+        crate::teardown::become_child(state, cgroup);
         crate::signals::restore_mask(&saved_mask);
         return Ok(Value::ok());
     }
     fds.child_ends().into_iter().for_each(fdio::close);
+    crate::teardown::adopt(state, pid, cgroup);
     for fd in fds.parent_ends() {
         fdio::set_nonblock(fd);
     }

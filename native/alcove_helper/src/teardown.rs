@@ -1,0 +1,255 @@
+//! Whole-tree teardown with cgroup v2.
+//!
+//! Process groups and parent-death signals do not reach a process that
+//! called `setsid` or whose parent is gone (double-forked daemons): it is
+//! reparented and lives on. A cgroup does not let go of it. Where a cgroup
+//! v2 hierarchy with `cgroup.kill` (Linux 5.14) is writable, the root
+//! helper makes one per driver (`alcove.<pid>` under its own cgroup) and
+//! every forked process gets a leaf of its own under its parent's, so the
+//! cgroup tree mirrors the process tree:
+//!
+//! - a child that dies by a signal, or a helper that ends, has its cgroup
+//!   killed when its parent reaps it: all it started goes, setsid or not;
+//! - a helper shutting down kills its children's cgroups after the grace;
+//! - a guardian, double-forked by the root helper before it enters the
+//!   driver's cgroup and so outside it, waits on a pidfd for the root
+//!   helper to end however it ends (SIGKILL of it or of the VM included),
+//!   then kills the driver's cgroup, waits for it to empty and removes it.
+//!
+//! Without a writable v2 hierarchy (an unprivileged helper without a
+//! delegated cgroup) none of this happens: process groups, parent-death
+//! signals and the helpers' subreaper sweep at shutdown are what is left.
+//! A process that moves itself to another cgroup leaves the tree's.
+
+use crate::state::State;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// How long the guardian waits for a killed tree to empty before removing
+/// what it can.
+const GUARD_WAIT: Duration = Duration::from_secs(5);
+
+/// Most emptied cgroups remembered for removal later.
+const LINGER_MAX: usize = 4096;
+
+/// The cgroup v2 mount point and this process's cgroup path in it.
+fn own_cgroup() -> Option<PathBuf> {
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    let mount = mountinfo.lines().find_map(|line| {
+        let (left, right) = line.split_once(" - ")?;
+        (right.split_whitespace().next()? == "cgroup2").then(|| left.split_whitespace().nth(4))?
+    })?;
+    let cgroups = std::fs::read_to_string("/proc/self/cgroup").ok()?;
+    let path = cgroups.lines().find_map(|l| l.strip_prefix("0::"))?;
+    let mut dir = PathBuf::from(mount);
+    dir.push(path.trim_start_matches('/'));
+    Some(dir)
+}
+
+/// Move this process into `dir`.
+fn enter(dir: &Path) -> bool {
+    std::fs::write(dir.join("cgroup.procs"), b"0").is_ok()
+}
+
+/// SIGKILL to every process in `dir` and below, in one write.
+pub fn kill(dir: &Path) {
+    let _ = std::fs::OpenOptions::new()
+        .write(true)
+        .open(dir.join("cgroup.kill"))
+        .and_then(|mut f| f.write_all(b"1"));
+}
+
+/// Remove `dir` and the cgroups below it, deepest first; false when one
+/// is still in use.
+pub fn remove_tree(dir: &Path, depth: usize) -> bool {
+    if depth > 64 {
+        return false;
+    }
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                remove_tree(&entry.path(), depth + 1);
+            }
+        }
+    }
+    match std::fs::remove_dir(dir) {
+        Ok(()) => true,
+        Err(e) => e.kind() == std::io::ErrorKind::NotFound,
+    }
+}
+
+/// True once no process is left in `dir` or below.
+fn empty(dir: &Path) -> bool {
+    match std::fs::read_to_string(dir.join("cgroup.events")) {
+        Ok(events) => events.lines().any(|l| l == "populated 0"),
+        Err(_) => true,
+    }
+}
+
+/// The root helper, at a fresh start: make the driver's cgroup, leave a
+/// guardian outside it, and enter it. Silently nothing where cgroup v2
+/// with cgroup.kill is not available to this process. Called before the
+/// helper becomes a subreaper, so the guardian is not reparented to it.
+pub fn setup_root() -> Option<PathBuf> {
+    let base = own_cgroup()?;
+    // SAFETY: getpid cannot fail.
+    let pid = unsafe { libc::getpid() };
+    let dir = base.join(format!("alcove.{pid}"));
+    if dir.exists() {
+        // Left by an earlier process that had this pid.
+        kill(&dir);
+        remove_tree(&dir, 0);
+    }
+    std::fs::create_dir(&dir).ok()?;
+    if !dir.join("cgroup.kill").exists() {
+        // A kernel before 5.14: no one-write kill.
+        let _ = std::fs::remove_dir(&dir);
+        return None;
+    }
+    if !spawn_guardian(pid, &dir) || !enter(&dir) {
+        kill(&dir);
+        remove_tree(&dir, 0);
+        return None;
+    }
+    Some(dir)
+}
+
+/// Double-fork the guardian, so that it is nobody's child in the tree and
+/// no process group or cgroup kill aimed at the tree reaches it.
+fn spawn_guardian(helper: libc::pid_t, dir: &Path) -> bool {
+    // Opened here, while the helper is certainly alive, and inherited.
+    // SAFETY: pidfd_open takes integers only; nix has no wrapper for it.
+    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, helper, 0u32) } as i32;
+    if pidfd < 0 {
+        return false;
+    }
+    // SAFETY: the helper is single-threaded; the intermediate child only
+    // forks again and exits.
+    let middle = unsafe { libc::fork() };
+    if middle < 0 {
+        crate::fdio::close(pidfd);
+        return false;
+    }
+    if middle == 0 {
+        // SAFETY: as above.
+        if unsafe { libc::fork() } == 0 {
+            guard(pidfd, dir);
+        }
+        // SAFETY: leave without running anything of the helper's.
+        unsafe { libc::_exit(0) };
+    }
+    crate::fdio::close(pidfd);
+    let mut status = 0;
+    // SAFETY: waiting for the intermediate child just forked.
+    unsafe { libc::waitpid(middle, &mut status, 0) };
+    libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0
+}
+
+/// The guardian: wait for the root helper to end (its pidfd turns
+/// readable), then kill and remove the driver's cgroup.
+fn guard(pidfd: i32, dir: &Path) -> ! {
+    // SAFETY: setsid and prctl take no pointers but the name, a NUL-
+    // terminated literal. A session of its own: no signal to the tree's
+    // process group or session reaches the guardian.
+    unsafe {
+        libc::setsid();
+        libc::prctl(libc::PR_SET_NAME, c"alcove-guard".as_ptr(), 0, 0, 0);
+    }
+    // Nothing of the helper's: above all not its control socket, whose
+    // end of file tells the driver the helper is gone. stderr stays.
+    for fd in [0, 1] {
+        crate::fdio::close(fd);
+    }
+    let first = (pidfd + 1).max(3) as u32;
+    // SAFETY: close_range of this process's fds other than stdio and the
+    // pidfd; none is owned by a Rust object that will be used again.
+    unsafe {
+        if pidfd > 3 {
+            libc::syscall(libc::SYS_close_range, 3u32, (pidfd - 1) as u32, 0u32);
+        }
+        libc::syscall(libc::SYS_close_range, first, u32::MAX, 0u32);
+    }
+    let mut pfd = libc::pollfd {
+        fd: pidfd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd; a pidfd is readable once the process exits.
+    while unsafe { libc::poll(&mut pfd, 1, -1) } < 0 {}
+    kill(dir);
+    let deadline = Instant::now() + GUARD_WAIT;
+    while !empty(dir) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(2));
+        kill(dir);
+    }
+    remove_tree(dir, 0);
+    // SAFETY: leave without running the helper's destructors.
+    unsafe { libc::_exit(0) }
+}
+
+/// The leaf a child about to be forked will enter, named by sequence (its
+/// pid may differ in a new PID namespace).
+pub fn child_dir(state: &mut State) -> Option<PathBuf> {
+    let dir = state.cgroup.as_ref()?;
+    state.cgroup_seq += 1;
+    Some(dir.join(format!("c{}", state.cgroup_seq)))
+}
+
+/// In the new child, before it serves anything: enter its own leaf. If it
+/// cannot (a new user namespace, say), it stays in its parent's, still
+/// inside the driver's.
+pub fn become_child(state: &mut State, dir: Option<PathBuf>) {
+    state.child_cgroups.clear();
+    state.lingering.clear();
+    state.cgroup_seq = 0;
+    let entered = dir.filter(|d| std::fs::create_dir(d).is_ok() && enter(d));
+    // Without a leaf of its own, its children get none either: their
+    // leaves would go with its parent's kill anyway.
+    state.cgroup = entered;
+}
+
+/// In the parent, after forking: remember the child's leaf.
+pub fn adopt(state: &mut State, pid: i32, dir: Option<PathBuf>) {
+    if let Some(dir) = dir {
+        state.child_cgroups.push((pid, dir));
+    }
+}
+
+/// A child was reaped: kill what is left in its leaf if asked (it died by
+/// a signal, or was a helper), and remove the leaf once empty.
+pub fn reaped(state: &mut State, pid: i32, kill_rest: bool) {
+    if let Some(idx) = state.child_cgroups.iter().position(|(p, _)| *p == pid) {
+        let (_, dir) = state.child_cgroups.swap_remove(idx);
+        if kill_rest {
+            kill(&dir);
+        }
+        if !remove_tree(&dir, 0) && state.lingering.len() < LINGER_MAX {
+            state.lingering.push(dir);
+        }
+    }
+    // Leaves whose processes were still exiting, or that exec'd programs'
+    // background processes kept: retried on every reap.
+    state.lingering.retain(|dir| !remove_tree(dir, 0));
+}
+
+/// A helper shutting down: kill everything in its children's leaves.
+pub fn kill_children(state: &State) {
+    for (_, dir) in &state.child_cgroups {
+        kill(dir);
+    }
+    for dir in &state.lingering {
+        kill(dir);
+    }
+}
+
+/// Before exit: remove the children's leaves (best effort; a parent or
+/// the guardian removes what is still busy).
+pub fn remove_children(state: &State) {
+    for (_, dir) in &state.child_cgroups {
+        remove_tree(dir, 0);
+    }
+    for dir in &state.lingering {
+        remove_tree(dir, 0);
+    }
+}
