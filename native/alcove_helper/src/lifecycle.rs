@@ -241,16 +241,21 @@ pub fn shutdown(state: &mut State) -> ! {
             unsafe { libc::kill(child.pid, child.signaloneof as i32) };
         }
     }
+    let known: Vec<i32> = state.children.iter().map(|c| c.pid).collect();
     let deadline = Instant::now() + SHUTDOWN_GRACE;
     while Instant::now() < deadline {
         if reap_all_nohang() {
             finish_shutdown(state);
         }
+        // The children asked to end have: what is left are orphans they
+        // left behind, which no one asked to end. No point waiting.
+        if children_of_self().is_some_and(|now| !now.iter().any(|pid| known.contains(pid))) {
+            break;
+        }
         std::thread::sleep(Duration::from_millis(5));
     }
     // Whatever is left in the children's cgroups, reparented or not.
     crate::teardown::kill_children(state);
-    let known: Vec<i32> = state.children.iter().map(|c| c.pid).collect();
     loop {
         for pid in children_of_self().unwrap_or_else(|| known.clone()) {
             // SAFETY: kill has no memory effects.
