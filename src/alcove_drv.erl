@@ -35,6 +35,10 @@
 }).
 
 %% How long stop/1 waits for the helper tree to be gone.
+%% Output held for a full mailbox flows again below this many messages.
+-define(HOLD_LOW_WATER, 16).
+%% How often a held owner's mailbox is looked at.
+-define(HOLD_POLL_MS, 2).
 -define(STOP_TIMEOUT_MS, 10000).
 
 %% @doc Start a driver owned by the caller, unlinked.
@@ -365,6 +369,15 @@ handle_info({'EXIT', _, Reason}, State) ->
 handle_info({alcove_closed, Status}, #state{stopping = false} = State) ->
     % The helper died on its own: linked owners must know.
     {stop, {helper_exited, Status}, State};
+handle_info({alcove_hold, Pipeline, Owner, Messages}, State) ->
+    % The NIF stopped reading a process's output: its owner has
+    % OUTPUT_HIGH_WATER bytes (Messages messages) it may not have taken yet.
+    % Let it flow again once the owner's mailbox has drained: fewer than
+    % ?HOLD_LOW_WATER messages left, or as many taken as were delivered.
+    Target = message_queue_len(Owner) - Messages,
+    {noreply, check_hold(Pipeline, Owner, Target, State)};
+handle_info({alcove_hold_check, Pipeline, Owner, Target}, State) ->
+    {noreply, check_hold(Pipeline, Owner, Target, State)};
 handle_info(_Msg, State) ->
     {noreply, State}.
 
@@ -374,6 +387,22 @@ terminate(_Reason, #state{resource = Resource}) ->
     ok.
 
 %%% internal
+
+check_hold(Pipeline, Owner, Target, #state{resource = Resource} = State) ->
+    case message_queue_len(Owner) of
+        N when N =< ?HOLD_LOW_WATER; N =< Target ->
+            alcove_nif:release(Resource, Pipeline);
+        _ ->
+            erlang:send_after(?HOLD_POLL_MS, self(), {alcove_hold_check, Pipeline, Owner, Target})
+    end,
+    State.
+
+%% An owner that is gone holds nothing back.
+message_queue_len(Pid) ->
+    case erlang:process_info(Pid, message_queue_len) of
+        {message_queue_len, N} -> N;
+        undefined -> 0
+    end.
 
 to_list(B) when is_binary(B) -> unicode:characters_to_list(B);
 to_list(L) when is_list(L) -> L.

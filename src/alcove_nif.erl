@@ -2,7 +2,7 @@
 %%% @doc The NIF stubs; use alcove_drv and alcove instead.
 -module(alcove_nif).
 
--export([start/6, stop/2, call/4, stdin/3, cancel/2, controlling_process/3, priv_dir/0]).
+-export([start/6, stop/2, call/4, stdin/3, cancel/2, controlling_process/3, release/2, priv_dir/0]).
 
 -on_load(init/0).
 
@@ -33,6 +33,9 @@ call(_Drv, _Pipeline, _Call, _Args) -> erlang:nif_error(not_loaded).
 
 -spec stdin(pid(), [integer()], iodata()) -> ok.
 stdin(_Drv, _Pipeline, _Data) -> erlang:nif_error(not_loaded).
+
+-spec release(reference(), [integer()]) -> ok.
+release(_Resource, _Pipeline) -> erlang:nif_error(not_loaded).
 
 -spec cancel(pid(), non_neg_integer()) -> boolean().
 cancel(_Drv, _RequestId) -> erlang:nif_error(not_loaded).

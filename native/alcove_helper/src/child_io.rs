@@ -197,6 +197,7 @@ pub fn drain_child(state: &mut State, pid: i32, buf: &mut [u8]) {
             };
             if fd < 0
                 || child.flowcontrol == 0
+                || child.held
                 || !readable_now(fd)
                 || !on_output(state, pid, kind, buf)
             {

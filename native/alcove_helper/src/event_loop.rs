@@ -65,7 +65,7 @@ pub fn run(state: &mut State) -> ! {
         for child in &state.children {
             if !full {
                 watch(child.ctl, libc::POLLIN, Tag::CtlRead(child.pid));
-                if child.flowcontrol != 0 {
+                if child.flowcontrol != 0 && !child.held {
                     watch(child.stdout, libc::POLLIN, Tag::Stdout(child.pid));
                     watch(child.stderr, libc::POLLIN, Tag::Stderr(child.pid));
                 }
@@ -194,6 +194,8 @@ fn handle_upstream_frame(state: &mut State, body: &[u8]) {
         }
         (Kind::Stdin, Some((&pid, []))) => stdin_to_child(state, pid, frame.payload),
         (Kind::Stdin, Some((&pid, rest))) => forward_stdin(state, pid, rest, frame.payload),
+        (Kind::Hold, Some((&pid, []))) => hold_child(state, pid, frame.payload == [1]),
+        (Kind::Hold, Some((&pid, rest))) => forward_hold(state, pid, rest, frame.payload),
         // Frames that only travel up, or stdin for the helper itself, are ignored.
         _ => {}
     }
@@ -277,6 +279,29 @@ fn forward_call(state: &mut State, request_id: u64, pid: i32, rest: &[i32], payl
         payload,
     );
     flush_ctl(state, pid);
+}
+
+/// Stop or resume reading a child's output for the driver. Resuming lets
+/// an exited child's remaining output, then its exit event, go.
+fn hold_child(state: &mut State, pid: i32, hold: bool) {
+    let Some(idx) = state.child_index(pid) else {
+        return;
+    };
+    state.children[idx].held = hold;
+    if !hold && state.children[idx].exited.is_some() {
+        lifecycle::finish_exited(state, pid);
+    }
+}
+
+fn forward_hold(state: &mut State, pid: i32, rest: &[i32], payload: &[u8]) {
+    if let Some(idx) = state.child_index(pid) {
+        let child = &mut state.children[idx];
+        if child.ctl_state == CtlState::Open {
+            // A few bytes, at most one per hold or release the driver sends.
+            alcove_proto::encode_frame_into(child.ctl_out.buffer(), Kind::Hold, 0, rest, payload);
+            flush_ctl(state, pid);
+        }
+    }
 }
 
 fn forward_stdin(state: &mut State, pid: i32, rest: &[i32], payload: &[u8]) {

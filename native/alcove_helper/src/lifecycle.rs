@@ -107,7 +107,8 @@ pub fn finish_exited(state: &mut State, pid: i32) {
         return;
     };
     let child = &state.children[idx];
-    let held = child.flowcontrol == 0 && (has_data(child.stdout) || has_data(child.stderr));
+    let held = (child.flowcontrol == 0 || child.held)
+        && (has_data(child.stdout) || has_data(child.stderr));
     if held {
         return;
     }

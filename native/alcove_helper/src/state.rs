@@ -154,6 +154,9 @@ pub struct Child {
     pub pending_exit: bool,
     /// Calls forwarded through this child, answered with badpid if it goes.
     pub inflight: Vec<Inflight>,
+    /// Output not read while the driver holds it (the owner's mailbox
+    /// is over its high-water mark); independent of `flowcontrol`.
+    pub held: bool,
     pub flowcontrol: i64,
     pub signaloneof: i64,
     /// Kill the process group the child leads when it is reaped (setcpid

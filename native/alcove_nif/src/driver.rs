@@ -20,6 +20,7 @@ rustler::atoms! {
     alcove_stderr,
     alcove_pipe,
     alcove_closed,
+    alcove_hold,
     closed,
     ok,
     exit_status,
@@ -189,6 +190,21 @@ impl Driver {
             encode_value(&mut payload, &args);
             // Request id 0: nobody waits for the answer.
             self.send(encode_frame(Kind::Call, 0, parent, &payload));
+        }
+    }
+
+    /// Let a held process's output flow again (its owner's mailbox drained).
+    pub fn release(&self, pipeline: Vec<i32>) {
+        let held = match self.routes.lock() {
+            Ok(mut routes) => routes.output.get_mut(&pipeline).is_some_and(|delivered| {
+                let held = delivered.held;
+                *delivered = Default::default();
+                held
+            }),
+            Err(_) => false,
+        };
+        if held {
+            self.send(encode_frame(Kind::Hold, 0, &pipeline, &[0]));
         }
     }
 

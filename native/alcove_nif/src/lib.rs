@@ -164,6 +164,14 @@ fn stdin(drv: LocalPid, pipeline: Term, data: Term) -> NifResult<rustler::Atom> 
     Ok(ok())
 }
 
+/// Let a held process's output flow again; see `reader::deliver_output`.
+#[rustler::nif]
+fn release(resource: ResourceArc<DriverResource>, pipeline: Term) -> NifResult<rustler::Atom> {
+    let pipeline = decode_pipeline(pipeline, alcove_proto::MAX_DEPTH).map_err(|_| Error::BadArg)?;
+    resource.driver.release(pipeline);
+    Ok(ok())
+}
+
 /// Drop the routing of a timed-out call; see `Driver::cancel`.
 #[rustler::nif]
 fn cancel(drv: LocalPid, request_id: u64) -> bool {

@@ -4,11 +4,11 @@
 
 use crate::convert::{bytes_to_term, value_to_term};
 use crate::driver::{
-    alcove_call, alcove_ctl, alcove_event, alcove_pipe, alcove_stderr, alcove_stdout, watch_owner,
-    Driver, DriverResource,
+    alcove_call, alcove_ctl, alcove_event, alcove_hold, alcove_pipe, alcove_stderr, alcove_stdout,
+    watch_owner, Driver, DriverResource,
 };
 use crate::routes::Owner;
-use alcove_proto::{decode_value, Frame, FrameReader, Kind, Next, Value};
+use alcove_proto::{decode_value, encode_frame, Frame, FrameReader, Kind, Next, Value};
 use rustler::env::OwnedEnv;
 use rustler::types::tuple::make_tuple;
 use rustler::{Atom, Encoder, Env, LocalPid, ResourceArc, Term};
@@ -139,9 +139,7 @@ fn route(driver: &Driver, resource: &ResourceArc<DriverResource>, env: &mut Owne
             } else {
                 alcove_stderr()
             };
-            deliver(driver, env, &header.pipeline, tag, |env| {
-                bytes_to_term(env, frame.payload)
-            });
+            deliver_output(driver, env, &header.pipeline, tag, frame.payload);
         }
         Kind::Pipe => {
             let Ok(value) = decode_value(frame.payload) else {
@@ -151,7 +149,7 @@ fn route(driver: &Driver, resource: &ResourceArc<DriverResource>, env: &mut Owne
                 value_to_term(env, &value)
             });
         }
-        Kind::Call | Kind::Stdin => {}
+        Kind::Call | Kind::Stdin | Kind::Hold => {}
     }
 }
 
@@ -179,6 +177,52 @@ fn message<'a>(
         env,
         &[tag.encode(env), drv.encode(env), pipeline.encode(env), term],
     )
+}
+
+/// Past this much output delivered to its owner, a process's output is held
+/// (the helper stops reading it; the program blocks on its full pipe) until
+/// the driver process sees the owner's mailbox drained.
+pub const OUTPUT_HIGH_WATER: usize = 8 << 20;
+
+/// Send a chunk of stdout or stderr to the owner; past the high-water mark
+/// hold the process's output and ask the driver process to watch the
+/// owner's mailbox (`{alcove_hold, Pipeline, Owner, Messages}`).
+fn deliver_output(driver: &Driver, env: &mut OwnedEnv, pipeline: &[i32], tag: Atom, bytes: &[u8]) {
+    let (to, hold) = {
+        let Ok(mut routes) = driver.routes.lock() else {
+            return;
+        };
+        let to = match routes.owner_of(pipeline) {
+            Some(Owner::Process(pid)) => pid,
+            Some(Owner::Gone) => return,
+            None => driver.owner,
+        };
+        let delivered = routes.output.entry(pipeline.to_vec()).or_default();
+        delivered.bytes += bytes.len();
+        delivered.messages += 1;
+        let hold = !delivered.held && delivered.bytes >= OUTPUT_HIGH_WATER;
+        if hold {
+            delivered.held = true;
+        }
+        (to, hold.then_some(delivered.messages))
+    };
+    let _ = env.send_and_clear(&to, |env| {
+        message(env, tag, driver.drv, pipeline, bytes_to_term(env, bytes))
+    });
+    if let Some(messages) = hold {
+        driver.send(encode_frame(Kind::Hold, 0, pipeline, &[1]));
+        let _ = env.send_and_clear(&driver.drv, |env| {
+            make_tuple(
+                env,
+                &[
+                    alcove_hold().encode(env),
+                    pipeline.encode(env),
+                    to.encode(env),
+                    messages.encode(env),
+                ],
+            )
+        });
+    }
 }
 
 /// Send to the owner of a pipeline (the driver's owner when it has none).

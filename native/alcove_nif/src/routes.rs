@@ -26,6 +26,17 @@ pub struct Routes {
     pub monitors: HashMap<LocalPid, Monitor>,
     /// The helper is gone: no call can be answered any more.
     pub closed: bool,
+    /// Output delivered per process since the driver last let it flow.
+    pub output: HashMap<Vec<i32>, Delivered>,
+}
+
+/// Output delivered to a process's owner and maybe not taken yet.
+#[derive(Default)]
+pub struct Delivered {
+    pub bytes: usize,
+    pub messages: usize,
+    /// The helper was told to stop reading this process's output.
+    pub held: bool,
 }
 
 impl Routes {
@@ -39,10 +50,11 @@ impl Routes {
 
     /// Forget a process and everything under it.
     pub fn forget_tree(&mut self, pipeline: &[i32]) {
-        if self.owners.is_empty() {
+        if self.owners.is_empty() && self.output.is_empty() {
             return;
         }
         self.owners.retain(|path, _| !path.starts_with(pipeline));
+        self.output.retain(|path, _| !path.starts_with(pipeline));
     }
 
     /// The pipelines an exited Erlang process owned, now marked gone.

@@ -19,6 +19,9 @@ pub enum Kind {
     Call = 1,
     /// NIF -> helper: bytes for a child's stdin.
     Stdin = 2,
+    /// NIF -> helper: stop (payload `[1]`) or resume (`[0]`) reading a
+    /// child's stdout and stderr: its owner's mailbox is full.
+    Hold = 3,
     /// helper -> NIF: the result of a call (a `Value`).
     Reply = 16,
     /// helper -> NIF: an asynchronous event (a `Value`).
@@ -38,6 +41,7 @@ impl Kind {
         Some(match byte {
             1 => Kind::Call,
             2 => Kind::Stdin,
+            3 => Kind::Hold,
             16 => Kind::Reply,
             17 => Kind::Event,
             18 => Kind::Stdout,

@@ -157,6 +157,7 @@ fn spawn(state: &mut State, clone_flags: Option<i64>) -> CallResult {
         killpg: false,
         inflight: Vec::new(),
         flowcontrol: state.opts.flowcontrol,
+        held: false,
         signaloneof: state.opts.signaloneof,
         exited: None,
     });
