@@ -219,14 +219,18 @@ pub fn has_data(fd: RawFd) -> bool {
 }
 
 pub fn readable_now(fd: RawFd) -> bool {
-    if fd < 0 {
-        return false;
-    }
+    fd >= 0 && poll_one(fd, libc::POLLIN, 0)
+}
+
+/// Wait up to `timeout_ms` for `events` on one fd; true when one came.
+pub fn poll_one(fd: RawFd, events: libc::c_short, timeout_ms: i32) -> bool {
     let mut pfd = libc::pollfd {
         fd,
-        events: libc::POLLIN,
+        events,
         revents: 0,
     };
-    // SAFETY: one valid pollfd, zero timeout.
-    unsafe { libc::poll(&mut pfd, 1, 0) > 0 }
+    // SAFETY: one valid pollfd. (nix's poll takes borrowed fds, and the
+    // helper's fds are plain numbers State owns: borrowing one is itself
+    // unsafe, so nix would not remove this block.)
+    unsafe { libc::poll(&mut pfd, 1, timeout_ms) > 0 }
 }

@@ -6,6 +6,10 @@ use crate::event_loop::flush_upstream;
 use crate::signals::Disposition;
 use crate::state::State;
 use alcove_proto::{Kind, Value, STDIO_CHUNK};
+use nix::sys::prctl;
+use nix::sys::signal::{kill, killpg, Signal};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::{getpid, getppid, Pid};
 use std::time::{Duration, Instant};
 
 /// Most processes one reap collects; the next SIGCHLD collects the rest.
@@ -56,12 +60,13 @@ pub fn reap(state: &mut State) {
     // Bounded: a seccomp filter that traps wait4 makes it return its own
     // number instead of failing.
     for _ in 0..REAP_BATCH {
-        let mut status = 0;
-        // SAFETY: status is a valid int to write to.
-        let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
-        if pid <= 0 {
+        let status = match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+            Ok(status) => status,
+            Err(_) => return,
+        };
+        let Some(pid) = status.pid().map(Pid::as_raw) else {
             return;
-        }
+        };
         let Some(idx) = state.child_index(pid) else {
             // An orphan adopted from below, now gone: what is left of the
             // process group it led goes with it (no group, no effect).
@@ -73,7 +78,7 @@ pub fn reap(state: &mut State) {
         // leaves its background processes be. setcpid killpg: always.
         let child = &state.children[idx];
         let execed = child.ctl_state == crate::state::CtlState::Execed;
-        let killed_program = execed && libc::WIFSIGNALED(status);
+        let killed_program = execed && matches!(status, WaitStatus::Signaled(..));
         if child.killpg || killed_program {
             kill_group(pid);
         }
@@ -92,8 +97,7 @@ pub fn reap(state: &mut State) {
 /// pid meanwhile: this reaches only that group, if it is still there.
 fn kill_group(leader: libc::pid_t) {
     if leader > 1 {
-        // SAFETY: kill has no memory effects.
-        unsafe { libc::kill(-leader, libc::SIGKILL) };
+        let _ = killpg(Pid::from_raw(leader), Signal::SIGKILL);
     }
 }
 
@@ -136,8 +140,7 @@ pub fn finish_exited(state: &mut State, pid: i32) {
 /// Make orphaned descendants this process's to reap (and to kill when it
 /// shuts down), instead of init's.
 pub fn become_subreaper(on: bool) {
-    // SAFETY: prctl with integer arguments only.
-    unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, on as libc::c_ulong, 0, 0, 0) };
+    let _ = prctl::set_child_subreaper(on);
 }
 
 /// Die (SIGKILL) when the parent helper dies, however it dies: a process
@@ -145,36 +148,18 @@ pub fn become_subreaper(on: bool) {
 /// The kernel drops this setting when credentials change, so the id calls
 /// arm it again.
 pub fn die_with_parent(parent: libc::pid_t) {
-    // SAFETY: prctl and getppid with integer arguments only.
-    unsafe {
-        libc::prctl(
-            libc::PR_SET_PDEATHSIG,
-            libc::SIGKILL as libc::c_ulong,
-            0,
-            0,
-            0,
-        );
-        // The parent may have died before the setting took. (In a new PID
-        // namespace the parent is outside it and getppid() is 0.)
-        let ppid = libc::getppid();
-        if parent > 0 && ppid != parent && ppid != 0 {
-            libc::_exit(1);
-        }
+    rearm_parent_death();
+    // The parent may have died before the setting took. (In a new PID
+    // namespace the parent is outside it and getppid() is 0.)
+    let ppid = getppid().as_raw();
+    if parent > 0 && ppid != parent && ppid != 0 {
+        exit_now_with(1);
     }
 }
 
 /// Arm parent-death again after a credential change (see [`die_with_parent`]).
 pub fn rearm_parent_death() {
-    // SAFETY: prctl with integer arguments only.
-    unsafe {
-        libc::prctl(
-            libc::PR_SET_PDEATHSIG,
-            libc::SIGKILL as libc::c_ulong,
-            0,
-            0,
-            0,
-        )
-    };
+    let _ = prctl::set_pdeathsig(Signal::SIGKILL);
 }
 
 /// Close every fd above stderr: the helper must not hold the VM's fds.
@@ -198,8 +183,7 @@ pub fn close_inherited_fds() {
 /// The pids of this process's children, from /proc (None without /proc,
 /// as after a chroot).
 fn children_of_self() -> Option<Vec<i32>> {
-    // SAFETY: getpid cannot fail.
-    let pid = unsafe { libc::getpid() };
+    let pid = getpid();
     let text = std::fs::read_to_string(format!("/proc/self/task/{pid}/children")).ok()?;
     Some(
         text.split_whitespace()
@@ -208,23 +192,17 @@ fn children_of_self() -> Option<Vec<i32>> {
     )
 }
 
-fn exit_event(state: &State, status: i32) -> Option<Value> {
-    if libc::WIFEXITED(status) {
-        (state.opts.exit_status == 1).then(|| {
-            Value::tuple2(
-                Value::atom("exit_status"),
-                Value::Int(libc::WEXITSTATUS(status) as i64),
-            )
-        })
-    } else if libc::WIFSIGNALED(status) {
-        (state.opts.termsig == 1).then(|| {
+fn exit_event(state: &State, status: WaitStatus) -> Option<Value> {
+    match status {
+        WaitStatus::Exited(_, code) => (state.opts.exit_status == 1)
+            .then(|| Value::tuple2(Value::atom("exit_status"), Value::Int(code as i64))),
+        WaitStatus::Signaled(_, signal, _) => (state.opts.termsig == 1).then(|| {
             Value::tuple2(
                 Value::atom("termsig"),
-                Value::atom(consts::signal::name(libc::WTERMSIG(status))),
+                Value::atom(consts::signal::name(signal as i32)),
             )
-        })
-    } else {
-        None
+        }),
+        _ => None,
     }
 }
 
@@ -238,8 +216,7 @@ pub fn shutdown(state: &mut State) -> ! {
         child.ctl = -1;
         child.stdin = -1;
         if child.signaloneof > 0 {
-            // SAFETY: kill has no memory effects.
-            unsafe { libc::kill(child.pid, child.signaloneof as i32) };
+            signal_raw(child.pid, child.signaloneof as i32);
         }
     }
     let known: Vec<i32> = state.children.iter().map(|c| c.pid).collect();
@@ -259,11 +236,10 @@ pub fn shutdown(state: &mut State) -> ! {
     crate::teardown::kill_children(state);
     loop {
         for pid in children_of_self().unwrap_or_else(|| known.clone()) {
-            // SAFETY: kill has no memory effects.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
+            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
         }
-        // SAFETY: null status is allowed; blocks until a child exits.
-        if unsafe { libc::waitpid(-1, std::ptr::null_mut(), 0) } < 0 {
+        // Blocks until a child exits; fails once none is left.
+        if waitpid(None, None).is_err() {
             finish_shutdown(state);
         }
     }
@@ -277,21 +253,30 @@ fn finish_shutdown(state: &State) -> ! {
 /// Reap what has exited; true when no child is left at all.
 fn reap_all_nohang() -> bool {
     loop {
-        // SAFETY: null status is allowed.
-        let pid = unsafe { libc::waitpid(-1, std::ptr::null_mut(), libc::WNOHANG) };
-        if pid < 0 {
-            return true;
-        }
-        if pid == 0 {
-            return false;
+        match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+            Err(_) => return true,
+            Ok(WaitStatus::StillAlive) => return false,
+            Ok(_) => {}
         }
     }
 }
 
+/// A signal by number: `signaloneof` may name real-time signals, which
+/// nix's `Signal` cannot hold.
+fn signal_raw(pid: i32, signum: i32) {
+    // SAFETY: kill(2) takes integers only and touches no memory.
+    unsafe { libc::kill(pid, signum) };
+}
+
 fn exit_now() -> ! {
-    // SAFETY: _exit ends the process without running destructors, which is
-    // what a helper that may be a fork of another wants.
-    unsafe { libc::_exit(0) }
+    exit_now_with(0)
+}
+
+fn exit_now_with(code: i32) -> ! {
+    // SAFETY: _exit ends the process without running destructors or atexit
+    // handlers, which is what a helper that may be a fork of another
+    // wants; nix has no wrapper for it.
+    unsafe { libc::_exit(code) }
 }
 
 /// Send what is queued upstream, waiting up to a second for room.
@@ -299,12 +284,6 @@ pub fn flush_before_exit(state: &mut State) {
     let deadline = Instant::now() + Duration::from_secs(1);
     while !state.up_out.is_empty() && !state.up_closed && Instant::now() < deadline {
         flush_upstream(state);
-        let mut pfd = libc::pollfd {
-            fd: state.up_write,
-            events: libc::POLLOUT,
-            revents: 0,
-        };
-        // SAFETY: one valid pollfd.
-        unsafe { libc::poll(&mut pfd, 1, 100) };
+        crate::child_io::poll_one(state.up_write, libc::POLLOUT, 100);
     }
 }

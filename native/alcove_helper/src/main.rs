@@ -66,18 +66,14 @@ fn boot_channel() {
         eprintln!("alcove: no control socket on fd 0");
         std::process::exit(1);
     }
-    let null = c"/dev/null";
-    // SAFETY: open a NUL-terminated path; dup2 onto 0 and 1, which hold
-    // the socket copies no longer needed.
-    unsafe {
-        let fd = libc::open(null.as_ptr(), libc::O_RDWR);
-        if fd >= 0 {
-            libc::dup2(fd, 0);
-            libc::dup2(fd, 1);
-            if fd > 2 {
-                libc::close(fd);
-            }
-        }
+    // 0 and 1 hold socket copies no longer needed.
+    if let Ok(null) = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")
+    {
+        let _ = nix::unistd::dup2_stdin(&null);
+        let _ = nix::unistd::dup2_stdout(&null);
     }
 }
 
@@ -120,8 +116,7 @@ fn main() {
         // The root helper dies with the process that started it (the VM,
         // or sudo): a helper blocked in a call would never see its channel
         // close. (A re-executed image keeps the setting it had.)
-        // SAFETY: getppid cannot fail.
-        lifecycle::die_with_parent(unsafe { libc::getppid() });
+        lifecycle::die_with_parent(nix::unistd::getppid().as_raw());
     }
     // The driver's cgroup and its guardian, made before this process
     // becomes a subreaper (the guardian must not be reparented to it).

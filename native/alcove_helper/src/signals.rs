@@ -5,6 +5,7 @@
 //! signals would otherwise survive exec.
 
 use crate::fdio;
+use nix::sys::signal::{sigprocmask, SigSet, SigmaskHow};
 use std::os::unix::io::RawFd;
 use std::sync::atomic::{AtomicI32, Ordering};
 
@@ -132,21 +133,19 @@ pub fn reset_all() {
 }
 
 /// Block every signal; returns the mask to restore.
-pub fn block_all() -> libc::sigset_t {
-    // SAFETY: zeroed sigsets are valid; sigfillset/sigprocmask only write them.
-    unsafe {
-        let mut all: libc::sigset_t = std::mem::zeroed();
-        let mut old: libc::sigset_t = std::mem::zeroed();
-        libc::sigfillset(&mut all);
-        libc::sigprocmask(libc::SIG_SETMASK, &all, &mut old);
-        old
-    }
+pub fn block_all() -> SigSet {
+    let mut old = SigSet::empty();
+    let _ = sigprocmask(
+        SigmaskHow::SIG_SETMASK,
+        Some(&SigSet::all()),
+        Some(&mut old),
+    );
+    old
 }
 
 /// Put back a mask saved by [`block_all`].
-pub fn restore_mask(mask: &libc::sigset_t) {
-    // SAFETY: mask is a valid sigset.
-    unsafe { libc::sigprocmask(libc::SIG_SETMASK, mask, std::ptr::null_mut()) };
+pub fn restore_mask(mask: &SigSet) {
+    let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(mask), None);
 }
 
 /// The signal state of one helper process.

@@ -258,15 +258,10 @@ impl State {
 
     /// The current RLIMIT_NOFILE soft limit.
     pub fn nofile() -> libc::rlim_t {
-        let mut limit = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
-        };
-        // SAFETY: limit is a valid rlimit to fill.
-        if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } < 0 {
-            return libc::RLIM_INFINITY;
+        match nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE) {
+            Ok((soft, _)) => soft,
+            Err(_) => libc::RLIM_INFINITY,
         }
-        limit.rlim_cur
     }
 
     /// Whether the upstream queue is too full to take more child output.

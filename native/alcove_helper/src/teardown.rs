@@ -93,8 +93,7 @@ fn empty(dir: &Path) -> bool {
 /// helper becomes a subreaper, so the guardian is not reparented to it.
 pub fn setup_root() -> Option<PathBuf> {
     let base = own_cgroup()?;
-    // SAFETY: getpid cannot fail.
-    let pid = unsafe { libc::getpid() };
+    let pid = nix::unistd::getpid().as_raw();
     let dir = base.join(format!("alcove.{pid}"));
     if dir.exists() {
         // Left by an earlier process that had this pid.
@@ -140,22 +139,19 @@ fn spawn_guardian(helper: libc::pid_t, dir: &Path) -> bool {
         unsafe { libc::_exit(0) };
     }
     crate::fdio::close(pidfd);
-    let mut status = 0;
-    // SAFETY: waiting for the intermediate child just forked.
-    unsafe { libc::waitpid(middle, &mut status, 0) };
-    libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0
+    matches!(
+        nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(middle), None),
+        Ok(nix::sys::wait::WaitStatus::Exited(_, 0))
+    )
 }
 
 /// The guardian: wait for the root helper to end (its pidfd turns
 /// readable), then kill and remove the driver's cgroup.
 fn guard(pidfd: i32, dir: &Path) -> ! {
-    // SAFETY: setsid and prctl take no pointers but the name, a NUL-
-    // terminated literal. A session of its own: no signal to the tree's
-    // process group or session reaches the guardian.
-    unsafe {
-        libc::setsid();
-        libc::prctl(libc::PR_SET_NAME, c"alcove-guard".as_ptr(), 0, 0, 0);
-    }
+    // A session of its own: no signal to the tree's process group or
+    // session reaches the guardian.
+    let _ = nix::unistd::setsid();
+    let _ = nix::sys::prctl::set_name(c"alcove-guard");
     // Nothing of the helper's: above all not its control socket, whose
     // end of file tells the driver the helper is gone. stderr stays.
     for fd in [0, 1] {
@@ -170,13 +166,8 @@ fn guard(pidfd: i32, dir: &Path) -> ! {
         }
         libc::syscall(libc::SYS_close_range, first, u32::MAX, 0u32);
     }
-    let mut pfd = libc::pollfd {
-        fd: pidfd,
-        events: libc::POLLIN,
-        revents: 0,
-    };
-    // SAFETY: one valid pollfd; a pidfd is readable once the process exits.
-    while unsafe { libc::poll(&mut pfd, 1, -1) } < 0 {}
+    // A pidfd turns readable once its process has exited.
+    while !crate::child_io::poll_one(pidfd, libc::POLLIN, -1) {}
     kill(dir);
     let deadline = Instant::now() + GUARD_WAIT;
     while !empty(dir) && Instant::now() < deadline {
