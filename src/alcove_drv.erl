@@ -35,6 +35,8 @@
 }).
 
 %% How long stop/1 waits for the helper tree to be gone.
+%% Larger stdin writes are streamed from a dirty scheduler.
+-define(STDIN_FLAT_MAX, 1048576).
 %% Output held for a full mailbox flows again below this many messages.
 -define(HOLD_LOW_WATER, 16).
 %% How often a held owner's mailbox is looked at.
@@ -251,7 +253,13 @@ raise(Reason, Drv, Pipeline, Call, Args) ->
 -spec stdin(ref(), [integer()], iodata()) -> ok.
 stdin(Drv, Pipeline, Data) ->
     try
-        alcove_nif:stdin(Drv, Pipeline, Data)
+        % Up to 1 MiB is flattened on this scheduler; more is streamed from
+        % a dirty one without being flattened (a binary referenced many
+        % times would otherwise be copied as many times, all at once).
+        case is_binary(Data) orelse iolist_size(Data) =< ?STDIN_FLAT_MAX of
+            true -> alcove_nif:stdin(Drv, Pipeline, Data);
+            false -> alcove_nif:stdin_stream(Drv, Pipeline, Data)
+        end
     catch
         error:Refused -> erlang:error(refusal(Refused, Drv), [Drv, Pipeline, Data])
     end.

@@ -2,7 +2,7 @@
 %%% @doc The NIF stubs; use alcove_drv and alcove instead.
 -module(alcove_nif).
 
--export([start/6, stop/2, call/4, stdin/3, cancel/2, controlling_process/3, release/2, priv_dir/0]).
+-export([start/6, stop/2, call/4, stdin/3, cancel/2, controlling_process/3, release/2, stdin_stream/3, priv_dir/0]).
 
 -on_load(init/0).
 
@@ -36,6 +36,9 @@ stdin(_Drv, _Pipeline, _Data) -> erlang:nif_error(not_loaded).
 
 -spec release(reference(), [integer()]) -> ok.
 release(_Resource, _Pipeline) -> erlang:nif_error(not_loaded).
+
+-spec stdin_stream(pid(), [integer()], iodata()) -> ok.
+stdin_stream(_Drv, _Pipeline, _Data) -> erlang:nif_error(not_loaded).
 
 -spec cancel(pid(), non_neg_integer()) -> boolean().
 cancel(_Drv, _RequestId) -> erlang:nif_error(not_loaded).

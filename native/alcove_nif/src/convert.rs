@@ -114,3 +114,47 @@ fn proper_list(term: Term) -> Result<ListIterator, Unsupported> {
     }
     term.decode().map_err(|_| Unsupported)
 }
+
+/// Walk iodata (binaries, bytes 0..=255, lists, improper tails) without
+/// flattening it, handing `emit` its bytes piece by piece in order. A
+/// binary referenced many times is read as many times, but never copied
+/// into one big buffer. Err for anything that is not iodata.
+pub fn walk_iodata<'a>(
+    term: Term<'a>,
+    mut emit: impl FnMut(&[u8]) -> bool,
+) -> Result<(), Unsupported> {
+    let mut stack = vec![term];
+    while let Some(term) = stack.pop() {
+        match term.get_type() {
+            TermType::Binary => {
+                let bin = rustler::Binary::from_term(term).map_err(|_| Unsupported)?;
+                if !emit(bin.as_slice()) {
+                    return Ok(());
+                }
+            }
+            TermType::List => {
+                if term.is_empty_list() {
+                    continue;
+                }
+                let (head, tail) = term.list_get_cell().map_err(|_| Unsupported)?;
+                // The tail is either a list or a binary (an improper tail).
+                match tail.get_type() {
+                    TermType::List | TermType::Binary => stack.push(tail),
+                    _ => return Err(Unsupported),
+                }
+                match head.get_type() {
+                    TermType::Integer => {
+                        let byte: u8 = head.decode().map_err(|_| Unsupported)?;
+                        if !emit(&[byte]) {
+                            return Ok(());
+                        }
+                    }
+                    TermType::List | TermType::Binary => stack.push(head),
+                    _ => return Err(Unsupported),
+                }
+            }
+            _ => return Err(Unsupported),
+        }
+    }
+    Ok(())
+}

@@ -164,6 +164,49 @@ fn stdin(drv: LocalPid, pipeline: Term, data: Term) -> NifResult<rustler::Atom> 
     Ok(ok())
 }
 
+/// Past this many bytes queued for the helper, a large stdin write waits
+/// (on its dirty scheduler) for the queue to drain.
+const STDIN_STREAM_QUEUE: usize = 64 << 20;
+
+/// Write large iodata to a child's stdin, on a dirty scheduler, without
+/// flattening it: chunk by chunk as the iodata is walked, waiting while
+/// the queue to the helper is over [`STDIN_STREAM_QUEUE`]. The iodata is
+/// checked whole first, so a bad term sends nothing.
+#[rustler::nif(schedule = "DirtyCpu")]
+fn stdin_stream(drv: LocalPid, pipeline: Term, data: Term) -> NifResult<rustler::Atom> {
+    let resource = lookup(drv)?;
+    let driver = &resource.driver;
+    let pipeline = decode_pipeline(pipeline, alcove_proto::MAX_DEPTH).map_err(|_| Error::BadArg)?;
+    convert::walk_iodata(data, |_| true).map_err(|_| Error::BadArg)?;
+    let mut chunk = Vec::with_capacity(alcove_proto::STDIO_CHUNK);
+    let mut open = true;
+    let flush = |chunk: &mut Vec<u8>| {
+        while driver.writer.queued() > STDIN_STREAM_QUEUE {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let sent = driver.stdin(&pipeline, chunk);
+        chunk.clear();
+        sent
+    };
+    convert::walk_iodata(data, |mut bytes| {
+        while !bytes.is_empty() {
+            let take = (alcove_proto::STDIO_CHUNK - chunk.len()).min(bytes.len());
+            chunk.extend_from_slice(&bytes[..take]);
+            bytes = &bytes[take..];
+            if chunk.len() == alcove_proto::STDIO_CHUNK && !flush(&mut chunk) {
+                open = false;
+                return false;
+            }
+        }
+        true
+    })
+    .map_err(|_| Error::BadArg)?;
+    if open && !chunk.is_empty() {
+        flush(&mut chunk);
+    }
+    Ok(ok())
+}
+
 /// Let a held process's output flow again; see `reader::deliver_output`.
 #[rustler::nif]
 fn release(resource: ResourceArc<DriverResource>, pipeline: Term) -> NifResult<rustler::Atom> {

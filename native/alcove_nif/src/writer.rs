@@ -11,6 +11,8 @@ struct Queue {
     frames: VecDeque<Vec<u8>>,
     /// Bytes of the front frame already written.
     offset: usize,
+    /// Bytes of every frame queued.
+    bytes: usize,
     closed: bool,
 }
 
@@ -79,15 +81,24 @@ impl Writer {
                 }
             }
         }
+        queue.bytes += frame.len();
         queue.frames.push_back(frame);
         self.ready.notify_one();
         true
+    }
+
+    /// Bytes waiting for the socket (0 once closed).
+    pub fn queued(&self) -> usize {
+        self.queue
+            .lock()
+            .map_or(0, |q| if q.closed { 0 } else { q.bytes })
     }
 
     pub fn close(&self) {
         if let Ok(mut queue) = self.queue.lock() {
             queue.closed = true;
             queue.frames.clear();
+            queue.bytes = 0;
         }
         self.ready.notify_all();
     }
@@ -111,8 +122,10 @@ impl Writer {
                 let offset = queue.offset;
                 match write_some(self.fd, &front[offset..]) {
                     Wrote::All => {
+                        let len = front.len();
                         queue.frames.pop_front();
                         queue.offset = 0;
+                        queue.bytes -= len;
                     }
                     Wrote::Part(n) => {
                         queue.offset += n;
@@ -121,6 +134,7 @@ impl Writer {
                     Wrote::Broken => {
                         queue.closed = true;
                         queue.frames.clear();
+                        queue.bytes = 0;
                         return;
                     }
                 }
