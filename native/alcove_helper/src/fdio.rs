@@ -197,3 +197,19 @@ impl OutQueue {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minus_one_is_ebadf_without_a_call() {
+        let mut called = false;
+        let result = with_fd(-1, |_| {
+            called = true;
+            Ok(())
+        });
+        assert_eq!(result, Err(Errno::EBADF));
+        assert!(!called);
+    }
+}

@@ -1,7 +1,6 @@
 //! Filesystem calls: chdir(2), getcwd(3), chmod(2), chown(2), chroot(2),
 //! link(2), symlink(2), unlink(2), mkdir(2), mkfifo(3), rmdir(2),
 //! readdir(3). Paths are iodata without NUL bytes (a NUL is `badarg`).
-
 //!
 //! nix has no link, symlink, rmdir or chmod, only their `*at` forms: those
 //! are other system calls (a seccomp filter tells them apart), so these
