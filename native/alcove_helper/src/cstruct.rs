@@ -318,13 +318,16 @@ mod tests {
         let value = Value::List(vec![bin(&[1, 2]), ptr(Value::Int(2))]);
         let mut cstruct = CStruct::from_value(&value).unwrap();
         let address = cstruct.as_mut_ptr() as *mut u8;
-        // SAFETY: the struct is 2 + POINTER_SIZE bytes; its pointer field
-        // points to a 2-byte buffer; this plays the kernel's part.
-        unsafe {
-            *address = 9;
-            let field = address.add(2).cast::<usize>().read_unaligned() as *mut u8;
-            *field.add(1) = 7;
-        }
+        // This plays the kernel's part, writing through the addresses.
+        // SAFETY: the struct is 2 + POINTER_SIZE bytes, owned by cstruct
+        // and not otherwise borrowed while this slice lives.
+        let bytes = unsafe { std::slice::from_raw_parts_mut(address, 2 + POINTER_SIZE) };
+        bytes[0] = 9;
+        let field = read_pointer(bytes, 2) as *mut u8;
+        // SAFETY: the pointer field holds the address of the 2-byte buffer
+        // cstruct owns, not otherwise borrowed while this slice lives.
+        let buffer = unsafe { std::slice::from_raw_parts_mut(field, 2) };
+        buffer[1] = 7;
         assert_eq!(
             cstruct.contents(),
             Value::List(vec![bin(&[9, 2]), ptr(bin(&[0, 7]))])

@@ -1,7 +1,10 @@
 //! Thin, checked wrappers over read/write/pipe/close on raw fds, and the
 //! byte queue each outgoing stream uses.
 
-use std::os::unix::io::RawFd;
+use nix::errno::Errno;
+use nix::fcntl::{fcntl, FcntlArg, FdFlag, OFlag};
+use nix::sys::socket::{AddressFamily, SockFlag, SockType};
+use std::os::unix::io::{BorrowedFd, IntoRawFd, RawFd};
 
 /// Result of a non-blocking read.
 pub enum ReadOutcome {
@@ -17,20 +20,33 @@ fn errno() -> i32 {
         .unwrap_or(libc::EIO)
 }
 
+/// Make one nix call on the descriptor numbered `fd`.
+///
+/// nix takes descriptors as `BorrowedFd`, which cannot hold -1: for -1 the
+/// answer is EBADF, the kernel's answer for it, without a system call.
+pub fn with_fd<T>(
+    fd: RawFd,
+    call: impl FnOnce(BorrowedFd<'_>) -> nix::Result<T>,
+) -> nix::Result<T> {
+    if fd == -1 {
+        return Err(Errno::EBADF);
+    }
+    // SAFETY: fd is not -1. The borrow lives only for `call`, one system
+    // call made by this single-threaded process, during which nothing
+    // closes fd or opens a file that could take its number. BorrowedFd only
+    // carries the number to the kernel: a number that is not open (one a
+    // caller named) fails with EBADF there, as the raw call does.
+    call(unsafe { BorrowedFd::borrow_raw(fd) })
+}
+
 pub fn read(fd: RawFd, buf: &mut [u8]) -> ReadOutcome {
     loop {
-        // SAFETY: buf is a valid writable buffer of buf.len() bytes.
-        let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
-        if n > 0 {
-            return ReadOutcome::Data(n as usize);
-        }
-        if n == 0 {
-            return ReadOutcome::Eof;
-        }
-        match errno() {
-            libc::EINTR => continue,
-            libc::EAGAIN => return ReadOutcome::WouldBlock,
-            _ => return ReadOutcome::Error,
+        match with_fd(fd, |fd| nix::unistd::read(fd, buf)) {
+            Ok(0) => return ReadOutcome::Eof,
+            Ok(n) => return ReadOutcome::Data(n),
+            Err(Errno::EINTR) => continue,
+            Err(Errno::EAGAIN) => return ReadOutcome::WouldBlock,
+            Err(_) => return ReadOutcome::Error,
         }
     }
 }
@@ -38,44 +54,33 @@ pub fn read(fd: RawFd, buf: &mut [u8]) -> ReadOutcome {
 /// Write what the fd takes now. `Ok(n)` may be short; `Ok(0)` means it would block.
 pub fn write(fd: RawFd, buf: &[u8]) -> Result<usize, i32> {
     loop {
-        // SAFETY: buf is a valid readable buffer of buf.len() bytes.
-        let n = unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) };
-        if n >= 0 {
-            return Ok(n as usize);
-        }
-        match errno() {
-            libc::EINTR => continue,
-            libc::EAGAIN => return Ok(0),
-            e => return Err(e),
+        match with_fd(fd, |fd| nix::unistd::write(fd, buf)) {
+            Ok(n) => return Ok(n),
+            Err(Errno::EINTR) => continue,
+            Err(Errno::EAGAIN) => return Ok(0),
+            Err(e) => return Err(e as i32),
         }
     }
 }
 
 pub fn close(fd: RawFd) {
     if fd >= 0 {
-        // SAFETY: closing an fd this process owns; errors are of no use here.
-        unsafe { libc::close(fd) };
+        // Errors are of no use here.
+        let _ = nix::unistd::close(fd);
     }
 }
 
 pub fn set_nonblock(fd: RawFd) {
-    // SAFETY: fcntl on an fd with integer arguments only.
-    unsafe {
-        let flags = libc::fcntl(fd, libc::F_GETFL);
-        if flags >= 0 {
-            libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK);
-        }
-    }
+    let _ = with_fd(fd, |fd| {
+        let flags = OFlag::from_bits_retain(fcntl(fd, FcntlArg::F_GETFL)?);
+        fcntl(fd, FcntlArg::F_SETFL(flags | OFlag::O_NONBLOCK))
+    });
 }
 
 /// A close-on-exec pipe: (read end, write end).
 pub fn pipe() -> Result<(RawFd, RawFd), i32> {
-    let mut fds = [-1; 2];
-    // SAFETY: fds is a valid array of two ints.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } < 0 {
-        return Err(errno());
-    }
-    Ok((fds[0], fds[1]))
+    let (read, write) = nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| e as i32)?;
+    Ok((read.into_raw_fd(), write.into_raw_fd()))
 }
 
 /// Put `fd` at the number `target` (close-on-exec), closing the original;
@@ -85,62 +90,59 @@ pub fn move_fd(fd: RawFd, target: RawFd) -> Result<RawFd, i32> {
         set_cloexec(fd, true);
         return Ok(fd);
     }
-    // SAFETY: dup3 on fds this process owns.
-    if unsafe { libc::dup3(fd, target, libc::O_CLOEXEC) } < 0 {
-        return Err(errno());
-    }
+    dup3_cloexec(fd, target)?;
     close(fd);
     Ok(target)
 }
 
 /// Put a close-on-exec copy of `fd` at `target`, keeping `fd`.
 pub fn move_fd_copy(fd: RawFd, target: RawFd) -> Result<RawFd, i32> {
-    // SAFETY: dup3 on fds this process owns.
+    dup3_cloexec(fd, target)?;
+    Ok(target)
+}
+
+/// dup3(2) with O_CLOEXEC onto a fixed number. nix's dup3 wants the
+/// target as an OwnedFd and its dup3_raw is an unsafe fn: the numbers here
+/// (the helper's fds 3, 4, 5) may be closed or held by no Rust owner.
+fn dup3_cloexec(fd: RawFd, target: RawFd) -> Result<(), i32> {
+    // SAFETY: integer arguments only; dup3 atomically replaces whatever is
+    // open at `target`, which the callers mean to replace (the helper's
+    // fixed fds, which nothing else in the process owns).
     if unsafe { libc::dup3(fd, target, libc::O_CLOEXEC) } < 0 {
         return Err(errno());
     }
-    Ok(target)
+    Ok(())
 }
 
 /// Set or clear FD_CLOEXEC.
 pub fn set_cloexec(fd: RawFd, on: bool) {
-    // SAFETY: fcntl on an fd with integer arguments only.
-    unsafe {
-        let flags = libc::fcntl(fd, libc::F_GETFD);
-        if flags >= 0 {
-            let flags = if on {
-                flags | libc::FD_CLOEXEC
-            } else {
-                flags & !libc::FD_CLOEXEC
-            };
-            libc::fcntl(fd, libc::F_SETFD, flags);
-        }
-    }
+    let _ = with_fd(fd, |fd| {
+        let flags = FdFlag::from_bits_retain(fcntl(fd, FcntlArg::F_GETFD)?);
+        let flags = if on {
+            flags | FdFlag::FD_CLOEXEC
+        } else {
+            flags - FdFlag::FD_CLOEXEC
+        };
+        fcntl(fd, FcntlArg::F_SETFD(flags))
+    });
 }
 
 /// Whether FD_CLOEXEC is set (false for a closed fd).
 pub fn is_cloexec(fd: RawFd) -> bool {
-    // SAFETY: fcntl on an fd with integer arguments only.
-    let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
-    flags >= 0 && flags & libc::FD_CLOEXEC != 0
+    with_fd(fd, |fd| fcntl(fd, FcntlArg::F_GETFD))
+        .is_ok_and(|flags| FdFlag::from_bits_retain(flags).contains(FdFlag::FD_CLOEXEC))
 }
 
 /// A close-on-exec stream socketpair.
 pub fn socketpair() -> Result<(RawFd, RawFd), i32> {
-    let mut fds = [-1; 2];
-    // SAFETY: fds is a valid array of two ints.
-    let rc = unsafe {
-        libc::socketpair(
-            libc::AF_UNIX,
-            libc::SOCK_STREAM | libc::SOCK_CLOEXEC,
-            0,
-            fds.as_mut_ptr(),
-        )
-    };
-    if rc < 0 {
-        return Err(errno());
-    }
-    Ok((fds[0], fds[1]))
+    let (a, b) = nix::sys::socket::socketpair(
+        AddressFamily::Unix,
+        SockType::Stream,
+        None,
+        SockFlag::SOCK_CLOEXEC,
+    )
+    .map_err(|e| e as i32)?;
+    Ok((a.into_raw_fd(), b.into_raw_fd()))
 }
 
 /// Bytes waiting to go out on one fd.
@@ -193,5 +195,21 @@ impl OutQueue {
         self.bytes.clear();
         self.start = 0;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minus_one_is_ebadf_without_a_call() {
+        let mut called = false;
+        let result = with_fd(-1, |_| {
+            called = true;
+            Ok(())
+        });
+        assert_eq!(result, Err(Errno::EBADF));
+        assert!(!called);
     }
 }

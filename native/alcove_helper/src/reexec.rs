@@ -17,8 +17,11 @@
 //!   yet (calls queued behind the exec), which the new image handles first.
 
 use crate::fdio;
+use nix::fcntl::{fcntl, FcntlArg};
+use nix::sys::memfd::{memfd_create, MFdFlags};
+use nix::unistd::{lseek, Whence};
 use std::ffi::CString;
-use std::os::unix::io::RawFd;
+use std::os::unix::io::{AsRawFd, IntoRawFd, RawFd};
 
 /// The environment variable naming the handoff fd.
 pub const ENV: &str = "ALCOVE_REEXEC_FD";
@@ -45,14 +48,8 @@ pub fn prepare(
     pending: &[u8],
     skipping: usize,
 ) -> Result<(RawFd, CString), i32> {
-    let name = c"alcove-reexec";
-    // SAFETY: name is NUL-terminated; no MFD_CLOEXEC, so exec keeps it.
-    let fd = unsafe { libc::memfd_create(name.as_ptr(), 0) };
-    if fd < 0 {
-        return Err(std::io::Error::last_os_error()
-            .raw_os_error()
-            .unwrap_or(libc::EIO));
-    }
+    // No MFD_CLOEXEC, so exec keeps it; closed (dropped) on an error.
+    let fd = memfd_create(c"alcove-reexec", MFdFlags::empty()).map_err(|e| e as i32)?;
     let mut data = Vec::with_capacity(HEADER + pending.len());
     data.extend_from_slice(MAGIC);
     data.extend_from_slice(&request_id.to_be_bytes());
@@ -61,23 +58,17 @@ pub fn prepare(
     data.extend_from_slice(pending);
     let mut written = 0;
     while written < data.len() {
-        match fdio::write(fd, &data[written..]) {
+        match fdio::write(fd.as_raw_fd(), &data[written..]) {
             Ok(n) if n > 0 => written += n,
-            Ok(_) => return Err(fail(fd, libc::EIO)),
-            Err(errno) => return Err(fail(fd, errno)),
+            Ok(_) => return Err(libc::EIO),
+            Err(errno) => return Err(errno),
         }
     }
-    // SAFETY: lseek on our own memfd.
-    if unsafe { libc::lseek(fd, 0, libc::SEEK_SET) } < 0 {
-        return Err(fail(fd, libc::EIO));
+    if lseek(&fd, 0, Whence::SeekSet).is_err() {
+        return Err(libc::EIO);
     }
-    let entry = CString::new(format!("{ENV}={fd}")).map_err(|_| fail(fd, libc::EINVAL))?;
-    Ok((fd, entry))
-}
-
-fn fail(fd: RawFd, errno: i32) -> i32 {
-    fdio::close(fd);
-    errno
+    let entry = CString::new(format!("{ENV}={}", fd.as_raw_fd())).map_err(|_| libc::EINVAL)?;
+    Ok((fd.into_raw_fd(), entry))
 }
 
 /// In a starting helper: the handoff left by the image it replaces, if
@@ -91,8 +82,7 @@ pub fn take() -> Option<Handoff> {
     // Only a memfd is ours (and never blocks a read): F_GET_SEALS works
     // on memfds alone. Anything else named there (a stale variable in the
     // driver's environment) is left alone.
-    // SAFETY: fcntl with integer arguments only.
-    if unsafe { libc::fcntl(fd, libc::F_GET_SEALS) } < 0 {
+    if fdio::with_fd(fd, |fd| fcntl(fd, FcntlArg::F_GET_SEALS)).is_err() {
         return None;
     }
     let mut data = Vec::new();
@@ -147,8 +137,10 @@ mod tests {
         assert_eq!(handoff.skipping, 7);
         assert_eq!(handoff.pending, pending);
         assert!(std::env::var_os(ENV).is_none());
-        // SAFETY: probing whether fd is still open.
-        assert!(unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0, "fd closed");
+        assert!(
+            fdio::with_fd(fd, |fd| fcntl(fd, FcntlArg::F_GETFD)).is_err(),
+            "fd closed"
+        );
 
         assert!(parse(b"").is_none());
         assert!(parse(b"NOTMAGIC\0\0\0\0\0\0\0\x01\0\0\0\0\0\0\0\0").is_none());
@@ -161,13 +153,9 @@ mod tests {
         assert!(std::env::var_os(ENV).is_none());
 
         // An fd that is not a memfd is not read (a pipe would block).
-        let mut pipe = [0; 2];
-        // SAFETY: pipe fills two ints.
-        assert_eq!(unsafe { libc::pipe(pipe.as_mut_ptr()) }, 0);
-        std::env::set_var(ENV, pipe[0].to_string());
+        let (read, _write) = nix::unistd::pipe().expect("pipe");
+        std::env::set_var(ENV, read.as_raw_fd().to_string());
         assert!(take().is_none());
-        fdio::close(pipe[0]);
-        fdio::close(pipe[1]);
     }
 
     /// Whatever bytes a handoff holds, parsing never panics.

@@ -5,6 +5,9 @@
 //! The libc environment functions are not thread-safe; the helper is
 //! single-threaded (see ARCHITECTURE.md), so no other thread can read or
 //! change the environment while one of these runs.
+//!
+//! Raw libc calls: nix wraps none of these but clearenv, and its clearenv
+//! is an unsafe fn as well that drops the errno of a failure.
 
 use crate::args::{binaries_size, Args, CallError, CallResult, MAX_REPLY_DATA};
 use crate::state::State;
@@ -22,18 +25,21 @@ extern "C" {
 /// The entries of the environment, copied.
 fn entries() -> Vec<Vec<u8>> {
     let mut out = Vec::new();
-    // SAFETY: single-threaded (see the module doc), so environ is not
-    // changed while it is walked; it is either NULL (after clearenv) or a
+    // Single-threaded (see the module doc), so environ is not changed
+    // while it is walked. It is either NULL (after clearenv) or a
     // NULL-terminated array of NUL-terminated strings.
-    unsafe {
-        let mut entry = ENVIRON;
-        if entry.is_null() {
-            return out;
+    // SAFETY: a plain read of the pointer, which nothing writes meanwhile.
+    let mut entry = unsafe { ENVIRON };
+    while !entry.is_null() {
+        // SAFETY: entry points into the array, at or before its NULL
+        // terminator (the walk stops there).
+        let string = unsafe { *entry };
+        if string.is_null() {
+            break;
         }
-        while !(*entry).is_null() {
-            out.push(CStr::from_ptr(*entry).to_bytes().to_vec());
-            entry = entry.add(1);
-        }
+        // SAFETY: an element before the terminator is a NUL-terminated string.
+        out.push(unsafe { CStr::from_ptr(string) }.to_bytes().to_vec());
+        entry = entry.wrapping_add(1);
     }
     out
 }
@@ -56,15 +62,15 @@ pub fn environ(_state: &mut State, _args: &Args) -> CallResult {
 /// getenv(3): the value, or `false` when the name is not set.
 pub fn getenv(_state: &mut State, args: &Args) -> CallResult {
     let name = args.cstring(0)?;
-    // SAFETY: name is NUL-terminated; the value is copied before anything
-    // else can change the environment (single-threaded, see the module doc).
-    let value = unsafe {
-        let value = libc::getenv(name.as_ptr());
-        if value.is_null() {
-            return Ok(Value::atom("false"));
-        }
-        CStr::from_ptr(value).to_bytes().to_vec()
-    };
+    // SAFETY: name is NUL-terminated; nothing changes the environment
+    // meanwhile (single-threaded, see the module doc).
+    let value = unsafe { libc::getenv(name.as_ptr()) };
+    if value.is_null() {
+        return Ok(Value::atom("false"));
+    }
+    // SAFETY: a non-NULL getenv result is a NUL-terminated string, copied
+    // here before anything can change the environment.
+    let value = unsafe { CStr::from_ptr(value) }.to_bytes().to_vec();
     Ok(Value::Bin(value))
 }
 

@@ -14,19 +14,14 @@ use crate::args::{Args, CallError, CallResult};
 use crate::fdio;
 use crate::signals;
 use crate::state::State;
+use nix::errno::Errno;
+use nix::unistd::{getpgid, getpgrp, getppid, setpgid, Pid};
 use std::ffi::{CStr, CString};
 
-fn pointers(strings: &[CString]) -> Vec<*const libc::c_char> {
-    strings
-        .iter()
-        .map(|s| s.as_ptr())
-        .chain(std::iter::once(std::ptr::null()))
-        .collect()
-}
-
 /// Run `exec`, which gets the environment entry to add for a re-exec
-/// (None for an ordinary exec). Returns only if the exec failed.
-fn run_exec(state: &mut State, exec: impl FnOnce(Option<&CStr>)) -> CallResult {
+/// (None for an ordinary exec) and returns the errno of the failed exec.
+/// Returns only if the exec failed.
+fn run_exec(state: &mut State, exec: impl FnOnce(Option<&CStr>) -> Errno) -> CallResult {
     let reexec = !fdio::is_cloexec(state.up_read);
     if state.depth == 0 && !reexec {
         // The root helper's channel is the driver's socket: replacing the
@@ -50,41 +45,41 @@ fn run_exec(state: &mut State, exec: impl FnOnce(Option<&CStr>)) -> CallResult {
     signals::reset_all();
     // The program gets no orphans of ours to reap.
     crate::lifecycle::become_subreaper(false);
-    exec(handoff.as_ref().map(|(_, entry)| entry.as_c_str()));
-    let err = CallError::last_os();
+    let err = exec(handoff.as_ref().map(|(_, entry)| entry.as_c_str()));
     if let Some((fd, _)) = handoff {
         fdio::close(fd);
     }
     crate::lifecycle::become_subreaper(true);
     state.signals.apply_all();
-    Err(err)
+    Err(err.into())
 }
 
 /// The program gets a process group of its own unless the caller chose
 /// one (the group is still the parent's): what it starts in its group can
 /// then be killed with it (see `lifecycle::reap`).
 fn lead_own_group() {
-    // SAFETY: getppid, getpgid, getpgrp and setpgid take integers only.
-    unsafe {
-        if libc::getpgid(libc::getppid()) == libc::getpgrp() {
-            libc::setpgid(0, 0);
-        }
+    if getpgid(Some(getppid())) == Ok(getpgrp()) {
+        let _ = setpgid(Pid::from_raw(0), Pid::from_raw(0));
     }
 }
 
-/// `env` with the re-exec entry added, as pointers for execve.
-fn with_entry(env: &[CString], entry: Option<&CStr>) -> Vec<*const libc::c_char> {
-    let mut ptrs: Vec<*const libc::c_char> = env.iter().map(|s| s.as_ptr()).collect();
-    ptrs.extend(entry.map(CStr::as_ptr));
-    ptrs.push(std::ptr::null());
-    ptrs
+/// The error of a failed exec (nix's exec functions return only then).
+fn failed(result: nix::Result<std::convert::Infallible>) -> Errno {
+    match result {
+        Err(errno) => errno,
+        Ok(never) => match never {},
+    }
+}
+
+/// `env` with the re-exec entry added.
+fn with_entry<'a>(env: &'a [CString], entry: Option<&'a CStr>) -> Vec<&'a CStr> {
+    env.iter().map(CString::as_c_str).chain(entry).collect()
 }
 
 /// execvp(3)
 pub fn execvp(state: &mut State, args: &Args) -> CallResult {
     let file = args.cstring(0)?;
     let argv = args.cstrings(1)?;
-    let argv_ptrs = pointers(&argv);
     run_exec(state, |entry| {
         if let Some(entry) = entry {
             // execvp takes the environment of the process: add the entry to
@@ -93,15 +88,11 @@ pub fn execvp(state: &mut State, args: &Args) -> CallResult {
                 std::env::set_var(key, value);
             }
         }
-        // SAFETY: file and every argv pointer are NUL-terminated strings
-        // that outlive the call; argv_ptrs ends with a null pointer.
-        unsafe { libc::execvp(file.as_ptr(), argv_ptrs.as_ptr()) };
+        let err = failed(nix::unistd::execvp(&file, &argv));
         if entry.is_some() {
-            let errno = std::io::Error::last_os_error();
             std::env::remove_var(crate::reexec::ENV);
-            // SAFETY: restore the errno of the failed exec for the caller.
-            unsafe { *libc::__errno_location() = errno.raw_os_error().unwrap_or(libc::EIO) };
         }
+        err
     })
 }
 
@@ -110,11 +101,8 @@ pub fn execve(state: &mut State, args: &Args) -> CallResult {
     let path = args.cstring(0)?;
     let argv = args.cstrings(1)?;
     let env = args.cstrings(2)?;
-    let argv_ptrs = pointers(&argv);
     run_exec(state, |entry| {
-        let env_ptrs = with_entry(&env, entry);
-        // SAFETY: as for execvp, with a null-terminated envp as well.
-        unsafe { libc::execve(path.as_ptr(), argv_ptrs.as_ptr(), env_ptrs.as_ptr()) };
+        failed(nix::unistd::execve(&path, &argv, &with_entry(&env, entry)))
     })
 }
 
@@ -123,11 +111,15 @@ pub fn fexecve(state: &mut State, args: &Args) -> CallResult {
     let fd = args.i32(0)?;
     let argv = args.cstrings(1)?;
     let env = args.cstrings(2)?;
-    let argv_ptrs = pointers(&argv);
     run_exec(state, |entry| {
-        let env_ptrs = with_entry(&env, entry);
-        // SAFETY: null-terminated argv and envp of NUL-terminated strings
-        // that outlive the call.
-        unsafe { libc::fexecve(fd, argv_ptrs.as_ptr(), env_ptrs.as_ptr()) };
+        if fd == -1 {
+            // What glibc's fexecve answers for a negative fd, before any
+            // system call (nix's BorrowedFd cannot hold -1).
+            return Errno::EINVAL;
+        }
+        let env = with_entry(&env, entry);
+        failed(fdio::with_fd(fd, |fd| {
+            nix::unistd::fexecve(fd, &argv, &env)
+        }))
     })
 }

@@ -24,9 +24,14 @@
 
 use crate::args::{Args, CallError, CallResult, MAX_REPLY_DATA};
 use crate::consts::{fcntl::FCNTL, file::FILE};
+use crate::fdio::with_fd;
 use crate::state::State;
 use alcove_proto::Value;
-use std::os::unix::io::RawFd;
+use nix::fcntl::OFlag;
+use nix::sys::select::FdSet;
+use nix::sys::stat::Mode;
+use nix::sys::time::TimeVal;
+use std::os::unix::io::{AsRawFd, BorrowedFd, IntoRawFd, RawFd};
 
 /// Largest read: the data has to fit in one reply frame. A larger Count is
 /// clamped (a short read, as read(2) may give anyway), like the original.
@@ -66,11 +71,13 @@ pub fn open(_state: &mut State, args: &Args) -> CallResult {
     let path = args.cstring(0)?;
     let flags = i32::try_from(args.flags(1, FILE)?).map_err(|_| CallError::Badarg)?;
     let mode = args.u32(2)?;
-    // SAFETY: path is a NUL-terminated string; the mode is passed by value.
-    let fd = unsafe { libc::open(path.as_ptr(), flags, mode as libc::c_uint) };
-    if fd < 0 {
-        return Err(CallError::last_os());
-    }
+    // The fd is the caller's from now on (closed with close/3).
+    let fd = nix::fcntl::open(
+        path.as_c_str(),
+        OFlag::from_bits_retain(flags),
+        Mode::from_bits_retain(mode),
+    )?
+    .into_raw_fd();
     Ok(Value::ok_with(Value::Int(fd as i64)))
 }
 
@@ -84,10 +91,7 @@ pub fn close(state: &mut State, args: &Args) -> CallResult {
         crate::child_io::close_child_fd(state, fd);
         return Ok(Value::ok());
     }
-    // SAFETY: closing an fd that is not one of the helper's own.
-    if unsafe { libc::close(fd) } < 0 {
-        return Err(CallError::last_os());
-    }
+    nix::unistd::close(fd)?;
     Ok(Value::ok())
 }
 
@@ -98,12 +102,8 @@ pub fn read(state: &mut State, args: &Args) -> CallResult {
     usable(state, fd)?;
     let count = usize::try_from(count).unwrap_or(MAX_READ).min(MAX_READ);
     let mut buf = vec![0u8; count];
-    // SAFETY: buf is writable for buf.len() bytes.
-    let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
-    if n < 0 {
-        return Err(CallError::last_os());
-    }
-    buf.truncate(n as usize);
+    let n = with_fd(fd, |fd| nix::unistd::read(fd, &mut buf))?;
+    buf.truncate(n);
     Ok(Value::ok_with(Value::Bin(buf)))
 }
 
@@ -112,11 +112,7 @@ pub fn write(state: &mut State, args: &Args) -> CallResult {
     let fd = fd_arg(args, 0)?;
     let buf = args.iodata(1)?;
     usable(state, fd)?;
-    // SAFETY: buf is readable for buf.len() bytes.
-    let n = unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) };
-    if n < 0 {
-        return Err(CallError::last_os());
-    }
+    let n = with_fd(fd, |fd| nix::unistd::write(fd, &buf))?;
     Ok(Value::ok_with(Value::Int(n as i64)))
 }
 
@@ -125,6 +121,8 @@ pub fn lseek(_state: &mut State, args: &Args) -> CallResult {
     let fd = fd_arg(args, 0)?;
     let offset = args.int(1)?;
     let whence = args.i32(2)?;
+    // A raw call: nix's Whence is a closed enum, and an unknown whence must
+    // reach the kernel, which answers EBADF for a bad fd before EINVAL.
     // SAFETY: lseek takes integers only.
     if unsafe { libc::lseek(fd, offset as libc::off_t, whence) } < 0 {
         return Err(CallError::last_os());
@@ -171,6 +169,8 @@ pub fn fcntl(state: &mut State, args: &Args) -> CallResult {
     if !harmless {
         usable(state, fd)?;
     }
+    // A raw call: nix's FcntlArg has no variant for several of these
+    // (F_GETOWN, F_SETSIG, F_SETLEASE, F_NOTIFY, ...).
     // SAFETY: cmd is one of the commands above, which take an integer, so
     // the kernel never dereferences arg.
     let rc = unsafe { libc::fcntl(fd, cmd as libc::c_int, arg as libc::c_long) };
@@ -210,28 +210,28 @@ fn timeout(args: &Args, index: usize) -> Result<Option<libc::timeval>, CallError
     }
 }
 
-/// A kernel fd_set holding `fds` (all checked to be below FD_SETSIZE).
-fn to_fd_set(fds: &[RawFd]) -> libc::fd_set {
-    // SAFETY: fd_set is plain old data; all zeroes is the empty set.
-    let mut set: libc::fd_set = unsafe { std::mem::zeroed() };
-    for &fd in fds {
-        // SAFETY: 0 <= fd < FD_SETSIZE, checked by fd_set().
-        unsafe { libc::FD_SET(fd, &mut set) };
+/// A kernel fd_set holding `fds` (all checked to be in 0..FD_SETSIZE, so
+/// FdSet::insert does not panic).
+fn to_fd_set(fds: &[RawFd]) -> FdSet<'_> {
+    let mut set = FdSet::new();
+    for fd in fds {
+        // SAFETY: *fd is not -1 (checked by fd_set()). The borrow lasts
+        // until the select in the same call, a span in which the
+        // single-threaded helper closes nothing and opens nothing that could
+        // take the number; one not open makes select fail with EBADF, as
+        // the raw call does.
+        set.insert(unsafe { BorrowedFd::borrow_raw(*fd) });
     }
     set
 }
 
-/// The fds of `fds` that the kernel left set in `set`, ascending.
-fn ready(fds: &[RawFd], set: &libc::fd_set) -> Value {
-    let mut out: Vec<RawFd> = fds
-        .iter()
-        .copied()
-        // SAFETY: 0 <= fd < FD_SETSIZE, checked by fd_set().
-        .filter(|&fd| unsafe { libc::FD_ISSET(fd, set) })
-        .collect();
-    out.sort_unstable();
-    out.dedup();
-    Value::List(out.into_iter().map(|fd| Value::Int(fd as i64)).collect())
+/// The fds the kernel left set in `set`, ascending.
+fn ready(set: &FdSet) -> Value {
+    Value::List(
+        set.fds(None)
+            .map(|fd| Value::Int(fd.as_raw_fd() as i64))
+            .collect(),
+    )
 }
 
 /// select(2): `{ok, ReadyRead, ReadyWrite, ReadyExcept}`.
@@ -239,7 +239,7 @@ pub fn select(_state: &mut State, args: &Args) -> CallResult {
     let read_fds = fd_set(args, 0)?;
     let write_fds = fd_set(args, 1)?;
     let except_fds = fd_set(args, 2)?;
-    let mut timeval = timeout(args, 3)?;
+    let mut timeval = timeout(args, 3)?.map(TimeVal::from);
     let nfds = read_fds
         .iter()
         .chain(&write_fds)
@@ -249,27 +249,17 @@ pub fn select(_state: &mut State, args: &Args) -> CallResult {
     let mut read_set = to_fd_set(&read_fds);
     let mut write_set = to_fd_set(&write_fds);
     let mut except_set = to_fd_set(&except_fds);
-    let timeval_ptr = timeval
-        .as_mut()
-        .map_or(std::ptr::null_mut(), |tv| tv as *mut libc::timeval);
-    // SAFETY: the three sets and the timeval (or null) are valid and
-    // writable, and every fd in them is below nfds <= FD_SETSIZE.
-    let rc = unsafe {
-        libc::select(
-            nfds,
-            &mut read_set,
-            &mut write_set,
-            &mut except_set,
-            timeval_ptr,
-        )
-    };
-    if rc < 0 {
-        return Err(CallError::last_os());
-    }
+    nix::sys::select::select(
+        nfds,
+        &mut read_set,
+        &mut write_set,
+        &mut except_set,
+        timeval.as_mut(),
+    )?;
     Ok(Value::Tuple(vec![
         Value::ok(),
-        ready(&read_fds, &read_set),
-        ready(&write_fds, &write_set),
-        ready(&except_fds, &except_set),
+        ready(&read_set),
+        ready(&write_set),
+        ready(&except_set),
     ]))
 }

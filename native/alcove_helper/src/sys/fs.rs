@@ -1,11 +1,19 @@
 //! Filesystem calls: chdir(2), getcwd(3), chmod(2), chown(2), chroot(2),
 //! link(2), symlink(2), unlink(2), mkdir(2), mkfifo(3), rmdir(2),
 //! readdir(3). Paths are iodata without NUL bytes (a NUL is `badarg`).
+//!
+//! nix has no link, symlink, rmdir or chmod, only their `*at` forms: those
+//! are other system calls (a seccomp filter tells them apart), so these
+//! four stay raw libc calls.
 
 use crate::args::{binaries_size, Args, CallError, CallResult, MAX_REPLY_DATA};
 use crate::state::State;
 use alcove_proto::Value;
-use std::ffi::CStr;
+use nix::dir::Dir;
+use nix::fcntl::OFlag;
+use nix::sys::stat::Mode;
+use nix::unistd::{Gid, Uid};
+use std::os::unix::ffi::OsStringExt;
 
 /// `ok`, or `{error, Errno}` when a libc call returned a negative value.
 fn check(rc: libc::c_int) -> CallResult {
@@ -27,23 +35,17 @@ fn id_arg(args: &Args, index: usize) -> Result<u32, CallError> {
 /// chdir(2)
 pub fn chdir(_state: &mut State, args: &Args) -> CallResult {
     let path = args.cstring(0)?;
-    // SAFETY: path is a NUL-terminated string.
-    check(unsafe { libc::chdir(path.as_ptr()) })
+    nix::unistd::chdir(path.as_c_str())?;
+    Ok(Value::ok())
 }
 
 /// getcwd(3)
 pub fn getcwd(_state: &mut State, _args: &Args) -> CallResult {
-    let mut buf = vec![0u8; libc::PATH_MAX as usize + 1];
-    // SAFETY: buf is writable for buf.len() bytes.
-    if unsafe { libc::getcwd(buf.as_mut_ptr().cast(), buf.len()) }.is_null() {
-        return Err(CallError::last_os());
-    }
-    let len = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    buf.truncate(len);
-    Ok(Value::ok_with(Value::Bin(buf)))
+    let cwd = nix::unistd::getcwd()?;
+    Ok(Value::ok_with(Value::Bin(cwd.into_os_string().into_vec())))
 }
 
-/// chmod(2)
+/// chmod(2), a raw call (see the module doc).
 pub fn chmod(_state: &mut State, args: &Args) -> CallResult {
     let path = args.cstring(0)?;
     let mode = args.u32(1)?;
@@ -56,18 +58,23 @@ pub fn chown(_state: &mut State, args: &Args) -> CallResult {
     let path = args.cstring(0)?;
     let owner = id_arg(args, 1)?;
     let group = id_arg(args, 2)?;
-    // SAFETY: path is a NUL-terminated string.
-    check(unsafe { libc::chown(path.as_ptr(), owner, group) })
+    // -1 (u32::MAX) is passed as it is: "leave unchanged".
+    nix::unistd::chown(
+        path.as_c_str(),
+        Some(Uid::from_raw(owner)),
+        Some(Gid::from_raw(group)),
+    )?;
+    Ok(Value::ok())
 }
 
 /// chroot(2): the working directory is left where it is, as chroot(2) does.
 pub fn chroot(_state: &mut State, args: &Args) -> CallResult {
     let path = args.cstring(0)?;
-    // SAFETY: path is a NUL-terminated string.
-    check(unsafe { libc::chroot(path.as_ptr()) })
+    nix::unistd::chroot(path.as_c_str())?;
+    Ok(Value::ok())
 }
 
-/// link(2)
+/// link(2), a raw call (see the module doc).
 pub fn link(_state: &mut State, args: &Args) -> CallResult {
     let old_path = args.cstring(0)?;
     let new_path = args.cstring(1)?;
@@ -75,7 +82,7 @@ pub fn link(_state: &mut State, args: &Args) -> CallResult {
     check(unsafe { libc::link(old_path.as_ptr(), new_path.as_ptr()) })
 }
 
-/// symlink(2)
+/// symlink(2), a raw call (see the module doc).
 pub fn symlink(_state: &mut State, args: &Args) -> CallResult {
     let target = args.cstring(0)?;
     let link_path = args.cstring(1)?;
@@ -86,41 +93,31 @@ pub fn symlink(_state: &mut State, args: &Args) -> CallResult {
 /// unlink(2)
 pub fn unlink(_state: &mut State, args: &Args) -> CallResult {
     let path = args.cstring(0)?;
-    // SAFETY: path is a NUL-terminated string.
-    check(unsafe { libc::unlink(path.as_ptr()) })
+    nix::unistd::unlink(path.as_c_str())?;
+    Ok(Value::ok())
 }
 
 /// mkdir(2)
 pub fn mkdir(_state: &mut State, args: &Args) -> CallResult {
     let path = args.cstring(0)?;
     let mode = args.u32(1)?;
-    // SAFETY: path is a NUL-terminated string.
-    check(unsafe { libc::mkdir(path.as_ptr(), mode as libc::mode_t) })
+    nix::unistd::mkdir(path.as_c_str(), Mode::from_bits_retain(mode))?;
+    Ok(Value::ok())
 }
 
 /// mkfifo(3)
 pub fn mkfifo(_state: &mut State, args: &Args) -> CallResult {
     let path = args.cstring(0)?;
     let mode = args.u32(1)?;
-    // SAFETY: path is a NUL-terminated string.
-    check(unsafe { libc::mkfifo(path.as_ptr(), mode as libc::mode_t) })
+    nix::unistd::mkfifo(path.as_c_str(), Mode::from_bits_retain(mode))?;
+    Ok(Value::ok())
 }
 
-/// rmdir(2)
+/// rmdir(2), a raw call (see the module doc).
 pub fn rmdir(_state: &mut State, args: &Args) -> CallResult {
     let path = args.cstring(0)?;
     // SAFETY: path is a NUL-terminated string.
     check(unsafe { libc::rmdir(path.as_ptr()) })
-}
-
-/// An open directory stream, closed on every way out.
-struct Dir(*mut libc::DIR);
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        // SAFETY: self.0 came from a successful opendir and is closed once.
-        unsafe { libc::closedir(self.0) };
-    }
 }
 
 /// readdir(3): the names in a directory, in the order readdir(3) returns
@@ -128,37 +125,20 @@ impl Drop for Dir {
 /// A listing too large for one reply is `{error, eoverflow}`.
 pub fn readdir(_state: &mut State, args: &Args) -> CallResult {
     let path = args.cstring(0)?;
-    // SAFETY: path is a NUL-terminated string.
-    let dir = unsafe { libc::opendir(path.as_ptr()) };
-    if dir.is_null() {
-        return Err(CallError::last_os());
-    }
-    let dir = Dir(dir);
+    // The flags opendir(3) opens with; the stream is closed on every way out.
+    let flags = OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
+    let dir = Dir::open(path.as_c_str(), flags, Mode::empty())?;
     let mut names: Vec<Vec<u8>> = Vec::new();
     let mut size = binaries_size([]);
-    loop {
-        // readdir(3) tells the end from an error only through errno.
-        // SAFETY: __errno_location returns this thread's errno slot.
-        unsafe { *libc::__errno_location() = 0 };
-        // SAFETY: dir.0 is an open directory stream.
-        let entry = unsafe { libc::readdir(dir.0) };
-        if entry.is_null() {
-            break;
-        }
-        // SAFETY: entry points to a dirent valid until the next readdir on
-        // dir, and d_name is NUL-terminated within it.
-        let name = unsafe { CStr::from_ptr((*entry).d_name.as_ptr()) }.to_bytes();
+    for entry in dir {
+        let entry = entry?;
+        let name = entry.file_name().to_bytes();
         size += binaries_size([name]) - binaries_size([]);
         if size > MAX_REPLY_DATA {
             return Err(CallError::Errno(libc::EOVERFLOW));
         }
         names.push(name.to_vec());
     }
-    match std::io::Error::last_os_error().raw_os_error() {
-        Some(0) | None => {}
-        Some(errno) => return Err(CallError::Errno(errno)),
-    }
-    drop(dir);
     Ok(Value::ok_with(Value::List(
         names.into_iter().map(Value::Bin).collect(),
     )))

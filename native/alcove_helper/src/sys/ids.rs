@@ -7,6 +7,7 @@
 use crate::args::{Args, CallError, CallResult};
 use crate::state::State;
 use alcove_proto::Value;
+use nix::unistd::{Gid, Pid, Uid};
 
 /// A uid_t/gid_t argument: 0..=2^32-1, or -1 (the C `(uid_t)-1`, which the
 /// setres*id(2) calls read as "leave unchanged").
@@ -17,36 +18,29 @@ fn id_arg(args: &Args, index: usize) -> Result<u32, CallError> {
     }
 }
 
-fn check(rv: libc::c_int) -> CallResult {
-    if rv < 0 {
-        return Err(CallError::last_os());
-    }
-    Ok(Value::ok())
-}
-
 /// After a credential change: the kernel forgets the parent-death signal
 /// then, and a process must still not outlive its helper.
-fn changed_ids(rv: libc::c_int) -> CallResult {
-    let result = check(rv);
-    if result.is_ok() {
-        crate::lifecycle::rearm_parent_death();
-    }
-    result
+fn changed_ids(result: nix::Result<()>) -> CallResult {
+    result?;
+    crate::lifecycle::rearm_parent_death();
+    Ok(Value::ok())
 }
 
 /// getuid(2)
 pub fn getuid(_state: &mut State, _args: &Args) -> CallResult {
-    // SAFETY: getuid cannot fail and touches no memory of ours.
-    Ok(Value::Int(unsafe { libc::getuid() } as i64))
+    Ok(Value::Int(nix::unistd::getuid().as_raw() as i64))
 }
 
 /// getgid(2)
 pub fn getgid(_state: &mut State, _args: &Args) -> CallResult {
-    // SAFETY: getgid cannot fail and touches no memory of ours.
-    Ok(Value::Int(unsafe { libc::getgid() } as i64))
+    Ok(Value::Int(nix::unistd::getgid().as_raw() as i64))
 }
 
 /// getgroups(2): `{ok, [Gid]}`.
+///
+/// A raw call: nix's getgroups first asks sysconf(_SC_NGROUPS_MAX), which
+/// glibc answers by opening and reading /proc/sys/kernel/ngroups_max, system
+/// calls (and a dependence on /proc) this call does not make.
 pub fn getgroups(_state: &mut State, _args: &Args) -> CallResult {
     // SAFETY: a size of 0 asks for the count only; the list is not written.
     let count = unsafe { libc::getgroups(0, std::ptr::null_mut()) };
@@ -65,36 +59,39 @@ pub fn getgroups(_state: &mut State, _args: &Args) -> CallResult {
     Ok(Value::ok_with(Value::List(list)))
 }
 
-/// setgroups(2)
+/// setgroups(2): the kernel rejects more than NGROUPS_MAX with EINVAL.
 pub fn setgroups(_state: &mut State, args: &Args) -> CallResult {
     let groups = args
         .ints(0)?
         .into_iter()
-        .map(|g| libc::gid_t::try_from(g).map_err(|_| CallError::Badarg))
+        .map(|g| {
+            libc::gid_t::try_from(g)
+                .map(Gid::from_raw)
+                .map_err(|_| CallError::Badarg)
+        })
         .collect::<Result<Vec<_>, _>>()?;
-    // SAFETY: groups is readable for groups.len() gid_t entries; the kernel
-    // rejects a length over NGROUPS_MAX with EINVAL.
-    check(unsafe { libc::setgroups(groups.len(), groups.as_ptr()) })
+    nix::unistd::setgroups(&groups)?;
+    Ok(Value::ok())
 }
 
 /// getresuid(2): `{ok, Real, Effective, Saved}`.
 pub fn getresuid(_state: &mut State, _args: &Args) -> CallResult {
-    let (mut real, mut effective, mut saved): (libc::uid_t, libc::uid_t, libc::uid_t) = (0, 0, 0);
-    // SAFETY: the three pointers are to live, writable uid_t locals.
-    if unsafe { libc::getresuid(&mut real, &mut effective, &mut saved) } < 0 {
-        return Err(CallError::last_os());
-    }
-    Ok(res_tuple(real, effective, saved))
+    let ids = nix::unistd::getresuid()?;
+    Ok(res_tuple(
+        ids.real.as_raw(),
+        ids.effective.as_raw(),
+        ids.saved.as_raw(),
+    ))
 }
 
 /// getresgid(2): `{ok, Real, Effective, Saved}`.
 pub fn getresgid(_state: &mut State, _args: &Args) -> CallResult {
-    let (mut real, mut effective, mut saved): (libc::gid_t, libc::gid_t, libc::gid_t) = (0, 0, 0);
-    // SAFETY: the three pointers are to live, writable gid_t locals.
-    if unsafe { libc::getresgid(&mut real, &mut effective, &mut saved) } < 0 {
-        return Err(CallError::last_os());
-    }
-    Ok(res_tuple(real, effective, saved))
+    let ids = nix::unistd::getresgid()?;
+    Ok(res_tuple(
+        ids.real.as_raw(),
+        ids.effective.as_raw(),
+        ids.saved.as_raw(),
+    ))
 }
 
 fn res_tuple(real: u32, effective: u32, saved: u32) -> Value {
@@ -109,61 +106,56 @@ fn res_tuple(real: u32, effective: u32, saved: u32) -> Value {
 /// setresuid(2)
 pub fn setresuid(_state: &mut State, args: &Args) -> CallResult {
     let (real, effective, saved) = (id_arg(args, 0)?, id_arg(args, 1)?, id_arg(args, 2)?);
-    // SAFETY: plain integer arguments.
-    changed_ids(unsafe { libc::setresuid(real, effective, saved) })
+    changed_ids(nix::unistd::setresuid(
+        Uid::from_raw(real),
+        Uid::from_raw(effective),
+        Uid::from_raw(saved),
+    ))
 }
 
 /// setresgid(2)
 pub fn setresgid(_state: &mut State, args: &Args) -> CallResult {
     let (real, effective, saved) = (id_arg(args, 0)?, id_arg(args, 1)?, id_arg(args, 2)?);
-    // SAFETY: plain integer arguments.
-    changed_ids(unsafe { libc::setresgid(real, effective, saved) })
+    changed_ids(nix::unistd::setresgid(
+        Gid::from_raw(real),
+        Gid::from_raw(effective),
+        Gid::from_raw(saved),
+    ))
 }
 
 /// setuid(2)
 pub fn setuid(_state: &mut State, args: &Args) -> CallResult {
     let uid = args.u32(0)?;
-    // SAFETY: a plain integer argument.
-    changed_ids(unsafe { libc::setuid(uid) })
+    changed_ids(nix::unistd::setuid(Uid::from_raw(uid)))
 }
 
 /// setgid(2)
 pub fn setgid(_state: &mut State, args: &Args) -> CallResult {
     let gid = args.u32(0)?;
-    // SAFETY: a plain integer argument.
-    changed_ids(unsafe { libc::setgid(gid) })
+    changed_ids(nix::unistd::setgid(Gid::from_raw(gid)))
 }
 
 /// getpgrp(2)
 pub fn getpgrp(_state: &mut State, _args: &Args) -> CallResult {
-    // SAFETY: getpgrp cannot fail and touches no memory of ours.
-    Ok(Value::Int(unsafe { libc::getpgrp() } as i64))
+    Ok(Value::Int(nix::unistd::getpgrp().as_raw() as i64))
 }
 
 /// getsid(2): `{ok, Sid}`; a pid of 0 is the caller.
 pub fn getsid(_state: &mut State, args: &Args) -> CallResult {
     let pid = args.i32(0)?;
-    // SAFETY: a plain integer argument.
-    let sid = unsafe { libc::getsid(pid) };
-    if sid < 0 {
-        return Err(CallError::last_os());
-    }
-    Ok(Value::ok_with(Value::Int(sid as i64)))
+    let sid = nix::unistd::getsid(Some(Pid::from_raw(pid)))?;
+    Ok(Value::ok_with(Value::Int(sid.as_raw() as i64)))
 }
 
-/// setsid(2): `{ok, Sid}`.
+/// setsid(2): `{ok, Sid}`; EPERM for a process group leader.
 pub fn setsid(_state: &mut State, _args: &Args) -> CallResult {
-    // SAFETY: no arguments; fails with EPERM for a process group leader.
-    let sid = unsafe { libc::setsid() };
-    if sid < 0 {
-        return Err(CallError::last_os());
-    }
-    Ok(Value::ok_with(Value::Int(sid as i64)))
+    let sid = nix::unistd::setsid()?;
+    Ok(Value::ok_with(Value::Int(sid.as_raw() as i64)))
 }
 
 /// setpgid(2)
 pub fn setpgid(_state: &mut State, args: &Args) -> CallResult {
     let (pid, pgid) = (args.i32(0)?, args.i32(1)?);
-    // SAFETY: plain integer arguments.
-    check(unsafe { libc::setpgid(pid, pgid) })
+    nix::unistd::setpgid(Pid::from_raw(pid), Pid::from_raw(pgid))?;
+    Ok(Value::ok())
 }

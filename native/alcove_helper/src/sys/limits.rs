@@ -1,5 +1,10 @@
 //! Resource limits and scheduling priority: getrlimit(2), setrlimit(2),
 //! getpriority(2), setpriority(2).
+//!
+//! Raw libc calls: nix has no getpriority or setpriority, and its
+//! getrlimit/setrlimit take a closed `Resource` enum with no conversion from
+//! a number, where the caller may name any resource (the kernel answers
+//! EINVAL for one it does not know).
 
 use crate::args::{Args, CallError, CallResult};
 use crate::consts::rlimit::{PRIO, RLIMIT};
@@ -83,8 +88,7 @@ pub fn getpriority(_state: &mut State, args: &Args) -> CallResult {
     let which = c_int_constant(args, 0, PRIO)?;
     let who = args.i32(1)?;
     // -1 is a valid nice value, so only errno tells a failure apart.
-    // SAFETY: __errno_location returns this thread's errno slot.
-    unsafe { *libc::__errno_location() = 0 };
+    nix::errno::Errno::clear();
     // SAFETY: plain integer arguments; the id_t cast keeps C's reading of
     // `who` (0 is the caller).
     let prio = unsafe { libc::getpriority(which as _, who as libc::id_t) };

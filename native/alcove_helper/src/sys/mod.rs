@@ -15,3 +15,11 @@ pub mod opts;
 pub mod process;
 pub mod ptr;
 pub mod signal;
+
+impl From<nix::errno::Errno> for crate::args::CallError {
+    /// `{error, Errno}` for the errno a nix call failed with: the same value
+    /// the libc call would have left in errno.
+    fn from(errno: nix::errno::Errno) -> Self {
+        crate::args::CallError::Errno(errno as i32)
+    }
+}

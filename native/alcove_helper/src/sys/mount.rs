@@ -3,15 +3,12 @@
 
 use crate::args::{Args, CallError, CallResult};
 use crate::consts::{clone::CLONE, mount::MOUNT};
+use crate::fdio;
 use crate::state::State;
 use alcove_proto::Value;
-
-fn check(rv: libc::c_int) -> CallResult {
-    if rv < 0 {
-        return Err(CallError::last_os());
-    }
-    Ok(Value::ok())
-}
+use nix::mount::{MntFlags, MsFlags};
+use nix::sched::CloneFlags;
+use std::ffi::CStr;
 
 /// Flags for a C int: anything in the int32 range, or a uint32 bit pattern
 /// (`clone_io` is bit 31, which a caller may well write as 16#80000000).
@@ -49,46 +46,42 @@ pub fn mount(_state: &mut State, args: &Args) -> CallResult {
         terminated.push(0);
         Some(terminated)
     };
-    let data_ptr = data
-        .as_ref()
-        .map_or(std::ptr::null(), |d| d.as_ptr().cast::<libc::c_void>());
-    // SAFETY: source, target and fstype are NUL-terminated strings and
-    // data_ptr is NULL or a NUL-terminated buffer, all alive for the call.
-    check(unsafe {
-        libc::mount(
-            source.as_ptr(),
-            target.as_ptr(),
-            fstype.as_ptr(),
-            flags,
-            data_ptr,
-        )
-    })
+    // Only the address reaches the kernel, which copies the data from there
+    // without stopping at a NUL: a binary with NULs in it still arrives whole.
+    let data = match &data {
+        Some(bytes) => Some(CStr::from_bytes_until_nul(bytes).map_err(|_| CallError::Badarg)?),
+        None => None,
+    };
+    nix::mount::mount(
+        Some(source.as_c_str()),
+        target.as_c_str(),
+        Some(fstype.as_c_str()),
+        MsFlags::from_bits_retain(flags),
+        data,
+    )?;
+    Ok(Value::ok())
 }
 
 /// umount(2)
 pub fn umount(_state: &mut State, args: &Args) -> CallResult {
     let path = args.cstring(0)?;
-    // SAFETY: path is a NUL-terminated string.
-    check(unsafe { libc::umount(path.as_ptr()) })
+    nix::mount::umount(path.as_c_str())?;
+    Ok(Value::ok())
 }
 
 /// umount2(2): Flags is an int or constants from MOUNT (`mnt_detach`, ...).
 pub fn umount2(_state: &mut State, args: &Args) -> CallResult {
     let path = args.cstring(0)?;
     let flags = c_int_flags(args.flags(1, MOUNT)?)?;
-    // SAFETY: path is a NUL-terminated string.
-    check(unsafe { libc::umount2(path.as_ptr(), flags) })
+    nix::mount::umount2(path.as_c_str(), MntFlags::from_bits_retain(flags))?;
+    Ok(Value::ok())
 }
 
-/// pivot_root(2), which libc does not wrap.
+/// pivot_root(2), which libc does not wrap (nix makes the system call).
 pub fn pivot_root(_state: &mut State, args: &Args) -> CallResult {
     let new_root = args.cstring(0)?;
     let put_old = args.cstring(1)?;
-    // SAFETY: both paths are NUL-terminated strings alive for the call.
-    let rv = unsafe { libc::syscall(libc::SYS_pivot_root, new_root.as_ptr(), put_old.as_ptr()) };
-    if rv < 0 {
-        return Err(CallError::last_os());
-    }
+    nix::unistd::pivot_root(new_root.as_c_str(), put_old.as_c_str())?;
     Ok(Value::ok())
 }
 
@@ -97,15 +90,19 @@ pub fn pivot_root(_state: &mut State, args: &Args) -> CallResult {
 pub fn setns(_state: &mut State, args: &Args) -> CallResult {
     let fd = args.i32(0)?;
     let nstype = c_int_flags(args.constant(1, CLONE)?)?;
-    // SAFETY: plain integer arguments; a bad fd is EBADF. The helper is
-    // single-threaded, as joining a user or mount namespace requires.
-    check(unsafe { libc::setns(fd, nstype) })
+    // The helper is single-threaded, as joining a user or mount namespace
+    // requires.
+    fdio::with_fd(fd, |fd| {
+        nix::sched::setns(fd, CloneFlags::from_bits_retain(nstype))
+    })?;
+    Ok(Value::ok())
 }
 
 /// unshare(2): Flags as for clone (an int or CLONE constants).
 pub fn unshare(_state: &mut State, args: &Args) -> CallResult {
     let flags = c_int_flags(args.flags(0, CLONE)?)?;
-    // SAFETY: a plain integer argument. The helper is single-threaded, so
-    // unsharing memory, files or signal handlers changes nothing it shares.
-    check(unsafe { libc::unshare(flags) })
+    // The helper is single-threaded, so unsharing memory, files or signal
+    // handlers changes nothing it shares.
+    nix::sched::unshare(CloneFlags::from_bits_retain(flags))?;
+    Ok(Value::ok())
 }

@@ -1,4 +1,10 @@
 //! Sockets: socket(2), connect(2).
+//!
+//! Raw libc calls: nix's socket takes closed enums for the domain and type,
+//! which cannot carry every number a caller may pass (the kernel answers
+//! EAFNOSUPPORT or EINVAL for those), and its connect takes a typed
+//! address, where here the caller's bytes (or NULL) go to the kernel as
+//! they are.
 
 use crate::args::{Args, CallError, CallResult};
 use crate::consts::net::SOCKET;

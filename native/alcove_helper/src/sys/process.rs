@@ -5,12 +5,15 @@ use crate::consts::{clone::CLONE, signal::SIGNAL};
 use crate::fdio;
 use crate::state::{Child, CtlState, State};
 use alcove_proto::{FrameReader, Value};
+use nix::errno::Errno;
+use nix::sys::resource::Resource;
+use nix::unistd::ForkResult;
+use std::ffi::CStr;
 use std::os::unix::io::RawFd;
 
 /// getpid(2)
 pub fn getpid(_state: &mut State, _args: &Args) -> CallResult {
-    // SAFETY: getpid cannot fail.
-    Ok(Value::Int(unsafe { libc::getpid() } as i64))
+    Ok(Value::Int(current_pid() as i64))
 }
 
 /// fork(2): a new helper in the same event loop.
@@ -102,33 +105,22 @@ fn spawn(state: &mut State, clone_flags: Option<i64>) -> CallResult {
     let parent = current_pid();
     let cgroup = crate::teardown::child_dir(state);
     let pid = match clone_flags {
-        // SAFETY: the helper is single-threaded, so the child may go on
-        // running Rust code after fork.
-        None => unsafe { libc::fork() },
-        // SAFETY: clone without CLONE_VM and with a null stack behaves like
-        // fork (checked by the caller); the helper is single-threaded.
-        Some(flags) => unsafe {
-            libc::syscall(
-                libc::SYS_clone,
-                flags as libc::c_ulong | libc::SIGCHLD as libc::c_ulong,
-                0usize,
-                0usize,
-                0usize,
-                0usize,
-            ) as libc::pid_t
-        },
+        None => fork_child(),
+        Some(flags) => clone_fork(flags),
     };
-    if pid != 0 {
+    if pid != Ok(0) {
         crate::signals::restore_mask(&saved_mask);
     }
-    if pid < 0 {
-        let err = CallError::last_os();
-        fds.parent_ends()
-            .into_iter()
-            .chain(fds.child_ends())
-            .for_each(fdio::close);
-        return Err(err);
-    }
+    let pid = match pid {
+        Ok(pid) => pid,
+        Err(err) => {
+            fds.parent_ends()
+                .into_iter()
+                .chain(fds.child_ends())
+                .for_each(fdio::close);
+            return Err(err.into());
+        }
+    };
     if pid == 0 {
         become_child(state, &fds, parent);
         crate::teardown::become_child(state, cgroup);
@@ -164,17 +156,45 @@ fn spawn(state: &mut State, clone_flags: Option<i64>) -> CallResult {
     Ok(Value::ok_with(Value::Int(pid as i64)))
 }
 
-fn nofile_limit() -> i64 {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
+/// fork(2): the child's pid in the parent, 0 in the child.
+fn fork_child() -> Result<libc::pid_t, Errno> {
+    // SAFETY: fork is unsafe for a multi-threaded caller, whose child may
+    // only run async-signal-safe code; the helper is single-threaded, so
+    // its child may go on running Rust code.
+    let forked = unsafe { nix::unistd::fork() }?;
+    Ok(match forked {
+        ForkResult::Parent { child } => child.as_raw(),
+        ForkResult::Child => 0,
+    })
+}
+
+/// clone(2) used like fork: no new stack, returning in both processes.
+/// nix's clone cannot do this: it runs a callback on a stack of the
+/// caller's, the thread-like use of clone.
+fn clone_fork(flags: i64) -> Result<libc::pid_t, Errno> {
+    // SAFETY: without CLONE_VM and with a null stack the child gets a copy
+    // of the address space, as with fork (the caller refused the flags
+    // that would share memory, a thread group or signal handlers), and the
+    // helper is single-threaded, so the child may go on running Rust code.
+    let pid = unsafe {
+        libc::syscall(
+            libc::SYS_clone,
+            flags as libc::c_ulong | libc::SIGCHLD as libc::c_ulong,
+            0usize,
+            0usize,
+            0usize,
+            0usize,
+        )
     };
-    // SAFETY: limit is a valid rlimit to fill.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } < 0 {
+    Errno::result(pid).map(|pid| pid as libc::pid_t)
+}
+
+fn nofile_limit() -> i64 {
+    let Ok((soft, _)) = nix::sys::resource::getrlimit(Resource::RLIMIT_NOFILE) else {
         return i64::MAX;
-    }
+    };
     // Each child costs four fds here; keep room for the helper's own.
-    (limit.rlim_cur as i64 - 16).max(0) / 4
+    (soft as i64 - 16).max(0) / 4
 }
 
 /// In the new child: stdio onto the pipes, drop every fd that belongs to
@@ -187,12 +207,9 @@ fn become_child(state: &mut State, fds: &ChildFds, parent: libc::pid_t) {
     } else {
         fds.stderr.1
     };
-    // SAFETY: dup2 onto 0/1/2 of fds this process holds.
-    unsafe {
-        libc::dup2(fds.stdin.1, 0);
-        libc::dup2(fds.stdout.1, 1);
-        libc::dup2(stderr, 2);
-    }
+    let _ = fdio::with_fd(fds.stdin.1, |fd| nix::unistd::dup2_stdin(fd));
+    let _ = fdio::with_fd(fds.stdout.1, |fd| nix::unistd::dup2_stdout(fd));
+    let _ = fdio::with_fd(stderr, |fd| nix::unistd::dup2_stderr(fd));
     for fd in fds
         .parent_ends()
         .into_iter()
@@ -213,8 +230,8 @@ fn become_child(state: &mut State, fds: &ChildFds, parent: libc::pid_t) {
     }
     // The parent's channel sits on CTL_FD: replacing it closes our copy.
     let Ok(ctl) = fdio::move_fd(fds.ctl.1, crate::state::CTL_FD) else {
-        // SAFETY: _exit in a forked child that cannot reach its parent.
-        unsafe { libc::_exit(1) };
+        // A forked child that cannot reach its parent.
+        exit_now(1)
     };
     fdio::set_nonblock(ctl);
     state.up_read = ctl;
@@ -229,14 +246,19 @@ fn become_child(state: &mut State, fds: &ChildFds, parent: libc::pid_t) {
     crate::lifecycle::become_subreaper(true);
     if state.signals.renew().is_err() {
         // Without a signal pipe the child cannot reap: give up now.
-        // SAFETY: _exit in a forked child.
-        unsafe { libc::_exit(1) };
+        exit_now(1)
     }
 }
 
+/// _exit(2), which nix does not wrap: leave at once, running neither
+/// destructors nor atexit handlers (the parent's, in a forked child).
+fn exit_now(status: libc::c_int) -> ! {
+    // SAFETY: _exit ends the process; nothing in it needs unwinding.
+    unsafe { libc::_exit(status) }
+}
+
 fn current_pid() -> libc::pid_t {
-    // SAFETY: getpid cannot fail.
-    unsafe { libc::getpid() }
+    nix::unistd::getpid().as_raw()
 }
 
 /// exit(3): leave without running the parent's destructors. A forked
@@ -254,8 +276,7 @@ pub fn exit(state: &mut State, args: &Args) -> CallResult {
         );
     }
     crate::lifecycle::flush_before_exit(state);
-    // SAFETY: _exit ends the process; nothing in it needs unwinding.
-    unsafe { libc::_exit(status) }
+    exit_now(status)
 }
 
 /// kill(2)
@@ -263,6 +284,8 @@ pub fn kill(_state: &mut State, args: &Args) -> CallResult {
     let pid = args.i32(0)?;
     let signum = args.constant(1, SIGNAL)?;
     let signum = i32::try_from(signum).map_err(|_| CallError::Badarg)?;
+    // A raw call: nix's Signal is an enum without the realtime signals, and
+    // an unknown number must reach the kernel (EINVAL from there).
     // SAFETY: kill has no memory effects.
     if unsafe { libc::kill(pid, signum) } < 0 {
         return Err(CallError::last_os());
@@ -277,8 +300,9 @@ pub fn setproctitle(_state: &mut State, args: &Args) -> CallResult {
     title.retain(|&b| b != 0);
     title.truncate(15);
     title.push(0);
-    // SAFETY: title is NUL-terminated and outlives the call.
-    unsafe { libc::prctl(libc::PR_SET_NAME, title.as_ptr() as libc::c_ulong, 0, 0, 0) };
+    let title = CStr::from_bytes_with_nul(&title).map_err(|_| CallError::Badarg)?;
+    // The result is ignored, as in the original.
+    let _ = nix::sys::prctl::set_name(title);
     Ok(Value::ok())
 }
 
@@ -300,6 +324,9 @@ pub fn waitpid(state: &mut State, args: &Args) -> CallResult {
     let pid = args.i32(0)?;
     let options = i32::try_from(args.flags(1, WAIT)?).map_err(|_| CallError::Badarg)?;
     let mut status = 0;
+    // A raw call: nix's waitpid returns a decoded WaitStatus, not the status
+    // word the reply carries, and fails (EINVAL) to decode one for a
+    // realtime signal.
     // SAFETY: status is a valid int to write to.
     let rc = unsafe { libc::waitpid(pid, &mut status, options) };
     if rc < 0 {

@@ -1,6 +1,11 @@
 //! Calls whose arguments are C structs or pointers: alloc, ioctl(2),
 //! prctl(2), ptrace(2), seccomp(2). Arguments are built by `crate::cstruct`;
 //! replies carry what the kernel left in the structs and buffers.
+//!
+//! Raw libc calls: the request (and so what the kernel reads or writes
+//! through the arguments) is the caller's, chosen at run time. nix has
+//! ioctl only as macros generating an unsafe fn per request, prctl and
+//! ptrace only as one wrapper per option, and no seccomp at all.
 
 use crate::args::{Args, CallError, CallResult, MAX_REPLY_DATA};
 use crate::consts::{ioctl::IOCTL, prctl::PRCTL, ptrace::PTRACE, seccomp::SECCOMP};
@@ -99,8 +104,7 @@ pub fn ptrace(_state: &mut State, args: &Args) -> CallResult {
     fits_reply(addr.reply_size() + data.reply_size())?;
     let (addr_word, data_word) = (addr.as_word(), data.as_word());
     // A PEEK may return -1 as data: only errno tells a failure apart.
-    // SAFETY: __errno_location is this thread's errno.
-    unsafe { *libc::__errno_location() = 0 };
+    nix::errno::Errno::clear();
     // SAFETY: addr and data are integers or addresses of structs owned by
     // `addr` and `data`, alive until after the call.
     let result = unsafe { libc::ptrace(request as _, pid, addr_word, data_word) };
