@@ -4,6 +4,12 @@
 //! own, also on fd 5; fds 3 and 4 are the signal self-pipe (the original
 //! alcove's layout, which re-exec relies on).
 
+// Setuid-safe code: every unsafe block does one thing and says why.
+#![deny(
+    clippy::undocumented_unsafe_blocks,
+    clippy::multiple_unsafe_ops_per_block
+)]
+
 mod args;
 // Generated from gen/calls.def; left as the generator writes it.
 #[rustfmt::skip]

@@ -60,13 +60,12 @@ extern "C" fn on_signal(_signum: libc::c_int, info: *mut libc::siginfo_t, _ctx: 
     if fd < 0 || info.is_null() {
         return;
     }
+    // The interrupted code may be about to read errno.
+    let saved = nix::errno::Errno::last_raw();
     // SAFETY: write(2) is async-signal-safe; info points at a siginfo_t the
-    // kernel filled for this handler. errno is saved and restored around it.
-    unsafe {
-        let saved = *libc::__errno_location();
-        libc::write(fd, info as *const libc::c_void, SIGINFO_SIZE);
-        *libc::__errno_location() = saved;
-    }
+    // kernel filled for this handler, SIGINFO_SIZE bytes long.
+    unsafe { libc::write(fd, info as *const libc::c_void, SIGINFO_SIZE) };
+    nix::errno::Errno::set_raw(saved);
 }
 
 fn catchable(signum: usize) -> bool {
@@ -74,15 +73,14 @@ fn catchable(signum: usize) -> bool {
 }
 
 fn install(signum: usize, handler: libc::sighandler_t, flags: libc::c_int) {
-    // SAFETY: a zeroed sigaction is valid; handler is SIG_DFL, SIG_IGN or
-    // on_signal, which is async-signal-safe.
-    unsafe {
-        let mut action: libc::sigaction = std::mem::zeroed();
-        action.sa_sigaction = handler;
-        action.sa_flags = flags;
-        libc::sigemptyset(&mut action.sa_mask);
-        libc::sigaction(signum as libc::c_int, &action, std::ptr::null_mut());
-    }
+    // SAFETY: all-zero bytes are a valid sigaction (an empty mask, no flags).
+    let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
+    action.sa_sigaction = handler;
+    action.sa_flags = flags;
+    // SAFETY: handler is SIG_DFL, SIG_IGN or on_signal, which only does
+    // async-signal-safe work. (nix's Signal cannot name real-time signals,
+    // which are handled here too.)
+    unsafe { libc::sigaction(signum as libc::c_int, &action, std::ptr::null_mut()) };
 }
 
 /// The kernel's own `struct sigaction` layout (x86_64, aarch64 and the

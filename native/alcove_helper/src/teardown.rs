@@ -158,14 +158,13 @@ fn guard(pidfd: i32, dir: &Path) -> ! {
         crate::fdio::close(fd);
     }
     let first = (pidfd + 1).max(3) as u32;
-    // SAFETY: close_range of this process's fds other than stdio and the
-    // pidfd; none is owned by a Rust object that will be used again.
-    unsafe {
-        if pidfd > 3 {
-            libc::syscall(libc::SYS_close_range, 3u32, (pidfd - 1) as u32, 0u32);
-        }
-        libc::syscall(libc::SYS_close_range, first, u32::MAX, 0u32);
+    if pidfd > 3 {
+        // SAFETY: close_range of fds between stderr and the pidfd; none is
+        // owned by a Rust object that will be used again.
+        unsafe { libc::syscall(libc::SYS_close_range, 3u32, (pidfd - 1) as u32, 0u32) };
     }
+    // SAFETY: as above, for the fds above the pidfd.
+    unsafe { libc::syscall(libc::SYS_close_range, first, u32::MAX, 0u32) };
     // A pidfd turns readable once its process has exited.
     while !crate::child_io::poll_one(pidfd, libc::POLLIN, -1) {}
     kill(dir);
