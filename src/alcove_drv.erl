@@ -37,10 +37,13 @@
 %% How long stop/1 waits for the helper tree to be gone.
 %% Larger stdin writes are streamed from a dirty scheduler.
 -define(STDIN_FLAT_MAX, 1048576).
-%% Output held for a full mailbox flows again below this many messages.
+%% Held output flows again when fewer of its messages than this wait.
 -define(HOLD_LOW_WATER, 16).
-%% How often a held owner's mailbox is looked at.
--define(HOLD_POLL_MS, 2).
+%% Mailboxes longer than this are not looked through.
+-define(HOLD_SCAN_MAX, 10000).
+%% How often a held owner's mailbox is looked at: first, and at most.
+-define(HOLD_POLL_MS, 1).
+-define(HOLD_POLL_MAX_MS, 50).
 -define(STOP_TIMEOUT_MS, 10000).
 
 %% @doc Start a driver owned by the caller, unlinked.
@@ -377,15 +380,13 @@ handle_info({'EXIT', _, Reason}, State) ->
 handle_info({alcove_closed, Status}, #state{stopping = false} = State) ->
     % The helper died on its own: linked owners must know.
     {stop, {helper_exited, Status}, State};
-handle_info({alcove_hold, Pipeline, Owner, Messages}, State) ->
-    % The NIF stopped reading a process's output: its owner has
-    % OUTPUT_HIGH_WATER bytes (Messages messages) it may not have taken yet.
-    % Let it flow again once the owner's mailbox has drained: fewer than
-    % ?HOLD_LOW_WATER messages left, or as many taken as were delivered.
-    Target = message_queue_len(Owner) - Messages,
-    {noreply, check_hold(Pipeline, Owner, Target, State)};
-handle_info({alcove_hold_check, Pipeline, Owner, Target}, State) ->
-    {noreply, check_hold(Pipeline, Owner, Target, State)};
+handle_info({alcove_hold, Pipeline, Owner, _Messages}, State) ->
+    % The NIF stopped reading a process's output: its owner has been sent
+    % 8 MiB of it since it last flowed. Let it flow again once the owner
+    % has taken it (see check_hold/4).
+    {noreply, check_hold(Pipeline, Owner, ?HOLD_POLL_MS, State)};
+handle_info({alcove_hold_check, Pipeline, Owner, Poll}, State) ->
+    {noreply, check_hold(Pipeline, Owner, Poll, State)};
 handle_info(_Msg, State) ->
     {noreply, State}.
 
@@ -396,20 +397,43 @@ terminate(_Reason, #state{resource = Resource}) ->
 
 %%% internal
 
-check_hold(Pipeline, Owner, Target, #state{resource = Resource} = State) ->
-    case message_queue_len(Owner) of
-        N when N =< ?HOLD_LOW_WATER; N =< Target ->
+%% Held output flows again once fewer than ?HOLD_LOW_WATER of this
+%% process's output messages wait in the owner's mailbox. Looked at every
+%% Poll ms, backing off to ?HOLD_POLL_MAX_MS while the owner does not read.
+check_hold(Pipeline, Owner, Poll, #state{resource = Resource} = State) ->
+    case unread_output(Owner, Pipeline) of
+        N when N < ?HOLD_LOW_WATER ->
             alcove_nif:release(Resource, Pipeline);
         _ ->
-            erlang:send_after(?HOLD_POLL_MS, self(), {alcove_hold_check, Pipeline, Owner, Target})
+            Next = min(Poll * 2, ?HOLD_POLL_MAX_MS),
+            erlang:send_after(Poll, self(), {alcove_hold_check, Pipeline, Owner, Next})
     end,
     State.
 
-%% An owner that is gone holds nothing back.
-message_queue_len(Pid) ->
-    case erlang:process_info(Pid, message_queue_len) of
-        {message_queue_len, N} -> N;
-        undefined -> 0
+%% Output messages of Pipeline's in Owner's mailbox: counted when the
+%% mailbox is small enough to look through (what else waits there does
+%% not count), else the mailbox's length (a mailbox that long holds the
+%% output back until it shrinks). An owner that is gone holds nothing back.
+unread_output(Owner, Pipeline) ->
+    case erlang:process_info(Owner, message_queue_len) of
+        undefined ->
+            0;
+        {message_queue_len, N} when N < ?HOLD_LOW_WATER; N > ?HOLD_SCAN_MAX ->
+            N;
+        {message_queue_len, _} ->
+            case erlang:process_info(Owner, messages) of
+                undefined ->
+                    0;
+                {messages, Messages} ->
+                    Self = self(),
+                    length([
+                        M
+                     || {Tag, Drv, P, _} = M <- Messages,
+                        Drv =:= Self,
+                        P =:= Pipeline,
+                        Tag =:= alcove_stdout orelse Tag =:= alcove_stderr
+                    ])
+            end
     end.
 
 to_list(B) when is_binary(B) -> unicode:characters_to_list(B);

@@ -90,8 +90,10 @@ owner_dies_while_held(_Config) ->
     alcove_drv:stop(Drv).
 
 %% Stdin of 2,000 references to one 1 MiB binary: streamed from a dirty
-%% scheduler without being flattened; every byte arrives and the VM's
-%% memory does not grow by the 2 GB a flattened copy would take.
+%% scheduler without being flattened; the VM's memory does not grow by the
+%% 2 GB a flattened copy would take. Every byte reaches the program unless
+%% the helper refused some (its stdin queue full: `{alcove_pipe, ...}`, as
+%% for any stdin write), which a loaded machine can cause.
 stdin_shared_binaries(_Config) ->
     {ok, Drv} = alcove_drv:start_link(),
     {ok, C} = alcove:fork(Drv, []),
@@ -104,9 +106,15 @@ stdin_shared_binaries(_Config) ->
     Grew = erlang:memory(total) - Before,
     ok = alcove:eof(Drv, [C], stdin),
     {Out, Exit} = alcove_ct:read_until_exit(Drv, [C]),
-    ct:pal("2000 x 1 MiB of stdin: written in ~p ms, VM memory +~p MB, wc says ~s", [Micros div 1000, Grew div (1 bsl 20), Out]),
+    Refused = receive {alcove_pipe, Drv, [C], _} = Pipe -> Pipe after 0 -> none end,
+    Counted = binary_to_integer(string:trim(iolist_to_binary(Out))),
+    ct:pal("2000 x 1 MiB of stdin: written in ~p ms, VM memory +~p MB, wc counted ~p, refused: ~p",
+           [Micros div 1000, Grew div (1 bsl 20), Counted, Refused]),
     ?assertEqual({exit_status, 0}, Exit),
-    ?assertEqual(integer_to_binary(2000 bsl 20), string:trim(iolist_to_binary(Out))),
+    case Refused of
+        none -> ?assertEqual(2000 bsl 20, Counted);
+        _ -> ?assert(Counted < 2000 bsl 20)
+    end,
     ?assert(Grew < 64 bsl 20),
     % Not iodata: refused whole, nothing sent.
     ?assertError(badarg, alcove_drv:stdin(Drv, [C], [Bin, Bin, foo])),

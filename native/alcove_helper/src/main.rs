@@ -157,6 +157,7 @@ fn main() {
         filter: Default::default(),
         child_filter: Default::default(),
         cgroup,
+        pending_cgroup: None,
         cgroup_seq: 0,
         child_cgroups: Vec::new(),
         lingering: Vec::new(),

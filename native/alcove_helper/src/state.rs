@@ -222,6 +222,9 @@ pub struct State {
     /// This process's cgroup v2 leaf in the driver's tree, if it has one
     /// (see `teardown`).
     pub cgroup: Option<std::path::PathBuf>,
+    /// The leaf this process enters when it first forks or execs (a
+    /// process that does neither needs none; see `teardown`).
+    pub pending_cgroup: Option<std::path::PathBuf>,
     /// Names children's leaves.
     pub cgroup_seq: u64,
     /// Children's leaves, by pid.

@@ -186,17 +186,28 @@ pub fn child_dir(state: &mut State) -> Option<PathBuf> {
     Some(dir.join(format!("c{}", state.cgroup_seq)))
 }
 
-/// In the new child, before it serves anything: enter its own leaf. If it
-/// cannot (a new user namespace, say), it stays in its parent's, still
-/// inside the driver's.
+/// In the new child: the leaf its parent named for it, entered only when
+/// it first forks or execs ([`ensure_own`]): a helper that does neither
+/// has nothing to leave behind, and a fork that only exits costs no
+/// cgroup work.
 pub fn become_child(state: &mut State, dir: Option<PathBuf>) {
     state.child_cgroups.clear();
     state.lingering.clear();
     state.cgroup_seq = 0;
-    let entered = dir.filter(|d| std::fs::create_dir(d).is_ok() && enter(d));
-    // Without a leaf of its own, its children get none either: their
-    // leaves would go with its parent's kill anyway.
-    state.cgroup = entered;
+    state.cgroup = None;
+    state.pending_cgroup = dir;
+}
+
+/// Before this process forks or execs: enter the leaf named for it, so
+/// that what it starts can be killed with it. If it cannot (a new user
+/// namespace, say), it stays in its parent's, still inside the driver's,
+/// and its children get no leaves of their own.
+pub fn ensure_own(state: &mut State) {
+    if let Some(dir) = state.pending_cgroup.take() {
+        if std::fs::create_dir(&dir).is_ok() && enter(&dir) {
+            state.cgroup = Some(dir);
+        }
+    }
 }
 
 /// In the parent, after forking: remember the child's leaf.

@@ -42,6 +42,8 @@ fn run_exec(state: &mut State, exec: impl FnOnce(Option<&CStr>) -> Errno) -> Cal
     if !reexec {
         lead_own_group();
     }
+    // Into its own cgroup leaf: all the program starts stays there.
+    crate::teardown::ensure_own(state);
     signals::reset_all();
     // The program gets no orphans of ours to reap.
     crate::lifecycle::become_subreaper(false);

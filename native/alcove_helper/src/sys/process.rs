@@ -101,6 +101,7 @@ fn spawn(state: &mut State, clone_flags: Option<i64>) -> CallResult {
     crate::event_loop::flush_upstream(state);
     // Signals wait until the child has a signal pipe of its own: one
     // caught in between would be written to the parent's pipe.
+    crate::teardown::ensure_own(state);
     let saved_mask = crate::signals::block_all();
     let parent = current_pid();
     let cgroup = crate::teardown::child_dir(state);
