@@ -5,7 +5,7 @@ PACKAGES := erlang-nox erlang-dev erlang-common-test erlang-proper erlang-proper
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 EBIN := _build/default/lib/alcove/ebin
 
-.PHONY: all deps build demo test test-rust test-erlang test-elixir check-gen bench gen lint clean conformance
+.PHONY: all deps build demo test test-rust test-erlang test-elixir check-gen bench gen lint clean conformance fuzz soak
 
 all: build
 
@@ -44,6 +44,13 @@ bench: build
 
 gen:
 	escript gen/gen_calls.escript
+
+# cargo-fuzz targets (wire-format decoders, the helper's argument
+# decoders), FUZZ_SECONDS each; installs cargo-fuzz if missing. See
+# native/alcove_proto/fuzz/README.md. Not part of `make test`.
+FUZZ_SECONDS ?= 60
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) sh native/fuzz.sh
 
 # The original alcove's own suites, unmodified, against this build and
 # against the original side by side: ALCOVE_ORIG=/path/to/msantos-alcove
