@@ -45,6 +45,14 @@ bench: build
 gen:
 	escript gen/gen_calls.escript
 
+# The soak test: SOAK_PROCS Erlang processes forking, exec'ing, writing
+# stdin, reading stdout and killing through one driver for SOAK_SECONDS,
+# then no process left and the helper's fds back (bench/alcove_soak.erl).
+SOAK_SECONDS ?= 600
+SOAK_PROCS ?= 200
+soak: build
+	SOAK_SECONDS=$(SOAK_SECONDS) SOAK_PROCS=$(SOAK_PROCS) sh bench/soak.sh
+
 # cargo-fuzz targets (wire-format decoders, the helper's argument
 # decoders), FUZZ_SECONDS each; installs cargo-fuzz if missing. See
 # native/alcove_proto/fuzz/README.md. Not part of `make test`.
