@@ -8,7 +8,7 @@ EBIN := _build/default/lib/alcove/ebin
 PREFIX ?= /usr/local
 GROUP ?= alcove
 
-.PHONY: install-setuid all deps build demo test test-rust test-erlang test-elixir check-gen bench gen lint clean conformance
+.PHONY: install-setuid all deps build demo test test-rust test-erlang test-elixir check-gen bench gen lint clean conformance fuzz soak
 
 all: build
 
@@ -47,6 +47,21 @@ bench: build
 
 gen:
 	escript gen/gen_calls.escript
+
+# The soak test: SOAK_PROCS Erlang processes forking, exec'ing, writing
+# stdin, reading stdout and killing through one driver for SOAK_SECONDS,
+# then no process left and the helper's fds back (bench/alcove_soak.erl).
+SOAK_SECONDS ?= 600
+SOAK_PROCS ?= 200
+soak: build
+	SOAK_SECONDS=$(SOAK_SECONDS) SOAK_PROCS=$(SOAK_PROCS) sh bench/soak.sh
+
+# cargo-fuzz targets (wire-format decoders, the helper's argument
+# decoders), FUZZ_SECONDS each; installs cargo-fuzz if missing. See
+# native/alcove_proto/fuzz/README.md. Not part of `make test`.
+FUZZ_SECONDS ?= 60
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) sh native/fuzz.sh
 
 # The original alcove's own suites, unmodified, against this build and
 # against the original side by side: ALCOVE_ORIG=/path/to/msantos-alcove

@@ -1,7 +1,8 @@
 %%% Common Test suite: the driver facing bad input and hostile calls.
 %%% Start options are checked before anything starts, unknown call numbers
-%%% are undef, a stopped driver's callers get `closed', and the helper's
-%%% signals cannot reach the VM.
+%%% are undef, a stopped driver's callers get `closed', the helper's
+%%% signals cannot reach the VM, stop/1 ends a blocked tree, and arguments
+%%% or replies cannot blow up memory. Each case logs what it measured.
 -module(alcove_fault_SUITE).
 
 -include_lib("common_test/include/ct.hrl").
@@ -10,10 +11,12 @@
 -export([all/0, suite/0]).
 -export([bad_options/1, good_options/1, unknown_call_numbers/1, stopped_driver/1,
          kill_group_spares_vm/1, stop_blocked_helper/1, shared_binary_amplification/1,
-         replies_bounded/1, owner_death_takes_program_group/1, vm_death_blocked_helper/1]).
+         replies_bounded/1, owner_death_takes_program_group/1, vm_death_blocked_helper/1,
+         stop_blocked_in_fifo_open/1, replies_left_unread/1]).
 -export([bad_options/0, good_options/0, unknown_call_numbers/0, stopped_driver/0,
          kill_group_spares_vm/0, stop_blocked_helper/0, shared_binary_amplification/0,
-         replies_bounded/0, owner_death_takes_program_group/0, vm_death_blocked_helper/0]).
+         replies_bounded/0, owner_death_takes_program_group/0, vm_death_blocked_helper/0,
+         stop_blocked_in_fifo_open/0, replies_left_unread/0]).
 
 suite() ->
     [{timetrap, {seconds, 60}}].
@@ -21,7 +24,8 @@ suite() ->
 all() ->
     [bad_options, good_options, unknown_call_numbers, stopped_driver, kill_group_spares_vm,
      stop_blocked_helper, shared_binary_amplification, replies_bounded,
-     owner_death_takes_program_group, vm_death_blocked_helper].
+     owner_death_takes_program_group, vm_death_blocked_helper, stop_blocked_in_fifo_open,
+     replies_left_unread].
 
 bad_options() ->
     [{doc, "A wrong option name, type or range is {error, {badopt, Opt}} and starts nothing."}].
@@ -34,7 +38,10 @@ bad_options(_Config) ->
     [?assertEqual({Opt, {error, {badopt, Opt}}}, {Opt, alcove_drv:start([Opt])}) || Opt <- Bad],
     [?assertEqual({Opt, {error, {badopt, Opt}}}, {Opt, alcove_drv:start_link([Opt])}) || Opt <- Bad],
     % Still alive (no exit signal from a half-started driver), nothing left running.
-    ?assertEqual(Before, helpers()).
+    After = helpers(),
+    ct:pal("~b bad options refused by start/1 and start_link/1; helpers running before ~b, after ~b",
+           [length(Bad), length(Before), length(After)]),
+    ?assertEqual(Before, After).
 
 good_options() ->
     [{doc, "Every option the driver takes, as a value, a flag or a bare atom."}].
@@ -61,8 +68,10 @@ unknown_call_numbers(_Config) ->
     {ok, Drv} = alcove_drv:start_link(),
     N = length(alcove_proto:calls()),
     Getpid = alcove_proto:call(getpid),
-    [?assertError(undef, alcove_drv:call(Drv, [], Nr, [], 1000))
-     || Nr <- [N, N + 1, 65535, Getpid + 65536, -1, 1.0]],
+    Numbers = [N, N + 1, 255, 256, 65535, 65536, Getpid + 65536, Getpid + 16#100000000, -1, 1.0, getpid],
+    [?assertError(undef, alcove_drv:call(Drv, [], Nr, [], 1000)) || Nr <- Numbers, not is_atom(Nr)],
+    ?assertError(undef, alcove:call(Drv, [], foo_bar_baz_not_a_call, [], 1000)),
+    ct:pal("~b call numbers outside the table of ~b raised undef", [length(Numbers) - 1, N]),
     ?assertEqual({alcove_error, undef}, alcove_drv:call(Drv, [], foo_bar_baz_not_a_call, [], 1000)),
     % The driver is fine.
     ?assertEqual(alcove:getpid(Drv, []), alcove_drv:call(Drv, [], Getpid, [], 1000)),
@@ -77,7 +86,20 @@ stopped_driver(_Config) ->
     ?assertError(closed, alcove:getpid(Drv, [])),
     ?assertError(closed, alcove:getpid(Drv, [Child])),
     ?assertError(closed, alcove:stdin(Drv, [Child], <<"x">>)),
-    ?assertEqual({alcove_error, closed}, alcove_drv:call(Drv, [], getpid, [], 1000)).
+    ?assertEqual({alcove_error, closed}, alcove_drv:call(Drv, [], getpid, [], 1000)),
+    % The rest of the API too, with or without a timeout, and promptly.
+    T0 = erlang:monotonic_time(microsecond),
+    ?assertError(closed, alcove:getpid(Drv, [], 5000)),
+    ?assertError(closed, alcove:fork(Drv, [])),
+    ?assertError(closed, alcove:eof(Drv, [Child])),
+    ?assertError(closed, alcove:cpid(Drv, [])),
+    ?assertError(closed, alcove:define(Drv, [], sigkill)),
+    ?assertError(closed, alcove:call(Drv, [], getpid, [])),
+    ?assertError(closed, alcove:kill(Drv, [], 0, sigkill)),
+    ?assertEqual([], alcove:stdout(Drv, [Child])),
+    Took = erlang:monotonic_time(microsecond) - T0,
+    ct:pal("11 calls and stdin on a stopped driver raised closed (stdout/2 finds nothing); the last 8 took ~b us", [Took]),
+    ?assert(Took < 1000000).
 
 kill_group_spares_vm() ->
     [{doc, "kill(0, sigkill) in the root helper kills its process group, not the VM's."}].
@@ -89,10 +111,15 @@ kill_group_spares_vm(_Config) ->
     ?assertEqual(Helper, pgid(Helper)),
     _ = (catch alcove:kill(Drv, [], 0, sigkill)),
     % The helper is gone, the driver reports it, and this VM is still here.
+    T0 = erlang:monotonic_time(millisecond),
     receive
         {'DOWN', Ref, process, Drv, Reason} -> ?assertMatch({helper_exited, _}, Reason)
     after 5000 -> ct:fail(driver_alive)
     end,
+    ct:pal("driver down ~b ms after kill(0, sigkill) in helper ~b (group ~b); VM ~s (group ~b) alive",
+           [erlang:monotonic_time(millisecond) - T0, Helper, Helper, os:getpid(),
+            pgid(list_to_integer(os:getpid()))]),
+    ?assertEqual(ok, alcove_ct:wait_until(fun() -> alcove_ct:ended(Helper) end)),
     ?assert(is_integer(list_to_integer(os:getpid()))).
 
 pgid(OSPid) ->
@@ -123,6 +150,7 @@ stop_blocked_helper(_Config) ->
     ok = alcove_drv:stop(Drv),
     Took = erlang:monotonic_time(millisecond) - T0,
     ct:comment("stop took ~b ms", [Took]),
+    ct:pal("stop with the root blocked in waitpid(-1) took ~b ms", [Took]),
     ?assert(Took < 3000),
     % Gone, or dead and waiting for a PID 1 that does not reap on this machine.
     [?assertEqual({P, ok}, {P, alcove_ct:wait_until(fun() -> alcove_ct:ended(P) end)})
@@ -147,6 +175,8 @@ shared_binary_amplification(_Config) ->
     Took = erlang:monotonic_time(millisecond) - T0,
     Grew = erlang:memory(total) - Before,
     ct:comment("refused in ~b ms, memory grew by ~b bytes", [Took, Grew]),
+    ct:pal("2,000 references to a 1 MiB binary refused in ~b ms; erlang:memory(total) ~b -> ~b bytes (~b)",
+           [Took, Before, Before + Grew, Grew]),
     ?assert(Took < 100),
     ?assert(Grew < 8 * 1024 * 1024),
     % Just under the cap still goes through.
@@ -166,6 +196,7 @@ replies_bounded(_Config) ->
     ?assertEqual(300, count_replies(0)),
     Peak = peak_rss_mb(Helper),
     ct:comment("helper peak RSS ~b MB", [Peak]),
+    ct:pal("300 reads of 1 MB: helper peak RSS ~b MB", [Peak]),
     ?assert(Peak < 64),
     ok = alcove_drv:stop(Drv).
 
@@ -233,3 +264,59 @@ vm_death_blocked_helper(_Config) ->
     after
         catch peer:stop(Peer)
     end.
+
+stop_blocked_in_fifo_open() ->
+    [{doc, "stop/1 ends a tree whose root is blocked opening a FIFO no one writes to, promptly, leaving nothing alive."}].
+stop_blocked_in_fifo_open(Config) ->
+    Fifo = filename:join(?config(priv_dir, Config), "no_writer"),
+    {ok, Drv} = alcove_drv:start(),
+    Root = alcove:getpid(Drv, []),
+    {ok, C} = alcove:fork(Drv, []),
+    ok = alcove:execvp(Drv, [C], "sleep", ["sleep", "100"]),
+    ok = alcove:mkfifo(Drv, [], Fifo, 8#600),
+    % open(O_RDONLY) waits for a writer that never comes.
+    spawn(fun() -> catch alcove:open(Drv, [], Fifo, [o_rdonly], 0) end),
+    ok = alcove_ct:wait_until(fun() -> alcove_ct:proc_state(Root) =:= <<"S">> andalso wchan(Root) =:= <<"wait_for_partner">> end),
+    T0 = erlang:monotonic_time(millisecond),
+    ok = alcove_drv:stop(Drv),
+    Took = erlang:monotonic_time(millisecond) - T0,
+    ct:pal("stop with the root blocked in open() of a FIFO took ~b ms", [Took]),
+    ?assert(Took < 3000),
+    [?assertEqual({P, ok}, {P, alcove_ct:wait_until(fun() -> alcove_ct:ended(P) end)}) || P <- [Root, C]],
+    ok = file:delete(Fifo).
+
+wchan(OSPid) ->
+    case file:read_file("/proc/" ++ integer_to_list(OSPid) ++ "/wchan") of
+        {ok, Wchan} -> Wchan;
+        {error, _} -> gone
+    end.
+
+replies_left_unread() ->
+    [{doc, "300 reads of 1 MB whose replies are never read: the helper's peak memory stays bounded, every reply is delivered, the driver answers, and the replies' memory goes with the process holding them."}].
+replies_left_unread(_Config) ->
+    {ok, Drv} = alcove_drv:start_link(),
+    Helper = alcove:getpid(Drv, []),
+    {ok, Fd} = alcove:open(Drv, [], "/dev/zero", [o_rdonly], 0),
+    Read = alcove_proto:call(read),
+    erlang:garbage_collect(),
+    Binary0 = erlang:memory(binary),
+    Self = self(),
+    % Asks for 300 MB and never looks at its mailbox.
+    Idle = spawn(fun() ->
+        [alcove_nif:call(Drv, [], Read, [Fd, 1000000]) || _ <- lists:seq(1, 300)],
+        Self ! sent,
+        receive stop -> ok end
+    end),
+    receive sent -> ok after 10000 -> ct:fail(not_sent) end,
+    Queued = fun() -> element(2, process_info(Idle, message_queue_len)) end,
+    ?assertEqual(ok, alcove_ct:wait_until(fun() -> Queued() =:= 300 end)),
+    Peak = peak_rss_mb(Helper),
+    Held = erlang:memory(binary) - Binary0,
+    ?assertEqual(Helper, alcove:getpid(Drv, [], 5000)),
+    exit(Idle, kill),
+    ?assertEqual(ok, alcove_ct:wait_until(fun() -> erlang:memory(binary) - Binary0 < 64 * 1024 * 1024 end)),
+    ct:pal("300 unread replies of 1 MB: helper peak RSS ~b MB; binaries held ~b MB while queued, ~b MB after the holder exited",
+           [Peak, Held div (1024 * 1024), (erlang:memory(binary) - Binary0) div (1024 * 1024)]),
+    ?assert(Peak < 64),
+    ?assertEqual(ok, alcove:close(Drv, [], Fd)),
+    ok = alcove_drv:stop(Drv).

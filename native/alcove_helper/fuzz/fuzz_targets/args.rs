@@ -1,0 +1,193 @@
+//! The helper's `Args` accessors (`args.rs`) on generated argument lists:
+//! every accessor at every index (and one past the end) must not panic,
+//! must agree with a model of what it accepts written from the README's
+//! rules (integers checked against their C type, iodata of binaries and
+//! bytes nested at most 16 lists deep, a string not counting as a level,
+//! at most 1 MiB; constants by name or number, unknown names `enotsup`),
+//! and must hold heap in proportion to the argument.
+#![no_main]
+
+use alcove_helper_fuzz::args::{Args, CallError, MAX_IODATA, MAX_IODATA_NESTING};
+use alcove_helper_fuzz::consts;
+use alcove_helper_fuzz::gen;
+use alcove_proto::Value;
+use alcove_proto_fuzz::{alloc_factor, peak_alloc, Tracking};
+use libfuzzer_sys::fuzz_target;
+
+#[global_allocator]
+static ALLOC: Tracking = Tracking;
+
+/// An integer argument as i64: `Int`, or a `UInt` that fits.
+fn model_i64(v: &Value) -> Option<i64> {
+    match v {
+        Value::Int(i) => Some(*i),
+        Value::UInt(u) if *u <= i64::MAX as u64 => Some(*u as i64),
+        _ => None,
+    }
+}
+
+/// The value as an unbounded integer, for range checks.
+fn model_i128(v: &Value) -> Option<i128> {
+    match v {
+        Value::Int(i) => Some(*i as i128),
+        Value::UInt(u) => Some(*u as i128),
+        _ => None,
+    }
+}
+
+fn in_range<T: TryFrom<i128>>(v: &Value) -> Option<T> {
+    model_i128(v).and_then(|n| T::try_from(n).ok())
+}
+
+/// iodata as bytes, walked with an explicit stack of (value, depth).
+/// `None` when it is not iodata, too deep or too long.
+fn model_iodata(v: &Value) -> Option<Vec<u8>> {
+    if !matches!(v, Value::Bin(_) | Value::List(_)) {
+        return None;
+    }
+    let byte = |x: &Value| match x {
+        Value::Int(i) => u8::try_from(*i).ok(),
+        _ => None,
+    };
+    let mut out = Vec::new();
+    let mut todo: Vec<(&Value, usize)> = vec![(v, 0)];
+    while let Some((x, depth)) = todo.pop() {
+        match x {
+            Value::Bin(b) => out.extend_from_slice(b),
+            Value::List(items) if items.iter().all(|i| byte(i).is_some()) => {
+                // A string: bytes at the level of the list holding it.
+                out.extend(items.iter().filter_map(byte));
+            }
+            Value::List(items) => {
+                if depth + 1 > MAX_IODATA_NESTING {
+                    return None;
+                }
+                todo.extend(items.iter().rev().map(|i| (i, depth + 1)));
+            }
+            other => out.push(byte(other)?),
+        }
+        if out.len() > MAX_IODATA {
+            return None;
+        }
+    }
+    Some(out)
+}
+
+fn model_constant(v: &Value, table: &[(&'static str, i64)]) -> Result<i64, CallError> {
+    match v {
+        Value::Atom(name) => table
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, x)| *x)
+            .ok_or(CallError::Errno(libc::ENOTSUP)),
+        other => model_i64(other).ok_or(CallError::Badarg),
+    }
+}
+
+/// Flags: a list of constants OR'ed, the first error in list order.
+fn model_flags(v: &Value, table: &[(&'static str, i64)]) -> Result<i64, CallError> {
+    match v {
+        Value::List(items) => {
+            let mut acc = 0;
+            for item in items {
+                acc |= model_constant(item, table)?;
+            }
+            Ok(acc)
+        }
+        other => model_constant(other, table),
+    }
+}
+
+fn largest_binary(v: &Value) -> usize {
+    match v {
+        Value::Bin(b) => b.len(),
+        Value::List(items) | Value::Tuple(items) => {
+            items.iter().map(largest_binary).max().unwrap_or(0)
+        }
+        _ => 0,
+    }
+}
+
+fn check(args: &Args, i: usize, v: Option<&Value>) {
+    let Some(v) = v else {
+        // Past the end: every accessor is badarg.
+        let badarg = Some(CallError::Badarg);
+        assert_eq!(args.get(i).err(), badarg);
+        assert_eq!(args.int(i).err(), badarg);
+        assert_eq!(args.iodata(i).err(), badarg);
+        assert_eq!(args.cstrings(i).err(), badarg);
+        assert_eq!(args.flags(i, consts::signal::SIGNAL).err(), badarg);
+        return;
+    };
+    assert_eq!(args.get(i).ok(), Some(v));
+    assert_eq!(args.int(i).ok(), model_i64(v), "int {v:?}");
+    assert_eq!(
+        args.i32(i).ok(),
+        in_range::<i32>(v).filter(|_| model_i64(v).is_some()),
+        "i32 {v:?}"
+    );
+    assert_eq!(args.u32(i).ok(), in_range::<u32>(v), "u32 {v:?}");
+    assert_eq!(args.u64(i).ok(), in_range::<u64>(v), "u64 {v:?}");
+    let ints = match v {
+        Value::List(items) => items.iter().map(model_i64).collect::<Option<Vec<_>>>(),
+        _ => None,
+    };
+    assert_eq!(args.ints(i).ok(), ints, "ints");
+    assert_eq!(args.atom(i).ok(), v.as_atom());
+    for table in [
+        consts::signal::SIGNAL,
+        consts::clone::CLONE,
+        consts::file::FILE,
+    ] {
+        assert_eq!(
+            args.constant(i, table),
+            model_constant(v, table),
+            "constant {v:?}"
+        );
+        assert_eq!(args.flags(i, table), model_flags(v, table), "flags {v:?}");
+    }
+
+    let model = model_iodata(v);
+    let (iodata, peak) = peak_alloc(|| args.iodata(i));
+    assert_eq!(
+        iodata.as_ref().ok(),
+        model.as_ref(),
+        "iodata of {} bytes",
+        gen::weight(v)
+    );
+    assert!(iodata.as_ref().map_or(true, |b| b.len() <= MAX_IODATA));
+    // Flattening holds at most the output (doubled as it grows) and the
+    // binary being appended past the cap before it is refused.
+    let bound = 2 * (MAX_IODATA + largest_binary(v)) + 4096;
+    if alloc_factor() > 0 && peak > bound {
+        panic!("iodata: {peak} heap bytes live at once (bound {bound})");
+    }
+    let cstring = model.as_ref().filter(|b| !b.contains(&0));
+    assert_eq!(
+        args.cstring(i).ok().map(|c| c.into_bytes()).as_ref(),
+        cstring,
+        "cstring"
+    );
+    let cstrings = match v {
+        Value::List(items) => items
+            .iter()
+            .map(|item| model_iodata(item).filter(|b| !b.contains(&0)))
+            .collect::<Option<Vec<_>>>(),
+        _ => None,
+    };
+    let got = args
+        .cstrings(i)
+        .ok()
+        .map(|cs| cs.into_iter().map(|c| c.into_bytes()).collect::<Vec<_>>());
+    assert_eq!(got, cstrings, "cstrings");
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Some(values) = gen::arguments(data) else {
+        return;
+    };
+    let args = Args(&values);
+    for i in 0..=values.len() {
+        check(&args, i, values.get(i));
+    }
+});

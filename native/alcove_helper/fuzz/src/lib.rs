@@ -1,0 +1,20 @@
+//! The helper's argument decoders, compiled here from the helper's own
+//! sources (read-only, by path), and a generator of argument lists for the
+//! targets.
+//!
+//! `args.rs` needs `crate::consts` and `cstruct.rs` needs `crate::args`;
+//! both are included under the same names, so neither needs a shim.
+
+#[allow(dead_code)]
+#[path = "../../src/consts/mod.rs"]
+pub mod consts;
+
+#[allow(dead_code)]
+#[path = "../../src/args.rs"]
+pub mod args;
+
+#[allow(dead_code)]
+#[path = "../../src/cstruct.rs"]
+pub mod cstruct;
+
+pub mod gen;
