@@ -401,13 +401,14 @@ terminate(_Reason, #state{resource = Resource}) ->
 %% process's output messages wait in the owner's mailbox. Looked at every
 %% Poll ms, backing off to ?HOLD_POLL_MAX_MS while the owner does not read.
 check_hold(Pipeline, Owner, Poll, #state{resource = Resource} = State) ->
-    case unread_output(Owner, Pipeline) of
-        N when N < ?HOLD_LOW_WATER ->
-            alcove_nif:release(Resource, Pipeline);
-        _ ->
-            Next = min(Poll * 2, ?HOLD_POLL_MAX_MS),
-            erlang:send_after(Poll, self(), {alcove_hold_check, Pipeline, Owner, Next})
-    end,
+    _ =
+        case unread_output(Owner, Pipeline) of
+            N when N < ?HOLD_LOW_WATER ->
+                alcove_nif:release(Resource, Pipeline);
+            _ ->
+                Next = min(Poll * 2, ?HOLD_POLL_MAX_MS),
+                erlang:send_after(Poll, self(), {alcove_hold_check, Pipeline, Owner, Next})
+        end,
     State.
 
 %% Output messages of Pipeline's in Owner's mailbox: counted when the
