@@ -23,7 +23,8 @@ fuzz_target!(|body: &[u8]| {
     let payload = match h.kind {
         Kind::Call => frame.payload.get(2..),
         Kind::Reply | Kind::Event | Kind::Raise | Kind::Pipe => Some(frame.payload),
-        Kind::Stdin | Kind::Stdout | Kind::Stderr => None,
+        // Raw bytes: stdio, and Hold's one-byte flag.
+        Kind::Stdin | Kind::Stdout | Kind::Stderr | Kind::Hold => None,
     };
     if let Some(payload) = payload {
         let (_, peak) = peak_alloc(|| decode_value(payload));
