@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 const REAP_BATCH: usize = 4096;
 
 /// How long a closing helper waits for its children before SIGKILL.
-const SHUTDOWN_GRACE: Duration = Duration::from_millis(500);
+const SHUTDOWN_GRACE: Duration = Duration::from_millis(400);
 
 /// Read pending signals: reap on SIGCHLD, report caught ones.
 pub fn on_signals(state: &mut State) {

@@ -117,7 +117,7 @@ fn start<'a>(
 
 /// How long a closed helper has to shut its tree down before it and its
 /// process group are killed.
-const STOP_GRACE: Duration = Duration::from_millis(1000);
+const STOP_GRACE: Duration = Duration::from_millis(600);
 
 /// Close the channel and wait for the helper (and so its tree) to be gone.
 /// A helper that has not gone within [`STOP_GRACE`] (blocked in a call,
