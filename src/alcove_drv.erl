@@ -131,7 +131,14 @@ is_chars(_) -> false.
 %% (and reaped) when this returns.
 -spec stop(ref()) -> ok.
 stop(Drv) ->
-    gen_server:call(Drv, stop, infinity).
+    try
+        gen_server:call(Drv, stop, infinity)
+    catch
+        % Stopped already (or its helper is gone and it with it): nothing
+        % left to stop.
+        exit:{noproc, _} -> ok;
+        exit:{normal, _} -> ok
+    end.
 
 %% @doc The default helper path.
 -spec progname() -> file:filename().

@@ -29,6 +29,7 @@ start(_Drv, _Owner, _Argv, _Env, _CallNumbers, _OwnerExitSignal) -> erlang:nif_e
 stop(_Resource, _TimeoutMs) -> erlang:nif_error(not_loaded).
 
 -spec call(pid(), [integer()], non_neg_integer(), [term()]) -> non_neg_integer().
+%% The call number must fit 16 bits (badarg otherwise).
 call(_Drv, _Pipeline, _Call, _Args) -> erlang:nif_error(not_loaded).
 
 -spec stdin(pid(), [integer()], iodata()) -> ok.

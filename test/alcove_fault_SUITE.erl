@@ -73,6 +73,9 @@ unknown_call_numbers(_Config) ->
     ?assertError(undef, alcove:call(Drv, [], foo_bar_baz_not_a_call, [], 1000)),
     ct:pal("~b call numbers outside the table of ~b raised undef", [length(Numbers) - 1, N]),
     ?assertEqual({alcove_error, undef}, alcove_drv:call(Drv, [], foo_bar_baz_not_a_call, [], 1000)),
+    % Below alcove_drv, the NIF refuses numbers past 16 bits rather than
+    % cutting them (getpid + 65,536 used to run getpid).
+    [?assertError(badarg, alcove_nif:call(Drv, [], Nr, [])) || Nr <- [Getpid + 65536, 65536, 16#FFFFFFFF]],
     % The driver is fine.
     ?assertEqual(alcove:getpid(Drv, []), alcove_drv:call(Drv, [], Getpid, [], 1000)),
     ok = alcove_drv:stop(Drv).
@@ -97,6 +100,9 @@ stopped_driver(_Config) ->
     ?assertError(closed, alcove:call(Drv, [], getpid, [])),
     ?assertError(closed, alcove:kill(Drv, [], 0, sigkill)),
     ?assertEqual([], alcove:stdout(Drv, [Child])),
+    ?assertError(closed, alcove_drv:controlling_process(Drv, [Child], self())),
+    % Stopping it again is a no-op.
+    ?assertEqual(ok, alcove_drv:stop(Drv)),
     Took = erlang:monotonic_time(microsecond) - T0,
     ct:pal("11 calls and stdin on a stopped driver raised closed (stdout/2 finds nothing); the last 8 took ~b us", [Took]),
     ?assert(Took < 1000000).

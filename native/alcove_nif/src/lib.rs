@@ -139,7 +139,10 @@ fn stop(resource: ResourceArc<DriverResource>, timeout_ms: u64) -> bool {
 
 /// Send a call; returns its request id. badarg for terms that cannot travel.
 #[rustler::nif]
-fn call(env: Env, drv: LocalPid, pipeline: Term, number: u16, args: Term) -> NifResult<u64> {
+fn call(env: Env, drv: LocalPid, pipeline: Term, number: u32, args: Term) -> NifResult<u64> {
+    // Taken wide and checked: a u16 argument would be cut to 16 bits, and
+    // getpid's number plus 65,536 would run getpid.
+    let number = u16::try_from(number).map_err(|_| Error::BadArg)?;
     let resource = lookup(drv)?;
     let driver = &resource.driver;
     let pipeline = decode_pipeline(pipeline, alcove_proto::MAX_DEPTH).map_err(|_| Error::BadArg)?;
