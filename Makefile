@@ -23,6 +23,12 @@ deps:
 build: deps
 	rebar3 compile
 
+# The examples (examples/NAME.erl), one command each: make example-chroot
+example-%: build
+	@mkdir -p _build/examples
+	erlc -o _build/examples -I include examples/$(subst -,_,$*)_sandbox.erl
+	erl -noshell -pa $(EBIN) -pa _build/examples -eval '$(subst -,_,$*)_sandbox:main()'
+
 demo: build
 	@mkdir -p _build/examples
 	erlc -o _build/examples -I include examples/nsdemo.erl

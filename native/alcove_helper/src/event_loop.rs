@@ -77,9 +77,7 @@ pub fn run(state: &mut State) -> ! {
                 watch(child.stdin, libc::POLLOUT, Tag::Stdin(child.pid));
             }
         }
-        // SAFETY: fds is a valid array of fds.len() pollfd structs.
-        let rc = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, -1) };
-        if rc < 0 {
+        if wait_for_events(&mut fds) < 0 {
             continue;
         }
         let epoch = state.epoch;
@@ -422,4 +420,51 @@ pub fn ctl_closed(state: &mut State, idx: usize) {
             state.send_value(Kind::Raise, id, &[pid], &Value::atom("badpid"));
         }
     }
+}
+
+/// poll(2) on the loop's fds. poll refuses more fds than RLIMIT_NOFILE
+/// allows (EINVAL): a helper whose caller lowered that limit (to 0, say,
+/// before exec'ing a sandboxed program) would spin without serving
+/// anything. select(2) has no such check; it stands in then, for fds below
+/// FD_SETSIZE and without hangup-only watches (those are left out).
+fn wait_for_events(fds: &mut [libc::pollfd]) -> i32 {
+    // SAFETY: fds is a valid array of fds.len() pollfd structs.
+    let rc = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, -1) };
+    if rc >= 0 || nix::errno::Errno::last() != nix::errno::Errno::EINVAL {
+        return rc;
+    }
+    let mut read = nix::sys::select::FdSet::new();
+    let mut write = nix::sys::select::FdSet::new();
+    let usable = |fd: RawFd| (0..libc::FD_SETSIZE as RawFd).contains(&fd);
+    let mut highest = -1;
+    for pfd in fds.iter().filter(|p| usable(p.fd)) {
+        // SAFETY: the fd is open for the duration of this call (the loop
+        // holds it); the borrow does not outlive it.
+        let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(pfd.fd) };
+        if pfd.events & libc::POLLIN != 0 {
+            read.insert(fd);
+            highest = highest.max(pfd.fd);
+        }
+        if pfd.events & libc::POLLOUT != 0 {
+            write.insert(fd);
+            highest = highest.max(pfd.fd);
+        }
+    }
+    if nix::sys::select::select(highest + 1, Some(&mut read), Some(&mut write), None, None).is_err() {
+        return -1;
+    }
+    let mut ready = 0;
+    for pfd in fds.iter_mut().filter(|p| usable(p.fd)) {
+        // SAFETY: as above.
+        let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(pfd.fd) };
+        pfd.revents = 0;
+        if pfd.events & libc::POLLIN != 0 && read.contains(fd) {
+            pfd.revents |= libc::POLLIN;
+        }
+        if pfd.events & libc::POLLOUT != 0 && write.contains(fd) {
+            pfd.revents |= libc::POLLOUT;
+        }
+        ready += (pfd.revents != 0) as i32;
+    }
+    ready
 }
