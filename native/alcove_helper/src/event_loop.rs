@@ -450,7 +450,8 @@ fn wait_for_events(fds: &mut [libc::pollfd]) -> i32 {
             highest = highest.max(pfd.fd);
         }
     }
-    if nix::sys::select::select(highest + 1, Some(&mut read), Some(&mut write), None, None).is_err() {
+    if nix::sys::select::select(highest + 1, Some(&mut read), Some(&mut write), None, None).is_err()
+    {
         return -1;
     }
     let mut ready = 0;
