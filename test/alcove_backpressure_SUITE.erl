@@ -51,22 +51,13 @@ order_kept(_Config) ->
 %% while the first one's owner reads nothing.
 per_process(_Config) ->
     {ok, Drv} = alcove_drv:start_link(),
-    Self = self(),
-    Lazy = spawn_link(fun() ->
-        {ok, C} = alcove:fork(Drv, []),
-        ok = alcove:execvp(Drv, [C], "/bin/sh", ["sh", "-c", "exec cat /dev/zero"]),
-        Self ! {lazy, C},
-        receive stop -> ok end
-    end),
-    C1 = receive {lazy, P} -> P end,
-    ok = alcove_ct:wait_until(fun() -> blocked_writing(C1) end),
+    {Lazy, C1} = held_by_lazy_owner(Drv),
     {ok, C2} = alcove:fork(Drv, []),
     ok = alcove:execvp(Drv, [C2], "/bin/sh", ["sh", "-c", "head -c 20000000 /dev/zero"]),
     {Out, Exit} = alcove_ct:read_until_exit(Drv, [C2]),
     ?assertEqual({exit_status, 0}, Exit),
     ?assertEqual(20000000, iolist_size(Out)),
     ?assert(blocked_writing(C1)),
-    unlink(Lazy),
     exit(Lazy, kill),
     alcove_drv:stop(Drv).
 
@@ -74,15 +65,7 @@ per_process(_Config) ->
 %% driver carries on (nothing waits for a mailbox that is gone).
 owner_dies_while_held(_Config) ->
     {ok, Drv} = alcove_drv:start_link(),
-    Self = self(),
-    Owner = spawn(fun() ->
-        {ok, C} = alcove:fork(Drv, []),
-        ok = alcove:execvp(Drv, [C], "/bin/sh", ["sh", "-c", "exec cat /dev/zero"]),
-        Self ! {child, C},
-        receive stop -> ok end
-    end),
-    C = receive {child, P} -> P end,
-    ok = alcove_ct:wait_until(fun() -> blocked_writing(C) end),
+    {Owner, C} = held_by_lazy_owner(Drv),
     exit(Owner, kill),
     ok = alcove_ct:wait_until(fun() -> alcove_ct:ended(C) end),
     ?assertEqual([], [Pid || {Pid, _} <- cpids(Drv)]),
@@ -121,6 +104,20 @@ stdin_shared_binaries(_Config) ->
     alcove_drv:stop(Drv).
 
 %%% Helpers
+
+%% A process owning `cat /dev/zero' and reading none of it; returns once
+%% the output is held. {Owner, OS pid}.
+held_by_lazy_owner(Drv) ->
+    Self = self(),
+    Owner = spawn(fun() ->
+        {ok, C} = alcove:fork(Drv, []),
+        ok = alcove:execvp(Drv, [C], "/bin/sh", ["sh", "-c", "exec cat /dev/zero"]),
+        Self ! {held, self(), C},
+        receive stop -> ok end
+    end),
+    C = receive {held, Owner, P} -> P end,
+    ok = alcove_ct:wait_until(fun() -> blocked_writing(C) end),
+    {Owner, C}.
 
 %% The child is asleep writing to its stdout pipe (the helper no longer
 %% reads it).

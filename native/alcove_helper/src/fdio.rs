@@ -198,6 +198,39 @@ impl OutQueue {
     }
 }
 
+/// Close every fd of this process not in `keep` (close_range over the
+/// gaps; one close per fd, up to 65535, where the kernel lacks it). For
+/// start-up and forked processes only: none of the fds closed may be
+/// owned by a Rust object still in use.
+pub fn close_all_except(keep: &[RawFd]) {
+    let mut keep: Vec<u32> = keep
+        .iter()
+        .filter_map(|&fd| u32::try_from(fd).ok())
+        .collect();
+    keep.sort_unstable();
+    keep.dedup();
+    let mut from: u32 = 0;
+    for fd in keep {
+        if fd > from {
+            close_range(from, fd - 1);
+        }
+        from = fd.saturating_add(1);
+    }
+    close_range(from, u32::MAX);
+}
+
+fn close_range(first: u32, last: u32) {
+    // SAFETY: close_range only closes descriptors; the callers of
+    // close_all_except own none of them through a Rust object. nix has no
+    // wrapper for it.
+    let rc = unsafe { libc::syscall(libc::SYS_close_range, first, last, 0u32) };
+    if rc < 0 {
+        for fd in first..=last.min(65535) {
+            close(fd as RawFd);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -164,20 +164,7 @@ pub fn rearm_parent_death() {
 
 /// Close every fd above stderr: the helper must not hold the VM's fds.
 pub fn close_inherited_fds() {
-    // SAFETY: close_range on fds 3.. of this process, none of which are in use yet.
-    let rc = unsafe {
-        libc::syscall(
-            libc::SYS_close_range,
-            3 as libc::c_uint,
-            libc::c_uint::MAX,
-            0 as libc::c_uint,
-        )
-    };
-    if rc < 0 {
-        for fd in 3..4096 {
-            crate::fdio::close(fd);
-        }
-    }
+    crate::fdio::close_all_except(&[0, 1, 2]);
 }
 
 /// The pids of this process's children, from /proc (None without /proc,
@@ -216,7 +203,7 @@ pub fn shutdown(state: &mut State) -> ! {
         child.ctl = -1;
         child.stdin = -1;
         if child.signaloneof > 0 {
-            signal_raw(child.pid, child.signaloneof as i32);
+            let _ = crate::sys::process::send_signal(child.pid, child.signaloneof as i32);
         }
     }
     let known: Vec<i32> = state.children.iter().map(|c| c.pid).collect();
@@ -259,13 +246,6 @@ fn reap_all_nohang() -> bool {
             Ok(_) => {}
         }
     }
-}
-
-/// A signal by number: `signaloneof` may name real-time signals, which
-/// nix's `Signal` cannot hold.
-fn signal_raw(pid: i32, signum: i32) {
-    // SAFETY: kill(2) takes integers only and touches no memory.
-    unsafe { libc::kill(pid, signum) };
 }
 
 fn exit_now() -> ! {

@@ -65,7 +65,7 @@ pub fn sanitise(control_fd: i32) {
         keep.push(control_fd);
         keep.push(fd);
     }
-    close_all_except(&mut keep);
+    crate::fdio::close_all_except(&keep);
     for fd in 0..=2 {
         // SAFETY: F_GETFD only asks whether the number is open. (nix's
         // fcntl wants a borrowed fd, which a closed number cannot be.)
@@ -84,32 +84,6 @@ pub fn sanitise(control_fd: i32) {
                 }
                 Err(_) => std::process::exit(REFUSED),
             }
-        }
-    }
-}
-
-/// Close every fd not in `keep`, with close_range over the gaps.
-fn close_all_except(keep: &mut Vec<i32>) {
-    keep.sort_unstable();
-    keep.dedup();
-    let mut from: u32 = 0;
-    for &fd in keep.iter() {
-        let Ok(fd) = u32::try_from(fd) else { continue };
-        if fd > from {
-            close_range(from, fd - 1);
-        }
-        from = fd.saturating_add(1);
-    }
-    close_range(from, u32::MAX);
-}
-
-fn close_range(first: u32, last: u32) {
-    // SAFETY: close_range only closes descriptors; none of the ones closed
-    // here is owned by a Rust object yet. nix has no wrapper for it.
-    let rc = unsafe { libc::syscall(libc::SYS_close_range, first, last, 0u32) };
-    if rc < 0 {
-        for fd in first..=last.min(65535) {
-            crate::fdio::close(fd as i32);
         }
     }
 }

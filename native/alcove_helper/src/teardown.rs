@@ -154,17 +154,7 @@ fn guard(pidfd: i32, dir: &Path) -> ! {
     let _ = nix::sys::prctl::set_name(c"alcove-guard");
     // Nothing of the helper's: above all not its control socket, whose
     // end of file tells the driver the helper is gone. stderr stays.
-    for fd in [0, 1] {
-        crate::fdio::close(fd);
-    }
-    let first = (pidfd + 1).max(3) as u32;
-    if pidfd > 3 {
-        // SAFETY: close_range of fds between stderr and the pidfd; none is
-        // owned by a Rust object that will be used again.
-        unsafe { libc::syscall(libc::SYS_close_range, 3u32, (pidfd - 1) as u32, 0u32) };
-    }
-    // SAFETY: as above, for the fds above the pidfd.
-    unsafe { libc::syscall(libc::SYS_close_range, first, u32::MAX, 0u32) };
+    crate::fdio::close_all_except(&[2, pidfd]);
     // A pidfd turns readable once its process has exited.
     while !crate::child_io::poll_one(pidfd, libc::POLLIN, -1) {}
     kill(dir);
@@ -234,23 +224,24 @@ pub fn reaped(state: &mut State, pid: i32, kill_rest: bool) {
     state.lingering.retain(|dir| !remove_tree(dir, 0));
 }
 
+/// Every leaf this process made for its children and still knows of.
+fn leaves(state: &State) -> impl Iterator<Item = &PathBuf> {
+    state
+        .child_cgroups
+        .iter()
+        .map(|(_, dir)| dir)
+        .chain(&state.lingering)
+}
+
 /// A helper shutting down: kill everything in its children's leaves.
 pub fn kill_children(state: &State) {
-    for (_, dir) in &state.child_cgroups {
-        kill(dir);
-    }
-    for dir in &state.lingering {
-        kill(dir);
-    }
+    leaves(state).for_each(|dir| kill(dir));
 }
 
 /// Before exit: remove the children's leaves (best effort; a parent or
 /// the guardian removes what is still busy).
 pub fn remove_children(state: &State) {
-    for (_, dir) in &state.child_cgroups {
-        remove_tree(dir, 0);
-    }
-    for dir in &state.lingering {
+    for dir in leaves(state) {
         remove_tree(dir, 0);
     }
 }

@@ -197,7 +197,13 @@ fn deliver_output(driver: &Driver, env: &mut OwnedEnv, pipeline: &[i32], tag: At
             Some(Owner::Gone) => return,
             None => driver.owner,
         };
-        let delivered = routes.output.entry(pipeline.to_vec()).or_default();
+        // Looked up by slice: a pipeline is copied once, not per chunk.
+        if !routes.output.contains_key(pipeline) {
+            routes.output.insert(pipeline.to_vec(), Default::default());
+        }
+        let Some(delivered) = routes.output.get_mut(pipeline) else {
+            return;
+        };
         delivered.bytes += bytes.len();
         delivered.messages += 1;
         let hold = !delivered.held && delivered.bytes >= OUTPUT_HIGH_WATER;

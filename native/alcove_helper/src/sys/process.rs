@@ -285,13 +285,19 @@ pub fn kill(_state: &mut State, args: &Args) -> CallResult {
     let pid = args.i32(0)?;
     let signum = args.constant(1, SIGNAL)?;
     let signum = i32::try_from(signum).map_err(|_| CallError::Badarg)?;
-    // A raw call: nix's Signal is an enum without the realtime signals, and
-    // an unknown number must reach the kernel (EINVAL from there).
+    send_signal(pid, signum).map_err(|_| CallError::last_os())?;
+    Ok(Value::ok())
+}
+
+/// kill(2) by number. A raw call: nix's Signal is an enum without the
+/// real-time signals (`signaloneof` may name one), and an unknown number
+/// must reach the kernel (EINVAL from there).
+pub fn send_signal(pid: i32, signum: i32) -> Result<(), ()> {
     // SAFETY: kill has no memory effects.
     if unsafe { libc::kill(pid, signum) } < 0 {
-        return Err(CallError::last_os());
+        return Err(());
     }
-    Ok(Value::ok())
+    Ok(())
 }
 
 /// setproctitle(3): on Linux, the process name (prctl PR_SET_NAME; the
