@@ -19,6 +19,14 @@
 %%% `/proc/PID/setgroups'. map/4 writes setgroups before gid_map for that
 %%% reason; once a gid map is written, setgroups can no longer change.
 %%%
+%%% A mapping does not change the child's credentials: it keeps the ids
+%%% it had outside, and they read as the overflow ids inside if the map
+%%% does not hold them. Mapping the parent's own ids (the default of
+%%% clone/4) makes the child 0 inside at once; with a map that does not
+%%% hold them (root mapping 0 to 100000, say), the child switches to ids
+%%% of the map itself: `alcove:setresgid(Drv, Child, 0, 0, 0)', then
+%%% `setresuid'. It has every capability in its namespace for that.
+%%%
 %%% A writer whose uid changed (a root helper that called setresuid, for
 %%% example) is not dumpable, and neither are the children it clones: their
 %%% `/proc/PID' files belong to root and it cannot open them. Make it
@@ -64,7 +72,9 @@
 %% By default the child is uid 0 and gid 0 inside, mapped to the parent's
 %% real uid and gid (getuid(2), getgid(2) in the parent), with setgroups
 %% denied: what an unprivileged parent may write. `Options' replace any of
-%% `uid_map', `gid_map' and `setgroups' (see map/4).
+%% `uid_map', `gid_map' and `setgroups' (see map/4); with a map that does
+%% not hold the parent's ids, the child still has them (the overflow ids
+%% inside) until it switches to mapped ones (see the module doc).
 %%
 %% The options are checked before anything is cloned. If the mapping
 %% cannot be written, the child is killed (its owner, the caller, gets its
