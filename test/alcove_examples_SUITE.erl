@@ -6,12 +6,13 @@
 -include_lib("stdlib/include/assert.hrl").
 
 -export([all/0, init_per_suite/1, end_per_suite/1, init_per_testcase/2, end_per_testcase/2]).
--export([chroot_sandbox/1, helper_without_fds/1, rootless_sandbox_from_root/1, rootless_sandbox_as_user/1]).
+-export([chroot_sandbox/1, helper_without_fds/1, container_sandbox/1, rootless_sandbox_from_root/1,
+         rootless_sandbox_as_user/1]).
 
 -define(ROOTLESS_USER, "alcovect_rootless").
 
 all() ->
-    [chroot_sandbox, helper_without_fds, rootless_sandbox_from_root, rootless_sandbox_as_user].
+    [chroot_sandbox, helper_without_fds, container_sandbox, rootless_sandbox_from_root, rootless_sandbox_as_user].
 
 init_per_suite(Config) ->
     case alcove_ct:root() of
@@ -60,6 +61,19 @@ chroot_sandbox(Config) ->
     [?assertEqual({What, true}, {What, Ok}) || {What, Ok} <- Checks],
     #{id := Id} = Result,
     ?assert(Id > 16#f0000000).
+
+%% examples/container_sandbox.erl: pid 1, its own hostname, only `lo',
+%% only its processes, a root holding busybox alone, no uid 0, no
+%% capability, no new privileges, the seccomp filter refusing what it
+%% names; the memory limit enforced (dd past it is OOM-killed and the
+%% owner gets {termsig, sigkill}) and the cgroup's OOM event delivered.
+container_sandbox(Config) ->
+    ok = load_example(container_sandbox, Config),
+    Result = container_sandbox:run(fun(Chunk) -> ct:log("~s", [Chunk]) end),
+    Checks = container_sandbox:checks(Result),
+    ct:pal("~p~nchecks: ~p", [maps:without([output], Result), Checks]),
+    [?assertEqual({What, true}, {What, Ok}) || {What, Ok} <- Checks],
+    ?assertEqual({termsig, sigkill}, maps:get(hog_exit, Result)).
 
 %% examples/rootless_sandbox.erl from a root VM: it drops a helper to
 %% nobody and sets the sandbox up from there; inside, the shell is uid 0
