@@ -192,12 +192,40 @@ pub fn become_child(state: &mut State, dir: Option<PathBuf>) {
 /// that what it starts can be killed with it. If it cannot (a new user
 /// namespace, say), it stays in its parent's, still inside the driver's,
 /// and its children get no leaves of their own.
+///
+/// A process that is no longer in the cgroup its parent was in when it
+/// was forked (moved into another group, `alcove_cgroup:add_proc/4`, or
+/// forked by a parent that was moved) stays where it was put, and what it
+/// starts stays there with it: the group it was moved to keeps it.
 pub fn ensure_own(state: &mut State) {
     if let Some(dir) = state.pending_cgroup.take() {
-        if std::fs::create_dir(&dir).is_ok() && enter(&dir) {
+        if in_parent_cgroup(&dir) && std::fs::create_dir(&dir).is_ok() && enter(&dir) {
             state.cgroup = Some(dir);
         }
     }
+}
+
+/// Whether this process's v2 cgroup (/proc/self/cgroup) is the parent
+/// directory of `leaf`. Unreadable: assume it is, as before.
+fn in_parent_cgroup(leaf: &Path) -> bool {
+    let Some(parent) = leaf.parent() else {
+        return false;
+    };
+    match std::fs::read_to_string("/proc/self/cgroup") {
+        Ok(cgroups) => cgroups
+            .lines()
+            .find_map(|line| line.strip_prefix("0::"))
+            .is_none_or(|path| same_cgroup(parent, path)),
+        Err(_) => true,
+    }
+}
+
+/// Whether the directory `dir` (under the v2 mount) is the cgroup `path`
+/// (from /proc/self/cgroup, relative to the mount). The v2 root never is:
+/// a driver's leaves are all below its own `alcove.<pid>`.
+fn same_cgroup(dir: &Path, path: &str) -> bool {
+    let path = Path::new(path.trim_start_matches('/'));
+    !path.as_os_str().is_empty() && dir.ends_with(path)
 }
 
 /// In the parent, after forking: remember the child's leaf.
@@ -243,5 +271,21 @@ pub fn kill_children(state: &State) {
 pub fn remove_children(state: &State) {
     for dir in leaves(state) {
         remove_tree(dir, 0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_cgroup;
+    use std::path::Path;
+
+    #[test]
+    fn same_cgroup_compares_whole_components() {
+        let dir = Path::new("/sys/fs/cgroup/alcove.12/c3");
+        assert!(same_cgroup(dir, "/alcove.12/c3"));
+        assert!(!same_cgroup(dir, "/alcove.12/c3/grp"));
+        assert!(!same_cgroup(dir, "/web"));
+        assert!(!same_cgroup(dir, "/lcove.12/c3"));
+        assert!(!same_cgroup(dir, "/"));
     }
 }
