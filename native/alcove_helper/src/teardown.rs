@@ -205,27 +205,26 @@ pub fn ensure_own(state: &mut State) {
     }
 }
 
-/// Whether this process's v2 cgroup (/proc/self/cgroup) is the parent
-/// directory of `leaf`. Unreadable: assume it is, as before.
+/// Whether this process is still in the cgroup `leaf` was named under
+/// (its parent's leaf): listed in its `cgroup.procs`. Pids there are as
+/// the reader sees them and the path is the parent's view of the mount,
+/// so this holds in new PID and cgroup namespaces too. Unreadable: assume
+/// it is, as before.
 fn in_parent_cgroup(leaf: &Path) -> bool {
     let Some(parent) = leaf.parent() else {
         return false;
     };
-    match std::fs::read_to_string("/proc/self/cgroup") {
-        Ok(cgroups) => cgroups
-            .lines()
-            .find_map(|line| line.strip_prefix("0::"))
-            .is_none_or(|path| same_cgroup(parent, path)),
+    match std::fs::read_to_string(parent.join("cgroup.procs")) {
+        Ok(procs) => listed(&procs, std::process::id()),
         Err(_) => true,
     }
 }
 
-/// Whether the directory `dir` (under the v2 mount) is the cgroup `path`
-/// (from /proc/self/cgroup, relative to the mount). The v2 root never is:
-/// a driver's leaves are all below its own `alcove.<pid>`.
-fn same_cgroup(dir: &Path, path: &str) -> bool {
-    let path = Path::new(path.trim_start_matches('/'));
-    !path.as_os_str().is_empty() && dir.ends_with(path)
+/// Whether `pid` is one of the lines of a `cgroup.procs` text.
+fn listed(procs: &str, pid: u32) -> bool {
+    procs
+        .lines()
+        .any(|line| line.trim().parse::<u32>() == Ok(pid))
 }
 
 /// In the parent, after forking: remember the child's leaf.
@@ -276,16 +275,15 @@ pub fn remove_children(state: &State) {
 
 #[cfg(test)]
 mod tests {
-    use super::same_cgroup;
-    use std::path::Path;
+    use super::listed;
 
     #[test]
-    fn same_cgroup_compares_whole_components() {
-        let dir = Path::new("/sys/fs/cgroup/alcove.12/c3");
-        assert!(same_cgroup(dir, "/alcove.12/c3"));
-        assert!(!same_cgroup(dir, "/alcove.12/c3/grp"));
-        assert!(!same_cgroup(dir, "/web"));
-        assert!(!same_cgroup(dir, "/lcove.12/c3"));
-        assert!(!same_cgroup(dir, "/"));
+    fn listed_matches_whole_pids() {
+        assert!(listed("12\n345\n", 345));
+        assert!(listed("12\n345\n", 12));
+        assert!(!listed("12\n345\n", 34));
+        assert!(!listed("12\n345\n", 1234));
+        assert!(!listed("", 1));
+        assert!(!listed("x\n", 1));
     }
 }
