@@ -885,7 +885,8 @@ read_int(Drv, Pipeline, File) ->
 %% `cgroup.procs' in each of the group's directories (v1 ones first).
 %% Moving a process takes it out of the cgroup it was in, a driver's
 %% teardown cgroup included, unless the group was made with
-%% `parent => self'.
+%% `parent => self'. A forked helper moved into a group stays there, and
+%% so does everything it forks or execs afterwards.
 -spec add_proc(alcove_drv:ref(), pipeline(), group(), alcove:pid_t()) -> ok | {error, file:posix()}.
 add_proc(Drv, Pipeline, Group, OSPid) ->
     Text = integer_to_binary(OSPid),

@@ -19,7 +19,10 @@
 //! Without a writable v2 hierarchy (an unprivileged helper without a
 //! delegated cgroup) none of this happens: process groups, parent-death
 //! signals and the helpers' subreaper sweep at shutdown are what is left.
-//! A process that moves itself to another cgroup leaves the tree's.
+//! A process that moves itself to another cgroup leaves the tree's; a
+//! helper moved into another cgroup (`alcove_cgroup:add_proc/4`) before it
+//! first forked or exec'd stays there rather than entering its leaf, and
+//! what it starts stays there with it.
 
 use crate::state::State;
 use std::io::Write;
