@@ -360,12 +360,13 @@ controller(#{v1 := V1, unified := Unified, unified_controllers := Offered}, Cont
     end.
 
 %% @doc new/4 with no options.
--spec new(alcove_drv:ref(), pipeline(), [file:name_all()]) -> {ok, group()} | {error, file:posix()}.
+-spec new(alcove_drv:ref(), pipeline(), file:name_all() | [file:name_all()]) ->
+    {ok, group()} | {error, file:posix()}.
 new(Drv, Pipeline, Name) ->
     new(Drv, Pipeline, Name, #{}).
 
 %% @doc mkdir(2): the group `Name' (a list of path components, e.g.
-%% `[<<"alcove">>, <<"web">>]') in every v1 hierarchy bound to one of the
+%% `[<<"alcove">>, <<"web">>]', or a path, `<<"alcove/web">>') in every v1 hierarchy bound to one of the
 %% `controllers' (default cpu, freezer, io, memory, pids) and, unless
 %% `unified => false', in the unified hierarchy, where the requested
 %% controllers it offers are enabled in each parent's
@@ -379,9 +380,10 @@ new(Drv, Pipeline, Name) ->
 %% children but not enable controllers for them, so under `self' ask for
 %% `controllers => []' on a pure v2 machine unless the parent is empty.
 %% On an error the directories made so far are removed again.
--spec new(alcove_drv:ref(), pipeline(), [file:name_all()], new_opts()) -> {ok, group()} | {error, file:posix()}.
+-spec new(alcove_drv:ref(), pipeline(), file:name_all() | [file:name_all()], new_opts()) ->
+    {ok, group()} | {error, file:posix()}.
 new(Drv, Pipeline, Name, Opts) ->
-    Parts = relpath(Name),
+    Parts = relpath(components(Name)),
     case Parts =/= [] andalso [P || P <- Parts, P =:= <<"..">> orelse P =:= <<".">>] =:= [] of
         false ->
             {error, einval};
@@ -391,6 +393,11 @@ new(Drv, Pipeline, Name, Opts) ->
                 Error -> Error
             end
     end.
+
+%% A path (`<<"alcove/web">>', "alcove/web") or a list of components.
+components(Name) when is_binary(Name) -> [Name];
+components([Char | _] = Name) when is_integer(Char) -> [Name];
+components(Name) when is_list(Name) -> Name.
 
 opt_layout(_Drv, _Pipeline, #{layout := Layout}) -> {ok, Layout};
 opt_layout(Drv, Pipeline, Opts) -> layout(Drv, Pipeline, Opts).

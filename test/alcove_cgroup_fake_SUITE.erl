@@ -252,13 +252,18 @@ new_parent_self(Config) ->
     ?assertEqual({error, enoent}, alcove_cgroup:new(Drv, [], [<<"h">>], Opts#{parent => self, controllers => [memory]})).
 
 new_bad_name() ->
-    [{doc, "Empty names and . or .. components are refused."}].
+    [{doc, "Empty names and . or .. components are refused; a path is split into components."}].
 new_bad_name(Config) ->
     Drv = ?config(drv, Config),
     Opts = pure_v2(Config),
     ?assertEqual({error, einval}, alcove_cgroup:new(Drv, [], [], Opts)),
     ?assertEqual({error, einval}, alcove_cgroup:new(Drv, [], [<<"a">>, <<"..">>], Opts)),
-    ?assertEqual({error, einval}, alcove_cgroup:new(Drv, [], ["a/../../b"], Opts)).
+    ?assertEqual({error, einval}, alcove_cgroup:new(Drv, [], ["a/../../b"], Opts)),
+    ?assertEqual({error, einval}, alcove_cgroup:new(Drv, [], <<"a/../b">>, Opts)),
+    %% A path names the same group as its components.
+    {ok, #{name := [<<"x">>, <<"y">>]} = ByPath} = alcove_cgroup:new(Drv, [], <<"/x/y">>, Opts#{controllers => []}),
+    {ok, #{name := [<<"x">>, <<"y">>]} = ByString} = alcove_cgroup:new(Drv, [], "x/y", Opts#{controllers => []}),
+    ?assertEqual(alcove_cgroup:dirs(ByPath), alcove_cgroup:dirs(ByString)).
 
 limits_v2() ->
     [{doc, "Each limit's v2 file and value format, and get_limit reading it back."}].

@@ -75,7 +75,7 @@ defmodule Alcove.Cgroup do
   defdelegate controller(layout, controller), to: :alcove_cgroup
 
   @doc """
-  Make the group `name` (path components) in every v1 hierarchy of the
+  Make the group `name` (path components, or a path) in every v1 hierarchy of the
   requested `:controllers` and in the v2 tree (unless `unified: false`),
   enabling controllers in the v2 parents' cgroup.subtree_control.
   `parent: :self` nests it in the helper's own cgroups (inside the
@@ -90,7 +90,8 @@ defmodule Alcove.Cgroup do
       iex> Alcove.Drv.stop(drv)
       :ok
   """
-  @spec new(Alcove.drv(), Alcove.pipeline(), [iodata()], map()) :: {:ok, group()} | error()
+  @spec new(Alcove.drv(), Alcove.pipeline(), String.t() | [String.t()], map()) ::
+          {:ok, group()} | error()
   defdelegate new(drv, pipeline, name, opts \\ %{}), to: :alcove_cgroup
 
   @doc """
