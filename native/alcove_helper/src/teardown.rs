@@ -19,7 +19,10 @@
 //! Without a writable v2 hierarchy (an unprivileged helper without a
 //! delegated cgroup) none of this happens: process groups, parent-death
 //! signals and the helpers' subreaper sweep at shutdown are what is left.
-//! A process that moves itself to another cgroup leaves the tree's.
+//! A process that moves itself to another cgroup leaves the tree's; a
+//! helper moved into another cgroup (`alcove_cgroup:add_proc/4`) before it
+//! first forked or exec'd stays there rather than entering its leaf, and
+//! what it starts stays there with it.
 
 use crate::state::State;
 use std::io::Write;
@@ -192,12 +195,39 @@ pub fn become_child(state: &mut State, dir: Option<PathBuf>) {
 /// that what it starts can be killed with it. If it cannot (a new user
 /// namespace, say), it stays in its parent's, still inside the driver's,
 /// and its children get no leaves of their own.
+///
+/// A process that is no longer in the cgroup its parent was in when it
+/// was forked (moved into another group, `alcove_cgroup:add_proc/4`, or
+/// forked by a parent that was moved) stays where it was put, and what it
+/// starts stays there with it: the group it was moved to keeps it.
 pub fn ensure_own(state: &mut State) {
     if let Some(dir) = state.pending_cgroup.take() {
-        if std::fs::create_dir(&dir).is_ok() && enter(&dir) {
+        if in_parent_cgroup(&dir) && std::fs::create_dir(&dir).is_ok() && enter(&dir) {
             state.cgroup = Some(dir);
         }
     }
+}
+
+/// Whether this process is still in the cgroup `leaf` was named under
+/// (its parent's leaf): listed in its `cgroup.procs`. Pids there are as
+/// the reader sees them and the path is the parent's view of the mount,
+/// so this holds in new PID and cgroup namespaces too. Unreadable: assume
+/// it is, as before.
+fn in_parent_cgroup(leaf: &Path) -> bool {
+    let Some(parent) = leaf.parent() else {
+        return false;
+    };
+    match std::fs::read_to_string(parent.join("cgroup.procs")) {
+        Ok(procs) => listed(&procs, std::process::id()),
+        Err(_) => true,
+    }
+}
+
+/// Whether `pid` is one of the lines of a `cgroup.procs` text.
+fn listed(procs: &str, pid: u32) -> bool {
+    procs
+        .lines()
+        .any(|line| line.trim().parse::<u32>() == Ok(pid))
 }
 
 /// In the parent, after forking: remember the child's leaf.
@@ -243,5 +273,20 @@ pub fn kill_children(state: &State) {
 pub fn remove_children(state: &State) {
     for dir in leaves(state) {
         remove_tree(dir, 0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::listed;
+
+    #[test]
+    fn listed_matches_whole_pids() {
+        assert!(listed("12\n345\n", 345));
+        assert!(listed("12\n345\n", 12));
+        assert!(!listed("12\n345\n", 34));
+        assert!(!listed("12\n345\n", 1234));
+        assert!(!listed("", 1));
+        assert!(!listed("x\n", 1));
     }
 }
