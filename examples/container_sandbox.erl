@@ -66,18 +66,18 @@ only_own_processes(Out) ->
 run(Print) ->
     Opts = case os:cmd("id -u") of "0\n" -> []; _ -> [{exec, "sudo -n"}] end,
     {ok, Drv} = alcove_drv:start_link(Opts),
-    Name = [<<"alcove-container">>, integer_to_binary(erlang:unique_integer([positive]))],
+    Name = [<<"alcove-container">>, integer_to_binary(list_to_integer(os:getpid()))],
     Root = string:trim(os:cmd("mktemp -d /tmp/alcove-container.XXXXXX")),
+    Group = cgroup_create(Drv, Name),
     try
-        container(Drv, Name, Root, Print)
+        container(Drv, Group, Root, Print)
     after
+        cgroup_remove(Drv, Group),
         alcove_drv:stop(Drv),
-        cgroup_remove(Name),
         file:del_dir(Root)
     end.
 
-container(Drv, Name, Root, Print) ->
-    Group = cgroup_create(Drv, Name),
+container(Drv, Group, Root, Print) ->
     LimitsOk = cgroup_limits(Drv, Group),
     ok = cgroup_watch(Drv, Group),
     {ok, C} = alcove:clone(Drv, [], [clone_newipc, clone_newnet, clone_newns, clone_newpid, clone_newuts]),
@@ -208,36 +208,28 @@ collect(Drv, Pipeline, Print, Acc) ->
     after 20000 -> {iolist_to_binary(lists:reverse(Acc)), timeout}
     end.
 
-%%% cgroups (to be replaced by alcove_cgroup's named limits)
+%%% cgroups: alcove_cgroup finds where each controller lives (v1 or v2)
+%%% and writes the right files.
 
 cgroup_create(Drv, Name) ->
-    ok = alcove_cgroup:create(Drv, [], Name),
-    Name.
+    {ok, Group} = alcove_cgroup:new(Drv, [], Name, #{controllers => [memory, pids, cpu]}),
+    Group.
 
-cgroup_limits(Drv, Name) ->
-    R = [
-        alcove_cgroup:set(Drv, [], <<"memory">>, Name, <<"memory.limit_in_bytes">>, integer_to_binary(?MEMORY_MAX)),
-        alcove_cgroup:set(Drv, [], <<"pids">>, Name, <<"pids.max">>, integer_to_binary(?PIDS_MAX)),
-        alcove_cgroup:set(Drv, [], <<"cpu">>, Name, <<"cpu.cfs_quota_us">>, <<"50000">>)
-    ],
-    lists:all(fun(X) -> X =:= ok end, R).
+cgroup_limits(Drv, Group) ->
+    Limits = [{memory_max, ?MEMORY_MAX}, {pids_max, ?PIDS_MAX}, {cpu_max, {50000, 100000}}],
+    [ok = alcove_cgroup:set_limit(Drv, [], Group, Name, Value) || {Name, Value} <- Limits],
+    [{Name, alcove_cgroup:get_limit(Drv, [], Group, Name)} || {Name, _} <- Limits] =:=
+        [{Name, {ok, Value}} || {Name, Value} <- Limits].
 
-cgroup_watch(_Drv, _Name) ->
+cgroup_watch(_Drv, _Group) ->
     ok.
 
-cgroup_enter(Drv, Name, Pid) ->
-    alcove_cgroup:set(Drv, [], <<"memory">>, Name, <<"cgroup.procs">>, integer_to_binary(Pid)),
-    alcove_cgroup:set(Drv, [], <<"pids">>, Name, <<"cgroup.procs">>, integer_to_binary(Pid)),
-    alcove_cgroup:set(Drv, [], <<"cpu">>, Name, <<"cgroup.procs">>, integer_to_binary(Pid)).
+cgroup_enter(Drv, Group, Pid) ->
+    alcove_cgroup:add_proc(Drv, [], Group, Pid).
 
-cgroup_events(Drv, Name) ->
-    case alcove_cgroup:get(Drv, [], <<"memory">>, Name, <<"memory.oom_control">>) of
-        {ok, Text} ->
-            [{oom_kill, binary_to_integer(N)} || [<<"oom_kill">>, N] <- [binary:split(L, <<" ">>) || L <- binary:split(Text, <<"\n">>, [global, trim_all])], N =/= <<"0">>];
-        _ -> []
-    end.
+cgroup_events(Drv, Group) ->
+    {ok, #{memory := Memory}} = alcove_cgroup:events(Drv, [], Group),
+    [{oom_kill, N} || N <- [maps:get(oom_kill, Memory, 0)], N > 0].
 
-cgroup_remove(Name) ->
-    [file:del_dir(filename:join([H | Name])) || H <- filelib:wildcard("/sys/fs/cgroup/*"), filelib:is_dir(filename:join([H | Name]))],
-    [file:del_dir(filename:join([H, hd(Name)])) || H <- filelib:wildcard("/sys/fs/cgroup/*")],
-    ok.
+cgroup_remove(Drv, Group) ->
+    alcove_cgroup:remove(Drv, [], Group, #{kill => true}).
