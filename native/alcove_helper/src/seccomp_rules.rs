@@ -266,7 +266,8 @@ pub fn decode(default: &Value, rules: &Value, flag_list: &Value) -> Result<Decod
     if items.len() > MAX_RULES {
         return Err(CallError::Badarg);
     }
-    let mut decoded = Vec::with_capacity(items.len());
+    // Grown as rules decode, not sized from the (untrusted) count.
+    let mut decoded = Vec::new();
     let mut unknown: Vec<String> = Vec::new();
     for item in items {
         let Value::Tuple(fields) = item else {

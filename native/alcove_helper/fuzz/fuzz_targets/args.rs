@@ -227,7 +227,9 @@ fn check_seccomp(default: &Value, rules: &Value, flags: &Value) {
     );
     let (decoded, peak) = peak_alloc(|| seccomp_rules::decode(default, rules, flags));
     let weight = gen::weight(default) + gen::weight(rules) + gen::weight(flags);
-    let bound = 8 * weight + 4096;
+    // A Rule (40 bytes) per rule tuple of at least 19 bytes, doubled as
+    // the Vec grows; a Condition (32) per condition of at least 27.
+    let bound = 16 * weight + 4096;
     if alloc_factor() > 0 && peak > bound {
         panic!("seccomp rules: {peak} heap bytes live at once (bound {bound})");
     }
