@@ -22,7 +22,8 @@
     user_notif_return/0, user_notif_return/1,
     user_notif_listener_closed/0, user_notif_listener_closed/1,
     user_notif_root/0, user_notif_root/1,
-    trap_and_log/0, trap_and_log/1
+    trap_and_log/0, trap_and_log/1,
+    no_new_privs/0, no_new_privs/1
 ]).
 
 -define(BUSYBOX, "/bin/busybox").
@@ -33,7 +34,7 @@ suite() ->
 all() ->
     [kill_process, errno_call_and_exec, allow_list_exec, argument_conditions, rule_order,
      unknown_syscalls, bad_specs, user_notif_errno, user_notif_continue, user_notif_return,
-     user_notif_listener_closed, user_notif_root, trap_and_log].
+     user_notif_listener_closed, user_notif_root, trap_and_log, no_new_privs].
 
 init_per_suite(Config) ->
     case {os:type(), erlang:system_info(wordsize), arch()} of
@@ -44,9 +45,19 @@ init_per_suite(Config) ->
 end_per_suite(_Config) ->
     ok.
 
-init_per_testcase(_Case, Config) ->
-    Dir = string:trim(os:cmd("mktemp -d /tmp/alcove_seccomp_named.XXXXXX")),
-    alcove_ct:init_driver([{dir, Dir} | Config]).
+init_per_testcase(Case, Config) ->
+    Busybox = lists:member(Case, [errno_call_and_exec, allow_list_exec, user_notif_continue,
+                                  trap_and_log]),
+    case {Busybox andalso not filelib:is_regular(?BUSYBOX),
+          Case =:= no_new_privs andalso not alcove_ct:root()} of
+        {true, _} ->
+            {skip, "no " ?BUSYBOX " to exec"};
+        {_, true} ->
+            {skip, "needs root to drop to an unprivileged uid"};
+        _ ->
+            Dir = string:trim(os:cmd("mktemp -d /tmp/alcove_seccomp_named.XXXXXX")),
+            alcove_ct:init_driver([{dir, Dir} | Config])
+    end.
 
 end_per_testcase(_Case, Config) ->
     alcove_ct:end_driver(Config),
@@ -62,12 +73,6 @@ drv(Config) -> ?config(drv, Config).
 
 path(Config, Name) ->
     filename:join(?config(dir, Config), Name).
-
-busybox() ->
-    case filelib:is_regular(?BUSYBOX) of
-        true -> ok;
-        false -> throw({skip, "no " ?BUSYBOX})
-    end.
 
 %% Run Fun in another process: its result arrives as {Ref, Result}.
 async(Fun) ->
@@ -118,7 +123,6 @@ errno_call_and_exec() ->
     [{doc, "{errno, eacces}: a helper call and an exec'd program both get EACCES from mkdir."}].
 errno_call_and_exec(Config) ->
     Drv = drv(Config),
-    busybox(),
     {ok, Child} = alcove:fork(Drv, []),
     ?assertEqual(ok, alcove_seccomp:install(Drv, [Child],
         #{deny => [{mkdir, {errno, eacces}}, {mkdirat, {errno, eacces}}]})),
@@ -145,7 +149,6 @@ allow_list_exec() ->
     [{doc, "An allow-list with default kill_process runs busybox echo; busybox uname, using a call not listed, dies of SIGSYS."}].
 allow_list_exec(Config) ->
     Drv = drv(Config),
-    busybox(),
     Spec = #{default => kill_process, allow => allow_list()},
     {ok, Echo} = alcove:fork(Drv, []),
     ?assertEqual(ok, alcove_seccomp:install(Drv, [Echo], Spec)),
@@ -231,6 +234,14 @@ bad_specs(Config) ->
     ?assertError(badarg, alcove_seccomp:install(Drv, [Child], #{}, #{tsync => true})),
     Long = [{N, case N rem 2 of 0 -> trap; 1 -> log end} || N <- lists:seq(0, 999)],
     ?assertEqual({error, e2big}, alcove:seccomp_load(Drv, [Child], allow, Long, [])),
+    % Notification calls: a child with no listener, a listener that is not
+    % one, no such child, a response of another shape.
+    ?assertEqual({error, enoent}, alcove_seccomp:respond(Drv, [Child], 1, continue)),
+    ?assertEqual({error, einval}, alcove:seccomp_listener(Drv, [], Child, 0)),
+    ?assertEqual({error, esrch}, alcove:seccomp_listener(Drv, [], 0, 0)),
+    ?assertError(badarg, alcove:seccomp_listener(Drv, [], Child, -1)),
+    ?assertError(badarg, alcove_seccomp:respond(Drv, [Child], 1, allow)),
+    ?assertError(badarg, alcove_seccomp:respond(Drv, [Child], 1, {errno, 0})),
     ?assertEqual(ok, alcove:mkdir(Drv, [Child], path(Config, "made"), 8#755)).
 
 user_notif_errno() ->
@@ -256,7 +267,6 @@ user_notif_continue() ->
     [{doc, "user_notif answered continue: the call really happens, for a helper call and an exec'd program."}].
 user_notif_continue(Config) ->
     Drv = drv(Config),
-    busybox(),
     {ok, Child} = alcove:fork(Drv, []),
     % A process makes its teardown cgroup leaf (mkdir) when it first forks
     % or execs: now, so that the exec below makes none.
@@ -318,7 +328,6 @@ trap_and_log() ->
     [{doc, "log lets the call run; trap sends SIGSYS (reported by a helper, fatal to an exec'd program); kill_thread kills the single-threaded helper."}].
 trap_and_log(Config) ->
     Drv = drv(Config),
-    busybox(),
     {ok, Child} = alcove:fork(Drv, []),
     {ok, Cwd} = alcove:getcwd(Drv, [Child]),
     ?assertEqual(ok, alcove_seccomp:install(Drv, [Child], #{deny => [{getcwd, log}]},
@@ -340,3 +349,20 @@ trap_and_log(Config) ->
                                             #{no_new_privs => false})),
     ?assertError({termsig, sigsys}, alcove:getcwd(Drv, [Child2])),
     ?assertEqual({termsig, sigsys}, alcove_ct:wait_exit(Drv, [Child2])).
+
+no_new_privs() ->
+    [{doc, "An unprivileged process installs a filter with no_new_privs (the default), not without it (EACCES); its notifications are served as well."}].
+no_new_privs(Config) ->
+    Drv = drv(Config),
+    {ok, Child} = alcove:fork(Drv, []),
+    ok = alcove:setresuid(Drv, [Child], 65534, 65534, 65534),
+    ?assertEqual({ok, 0, 0, 0, 0, 0}, alcove:prctl(Drv, [Child], pr_get_no_new_privs, 0, 0, 0, 0)),
+    ?assertEqual({error, eacces}, alcove_seccomp:install(Drv, [Child], #{deny => [{getcwd, {errno, eperm}}]},
+                                                         #{no_new_privs => false})),
+    ?assertMatch({ok, _}, alcove:getcwd(Drv, [Child])),
+    ?assertEqual(ok, alcove_seccomp:install(Drv, [Child], #{rules => [{getcwd, user_notif}]})),
+    ?assertEqual({ok, 1, 0, 0, 0, 0}, alcove:prctl(Drv, [Child], pr_get_no_new_privs, 0, 0, 0, 0)),
+    Ref = async(fun() -> alcove:getcwd(Drv, [Child]) end),
+    {Id, Child, getcwd, _} = notification(Drv, [Child]),
+    ?assertEqual(ok, alcove_seccomp:respond(Drv, [Child], Id, {errno, eperm})),
+    ?assertEqual({error, eperm}, await(Ref)).
