@@ -644,6 +644,31 @@ ex_example_lines(seccomp_constant) -> [
     "1",
     "iex> Alcove.seccomp_constant(drv, [], :seccomp_no_such_operation)",
     ":unknown"];
+ex_example_lines(seccomp_listener) -> [
+    {note, "`Alcove.Seccomp.install/3` calls it for a filter with `:user_notif`; only a listener is taken."},
+    "iex> {:ok, child} = Alcove.fork(drv, [])",
+    "iex> {:ok, fd} = Alcove.seccomp_load(drv, [child], :allow, [{:getcwd, :user_notif}], [:no_new_privs])",
+    "iex> Alcove.seccomp_listener(drv, [], child, fd)",
+    ":ok",
+    "iex> Alcove.seccomp_listener(drv, [], child, 0)",
+    "{:error, :einval}"];
+ex_example_lines(seccomp_load) -> [
+    "iex> {:ok, child} = Alcove.fork(drv, [])",
+    "iex> Alcove.seccomp_load(drv, [child], :allow, [{:mkdir, {:errno, :eacces}}], [:no_new_privs])",
+    ":ok",
+    "iex> Alcove.mkdir(drv, [child], \"/tmp/alcove-doc-seccomp-load\", 0o755)",
+    "{:error, :eacces}",
+    "iex> Alcove.seccomp_load(drv, [child], :allow, [{:no_such_call, :allow}], [])",
+    "{:error, {:unknown_syscalls, [:no_such_call]}}"];
+ex_example_lines(seccomp_respond) -> [
+    "iex> {:ok, child} = Alcove.fork(drv, [])",
+    "iex> :ok = Alcove.Seccomp.install(drv, [child], %{rules: [{:getcwd, :user_notif}]})",
+    "iex> task = Task.async(fn -> Alcove.getcwd(drv, [child]) end)",
+    "iex> id = receive do {:alcove_event, ^drv, [^child], {:seccomp_notif, id, _, :getcwd, _}} -> id end",
+    "iex> Alcove.seccomp_respond(drv, [], child, id, {:errno, :eacces})",
+    ":ok",
+    "iex> Task.await(task)",
+    "{:error, :eacces}"];
 ex_example_lines(select) -> [
     "iex> require Alcove",
     "iex> {:ok, child} = Alcove.fork(drv, [])",

@@ -1661,6 +1661,88 @@ defmodule Alcove do
     do: :alcove.seccomp_constant(drv, pipeline, symbol, timeout)
 
   @doc ~S"""
+  `pidfd_getfd(2)`: Take a child's seccomp notification listener (its fd FD) and serve it: alcove_seccomp:install/3 does this for user_notif.
+
+  Calls `:alcove.seccomp_listener/5`; `timeout` defaults to `:infinity`.
+
+  `Alcove.Seccomp.install/3` calls it for a filter with `:user_notif`; only a listener is taken.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> {:ok, child} = Alcove.fork(drv, [])
+      iex> {:ok, fd} = Alcove.seccomp_load(drv, [child], :allow, [{:getcwd, :user_notif}], [:no_new_privs])
+      iex> Alcove.seccomp_listener(drv, [], child, fd)
+      :ok
+      iex> Alcove.seccomp_listener(drv, [], child, 0)
+      {:error, :einval}
+      iex> Alcove.Drv.stop(drv)
+      :ok
+  """
+  @spec seccomp_listener(
+          drv(),
+          pipeline(),
+          o_s_pid :: :alcove.pid_t(),
+          f_d :: :alcove.fd(),
+          timeout()
+        ) :: :ok | {:error, :alcove.posix()}
+  def seccomp_listener(drv, pipeline, o_s_pid, f_d, timeout \\ :infinity),
+    do: :alcove.seccomp_listener(drv, pipeline, o_s_pid, f_d, timeout)
+
+  @doc ~S"""
+  `seccomp(2)`: Install a seccomp filter of named system calls, compiled for the helper's architecture (see alcove_seccomp:install/3).
+
+  Calls `:alcove.seccomp_load/6`; `timeout` defaults to `:infinity`.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> {:ok, child} = Alcove.fork(drv, [])
+      iex> Alcove.seccomp_load(drv, [child], :allow, [{:mkdir, {:errno, :eacces}}], [:no_new_privs])
+      :ok
+      iex> Alcove.mkdir(drv, [child], "/tmp/alcove-doc-seccomp-load", 0o755)
+      {:error, :eacces}
+      iex> Alcove.seccomp_load(drv, [child], :allow, [{:no_such_call, :allow}], [])
+      {:error, {:unknown_syscalls, [:no_such_call]}}
+      iex> Alcove.Drv.stop(drv)
+      :ok
+  """
+  @spec seccomp_load(
+          drv(),
+          pipeline(),
+          default :: term(),
+          rules :: [term()],
+          flags :: [atom()],
+          timeout()
+        ) :: :ok | {:ok, :alcove.fd()} | {:error, :alcove.posix() | {:unknown_syscalls, [atom()]}}
+  def seccomp_load(drv, pipeline, default, rules, flags, timeout \\ :infinity),
+    do: :alcove.seccomp_load(drv, pipeline, default, rules, flags, timeout)
+
+  @doc ~S"""
+  `seccomp_unotify(2)`: Answer a seccomp notification from a child's filter (see alcove_seccomp:respond/4).
+
+  Calls `:alcove.seccomp_respond/6`; `timeout` defaults to `:infinity`.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> {:ok, child} = Alcove.fork(drv, [])
+      iex> :ok = Alcove.Seccomp.install(drv, [child], %{rules: [{:getcwd, :user_notif}]})
+      iex> task = Task.async(fn -> Alcove.getcwd(drv, [child]) end)
+      iex> id = receive do {:alcove_event, ^drv, [^child], {:seccomp_notif, id, _, :getcwd, _}} -> id end
+      iex> Alcove.seccomp_respond(drv, [], child, id, {:errno, :eacces})
+      :ok
+      iex> Task.await(task)
+      {:error, :eacces}
+      iex> Alcove.Drv.stop(drv)
+      :ok
+  """
+  @spec seccomp_respond(
+          drv(),
+          pipeline(),
+          o_s_pid :: :alcove.pid_t(),
+          i_d :: non_neg_integer(),
+          response :: :continue | {:errno, atom() | integer()} | {:return, integer()},
+          timeout()
+        ) :: :ok | {:error, :alcove.posix()}
+  def seccomp_respond(drv, pipeline, o_s_pid, i_d, response, timeout \\ :infinity),
+    do: :alcove.seccomp_respond(drv, pipeline, o_s_pid, i_d, response, timeout)
+
+  @doc ~S"""
   `select(2)`: Wait for file descriptors to be ready.
 
   Calls `:alcove.select/7`; `timeout` defaults to `:infinity`.

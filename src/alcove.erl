@@ -160,6 +160,12 @@
     seccomp/6,
     seccomp_constant/3,
     seccomp_constant/4,
+    seccomp_listener/4,
+    seccomp_listener/5,
+    seccomp_load/5,
+    seccomp_load/6,
+    seccomp_respond/5,
+    seccomp_respond/6,
     select/6,
     select/7,
     setcpid/5,
@@ -1138,6 +1144,36 @@ seccomp_constant(Drv, Pipeline, Symbol) ->
 seccomp_constant(Drv, Pipeline, Symbol, Timeout) ->
     alcove_drv:call(Drv, Pipeline, 70, [Symbol], Timeout).
 
+%% @doc pidfd_getfd(2): Take a child's seccomp notification listener (its fd FD) and serve it: alcove_seccomp:install/3 does this for user_notif.
+-spec seccomp_listener(alcove_drv:ref(), pipeline(), OSPid :: pid_t(), FD :: fd()) -> ok | {error, posix()}.
+seccomp_listener(Drv, Pipeline, OSPid, FD) ->
+    seccomp_listener(Drv, Pipeline, OSPid, FD, infinity).
+
+%% @doc pidfd_getfd(2): Take a child's seccomp notification listener (its fd FD) and serve it: alcove_seccomp:install/3 does this for user_notif. With a timeout.
+-spec seccomp_listener(alcove_drv:ref(), pipeline(), OSPid :: pid_t(), FD :: fd(), timeout()) -> ok | {error, posix()}.
+seccomp_listener(Drv, Pipeline, OSPid, FD, Timeout) ->
+    alcove_drv:call(Drv, Pipeline, 71, [OSPid, FD], Timeout).
+
+%% @doc seccomp(2): Install a seccomp filter of named system calls, compiled for the helper's architecture (see alcove_seccomp:install/3).
+-spec seccomp_load(alcove_drv:ref(), pipeline(), Default :: term(), Rules :: [term()], Flags :: [atom()]) -> ok | {ok, fd()} | {error, posix() | {unknown_syscalls, [atom()]}}.
+seccomp_load(Drv, Pipeline, Default, Rules, Flags) ->
+    seccomp_load(Drv, Pipeline, Default, Rules, Flags, infinity).
+
+%% @doc seccomp(2): Install a seccomp filter of named system calls, compiled for the helper's architecture (see alcove_seccomp:install/3). With a timeout.
+-spec seccomp_load(alcove_drv:ref(), pipeline(), Default :: term(), Rules :: [term()], Flags :: [atom()], timeout()) -> ok | {ok, fd()} | {error, posix() | {unknown_syscalls, [atom()]}}.
+seccomp_load(Drv, Pipeline, Default, Rules, Flags, Timeout) ->
+    alcove_drv:call(Drv, Pipeline, 72, [Default, Rules, Flags], Timeout).
+
+%% @doc seccomp_unotify(2): Answer a seccomp notification from a child's filter (see alcove_seccomp:respond/4).
+-spec seccomp_respond(alcove_drv:ref(), pipeline(), OSPid :: pid_t(), ID :: non_neg_integer(), Response :: continue | {errno, atom() | integer()} | {return, integer()}) -> ok | {error, posix()}.
+seccomp_respond(Drv, Pipeline, OSPid, ID, Response) ->
+    seccomp_respond(Drv, Pipeline, OSPid, ID, Response, infinity).
+
+%% @doc seccomp_unotify(2): Answer a seccomp notification from a child's filter (see alcove_seccomp:respond/4). With a timeout.
+-spec seccomp_respond(alcove_drv:ref(), pipeline(), OSPid :: pid_t(), ID :: non_neg_integer(), Response :: continue | {errno, atom() | integer()} | {return, integer()}, timeout()) -> ok | {error, posix()}.
+seccomp_respond(Drv, Pipeline, OSPid, ID, Response, Timeout) ->
+    alcove_drv:call(Drv, Pipeline, 73, [OSPid, ID, Response], Timeout).
+
 %% @doc select(2): Wait for file descriptors to be ready.
 -spec select(alcove_drv:ref(), pipeline(), Readfds :: fd_set(), Writefds :: fd_set(), Exceptfds :: fd_set(), Timeval :: [] | alcove_timeval()) -> {ok, Readset :: fd_set(), Writeset :: fd_set(), Exceptset :: fd_set()} | {error, posix()}.
 select(Drv, Pipeline, Readfds, Writefds, Exceptfds, Timeval) ->
@@ -1146,7 +1182,7 @@ select(Drv, Pipeline, Readfds, Writefds, Exceptfds, Timeval) ->
 %% @doc select(2): Wait for file descriptors to be ready. With a timeout.
 -spec select(alcove_drv:ref(), pipeline(), Readfds :: fd_set(), Writefds :: fd_set(), Exceptfds :: fd_set(), Timeval :: [] | alcove_timeval(), timeout()) -> {ok, Readset :: fd_set(), Writeset :: fd_set(), Exceptset :: fd_set()} | {error, posix()}.
 select(Drv, Pipeline, Readfds, Writefds, Exceptfds, Timeval, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 71, [Readfds, Writefds, Exceptfds, Timeval], Timeout).
+    alcove_drv:call(Drv, Pipeline, 74, [Readfds, Writefds, Exceptfds, Timeval], Timeout).
 
 %% @doc alcove: Set an option of a child process: flowcontrol, signaloneof, or killpg (1: kill the process group it leads when it is reaped).
 -spec setcpid(alcove_drv:ref(), pipeline(), Child :: pid_t(), Opt :: alcove_pid_field() | killpg, Val :: int32_t()) -> boolean().
@@ -1156,7 +1192,7 @@ setcpid(Drv, Pipeline, Child, Opt, Val) ->
 %% @doc alcove: Set an option of a child process: flowcontrol, signaloneof, or killpg (1: kill the process group it leads when it is reaped). With a timeout.
 -spec setcpid(alcove_drv:ref(), pipeline(), Child :: pid_t(), Opt :: alcove_pid_field() | killpg, Val :: int32_t(), timeout()) -> boolean().
 setcpid(Drv, Pipeline, Child, Opt, Val, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 72, [Child, Opt, Val], Timeout).
+    alcove_drv:call(Drv, Pipeline, 75, [Child, Opt, Val], Timeout).
 
 %% @doc setenv(3): Set an environment variable.
 -spec setenv(alcove_drv:ref(), pipeline(), Name :: iodata(), Value :: iodata(), Overwrite :: int32_t()) -> ok | {error, posix()}.
@@ -1166,7 +1202,7 @@ setenv(Drv, Pipeline, Name, Value, Overwrite) ->
 %% @doc setenv(3): Set an environment variable. With a timeout.
 -spec setenv(alcove_drv:ref(), pipeline(), Name :: iodata(), Value :: iodata(), Overwrite :: int32_t(), timeout()) -> ok | {error, posix()}.
 setenv(Drv, Pipeline, Name, Value, Overwrite, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 73, [Name, Value, Overwrite], Timeout).
+    alcove_drv:call(Drv, Pipeline, 76, [Name, Value, Overwrite], Timeout).
 
 %% @doc setgid(2): Set the group ID.
 -spec setgid(alcove_drv:ref(), pipeline(), Gid :: gid_t()) -> ok | {error, posix()}.
@@ -1176,7 +1212,7 @@ setgid(Drv, Pipeline, Gid) ->
 %% @doc setgid(2): Set the group ID. With a timeout.
 -spec setgid(alcove_drv:ref(), pipeline(), Gid :: gid_t(), timeout()) -> ok | {error, posix()}.
 setgid(Drv, Pipeline, Gid, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 74, [Gid], Timeout).
+    alcove_drv:call(Drv, Pipeline, 77, [Gid], Timeout).
 
 %% @doc setgroups(2): Set the supplementary group IDs.
 -spec setgroups(alcove_drv:ref(), pipeline(), Groups :: [gid_t()]) -> ok | {error, posix()}.
@@ -1186,7 +1222,7 @@ setgroups(Drv, Pipeline, Groups) ->
 %% @doc setgroups(2): Set the supplementary group IDs. With a timeout.
 -spec setgroups(alcove_drv:ref(), pipeline(), Groups :: [gid_t()], timeout()) -> ok | {error, posix()}.
 setgroups(Drv, Pipeline, Groups, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 75, [Groups], Timeout).
+    alcove_drv:call(Drv, Pipeline, 78, [Groups], Timeout).
 
 %% @doc sethostname(2): Set the hostname (of the process's UTS namespace).
 -spec sethostname(alcove_drv:ref(), pipeline(), Hostname :: iodata()) -> ok | {error, posix()}.
@@ -1196,7 +1232,7 @@ sethostname(Drv, Pipeline, Hostname) ->
 %% @doc sethostname(2): Set the hostname (of the process's UTS namespace). With a timeout.
 -spec sethostname(alcove_drv:ref(), pipeline(), Hostname :: iodata(), timeout()) -> ok | {error, posix()}.
 sethostname(Drv, Pipeline, Hostname, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 76, [Hostname], Timeout).
+    alcove_drv:call(Drv, Pipeline, 79, [Hostname], Timeout).
 
 %% @doc setns(2): Join a namespace.
 -spec setns(alcove_drv:ref(), pipeline(), FD :: fd(), NSType :: constant()) -> ok | {error, posix()}.
@@ -1206,7 +1242,7 @@ setns(Drv, Pipeline, FD, NSType) ->
 %% @doc setns(2): Join a namespace. With a timeout.
 -spec setns(alcove_drv:ref(), pipeline(), FD :: fd(), NSType :: constant(), timeout()) -> ok | {error, posix()}.
 setns(Drv, Pipeline, FD, NSType, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 77, [FD, NSType], Timeout).
+    alcove_drv:call(Drv, Pipeline, 80, [FD, NSType], Timeout).
 
 %% @doc alcove: Set an option of the event loop; children inherit it.
 -spec setopt(alcove_drv:ref(), pipeline(), Opt :: atom(), Val :: int32_t()) -> boolean().
@@ -1216,7 +1252,7 @@ setopt(Drv, Pipeline, Opt, Val) ->
 %% @doc alcove: Set an option of the event loop; children inherit it. With a timeout.
 -spec setopt(alcove_drv:ref(), pipeline(), Opt :: atom(), Val :: int32_t(), timeout()) -> boolean().
 setopt(Drv, Pipeline, Opt, Val, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 78, [Opt, Val], Timeout).
+    alcove_drv:call(Drv, Pipeline, 81, [Opt, Val], Timeout).
 
 %% @doc setpgid(2): Set the process group.
 -spec setpgid(alcove_drv:ref(), pipeline(), OSPid :: pid_t(), Pgid :: pid_t()) -> ok | {error, posix()}.
@@ -1226,7 +1262,7 @@ setpgid(Drv, Pipeline, OSPid, Pgid) ->
 %% @doc setpgid(2): Set the process group. With a timeout.
 -spec setpgid(alcove_drv:ref(), pipeline(), OSPid :: pid_t(), Pgid :: pid_t(), timeout()) -> ok | {error, posix()}.
 setpgid(Drv, Pipeline, OSPid, Pgid, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 79, [OSPid, Pgid], Timeout).
+    alcove_drv:call(Drv, Pipeline, 82, [OSPid, Pgid], Timeout).
 
 %% @doc setpriority(2): Set a scheduling priority.
 -spec setpriority(alcove_drv:ref(), pipeline(), Which :: constant(), Who :: int32_t(), Prio :: int32_t()) -> ok | {error, posix()}.
@@ -1236,7 +1272,7 @@ setpriority(Drv, Pipeline, Which, Who, Prio) ->
 %% @doc setpriority(2): Set a scheduling priority. With a timeout.
 -spec setpriority(alcove_drv:ref(), pipeline(), Which :: constant(), Who :: int32_t(), Prio :: int32_t(), timeout()) -> ok | {error, posix()}.
 setpriority(Drv, Pipeline, Which, Who, Prio, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 80, [Which, Who, Prio], Timeout).
+    alcove_drv:call(Drv, Pipeline, 83, [Which, Who, Prio], Timeout).
 
 %% @doc setproctitle(3): Set the process title.
 -spec setproctitle(alcove_drv:ref(), pipeline(), Title :: iodata()) -> ok.
@@ -1246,7 +1282,7 @@ setproctitle(Drv, Pipeline, Title) ->
 %% @doc setproctitle(3): Set the process title. With a timeout.
 -spec setproctitle(alcove_drv:ref(), pipeline(), Title :: iodata(), timeout()) -> ok.
 setproctitle(Drv, Pipeline, Title, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 81, [Title], Timeout).
+    alcove_drv:call(Drv, Pipeline, 84, [Title], Timeout).
 
 %% @doc setresgid(2): Set the real, effective and saved group IDs.
 -spec setresgid(alcove_drv:ref(), pipeline(), Real :: gid_t(), Effective :: gid_t(), Saved :: gid_t()) -> ok | {error, posix()}.
@@ -1256,7 +1292,7 @@ setresgid(Drv, Pipeline, Real, Effective, Saved) ->
 %% @doc setresgid(2): Set the real, effective and saved group IDs. With a timeout.
 -spec setresgid(alcove_drv:ref(), pipeline(), Real :: gid_t(), Effective :: gid_t(), Saved :: gid_t(), timeout()) -> ok | {error, posix()}.
 setresgid(Drv, Pipeline, Real, Effective, Saved, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 82, [Real, Effective, Saved], Timeout).
+    alcove_drv:call(Drv, Pipeline, 85, [Real, Effective, Saved], Timeout).
 
 %% @doc setresuid(2): Set the real, effective and saved user IDs.
 -spec setresuid(alcove_drv:ref(), pipeline(), Real :: uid_t(), Effective :: uid_t(), Saved :: uid_t()) -> ok | {error, posix()}.
@@ -1266,7 +1302,7 @@ setresuid(Drv, Pipeline, Real, Effective, Saved) ->
 %% @doc setresuid(2): Set the real, effective and saved user IDs. With a timeout.
 -spec setresuid(alcove_drv:ref(), pipeline(), Real :: uid_t(), Effective :: uid_t(), Saved :: uid_t(), timeout()) -> ok | {error, posix()}.
 setresuid(Drv, Pipeline, Real, Effective, Saved, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 83, [Real, Effective, Saved], Timeout).
+    alcove_drv:call(Drv, Pipeline, 86, [Real, Effective, Saved], Timeout).
 
 %% @doc setrlimit(2): Set a resource limit.
 -spec setrlimit(alcove_drv:ref(), pipeline(), Resource :: constant(), Limit :: alcove_rlimit()) -> ok | {error, posix()}.
@@ -1276,7 +1312,7 @@ setrlimit(Drv, Pipeline, Resource, Limit) ->
 %% @doc setrlimit(2): Set a resource limit. With a timeout.
 -spec setrlimit(alcove_drv:ref(), pipeline(), Resource :: constant(), Limit :: alcove_rlimit(), timeout()) -> ok | {error, posix()}.
 setrlimit(Drv, Pipeline, Resource, Limit, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 84, [Resource, Limit], Timeout).
+    alcove_drv:call(Drv, Pipeline, 87, [Resource, Limit], Timeout).
 
 %% @doc setsid(2): Start a new session.
 -spec setsid(alcove_drv:ref(), pipeline()) -> {ok, OSPid :: pid_t()} | {error, posix()}.
@@ -1286,7 +1322,7 @@ setsid(Drv, Pipeline) ->
 %% @doc setsid(2): Start a new session. With a timeout.
 -spec setsid(alcove_drv:ref(), pipeline(), timeout()) -> {ok, OSPid :: pid_t()} | {error, posix()}.
 setsid(Drv, Pipeline, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 85, [], Timeout).
+    alcove_drv:call(Drv, Pipeline, 88, [], Timeout).
 
 %% @doc setuid(2): Set the user ID.
 -spec setuid(alcove_drv:ref(), pipeline(), User :: uid_t()) -> ok | {error, posix()}.
@@ -1296,7 +1332,7 @@ setuid(Drv, Pipeline, User) ->
 %% @doc setuid(2): Set the user ID. With a timeout.
 -spec setuid(alcove_drv:ref(), pipeline(), User :: uid_t(), timeout()) -> ok | {error, posix()}.
 setuid(Drv, Pipeline, User, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 86, [User], Timeout).
+    alcove_drv:call(Drv, Pipeline, 89, [User], Timeout).
 
 %% @doc sigaction(2): Set a signal handler: sig_dfl, sig_ign or sig_info (caught and sent as an event); [] reads it. sig_info on sigchld makes the caller reap children with waitpid.
 -spec sigaction(alcove_drv:ref(), pipeline(), Signum :: constant(), Handler :: [] | atom()) -> {ok, OldHandler :: atom()} | {error, posix()}.
@@ -1306,7 +1342,7 @@ sigaction(Drv, Pipeline, Signum, Handler) ->
 %% @doc sigaction(2): Set a signal handler: sig_dfl, sig_ign or sig_info (caught and sent as an event); [] reads it. sig_info on sigchld makes the caller reap children with waitpid. With a timeout.
 -spec sigaction(alcove_drv:ref(), pipeline(), Signum :: constant(), Handler :: [] | atom(), timeout()) -> {ok, OldHandler :: atom()} | {error, posix()}.
 sigaction(Drv, Pipeline, Signum, Handler, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 87, [Signum, Handler], Timeout).
+    alcove_drv:call(Drv, Pipeline, 90, [Signum, Handler], Timeout).
 
 %% @doc signal(7): Value of a signal name.
 -spec signal_constant(alcove_drv:ref(), pipeline(), Symbol :: atom()) -> unknown | non_neg_integer().
@@ -1316,7 +1352,7 @@ signal_constant(Drv, Pipeline, Symbol) ->
 %% @doc signal(7): Value of a signal name. With a timeout.
 -spec signal_constant(alcove_drv:ref(), pipeline(), Symbol :: atom(), timeout()) -> unknown | non_neg_integer().
 signal_constant(Drv, Pipeline, Symbol, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 88, [Symbol], Timeout).
+    alcove_drv:call(Drv, Pipeline, 91, [Symbol], Timeout).
 
 %% @doc socket(2): Create a socket.
 -spec socket(alcove_drv:ref(), pipeline(), Domain :: constant(), Type :: constant(), Protocol :: int32_t()) -> {ok, fd()} | {error, posix()}.
@@ -1326,7 +1362,7 @@ socket(Drv, Pipeline, Domain, Type, Protocol) ->
 %% @doc socket(2): Create a socket. With a timeout.
 -spec socket(alcove_drv:ref(), pipeline(), Domain :: constant(), Type :: constant(), Protocol :: int32_t(), timeout()) -> {ok, fd()} | {error, posix()}.
 socket(Drv, Pipeline, Domain, Type, Protocol, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 89, [Domain, Type, Protocol], Timeout).
+    alcove_drv:call(Drv, Pipeline, 92, [Domain, Type, Protocol], Timeout).
 
 %% @doc symlink(2): Make a symbolic link.
 -spec symlink(alcove_drv:ref(), pipeline(), OldPath :: iodata(), NewPath :: iodata()) -> ok | {error, posix()}.
@@ -1336,7 +1372,7 @@ symlink(Drv, Pipeline, OldPath, NewPath) ->
 %% @doc symlink(2): Make a symbolic link. With a timeout.
 -spec symlink(alcove_drv:ref(), pipeline(), OldPath :: iodata(), NewPath :: iodata(), timeout()) -> ok | {error, posix()}.
 symlink(Drv, Pipeline, OldPath, NewPath, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 90, [OldPath, NewPath], Timeout).
+    alcove_drv:call(Drv, Pipeline, 93, [OldPath, NewPath], Timeout).
 
 %% @doc syscall(2): Number of a system call (sys_NAME).
 -spec syscall_constant(alcove_drv:ref(), pipeline(), Symbol :: atom()) -> unknown | non_neg_integer().
@@ -1346,7 +1382,7 @@ syscall_constant(Drv, Pipeline, Symbol) ->
 %% @doc syscall(2): Number of a system call (sys_NAME). With a timeout.
 -spec syscall_constant(alcove_drv:ref(), pipeline(), Symbol :: atom(), timeout()) -> unknown | non_neg_integer().
 syscall_constant(Drv, Pipeline, Symbol, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 91, [Symbol], Timeout).
+    alcove_drv:call(Drv, Pipeline, 94, [Symbol], Timeout).
 
 %% @doc umount(2): Unmount a filesystem.
 -spec umount(alcove_drv:ref(), pipeline(), Path :: iodata()) -> ok | {error, posix()}.
@@ -1356,7 +1392,7 @@ umount(Drv, Pipeline, Path) ->
 %% @doc umount(2): Unmount a filesystem. With a timeout.
 -spec umount(alcove_drv:ref(), pipeline(), Path :: iodata(), timeout()) -> ok | {error, posix()}.
 umount(Drv, Pipeline, Path, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 92, [Path], Timeout).
+    alcove_drv:call(Drv, Pipeline, 95, [Path], Timeout).
 
 %% @doc umount2(2): Unmount a filesystem, with flags.
 -spec umount2(alcove_drv:ref(), pipeline(), Path :: iodata(), Flags :: int32_t() | [constant()]) -> ok | {error, posix()}.
@@ -1366,7 +1402,7 @@ umount2(Drv, Pipeline, Path, Flags) ->
 %% @doc umount2(2): Unmount a filesystem, with flags. With a timeout.
 -spec umount2(alcove_drv:ref(), pipeline(), Path :: iodata(), Flags :: int32_t() | [constant()], timeout()) -> ok | {error, posix()}.
 umount2(Drv, Pipeline, Path, Flags, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 93, [Path, Flags], Timeout).
+    alcove_drv:call(Drv, Pipeline, 96, [Path, Flags], Timeout).
 
 %% @doc unlink(2): Remove a file.
 -spec unlink(alcove_drv:ref(), pipeline(), Path :: iodata()) -> ok | {error, posix()}.
@@ -1376,7 +1412,7 @@ unlink(Drv, Pipeline, Path) ->
 %% @doc unlink(2): Remove a file. With a timeout.
 -spec unlink(alcove_drv:ref(), pipeline(), Path :: iodata(), timeout()) -> ok | {error, posix()}.
 unlink(Drv, Pipeline, Path, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 94, [Path], Timeout).
+    alcove_drv:call(Drv, Pipeline, 97, [Path], Timeout).
 
 %% @doc unsetenv(3): Remove an environment variable.
 -spec unsetenv(alcove_drv:ref(), pipeline(), Name :: iodata()) -> ok | {error, posix()}.
@@ -1386,7 +1422,7 @@ unsetenv(Drv, Pipeline, Name) ->
 %% @doc unsetenv(3): Remove an environment variable. With a timeout.
 -spec unsetenv(alcove_drv:ref(), pipeline(), Name :: iodata(), timeout()) -> ok | {error, posix()}.
 unsetenv(Drv, Pipeline, Name, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 95, [Name], Timeout).
+    alcove_drv:call(Drv, Pipeline, 98, [Name], Timeout).
 
 %% @doc unshare(2): Move the process into new namespaces.
 -spec unshare(alcove_drv:ref(), pipeline(), Flags :: int32_t() | [constant()]) -> ok | {error, posix()}.
@@ -1396,7 +1432,7 @@ unshare(Drv, Pipeline, Flags) ->
 %% @doc unshare(2): Move the process into new namespaces. With a timeout.
 -spec unshare(alcove_drv:ref(), pipeline(), Flags :: int32_t() | [constant()], timeout()) -> ok | {error, posix()}.
 unshare(Drv, Pipeline, Flags, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 96, [Flags], Timeout).
+    alcove_drv:call(Drv, Pipeline, 99, [Flags], Timeout).
 
 %% @doc unveil(2): Restrict filesystem view (OpenBSD).
 -dialyzer({no_return, [unveil/4, unveil/5]}).
@@ -1417,7 +1453,7 @@ version(Drv, Pipeline) ->
 %% @doc alcove: The helper's version. With a timeout.
 -spec version(alcove_drv:ref(), pipeline(), timeout()) -> binary().
 version(Drv, Pipeline, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 98, [], Timeout).
+    alcove_drv:call(Drv, Pipeline, 101, [], Timeout).
 
 %% @doc waitpid(2): Wait for a process. Processes alcove forks are reaped by the event loop unless SIGCHLD is set to sig_info.
 -spec waitpid(alcove_drv:ref(), pipeline(), OSPid :: pid_t(), Options :: int32_t() | [constant()]) -> {ok, pid_t(), Status :: integer(), WaitStatus :: [waitstatus()]} | {error, posix()}.
@@ -1427,7 +1463,7 @@ waitpid(Drv, Pipeline, OSPid, Options) ->
 %% @doc waitpid(2): Wait for a process. Processes alcove forks are reaped by the event loop unless SIGCHLD is set to sig_info. With a timeout.
 -spec waitpid(alcove_drv:ref(), pipeline(), OSPid :: pid_t(), Options :: int32_t() | [constant()], timeout()) -> {ok, pid_t(), Status :: integer(), WaitStatus :: [waitstatus()]} | {error, posix()}.
 waitpid(Drv, Pipeline, OSPid, Options, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 99, [OSPid, Options], Timeout).
+    alcove_drv:call(Drv, Pipeline, 102, [OSPid, Options], Timeout).
 
 %% @doc write(2): Write to a file descriptor.
 -spec write(alcove_drv:ref(), pipeline(), FD :: fd(), Buf :: iodata()) -> {ok, Count :: ssize_t()} | {error, posix()}.
@@ -1437,5 +1473,5 @@ write(Drv, Pipeline, FD, Buf) ->
 %% @doc write(2): Write to a file descriptor. With a timeout.
 -spec write(alcove_drv:ref(), pipeline(), FD :: fd(), Buf :: iodata(), timeout()) -> {ok, Count :: ssize_t()} | {error, posix()}.
 write(Drv, Pipeline, FD, Buf, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 100, [FD, Buf], Timeout).
+    alcove_drv:call(Drv, Pipeline, 103, [FD, Buf], Timeout).
 

@@ -149,6 +149,9 @@
     rmdir/2,
     seccomp/4,
     seccomp_constant/2,
+    seccomp_listener/3,
+    seccomp_load/4,
+    seccomp_respond/4,
     setenv/4,
     setgid/2,
     setgroups/2,
@@ -1665,6 +1668,21 @@ seccomp(Task, Operation, Flags, Prog) ->
 -spec seccomp_constant(task(), Symbol :: atom()) -> unknown | non_neg_integer().
 seccomp_constant(Task, Symbol) ->
     call_task(Task, seccomp_constant, [Symbol]).
+
+%% @doc pidfd_getfd(2): Take a child's seccomp notification listener (its fd FD) and serve it: alcove_seccomp:install/3 does this for user_notif.
+-spec seccomp_listener(task(), OSPid :: alcove:pid_t(), FD :: alcove:fd()) -> ok | {error, alcove:posix()}.
+seccomp_listener(Task, OSPid, FD) ->
+    call_task(Task, seccomp_listener, [OSPid, FD]).
+
+%% @doc seccomp(2): Install a seccomp filter of named system calls, compiled for the helper's architecture (see alcove_seccomp:install/3).
+-spec seccomp_load(task(), Default :: term(), Rules :: [term()], Flags :: [atom()]) -> ok | {ok, alcove:fd()} | {error, alcove:posix() | {unknown_syscalls, [atom()]}}.
+seccomp_load(Task, Default, Rules, Flags) ->
+    call_task(Task, seccomp_load, [Default, Rules, Flags]).
+
+%% @doc seccomp_unotify(2): Answer a seccomp notification from a child's filter (see alcove_seccomp:respond/4).
+-spec seccomp_respond(task(), OSPid :: alcove:pid_t(), ID :: non_neg_integer(), Response :: continue | {errno, atom() | integer()} | {return, integer()}) -> ok | {error, alcove:posix()}.
+seccomp_respond(Task, OSPid, ID, Response) ->
+    call_task(Task, seccomp_respond, [OSPid, ID, Response]).
 
 %% @doc setenv(3): Set an environment variable.
 -spec setenv(task(), Name :: iodata(), Value :: iodata(), Overwrite :: alcove:int32_t()) -> ok | {error, alcove:posix()}.

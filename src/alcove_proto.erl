@@ -79,6 +79,9 @@ calls() ->
         rmdir,
         seccomp,
         seccomp_constant,
+        seccomp_listener,
+        seccomp_load,
+        seccomp_respond,
         select,
         setcpid,
         setenv,
@@ -184,36 +187,39 @@ call(rlimit_constant) -> 67;
 call(rmdir) -> 68;
 call(seccomp) -> 69;
 call(seccomp_constant) -> 70;
-call(select) -> 71;
-call(setcpid) -> 72;
-call(setenv) -> 73;
-call(setgid) -> 74;
-call(setgroups) -> 75;
-call(sethostname) -> 76;
-call(setns) -> 77;
-call(setopt) -> 78;
-call(setpgid) -> 79;
-call(setpriority) -> 80;
-call(setproctitle) -> 81;
-call(setresgid) -> 82;
-call(setresuid) -> 83;
-call(setrlimit) -> 84;
-call(setsid) -> 85;
-call(setuid) -> 86;
-call(sigaction) -> 87;
-call(signal_constant) -> 88;
-call(socket) -> 89;
-call(symlink) -> 90;
-call(syscall_constant) -> 91;
-call(umount) -> 92;
-call(umount2) -> 93;
-call(unlink) -> 94;
-call(unsetenv) -> 95;
-call(unshare) -> 96;
-call(unveil) -> 97;
-call(version) -> 98;
-call(waitpid) -> 99;
-call(write) -> 100;
+call(seccomp_listener) -> 71;
+call(seccomp_load) -> 72;
+call(seccomp_respond) -> 73;
+call(select) -> 74;
+call(setcpid) -> 75;
+call(setenv) -> 76;
+call(setgid) -> 77;
+call(setgroups) -> 78;
+call(sethostname) -> 79;
+call(setns) -> 80;
+call(setopt) -> 81;
+call(setpgid) -> 82;
+call(setpriority) -> 83;
+call(setproctitle) -> 84;
+call(setresgid) -> 85;
+call(setresuid) -> 86;
+call(setrlimit) -> 87;
+call(setsid) -> 88;
+call(setuid) -> 89;
+call(sigaction) -> 90;
+call(signal_constant) -> 91;
+call(socket) -> 92;
+call(symlink) -> 93;
+call(syscall_constant) -> 94;
+call(umount) -> 95;
+call(umount2) -> 96;
+call(unlink) -> 97;
+call(unsetenv) -> 98;
+call(unshare) -> 99;
+call(unveil) -> 100;
+call(version) -> 101;
+call(waitpid) -> 102;
+call(write) -> 103;
 call(Name) -> erlang:error(badarg, [Name]).
 
 %% @doc Whether a call replaces or ends the process when it succeeds.

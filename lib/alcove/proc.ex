@@ -661,6 +661,25 @@ defmodule Alcove.Proc do
   @spec seccomp_constant(task(), symbol :: atom()) :: :unknown | non_neg_integer()
   defdelegate seccomp_constant(task, symbol), to: :alcove_proc
 
+  @doc "`pidfd_getfd(2)`: Take a child's seccomp notification listener (its fd FD) and serve it: alcove_seccomp:install/3 does this for user_notif. Calls `:alcove_proc.seccomp_listener/3`."
+  @spec seccomp_listener(task(), o_s_pid :: :alcove.pid_t(), f_d :: :alcove.fd()) ::
+          :ok | {:error, :alcove.posix()}
+  defdelegate seccomp_listener(task, o_s_pid, f_d), to: :alcove_proc
+
+  @doc "`seccomp(2)`: Install a seccomp filter of named system calls, compiled for the helper's architecture (see alcove_seccomp:install/3). Calls `:alcove_proc.seccomp_load/4`."
+  @spec seccomp_load(task(), default :: term(), rules :: [term()], flags :: [atom()]) ::
+          :ok | {:ok, :alcove.fd()} | {:error, :alcove.posix() | {:unknown_syscalls, [atom()]}}
+  defdelegate seccomp_load(task, default, rules, flags), to: :alcove_proc
+
+  @doc "`seccomp_unotify(2)`: Answer a seccomp notification from a child's filter (see alcove_seccomp:respond/4). Calls `:alcove_proc.seccomp_respond/4`."
+  @spec seccomp_respond(
+          task(),
+          o_s_pid :: :alcove.pid_t(),
+          i_d :: non_neg_integer(),
+          response :: :continue | {:errno, atom() | integer()} | {:return, integer()}
+        ) :: :ok | {:error, :alcove.posix()}
+  defdelegate seccomp_respond(task, o_s_pid, i_d, response), to: :alcove_proc
+
   @doc "`setenv(3)`: Set an environment variable. Calls `:alcove_proc.setenv/4`."
   @spec setenv(task(), name :: iodata(), value :: iodata(), overwrite :: :alcove.int32_t()) ::
           :ok | {:error, :alcove.posix()}

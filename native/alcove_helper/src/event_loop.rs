@@ -22,6 +22,7 @@ enum Tag {
     Stdout(i32),
     Stderr(i32),
     Stdin(i32),
+    SeccompListener(i32, RawFd),
 }
 
 pub fn run(state: &mut State) -> ! {
@@ -65,6 +66,9 @@ pub fn run(state: &mut State) -> ! {
         for child in &state.children {
             if !full {
                 watch(child.ctl, libc::POLLIN, Tag::CtlRead(child.pid));
+                for &fd in &child.seccomp_listeners {
+                    watch(fd, libc::POLLIN, Tag::SeccompListener(child.pid, fd));
+                }
                 if child.flowcontrol != 0 && !child.held {
                     watch(child.stdout, libc::POLLIN, Tag::Stdout(child.pid));
                     watch(child.stderr, libc::POLLIN, Tag::Stderr(child.pid));
@@ -97,6 +101,9 @@ pub fn run(state: &mut State) -> ! {
                 Tag::Stdout(pid) => output_ready(state, pid, Kind::Stdout, &mut buf),
                 Tag::Stderr(pid) => output_ready(state, pid, Kind::Stderr, &mut buf),
                 Tag::Stdin(pid) => flush_stdin(state, pid),
+                Tag::SeccompListener(pid, fd) => {
+                    crate::sys::seccomp_named::on_listener(state, pid, fd, fds[i].revents)
+                }
             }
             if state.epoch != epoch {
                 break;

@@ -23,6 +23,7 @@ mod lifecycle;
 mod privilege;
 mod pty;
 mod reexec;
+mod seccomp_rules;
 mod signals;
 mod state;
 mod sys;

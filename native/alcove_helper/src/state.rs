@@ -166,6 +166,9 @@ pub struct Child {
     /// termsig option turned it off), held back while flow control holds
     /// back the output that must precede it.
     pub exited: Option<Option<Value>>,
+    /// seccomp notification listeners of the child's filters, served here
+    /// (`sys::seccomp_named`).
+    pub seccomp_listeners: Vec<RawFd>,
 }
 
 impl Child {
@@ -177,6 +180,9 @@ impl Child {
         self.stdin = -1;
         self.stdout = -1;
         self.stderr = -1;
+        for fd in self.seccomp_listeners.drain(..) {
+            fdio::close(fd);
+        }
     }
 
     /// Forget a call that has been answered.

@@ -4,12 +4,17 @@
 //! rules (integers checked against their C type, iodata of binaries and
 //! bytes nested at most 16 lists deep, a string not counting as a level,
 //! at most 1 MiB; constants by name or number, unknown names `enotsup`),
-//! and must hold heap in proportion to the argument.
+//! and must hold heap in proportion to the argument. The seccomp rule
+//! decoder (`seccomp_rules.rs`, behind `seccomp_load`) runs on every
+//! window of three arguments: it must not panic, must agree with a model
+//! of the actions it accepts, must keep its limits, must name only
+//! unknown system calls, and must hold heap in proportion to its input.
 #![no_main]
 
 use alcove_helper_fuzz::args::{Args, CallError, MAX_IODATA, MAX_IODATA_NESTING};
 use alcove_helper_fuzz::consts;
 use alcove_helper_fuzz::gen;
+use alcove_helper_fuzz::seccomp_rules::{self, Action, Decoded};
 use alcove_proto::Value;
 use alcove_proto_fuzz::{alloc_factor, peak_alloc, Tracking};
 use libfuzzer_sys::fuzz_target;
@@ -182,6 +187,74 @@ fn check(args: &Args, i: usize, v: Option<&Value>) {
     assert_eq!(got, cstrings, "cstrings");
 }
 
+/// The actions `seccomp_rules::action` accepts, from the README's list.
+fn model_action(v: &Value) -> Option<Action> {
+    let errno = |e: &Value| -> Option<u16> {
+        let n = match e {
+            Value::Atom(name) => model_constant(e, consts::errno::ERRNO)
+                .ok()
+                .filter(|_| !name.is_empty())?,
+            other => model_i64(other)?,
+        };
+        u16::try_from(n).ok().filter(|&n| n <= 4095)
+    };
+    match v {
+        Value::Atom(a) => Some(match a.as_str() {
+            "allow" => Action::Allow,
+            "kill_process" => Action::KillProcess,
+            "kill_thread" => Action::KillThread,
+            "trap" => Action::Trap,
+            "log" => Action::Log,
+            "user_notif" => Action::UserNotif,
+            _ => return None,
+        }),
+        Value::Tuple(items) => match items.as_slice() {
+            [Value::Atom(t), e] if t == "errno" => errno(e).map(Action::Errno),
+            [Value::Atom(t), n] if t == "trace" => model_i64(n)
+                .and_then(|n| u16::try_from(n).ok())
+                .map(Action::Trace),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn check_seccomp(default: &Value, rules: &Value, flags: &Value) {
+    assert_eq!(
+        seccomp_rules::action(default).ok(),
+        model_action(default),
+        "action {default:?}"
+    );
+    let (decoded, peak) = peak_alloc(|| seccomp_rules::decode(default, rules, flags));
+    let weight = gen::weight(default) + gen::weight(rules) + gen::weight(flags);
+    // A Rule (40 bytes) per rule tuple of at least 19 bytes, doubled as
+    // the Vec grows; a Condition (32) per condition of at least 27.
+    let bound = 16 * weight + 4096;
+    if alloc_factor() > 0 && peak > bound {
+        panic!("seccomp rules: {peak} heap bytes live at once (bound {bound})");
+    }
+    match decoded {
+        Ok(Decoded::Spec(spec)) => {
+            assert_eq!(Some(spec.default), model_action(default));
+            assert!(spec.rules.len() <= seccomp_rules::MAX_RULES);
+            assert!(matches!(rules, Value::List(items) if items.len() == spec.rules.len()));
+            for rule in &spec.rules {
+                assert!((0..=seccomp_rules::MAX_SYSCALL_NR).contains(&rule.nr));
+                assert!(rule.conditions.len() <= seccomp_rules::MAX_CONDITIONS);
+                assert!(rule.conditions.iter().all(|c| c.arg <= 5));
+            }
+        }
+        Ok(Decoded::Unknown(names)) => {
+            assert!(!names.is_empty());
+            for (i, name) in names.iter().enumerate() {
+                assert!(seccomp_rules::syscall_nr(name).is_none(), "{name} is known");
+                assert!(!names[..i].contains(name), "{name} twice");
+            }
+        }
+        Err(e) => assert_eq!(e, CallError::Badarg),
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
     let Some(values) = gen::arguments(data) else {
         return;
@@ -189,5 +262,11 @@ fuzz_target!(|data: &[u8]| {
     let args = Args(&values);
     for i in 0..=values.len() {
         check(&args, i, values.get(i));
+    }
+    let empty = Value::List(Vec::new());
+    for i in 0..values.len() {
+        let at = |j: usize| values.get(i + j).unwrap_or(&empty);
+        check_seccomp(at(0), at(1), at(2));
+        check_seccomp(&Value::atom("allow"), at(0), &empty);
     }
 });

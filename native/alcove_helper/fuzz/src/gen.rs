@@ -59,7 +59,7 @@ const EDGE_SIZES: [usize; 8] = [
 ];
 
 /// Atoms the decoders give a meaning to, and some they must refuse.
-const ATOMS: [&str; 12] = [
+const ATOMS: [&str; 22] = [
     "ptr",
     "",
     "o_rdonly",
@@ -72,6 +72,17 @@ const ATOMS: [&str; 12] = [
     "true",
     "undefined",
     "no_such_constant",
+    // seccomp_load's rules.
+    "allow",
+    "user_notif",
+    "errno",
+    "eacces",
+    "eq",
+    "masked_eq",
+    "dword",
+    "read",
+    "mkdir",
+    "no_new_privs",
 ];
 
 struct Program<'a> {

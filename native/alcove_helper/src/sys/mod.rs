@@ -14,6 +14,7 @@ pub mod net;
 pub mod opts;
 pub mod process;
 pub mod ptr;
+pub mod seccomp_named;
 pub mod signal;
 
 impl From<nix::errno::Errno> for crate::args::CallError {

@@ -153,6 +153,7 @@ fn spawn(state: &mut State, clone_flags: Option<i64>) -> CallResult {
         held: false,
         signaloneof: state.opts.signaloneof,
         exited: None,
+        seccomp_listeners: Vec::new(),
     });
     Ok(Value::ok_with(Value::Int(pid as i64)))
 }
