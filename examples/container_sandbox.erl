@@ -48,7 +48,7 @@ checks(#{init_pid := InitPid, output := Out, hog_exit := HogExit, cgroup_events 
         {"it runs as an unprivileged user", Has(<<"uid: 65534\n">>)},
         {"no capability is left", Has(<<"CapEff:\t0000000000000000">>) andalso Has(<<"CapBnd:\t0000000000000000">>)},
         {"no new privileges", Has(<<"NoNewPrivs:\t1">>)},
-        {"the seccomp filter denies what it names", Has(<<"user namespace: denied\n">>)},
+        {"the seccomp filter denies what it names", Has(<<"Seccomp:\t2">>) andalso Has(<<"user namespace: denied\n">>)},
         {"memory, pid and CPU limits are set", maps:get(limits_ok, R)},
         {"a program allocating past the memory limit is OOM-killed", HogExit =:= {termsig, sigkill}},
         {"the cgroup reports the OOM kill", lists:any(fun(E) -> element(1, E) =:= oom_kill end, Events)}
@@ -166,8 +166,16 @@ last_cap() ->
 
 %% The seccomp filter: the container may not create namespaces, mount,
 %% trace or load kernel code.
-install_filter(_Drv, _C) ->
-    ok.
+install_filter(Drv, C) ->
+    alcove_seccomp:install(Drv, [C], #{
+        default => allow,
+        deny_action => {errno, eperm},
+        deny => [
+            unshare, setns, mount, umount2, pivot_root, chroot, ptrace, process_vm_readv,
+            process_vm_writev, kexec_load, init_module, finit_module, delete_module, bpf,
+            perf_event_open, keyctl, add_key, request_key, reboot, swapon, swapoff
+        ]
+    }).
 
 %% A shell in the container, fed commands on stdin.
 shell(Drv, C, Print) ->
