@@ -16,6 +16,12 @@ calls() ->
         cap_getmode,
         cap_ioctls_limit,
         cap_rights_limit,
+        caps_clear,
+        caps_drop,
+        caps_get,
+        caps_raise,
+        caps_set,
+        caps_supported,
         chdir,
         chmod,
         chown,
@@ -66,6 +72,7 @@ calls() ->
         mount,
         mount_constant,
         open,
+        outlive,
         pivot_root,
         pledge,
         prctl,
@@ -121,99 +128,106 @@ call(cap_fcntls_limit) -> 4;
 call(cap_getmode) -> 5;
 call(cap_ioctls_limit) -> 6;
 call(cap_rights_limit) -> 7;
-call(chdir) -> 8;
-call(chmod) -> 9;
-call(chown) -> 10;
-call(chroot) -> 11;
-call(clearenv) -> 12;
-call(clone) -> 13;
-call(clone_constant) -> 14;
-call(close) -> 15;
-call(connect) -> 16;
-call(cpid) -> 17;
-call(environ) -> 18;
-call(eof) -> 19;
-call(errno_id) -> 20;
-call(execve) -> 21;
-call(execvp) -> 22;
-call(exit) -> 23;
-call(fcntl) -> 24;
-call(fcntl_constant) -> 25;
-call(fexecve) -> 26;
-call(file_constant) -> 27;
-call(filter) -> 28;
-call(fork) -> 29;
-call(getcwd) -> 30;
-call(getenv) -> 31;
-call(getgid) -> 32;
-call(getgroups) -> 33;
-call(gethostname) -> 34;
-call(getopt) -> 35;
-call(getpgrp) -> 36;
-call(getpid) -> 37;
-call(getpriority) -> 38;
-call(getresgid) -> 39;
-call(getresuid) -> 40;
-call(getrlimit) -> 41;
-call(getsid) -> 42;
-call(getuid) -> 43;
-call(ioctl) -> 44;
-call(ioctl_constant) -> 45;
-call(iolist_to_bin) -> 46;
-call(jail) -> 47;
-call(jail_attach) -> 48;
-call(jail_remove) -> 49;
-call(kill) -> 50;
-call(link) -> 51;
-call(lseek) -> 52;
-call(mkdir) -> 53;
-call(mkfifo) -> 54;
-call(mount) -> 55;
-call(mount_constant) -> 56;
-call(open) -> 57;
-call(pivot_root) -> 58;
-call(pledge) -> 59;
-call(prctl) -> 60;
-call(prctl_constant) -> 61;
-call(procctl) -> 62;
-call(ptrace) -> 63;
-call(ptrace_constant) -> 64;
-call(read) -> 65;
-call(readdir) -> 66;
-call(rlimit_constant) -> 67;
-call(rmdir) -> 68;
-call(seccomp) -> 69;
-call(seccomp_constant) -> 70;
-call(select) -> 71;
-call(setcpid) -> 72;
-call(setenv) -> 73;
-call(setgid) -> 74;
-call(setgroups) -> 75;
-call(sethostname) -> 76;
-call(setns) -> 77;
-call(setopt) -> 78;
-call(setpgid) -> 79;
-call(setpriority) -> 80;
-call(setproctitle) -> 81;
-call(setresgid) -> 82;
-call(setresuid) -> 83;
-call(setrlimit) -> 84;
-call(setsid) -> 85;
-call(setuid) -> 86;
-call(sigaction) -> 87;
-call(signal_constant) -> 88;
-call(socket) -> 89;
-call(symlink) -> 90;
-call(syscall_constant) -> 91;
-call(umount) -> 92;
-call(umount2) -> 93;
-call(unlink) -> 94;
-call(unsetenv) -> 95;
-call(unshare) -> 96;
-call(unveil) -> 97;
-call(version) -> 98;
-call(waitpid) -> 99;
-call(write) -> 100;
+call(caps_clear) -> 8;
+call(caps_drop) -> 9;
+call(caps_get) -> 10;
+call(caps_raise) -> 11;
+call(caps_set) -> 12;
+call(caps_supported) -> 13;
+call(chdir) -> 14;
+call(chmod) -> 15;
+call(chown) -> 16;
+call(chroot) -> 17;
+call(clearenv) -> 18;
+call(clone) -> 19;
+call(clone_constant) -> 20;
+call(close) -> 21;
+call(connect) -> 22;
+call(cpid) -> 23;
+call(environ) -> 24;
+call(eof) -> 25;
+call(errno_id) -> 26;
+call(execve) -> 27;
+call(execvp) -> 28;
+call(exit) -> 29;
+call(fcntl) -> 30;
+call(fcntl_constant) -> 31;
+call(fexecve) -> 32;
+call(file_constant) -> 33;
+call(filter) -> 34;
+call(fork) -> 35;
+call(getcwd) -> 36;
+call(getenv) -> 37;
+call(getgid) -> 38;
+call(getgroups) -> 39;
+call(gethostname) -> 40;
+call(getopt) -> 41;
+call(getpgrp) -> 42;
+call(getpid) -> 43;
+call(getpriority) -> 44;
+call(getresgid) -> 45;
+call(getresuid) -> 46;
+call(getrlimit) -> 47;
+call(getsid) -> 48;
+call(getuid) -> 49;
+call(ioctl) -> 50;
+call(ioctl_constant) -> 51;
+call(iolist_to_bin) -> 52;
+call(jail) -> 53;
+call(jail_attach) -> 54;
+call(jail_remove) -> 55;
+call(kill) -> 56;
+call(link) -> 57;
+call(lseek) -> 58;
+call(mkdir) -> 59;
+call(mkfifo) -> 60;
+call(mount) -> 61;
+call(mount_constant) -> 62;
+call(open) -> 63;
+call(outlive) -> 64;
+call(pivot_root) -> 65;
+call(pledge) -> 66;
+call(prctl) -> 67;
+call(prctl_constant) -> 68;
+call(procctl) -> 69;
+call(ptrace) -> 70;
+call(ptrace_constant) -> 71;
+call(read) -> 72;
+call(readdir) -> 73;
+call(rlimit_constant) -> 74;
+call(rmdir) -> 75;
+call(seccomp) -> 76;
+call(seccomp_constant) -> 77;
+call(select) -> 78;
+call(setcpid) -> 79;
+call(setenv) -> 80;
+call(setgid) -> 81;
+call(setgroups) -> 82;
+call(sethostname) -> 83;
+call(setns) -> 84;
+call(setopt) -> 85;
+call(setpgid) -> 86;
+call(setpriority) -> 87;
+call(setproctitle) -> 88;
+call(setresgid) -> 89;
+call(setresuid) -> 90;
+call(setrlimit) -> 91;
+call(setsid) -> 92;
+call(setuid) -> 93;
+call(sigaction) -> 94;
+call(signal_constant) -> 95;
+call(socket) -> 96;
+call(symlink) -> 97;
+call(syscall_constant) -> 98;
+call(umount) -> 99;
+call(umount2) -> 100;
+call(unlink) -> 101;
+call(unsetenv) -> 102;
+call(unshare) -> 103;
+call(unveil) -> 104;
+call(version) -> 105;
+call(waitpid) -> 106;
+call(write) -> 107;
 call(Name) -> erlang:error(badarg, [Name]).
 
 %% @doc Whether a call replaces or ends the process when it succeeds.

@@ -195,38 +195,74 @@ fn exit_event(state: &State, status: WaitStatus) -> Option<Value> {
 
 /// The control channel closed: signal the children, wait for them a
 /// little, kill whatever is left (adopted orphans included), reap
-/// everything and exit.
+/// everything and exit. Children that called `outlive` are left alone:
+/// once this process is gone they are reparented, as daemons are.
 pub fn shutdown(state: &mut State) -> ! {
+    let spared: Vec<i32> = state
+        .children
+        .iter()
+        .filter(|c| c.outlives)
+        .map(|c| c.pid)
+        .collect();
     for child in &mut state.children {
         crate::fdio::close(child.ctl);
         crate::fdio::close(child.stdin);
         child.ctl = -1;
         child.stdin = -1;
-        if child.signaloneof > 0 {
+        if child.signaloneof > 0 && !child.outlives {
             let _ = crate::sys::process::send_signal(child.pid, child.signaloneof as i32);
         }
     }
-    let known: Vec<i32> = state.children.iter().map(|c| c.pid).collect();
+    let known: Vec<i32> = state
+        .children
+        .iter()
+        .map(|c| c.pid)
+        .filter(|pid| !spared.contains(pid))
+        .collect();
+    let doomed = |pids: Vec<i32>| -> Vec<i32> {
+        pids.into_iter().filter(|pid| !spared.contains(pid)).collect()
+    };
     let deadline = Instant::now() + SHUTDOWN_GRACE;
     while Instant::now() < deadline {
         if reap_all_nohang() {
             finish_shutdown(state);
         }
+        let now = children_of_self().map(doomed);
+        if now.as_ref().is_some_and(|now| now.is_empty()) {
+            finish_shutdown(state);
+        }
         // The children asked to end have: what is left are orphans they
         // left behind, which no one asked to end. No point waiting.
-        if children_of_self().is_some_and(|now| !now.iter().any(|pid| known.contains(pid))) {
+        if now.is_some_and(|now| !now.iter().any(|pid| known.contains(pid))) {
             break;
         }
         std::thread::sleep(Duration::from_millis(5));
     }
     // Whatever is left in the children's cgroups, reparented or not.
     crate::teardown::kill_children(state);
+    if spared.is_empty() {
+        loop {
+            for pid in children_of_self().unwrap_or_else(|| known.clone()) {
+                let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+            }
+            // Blocks until a child exits; fails once none is left.
+            if waitpid(None, None).is_err() {
+                finish_shutdown(state);
+            }
+        }
+    }
+    // Some children stay: wait for the others one by one, as waiting for
+    // any child would wait for the ones that stay too.
     loop {
-        for pid in children_of_self().unwrap_or_else(|| known.clone()) {
+        let left = doomed(children_of_self().unwrap_or_else(|| known.clone()));
+        let Some(&next) = left.first() else {
+            finish_shutdown(state);
+        };
+        for &pid in &left {
             let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
         }
-        // Blocks until a child exits; fails once none is left.
-        if waitpid(None, None).is_err() {
+        if waitpid(Pid::from_raw(next), None).is_err() && children_of_self().is_none() {
+            // Not a child (any more) and no /proc to learn better from.
             finish_shutdown(state);
         }
     }

@@ -245,3 +245,61 @@ pub fn remove_children(state: &State) {
         remove_tree(dir, 0);
     }
 }
+
+/// `outlive`: leave the driver's cgroup tree for the cgroup the driver's
+/// own cgroup (`alcove.<pid>`, the innermost one on the path) sits in,
+/// the one the VM runs in, and forget the leaf this process would enter.
+/// Its children get no leaves (they stay with it). Fails with the errno of
+/// the move; a process in no driver's tree has nothing to leave.
+pub fn leave(state: &mut State) -> Result<(), i32> {
+    state.pending_cgroup = None;
+    let Some(own) = own_cgroup() else {
+        return Ok(());
+    };
+    let Some(target) = outside_tree(&own) else {
+        return Ok(());
+    };
+    std::fs::write(target.join("cgroup.procs"), b"0")
+        .map_err(|e| e.raw_os_error().unwrap_or(libc::EIO))?;
+    state.cgroup = None;
+    Ok(())
+}
+
+/// The cgroup holding the innermost driver cgroup (`alcove.<digits>`) on
+/// `path`, if there is one.
+fn outside_tree(path: &Path) -> Option<PathBuf> {
+    let is_driver = |name: &std::ffi::OsStr| {
+        name.to_str()
+            .and_then(|n| n.strip_prefix("alcove."))
+            .is_some_and(|pid| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()))
+    };
+    path.ancestors()
+        .find(|dir| dir.file_name().is_some_and(is_driver))
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outside_the_innermost_driver_cgroup() {
+        let at = |p: &str| outside_tree(Path::new(p));
+        assert_eq!(
+            at("/sys/fs/cgroup/vm.scope/alcove.12/c1/c3"),
+            Some(PathBuf::from("/sys/fs/cgroup/vm.scope"))
+        );
+        assert_eq!(
+            at("/sys/fs/cgroup/vm.scope/alcove.12"),
+            Some(PathBuf::from("/sys/fs/cgroup/vm.scope"))
+        );
+        assert_eq!(
+            at("/cg/alcove.1/c1/alcove.7/c2"),
+            Some(PathBuf::from("/cg/alcove.1/c1"))
+        );
+        assert_eq!(at("/sys/fs/cgroup/alcove.x/c1"), None);
+        assert_eq!(at("/sys/fs/cgroup/alcove./c1"), None);
+        assert_eq!(at("/sys/fs/cgroup/user.slice"), None);
+    }
+}
