@@ -59,7 +59,7 @@ const EDGE_SIZES: [usize; 8] = [
 ];
 
 /// Atoms the decoders give a meaning to, and some they must refuse.
-const ATOMS: [&str; 12] = [
+const ATOMS: [&str; 18] = [
     "ptr",
     "",
     "o_rdonly",
@@ -72,6 +72,12 @@ const ATOMS: [&str; 12] = [
     "true",
     "undefined",
     "no_such_constant",
+    "effective",
+    "bounding",
+    "cap_chown",
+    "cap_checkpoint_restore",
+    "CAP_CHOWN",
+    "cap_",
 ];
 
 struct Program<'a> {

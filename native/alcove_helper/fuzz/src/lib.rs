@@ -2,8 +2,9 @@
 //! sources (read-only, by path), and a generator of argument lists for the
 //! targets.
 //!
-//! `args.rs` needs `crate::consts` and `cstruct.rs` needs `crate::args`;
-//! both are included under the same names, so neither needs a shim.
+//! `args.rs` needs `crate::consts`, `cstruct.rs` and `capnames.rs` need
+//! `crate::args`; all are included under the same names, so none needs a
+//! shim.
 
 #[allow(dead_code)]
 #[path = "../../src/consts/mod.rs"]
@@ -16,5 +17,9 @@ pub mod args;
 #[allow(dead_code)]
 #[path = "../../src/cstruct.rs"]
 pub mod cstruct;
+
+#[allow(dead_code)]
+#[path = "../../src/capnames.rs"]
+pub mod capnames;
 
 pub mod gen;
