@@ -125,10 +125,22 @@ mod tests {
 
     #[test]
     fn sets_by_name_only() {
-        assert!(matches!(set(&Value::atom("effective")), Ok(CapSet::Effective)));
-        assert!(matches!(set(&Value::atom("permitted")), Ok(CapSet::Permitted)));
-        assert!(matches!(set(&Value::atom("inheritable")), Ok(CapSet::Inheritable)));
-        assert!(matches!(set(&Value::atom("bounding")), Ok(CapSet::Bounding)));
+        assert!(matches!(
+            set(&Value::atom("effective")),
+            Ok(CapSet::Effective)
+        ));
+        assert!(matches!(
+            set(&Value::atom("permitted")),
+            Ok(CapSet::Permitted)
+        ));
+        assert!(matches!(
+            set(&Value::atom("inheritable")),
+            Ok(CapSet::Inheritable)
+        ));
+        assert!(matches!(
+            set(&Value::atom("bounding")),
+            Ok(CapSet::Bounding)
+        ));
         assert!(matches!(set(&Value::atom("ambient")), Ok(CapSet::Ambient)));
         for bad in [
             Value::atom("Effective"),
@@ -152,7 +164,10 @@ mod tests {
         assert_eq!(capability("chown"), None);
         assert_eq!(capability("cap_"), None);
         assert_eq!(capability(&"cap_x".repeat(100)), None);
-        assert_eq!(name(Capability::CAP_NET_BIND_SERVICE), "cap_net_bind_service");
+        assert_eq!(
+            name(Capability::CAP_NET_BIND_SERVICE),
+            "cap_net_bind_service"
+        );
         for cap in caps::all() {
             assert_eq!(capability(&name(cap)), Some(cap));
         }
@@ -162,7 +177,10 @@ mod tests {
     fn lists_of_names() {
         assert_eq!(
             names(&atoms(&["cap_kill", "cap_chown"])),
-            Ok(Names::Known(vec![Capability::CAP_KILL, Capability::CAP_CHOWN]))
+            Ok(Names::Known(vec![
+                Capability::CAP_KILL,
+                Capability::CAP_CHOWN
+            ]))
         );
         assert_eq!(names(&atoms(&[])), Ok(Names::Known(vec![])));
         assert_eq!(
@@ -183,7 +201,11 @@ mod tests {
     #[test]
     fn replies() {
         assert_eq!(
-            sorted_names([Capability::CAP_KILL, Capability::CAP_CHOWN, Capability::CAP_KILL]),
+            sorted_names([
+                Capability::CAP_KILL,
+                Capability::CAP_CHOWN,
+                Capability::CAP_KILL
+            ]),
             atoms(&["cap_chown", "cap_kill"])
         );
         assert_eq!(

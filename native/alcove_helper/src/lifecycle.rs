@@ -220,7 +220,9 @@ pub fn shutdown(state: &mut State) -> ! {
         .filter(|pid| !spared.contains(pid))
         .collect();
     let doomed = |pids: Vec<i32>| -> Vec<i32> {
-        pids.into_iter().filter(|pid| !spared.contains(pid)).collect()
+        pids.into_iter()
+            .filter(|pid| !spared.contains(pid))
+            .collect()
     };
     let deadline = Instant::now() + SHUTDOWN_GRACE;
     while Instant::now() < deadline {

@@ -189,7 +189,13 @@ fn check(args: &Args, i: usize, v: Option<&Value>) {
 /// The capability decoders against a model: which sets and lists decode,
 /// and that every name that decodes spells the capability it decodes to.
 fn check_capnames(v: &Value) {
-    const SETS: [&str; 5] = ["effective", "permitted", "inheritable", "ambient", "bounding"];
+    const SETS: [&str; 5] = [
+        "effective",
+        "permitted",
+        "inheritable",
+        "ambient",
+        "bounding",
+    ];
     let set_ok = v.as_atom().is_some_and(|a| SETS.contains(&a));
     assert_eq!(capnames::set(v).is_ok(), set_ok, "set {v:?}");
     if !set_ok {

@@ -78,7 +78,10 @@ pub fn caps_set(_state: &mut State, args: &Args) -> CallResult {
             // it all first rather than leave the set half changed.
             let permitted = read(CapSet::Permitted)?;
             let inheritable = read(CapSet::Inheritable)?;
-            if !wanted.iter().all(|c| permitted.contains(c) && inheritable.contains(c)) {
+            if !wanted
+                .iter()
+                .all(|c| permitted.contains(c) && inheritable.contains(c))
+            {
                 return Err(CallError::Errno(libc::EPERM));
             }
             caps::set(None, CapSet::Ambient, &wanted).map_err(fail)

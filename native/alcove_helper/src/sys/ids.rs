@@ -109,21 +109,27 @@ fn res_tuple(real: u32, effective: u32, saved: u32) -> Value {
 /// setresuid(2)
 pub fn setresuid(state: &mut State, args: &Args) -> CallResult {
     let (real, effective, saved) = (id_arg(args, 0)?, id_arg(args, 1)?, id_arg(args, 2)?);
-    changed_ids(state, nix::unistd::setresuid(
-        Uid::from_raw(real),
-        Uid::from_raw(effective),
-        Uid::from_raw(saved),
-    ))
+    changed_ids(
+        state,
+        nix::unistd::setresuid(
+            Uid::from_raw(real),
+            Uid::from_raw(effective),
+            Uid::from_raw(saved),
+        ),
+    )
 }
 
 /// setresgid(2)
 pub fn setresgid(state: &mut State, args: &Args) -> CallResult {
     let (real, effective, saved) = (id_arg(args, 0)?, id_arg(args, 1)?, id_arg(args, 2)?);
-    changed_ids(state, nix::unistd::setresgid(
-        Gid::from_raw(real),
-        Gid::from_raw(effective),
-        Gid::from_raw(saved),
-    ))
+    changed_ids(
+        state,
+        nix::unistd::setresgid(
+            Gid::from_raw(real),
+            Gid::from_raw(effective),
+            Gid::from_raw(saved),
+        ),
+    )
 }
 
 /// setuid(2)
