@@ -24,6 +24,7 @@
     no_new_privs_option/1,
     no_new_privs_prctl/1,
     outlive_survives_stop/1,
+    outlive_nested_survives_stop/1,
     without_outlive_dies_with_driver/1
 ]).
 
@@ -41,7 +42,7 @@ groups() ->
                  no_ambient_no_caps_after_exec, unknown_names, bad_arguments,
                  sets_that_only_shrink, unprivileged_raise_eperm, clear, keep_only]},
      {no_new_privs, [], [no_new_privs_option, no_new_privs_prctl]},
-     {outlive, [], [outlive_survives_stop, without_outlive_dies_with_driver]}].
+     {outlive, [], [outlive_survives_stop, outlive_nested_survives_stop, without_outlive_dies_with_driver]}].
 
 init_per_group(no_new_privs, Config) ->
     Config;
@@ -54,12 +55,14 @@ init_per_group(_, Config) ->
 end_per_group(_, _Config) ->
     ok.
 
-init_per_testcase(Case, Config) when Case =:= outlive_survives_stop; Case =:= without_outlive_dies_with_driver ->
+init_per_testcase(Case, Config) when Case =:= outlive_survives_stop; Case =:= outlive_nested_survives_stop;
+                                     Case =:= without_outlive_dies_with_driver ->
     Config;
 init_per_testcase(_Case, Config) ->
     alcove_ct:init_driver(Config).
 
-end_per_testcase(Case, _Config) when Case =:= outlive_survives_stop; Case =:= without_outlive_dies_with_driver ->
+end_per_testcase(Case, _Config) when Case =:= outlive_survives_stop; Case =:= outlive_nested_survives_stop;
+                                     Case =:= without_outlive_dies_with_driver ->
     ok;
 end_per_testcase(_Case, Config) ->
     alcove_ct:end_driver(Config).
@@ -283,8 +286,10 @@ no_new_privs_option(Config) ->
     ?assertEqual(1, alcove:getopt(Drv, [], no_new_privs)),
     ?assertNot(alcove:setopt(Drv, [], no_new_privs, 2)),
     {ok, After} = alcove:fork(Drv, []),
+    % Set before the child answers anything: once it has answered, it is.
     ?assertEqual(1, alcove:getopt(Drv, [After], no_new_privs)),
     {ok, Grandchild} = alcove:fork(Drv, [Before]),
+    Grandchild = alcove:getpid(Drv, [Before, Grandchild]),
     ?assertEqual(<<"0">>, no_new_privs(Before)),
     ?assertEqual(<<"0">>, no_new_privs(Grandchild)),
     ?assertEqual(<<"1">>, no_new_privs(After)),
@@ -292,6 +297,8 @@ no_new_privs_option(Config) ->
     Cloned = case alcove_ct:root() of
         true ->
             {ok, Pid} = alcove:clone(Drv, [], [clone_newuts]),
+            % Set before the child answers anything.
+            {ok, _} = alcove:gethostname(Drv, [Pid]),
             [Pid];
         false ->
             []
@@ -300,6 +307,7 @@ no_new_privs_option(Config) ->
     % Back to 0: the next child is an ordinary one again.
     true = alcove:setopt(Drv, [], no_new_privs, 0),
     {ok, Later} = alcove:fork(Drv, []),
+    Later = alcove:getpid(Drv, [Later]),
     ?assertEqual(<<"0">>, no_new_privs(Later)),
     % The original options are untouched.
     ?assertEqual(64, alcove:getopt(Drv, [], maxchild)),
@@ -341,6 +349,34 @@ outlive_survives_stop(_Config) ->
         ?assertEqual(<<"sleep">>, cmdline(Daemon)),
         % Its parent is gone: it was reparented.
         ?assertNotEqual(Helper, ppid(Daemon))
+    after
+        _ = os:cmd("kill -9 " ++ integer_to_list(Daemon)),
+        catch alcove_drv:stop(Drv)
+    end,
+    ok = alcove_ct:wait_until(fun() -> alcove_ct:ended(Daemon) end).
+
+%% doc: the same two levels down: the helper in between ends at stop/1,
+%% the root helper adopts the process that called outlive and spares it
+%% too; the sibling that did not call it is gone.
+outlive_nested_survives_stop(_Config) ->
+    {ok, Drv} = alcove_drv:start_link(),
+    Helper = alcove:getpid(Drv, []),
+    Cgroups = driver_cgroups(Helper),
+    {ok, Middle} = alcove:fork(Drv, []),
+    {ok, Daemon} = alcove:fork(Drv, [Middle]),
+    {ok, Other} = alcove:fork(Drv, [Middle]),
+    ok = alcove:outlive(Drv, [Middle, Daemon]),
+    ok = alcove:execvp(Drv, [Middle, Daemon], "sleep", ["sleep", "600"]),
+    ok = alcove:execvp(Drv, [Middle, Other], "sleep", ["sleep", "600"]),
+    try
+        ok = alcove_ct:wait_until(fun() -> cmdline(Daemon) =:= <<"sleep">> end),
+        ok = alcove_ct:wait_until(fun() -> cmdline(Other) =:= <<"sleep">> end),
+        ok = alcove_drv:stop(Drv),
+        torn_down(Helper, Cgroups),
+        ok = alcove_ct:wait_until(fun() -> alcove_ct:ended(Middle) end),
+        ok = alcove_ct:wait_until(fun() -> alcove_ct:ended(Other) end),
+        ?assertNot(alcove_ct:ended(Daemon)),
+        ?assertEqual(<<"sleep">>, cmdline(Daemon))
     after
         _ = os:cmd("kill -9 " ++ integer_to_list(Daemon)),
         catch alcove_drv:stop(Drv)

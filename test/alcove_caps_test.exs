@@ -78,6 +78,8 @@ defmodule Alcove.CapsTest do
     assert Alcove.setopt(drv, [], :no_new_privs, 1)
     assert Alcove.getopt(drv, [], :no_new_privs) == 1
     {:ok, later} = Alcove.fork(drv, [])
+    # Set before the child answers anything: once it has answered, it is.
+    assert Alcove.getpid(drv, [later]) == later
     assert status(later)["NoNewPrivs"] == "1"
     assert status(before)["NoNewPrivs"] == "0"
   end

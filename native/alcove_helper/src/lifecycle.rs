@@ -219,9 +219,11 @@ pub fn shutdown(state: &mut State) -> ! {
         .map(|c| c.pid)
         .filter(|pid| !spared.contains(pid))
         .collect();
+    // Orphans adopted from below that called outlive (or moved out of
+    // the tree themselves) are spared too.
     let doomed = |pids: Vec<i32>| -> Vec<i32> {
         pids.into_iter()
-            .filter(|pid| !spared.contains(pid))
+            .filter(|pid| !spared.contains(pid) && !crate::teardown::left_tree(*pid))
             .collect()
     };
     let deadline = Instant::now() + SHUTDOWN_GRACE;
@@ -242,31 +244,25 @@ pub fn shutdown(state: &mut State) -> ! {
     }
     // Whatever is left in the children's cgroups, reparented or not.
     crate::teardown::kill_children(state);
-    if spared.is_empty() {
-        loop {
-            for pid in children_of_self().unwrap_or_else(|| known.clone()) {
-                let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
-            }
-            // Blocks until a child exits; fails once none is left.
-            if waitpid(None, None).is_err() {
-                finish_shutdown(state);
-            }
-        }
-    }
-    // Some children stay: wait for the others one by one, as waiting for
-    // any child would wait for the ones that stay too.
+    // Kill and reap the rest one by one: waiting for any child would wait
+    // for the ones that stay too, and a helper below that ends may leave
+    // an orphan to adopt that called outlive. Zombies are reaped first, so
+    // that a dead process is never taken for one that left the tree.
+    let mut fallback = known;
     loop {
-        let left = doomed(children_of_self().unwrap_or_else(|| known.clone()));
+        if reap_all_nohang() {
+            finish_shutdown(state);
+        }
+        let left = doomed(children_of_self().unwrap_or_else(|| fallback.clone()));
         let Some(&next) = left.first() else {
             finish_shutdown(state);
         };
         for &pid in &left {
             let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
         }
-        if waitpid(Pid::from_raw(next), None).is_err() && children_of_self().is_none() {
-            // Not a child (any more) and no /proc to learn better from.
-            finish_shutdown(state);
-        }
+        let _ = waitpid(Pid::from_raw(next), None);
+        // Without /proc, what is known is all there is to wait for.
+        fallback.retain(|&pid| pid != next);
     }
 }
 

@@ -265,9 +265,29 @@ pub fn leave(state: &mut State) -> Result<(), i32> {
     Ok(())
 }
 
-/// The cgroup holding the innermost driver cgroup (`alcove.<digits>`) on
-/// `path`, if there is one.
-fn outside_tree(path: &Path) -> Option<PathBuf> {
+/// Whether process `pid` has left the driver's cgroup tree this process
+/// is in (`outlive`, or a move of its own): a process out of the tree is
+/// out of its teardown, and a helper shutting down spares it even when it
+/// is only an orphan it adopted. False when this process is in no
+/// driver's tree or either cgroup cannot be read.
+pub fn left_tree(pid: i32) -> bool {
+    let path_of = |file: String| -> Option<PathBuf> {
+        let text = std::fs::read_to_string(file).ok()?;
+        text.lines()
+            .find_map(|l| l.strip_prefix("0::"))
+            .map(PathBuf::from)
+    };
+    let Some(own) = path_of("/proc/self/cgroup".to_string()) else {
+        return false;
+    };
+    let Some(tree) = driver_cgroup(&own) else {
+        return false;
+    };
+    path_of(format!("/proc/{pid}/cgroup")).is_some_and(|theirs| !theirs.starts_with(tree))
+}
+
+/// The innermost driver cgroup (`alcove.<digits>`) on `path`.
+fn driver_cgroup(path: &Path) -> Option<&Path> {
     let is_driver = |name: &std::ffi::OsStr| {
         name.to_str()
             .and_then(|n| n.strip_prefix("alcove."))
@@ -275,6 +295,12 @@ fn outside_tree(path: &Path) -> Option<PathBuf> {
     };
     path.ancestors()
         .find(|dir| dir.file_name().is_some_and(is_driver))
+}
+
+/// The cgroup holding the innermost driver cgroup (`alcove.<digits>`) on
+/// `path`, if there is one.
+fn outside_tree(path: &Path) -> Option<PathBuf> {
+    driver_cgroup(path)
         .and_then(Path::parent)
         .map(Path::to_path_buf)
 }
