@@ -335,6 +335,10 @@ outlive_survives_stop(_Config) ->
     {ok, Daemon} = alcove:fork(Drv, []),
     {ok, Other} = alcove:fork(Drv, []),
     ok = alcove:outlive(Drv, [Daemon]),
+    % The documented recipe: stdio off the helper's pipes, which close
+    % with it (open takes the lowest free fd).
+    [{ok, FD} = begin ok = alcove:close(Drv, [Daemon], FD),
+                      alcove:open(Drv, [Daemon], "/dev/null", [o_rdwr], 0) end || FD <- [0, 1, 2]],
     ok = alcove:execvp(Drv, [Daemon], "sleep", ["sleep", "600"]),
     ok = alcove:execvp(Drv, [Other], "sleep", ["sleep", "600"]),
     try
@@ -347,6 +351,7 @@ outlive_survives_stop(_Config) ->
         ?assertNot(alcove_ct:ended(Daemon)),
         ?assertNotEqual(<<"Z">>, alcove_ct:proc_state(Daemon)),
         ?assertEqual(<<"sleep">>, cmdline(Daemon)),
+        ?assertEqual({ok, "/dev/null"}, file:read_link("/proc/" ++ integer_to_list(Daemon) ++ "/fd/1")),
         % Its parent is gone: it was reparented.
         ?assertNotEqual(Helper, ppid(Daemon))
     after
