@@ -189,7 +189,8 @@ proc_type(Type) ->
     Local = ["uint8_t", "uint16_t", "uint32_t", "uint64_t", "int8_t", "int16_t", "int32_t",
              "int64_t", "pid_t", "fd", "mode_t", "uid_t", "gid_t", "off_t", "size_t", "ssize_t",
              "posix", "constant", "pipeline", "alcove_pid", "alcove_pid_field", "alcove_rlimit",
-             "alcove_timeval", "fd_set", "cstruct", "ptr_arg", "ptr_val", "waitstatus", "filter"],
+             "alcove_timeval", "fd_set", "cstruct", "ptr_arg", "ptr_val", "waitstatus", "filter",
+             "caps_set", "caps_name"],
     lists:foldl(
         fun(T, Acc) ->
             re:replace(Acc, "(?<![a-z_:])" ++ T ++ "\\(\\)", "alcove:" ++ T ++ "()", [global, {return, list}])
@@ -289,6 +290,43 @@ ex_example_lines(alloc) -> [
     "10",
     "iex> contents",
     "[<<1, 2>>, {:ptr, <<0, 0, 0, 0>>}]"];
+ex_example_lines(caps_clear) -> [
+    "iex> {:ok, child} = Alcove.fork(drv, [])",
+    "iex> Alcove.caps_clear(drv, [child], :inheritable)",
+    ":ok",
+    "iex> Alcove.caps_get(drv, [child], :inheritable)",
+    "{:ok, []}"];
+ex_example_lines(caps_drop) -> [
+    {note, "Run as root: a child drops the capability to chown files."},
+    "iex> {:ok, child} = Alcove.fork(drv, [])",
+    "iex> Alcove.caps_drop(drv, [child], :effective, [:cap_chown])",
+    ":ok",
+    "iex> {:ok, effective} = Alcove.caps_get(drv, [child], :effective)",
+    "iex> :cap_chown in effective",
+    "false",
+    "iex> Alcove.caps_drop(drv, [child], :effective, [:cap_no_such])",
+    "{:error, {:unknown_caps, [:cap_no_such]}}"];
+ex_example_lines(caps_get) -> [
+    "iex> {:ok, bounding} = Alcove.caps_get(drv, [], :bounding)",
+    "iex> :cap_chown in bounding",
+    "true"];
+ex_example_lines(caps_raise) -> [
+    {note, "Run as root: inheritable can gain what permitted holds."},
+    "iex> {:ok, child} = Alcove.fork(drv, [])",
+    "iex> Alcove.caps_raise(drv, [child], :inheritable, [:cap_net_bind_service])",
+    ":ok",
+    "iex> Alcove.caps_get(drv, [child], :inheritable)",
+    "{:ok, [:cap_net_bind_service]}"];
+ex_example_lines(caps_set) -> [
+    {note, "Run as root."},
+    "iex> {:ok, child} = Alcove.fork(drv, [])",
+    "iex> Alcove.caps_set(drv, [child], :effective, [:cap_kill, :cap_chown])",
+    ":ok",
+    "iex> Alcove.caps_get(drv, [child], :effective)",
+    "{:ok, [:cap_chown, :cap_kill]}"];
+ex_example_lines(caps_supported) -> [
+    "iex> :cap_chown in Alcove.caps_supported(drv, [])",
+    "true"];
 ex_example_lines(chdir) -> [
     "iex> {:ok, child} = Alcove.fork(drv, [])",
     "iex> Alcove.chdir(drv, [child], \"/\")",
@@ -566,6 +604,13 @@ ex_example_lines(open) -> [
     "true",
     "iex> Alcove.open(drv, [child], \"/nonexistent\", [:o_rdonly], 0)",
     "{:error, :enoent}"];
+ex_example_lines(outlive) -> [
+    {note, "Before exec'ing a daemon that must outlive the driver; here the child just leaves again."},
+    "iex> {:ok, child} = Alcove.fork(drv, [])",
+    "iex> Alcove.outlive(drv, [child])",
+    ":ok",
+    "iex> Alcove.exit(drv, [child], 0)",
+    ":ok"];
 ex_example_lines(pivot_root) -> [
     {note, "Needs root. The new root is a tmpfs in a new mount namespace."},
     "iex> {:ok, child} = Alcove.clone(drv, [], [:clone_newns])",

@@ -409,6 +409,138 @@ defmodule Alcove do
     do: :alcove.cap_rights_limit(drv, pipeline, f_d, rights, timeout)
 
   @doc ~S"""
+  `capabilities(7)`: Empty a capability set (clearing permitted clears effective too; bounding drops every capability it holds).
+
+  Calls `:alcove.caps_clear/4`; `timeout` defaults to `:infinity`.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> {:ok, child} = Alcove.fork(drv, [])
+      iex> Alcove.caps_clear(drv, [child], :inheritable)
+      :ok
+      iex> Alcove.caps_get(drv, [child], :inheritable)
+      {:ok, []}
+      iex> Alcove.Drv.stop(drv)
+      :ok
+  """
+  @spec caps_clear(drv(), pipeline(), set :: :alcove.caps_set(), timeout()) ::
+          :ok | {:error, :alcove.posix()}
+  def caps_clear(drv, pipeline, set, timeout \\ :infinity),
+    do: :alcove.caps_clear(drv, pipeline, set, timeout)
+
+  @doc ~S"""
+  `capabilities(7)`: Remove capabilities from a set by name (dropping from permitted drops from effective too).
+
+  Calls `:alcove.caps_drop/5`; `timeout` defaults to `:infinity`.
+
+  Run as root: a child drops the capability to chown files.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> {:ok, child} = Alcove.fork(drv, [])
+      iex> Alcove.caps_drop(drv, [child], :effective, [:cap_chown])
+      :ok
+      iex> {:ok, effective} = Alcove.caps_get(drv, [child], :effective)
+      iex> :cap_chown in effective
+      false
+      iex> Alcove.caps_drop(drv, [child], :effective, [:cap_no_such])
+      {:error, {:unknown_caps, [:cap_no_such]}}
+      iex> Alcove.Drv.stop(drv)
+      :ok
+  """
+  @spec caps_drop(
+          drv(),
+          pipeline(),
+          set :: :alcove.caps_set(),
+          caps :: [:alcove.caps_name()],
+          timeout()
+        ) :: :ok | {:error, :alcove.posix() | {:unknown_caps, [atom()]}}
+  def caps_drop(drv, pipeline, set, caps, timeout \\ :infinity),
+    do: :alcove.caps_drop(drv, pipeline, set, caps, timeout)
+
+  @doc ~S"""
+  `capabilities(7)`: The capabilities in a set of the process, by name, in capability number order.
+
+  Calls `:alcove.caps_get/4`; `timeout` defaults to `:infinity`.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> {:ok, bounding} = Alcove.caps_get(drv, [], :bounding)
+      iex> :cap_chown in bounding
+      true
+      iex> Alcove.Drv.stop(drv)
+      :ok
+  """
+  @spec caps_get(drv(), pipeline(), set :: :alcove.caps_set(), timeout()) ::
+          {:ok, [:alcove.caps_name()]} | {:error, :alcove.posix()}
+  def caps_get(drv, pipeline, set, timeout \\ :infinity),
+    do: :alcove.caps_get(drv, pipeline, set, timeout)
+
+  @doc ~S"""
+  `capabilities(7)`: Add capabilities to a set by name (the bounding set cannot gain any: eperm).
+
+  Calls `:alcove.caps_raise/5`; `timeout` defaults to `:infinity`.
+
+  Run as root: inheritable can gain what permitted holds.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> {:ok, child} = Alcove.fork(drv, [])
+      iex> Alcove.caps_raise(drv, [child], :inheritable, [:cap_net_bind_service])
+      :ok
+      iex> Alcove.caps_get(drv, [child], :inheritable)
+      {:ok, [:cap_net_bind_service]}
+      iex> Alcove.Drv.stop(drv)
+      :ok
+  """
+  @spec caps_raise(
+          drv(),
+          pipeline(),
+          set :: :alcove.caps_set(),
+          caps :: [:alcove.caps_name()],
+          timeout()
+        ) :: :ok | {:error, :alcove.posix() | {:unknown_caps, [atom()]}}
+  def caps_raise(drv, pipeline, set, caps, timeout \\ :infinity),
+    do: :alcove.caps_raise(drv, pipeline, set, caps, timeout)
+
+  @doc ~S"""
+  `capabilities(7)`: Replace a set with exactly the capabilities named.
+
+  Calls `:alcove.caps_set/5`; `timeout` defaults to `:infinity`.
+
+  Run as root.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> {:ok, child} = Alcove.fork(drv, [])
+      iex> Alcove.caps_set(drv, [child], :effective, [:cap_kill, :cap_chown])
+      :ok
+      iex> Alcove.caps_get(drv, [child], :effective)
+      {:ok, [:cap_chown, :cap_kill]}
+      iex> Alcove.Drv.stop(drv)
+      :ok
+  """
+  @spec caps_set(
+          drv(),
+          pipeline(),
+          set :: :alcove.caps_set(),
+          caps :: [:alcove.caps_name()],
+          timeout()
+        ) :: :ok | {:error, :alcove.posix() | {:unknown_caps, [atom()]}}
+  def caps_set(drv, pipeline, set, caps, timeout \\ :infinity),
+    do: :alcove.caps_set(drv, pipeline, set, caps, timeout)
+
+  @doc ~S"""
+  `capabilities(7)`: The capability names both alcove and the running kernel know, in number order.
+
+  Calls `:alcove.caps_supported/3`; `timeout` defaults to `:infinity`.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> :cap_chown in Alcove.caps_supported(drv, [])
+      true
+      iex> Alcove.Drv.stop(drv)
+      :ok
+  """
+  @spec caps_supported(drv(), pipeline(), timeout()) :: [:alcove.caps_name()]
+  def caps_supported(drv, pipeline, timeout \\ :infinity),
+    do: :alcove.caps_supported(drv, pipeline, timeout)
+
+  @doc ~S"""
   `chdir(2)`: Change the working directory.
 
   Calls `:alcove.chdir/4`; `timeout` defaults to `:infinity`.
@@ -1373,6 +1505,26 @@ defmodule Alcove do
         ) :: {:ok, :alcove.fd()} | {:error, :alcove.posix()}
   def open(drv, pipeline, path, flags, mode, timeout \\ :infinity),
     do: :alcove.open(drv, pipeline, path, flags, mode, timeout)
+
+  @doc ~S"""
+  `alcove`: Take this process out of its driver's teardown, so that what it execs can outlive the driver and the VM: it leaves the teardown cgroup, its process group and session (setsid), and its parent no longer signals or kills it at shutdown; its parent-death signal is cleared and no longer re-armed.
+
+  Calls `:alcove.outlive/3`; `timeout` defaults to `:infinity`.
+
+  Before exec'ing a daemon that must outlive the driver; here the child just leaves again.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> {:ok, child} = Alcove.fork(drv, [])
+      iex> Alcove.outlive(drv, [child])
+      :ok
+      iex> Alcove.exit(drv, [child], 0)
+      :ok
+      iex> Alcove.Drv.stop(drv)
+      :ok
+  """
+  @spec outlive(drv(), pipeline(), timeout()) :: :ok | {:error, :alcove.posix()}
+  def outlive(drv, pipeline, timeout \\ :infinity),
+    do: :alcove.outlive(drv, pipeline, timeout)
 
   @doc ~S"""
   `pivot_root(2)`: Change the root mount.

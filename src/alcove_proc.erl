@@ -100,6 +100,12 @@
     cap_getmode/1,
     cap_ioctls_limit/3,
     cap_rights_limit/3,
+    caps_clear/2,
+    caps_drop/3,
+    caps_get/2,
+    caps_raise/3,
+    caps_set/3,
+    caps_supported/1,
     chdir/2,
     chmod/3,
     chown/4,
@@ -136,6 +142,7 @@
     mkdir/3,
     mkfifo/3,
     mount_constant/2,
+    outlive/1,
     pivot_root/3,
     pledge/3,
     prctl/6,
@@ -1420,6 +1427,36 @@ cap_ioctls_limit(Task, FD, Rights) ->
 cap_rights_limit(Task, FD, Rights) ->
     erlang:error(undef, [Task | [FD, Rights]]).
 
+%% @doc capabilities(7): Empty a capability set (clearing permitted clears effective too; bounding drops every capability it holds).
+-spec caps_clear(task(), Set :: alcove:caps_set()) -> ok | {error, alcove:posix()}.
+caps_clear(Task, Set) ->
+    call_task(Task, caps_clear, [Set]).
+
+%% @doc capabilities(7): Remove capabilities from a set by name (dropping from permitted drops from effective too).
+-spec caps_drop(task(), Set :: alcove:caps_set(), Caps :: [alcove:caps_name()]) -> ok | {error, alcove:posix() | {unknown_caps, [atom()]}}.
+caps_drop(Task, Set, Caps) ->
+    call_task(Task, caps_drop, [Set, Caps]).
+
+%% @doc capabilities(7): The capabilities in a set of the process, by name, in capability number order.
+-spec caps_get(task(), Set :: alcove:caps_set()) -> {ok, [alcove:caps_name()]} | {error, alcove:posix()}.
+caps_get(Task, Set) ->
+    call_task(Task, caps_get, [Set]).
+
+%% @doc capabilities(7): Add capabilities to a set by name (the bounding set cannot gain any: eperm).
+-spec caps_raise(task(), Set :: alcove:caps_set(), Caps :: [alcove:caps_name()]) -> ok | {error, alcove:posix() | {unknown_caps, [atom()]}}.
+caps_raise(Task, Set, Caps) ->
+    call_task(Task, caps_raise, [Set, Caps]).
+
+%% @doc capabilities(7): Replace a set with exactly the capabilities named.
+-spec caps_set(task(), Set :: alcove:caps_set(), Caps :: [alcove:caps_name()]) -> ok | {error, alcove:posix() | {unknown_caps, [atom()]}}.
+caps_set(Task, Set, Caps) ->
+    call_task(Task, caps_set, [Set, Caps]).
+
+%% @doc capabilities(7): The capability names both alcove and the running kernel know, in number order.
+-spec caps_supported(task()) -> [alcove:caps_name()].
+caps_supported(Task) ->
+    call_task(Task, caps_supported, []).
+
 %% @doc chdir(2): Change the working directory.
 -spec chdir(task(), Path :: iodata()) -> ok | {error, alcove:posix()}.
 chdir(Task, Path) ->
@@ -1601,6 +1638,11 @@ mkfifo(Task, Path, Mode) ->
 -spec mount_constant(task(), Symbol :: atom()) -> unknown | alcove:uint64_t().
 mount_constant(Task, Symbol) ->
     call_task(Task, mount_constant, [Symbol]).
+
+%% @doc alcove: Take this process out of its driver's teardown, so that what it execs can outlive the driver and the VM: it leaves the teardown cgroup, its process group and session (setsid), and its parent no longer signals or kills it at shutdown; its parent-death signal is cleared and no longer re-armed.
+-spec outlive(task()) -> ok | {error, alcove:posix()}.
+outlive(Task) ->
+    call_task(Task, outlive, []).
 
 %% @doc pivot_root(2): Change the root mount.
 -spec pivot_root(task(), NewRoot :: iodata(), PutOld :: iodata()) -> ok | {error, alcove:posix()}.

@@ -16,6 +16,12 @@ calls() ->
         cap_getmode,
         cap_ioctls_limit,
         cap_rights_limit,
+        caps_clear,
+        caps_drop,
+        caps_get,
+        caps_raise,
+        caps_set,
+        caps_supported,
         chdir,
         chmod,
         chown,
@@ -66,6 +72,7 @@ calls() ->
         mount,
         mount_constant,
         open,
+        outlive,
         pivot_root,
         pledge,
         prctl,
@@ -124,102 +131,109 @@ call(cap_fcntls_limit) -> 4;
 call(cap_getmode) -> 5;
 call(cap_ioctls_limit) -> 6;
 call(cap_rights_limit) -> 7;
-call(chdir) -> 8;
-call(chmod) -> 9;
-call(chown) -> 10;
-call(chroot) -> 11;
-call(clearenv) -> 12;
-call(clone) -> 13;
-call(clone_constant) -> 14;
-call(close) -> 15;
-call(connect) -> 16;
-call(cpid) -> 17;
-call(environ) -> 18;
-call(eof) -> 19;
-call(errno_id) -> 20;
-call(execve) -> 21;
-call(execvp) -> 22;
-call(exit) -> 23;
-call(fcntl) -> 24;
-call(fcntl_constant) -> 25;
-call(fexecve) -> 26;
-call(file_constant) -> 27;
-call(filter) -> 28;
-call(fork) -> 29;
-call(getcwd) -> 30;
-call(getenv) -> 31;
-call(getgid) -> 32;
-call(getgroups) -> 33;
-call(gethostname) -> 34;
-call(getopt) -> 35;
-call(getpgrp) -> 36;
-call(getpid) -> 37;
-call(getpriority) -> 38;
-call(getresgid) -> 39;
-call(getresuid) -> 40;
-call(getrlimit) -> 41;
-call(getsid) -> 42;
-call(getuid) -> 43;
-call(ioctl) -> 44;
-call(ioctl_constant) -> 45;
-call(iolist_to_bin) -> 46;
-call(jail) -> 47;
-call(jail_attach) -> 48;
-call(jail_remove) -> 49;
-call(kill) -> 50;
-call(link) -> 51;
-call(lseek) -> 52;
-call(mkdir) -> 53;
-call(mkfifo) -> 54;
-call(mount) -> 55;
-call(mount_constant) -> 56;
-call(open) -> 57;
-call(pivot_root) -> 58;
-call(pledge) -> 59;
-call(prctl) -> 60;
-call(prctl_constant) -> 61;
-call(procctl) -> 62;
-call(ptrace) -> 63;
-call(ptrace_constant) -> 64;
-call(read) -> 65;
-call(readdir) -> 66;
-call(rlimit_constant) -> 67;
-call(rmdir) -> 68;
-call(seccomp) -> 69;
-call(seccomp_constant) -> 70;
-call(seccomp_listener) -> 71;
-call(seccomp_load) -> 72;
-call(seccomp_respond) -> 73;
-call(select) -> 74;
-call(setcpid) -> 75;
-call(setenv) -> 76;
-call(setgid) -> 77;
-call(setgroups) -> 78;
-call(sethostname) -> 79;
-call(setns) -> 80;
-call(setopt) -> 81;
-call(setpgid) -> 82;
-call(setpriority) -> 83;
-call(setproctitle) -> 84;
-call(setresgid) -> 85;
-call(setresuid) -> 86;
-call(setrlimit) -> 87;
-call(setsid) -> 88;
-call(setuid) -> 89;
-call(sigaction) -> 90;
-call(signal_constant) -> 91;
-call(socket) -> 92;
-call(symlink) -> 93;
-call(syscall_constant) -> 94;
-call(umount) -> 95;
-call(umount2) -> 96;
-call(unlink) -> 97;
-call(unsetenv) -> 98;
-call(unshare) -> 99;
-call(unveil) -> 100;
-call(version) -> 101;
-call(waitpid) -> 102;
-call(write) -> 103;
+call(caps_clear) -> 8;
+call(caps_drop) -> 9;
+call(caps_get) -> 10;
+call(caps_raise) -> 11;
+call(caps_set) -> 12;
+call(caps_supported) -> 13;
+call(chdir) -> 14;
+call(chmod) -> 15;
+call(chown) -> 16;
+call(chroot) -> 17;
+call(clearenv) -> 18;
+call(clone) -> 19;
+call(clone_constant) -> 20;
+call(close) -> 21;
+call(connect) -> 22;
+call(cpid) -> 23;
+call(environ) -> 24;
+call(eof) -> 25;
+call(errno_id) -> 26;
+call(execve) -> 27;
+call(execvp) -> 28;
+call(exit) -> 29;
+call(fcntl) -> 30;
+call(fcntl_constant) -> 31;
+call(fexecve) -> 32;
+call(file_constant) -> 33;
+call(filter) -> 34;
+call(fork) -> 35;
+call(getcwd) -> 36;
+call(getenv) -> 37;
+call(getgid) -> 38;
+call(getgroups) -> 39;
+call(gethostname) -> 40;
+call(getopt) -> 41;
+call(getpgrp) -> 42;
+call(getpid) -> 43;
+call(getpriority) -> 44;
+call(getresgid) -> 45;
+call(getresuid) -> 46;
+call(getrlimit) -> 47;
+call(getsid) -> 48;
+call(getuid) -> 49;
+call(ioctl) -> 50;
+call(ioctl_constant) -> 51;
+call(iolist_to_bin) -> 52;
+call(jail) -> 53;
+call(jail_attach) -> 54;
+call(jail_remove) -> 55;
+call(kill) -> 56;
+call(link) -> 57;
+call(lseek) -> 58;
+call(mkdir) -> 59;
+call(mkfifo) -> 60;
+call(mount) -> 61;
+call(mount_constant) -> 62;
+call(open) -> 63;
+call(outlive) -> 64;
+call(pivot_root) -> 65;
+call(pledge) -> 66;
+call(prctl) -> 67;
+call(prctl_constant) -> 68;
+call(procctl) -> 69;
+call(ptrace) -> 70;
+call(ptrace_constant) -> 71;
+call(read) -> 72;
+call(readdir) -> 73;
+call(rlimit_constant) -> 74;
+call(rmdir) -> 75;
+call(seccomp) -> 76;
+call(seccomp_constant) -> 77;
+call(seccomp_listener) -> 78;
+call(seccomp_load) -> 79;
+call(seccomp_respond) -> 80;
+call(select) -> 81;
+call(setcpid) -> 82;
+call(setenv) -> 83;
+call(setgid) -> 84;
+call(setgroups) -> 85;
+call(sethostname) -> 86;
+call(setns) -> 87;
+call(setopt) -> 88;
+call(setpgid) -> 89;
+call(setpriority) -> 90;
+call(setproctitle) -> 91;
+call(setresgid) -> 92;
+call(setresuid) -> 93;
+call(setrlimit) -> 94;
+call(setsid) -> 95;
+call(setuid) -> 96;
+call(sigaction) -> 97;
+call(signal_constant) -> 98;
+call(socket) -> 99;
+call(symlink) -> 100;
+call(syscall_constant) -> 101;
+call(umount) -> 102;
+call(umount2) -> 103;
+call(unlink) -> 104;
+call(unsetenv) -> 105;
+call(unshare) -> 106;
+call(unveil) -> 107;
+call(version) -> 108;
+call(waitpid) -> 109;
+call(write) -> 110;
 call(Name) -> erlang:error(badarg, [Name]).
 
 %% @doc Whether a call replaces or ends the process when it succeeds.

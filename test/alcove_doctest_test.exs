@@ -7,7 +7,8 @@ defmodule Alcove.DoctestTest do
   # Examples that need root are skipped, with the reason, when not root.
   @needs_root doc_arities(
                 Alcove,
-                ~w(chroot mount pivot_root setgid setgroups sethostname setns setresgid
+                ~w(caps_drop caps_raise caps_set chroot mount pivot_root setgid setgroups
+                   sethostname setns setresgid
                    setresuid setuid umount umount2 unshare)a
               )
 

@@ -416,6 +416,34 @@ defmodule Alcove.Proc do
           :ok | {:error, :alcove.posix()}
   defdelegate cap_rights_limit(task, f_d, rights), to: :alcove_proc
 
+  @doc "`capabilities(7)`: Empty a capability set (clearing permitted clears effective too; bounding drops every capability it holds). Calls `:alcove_proc.caps_clear/2`."
+  @spec caps_clear(task(), set :: :alcove.caps_set()) :: :ok | {:error, :alcove.posix()}
+  defdelegate caps_clear(task, set), to: :alcove_proc
+
+  @doc "`capabilities(7)`: Remove capabilities from a set by name (dropping from permitted drops from effective too). Calls `:alcove_proc.caps_drop/3`."
+  @spec caps_drop(task(), set :: :alcove.caps_set(), caps :: [:alcove.caps_name()]) ::
+          :ok | {:error, :alcove.posix() | {:unknown_caps, [atom()]}}
+  defdelegate caps_drop(task, set, caps), to: :alcove_proc
+
+  @doc "`capabilities(7)`: The capabilities in a set of the process, by name, in capability number order. Calls `:alcove_proc.caps_get/2`."
+  @spec caps_get(task(), set :: :alcove.caps_set()) ::
+          {:ok, [:alcove.caps_name()]} | {:error, :alcove.posix()}
+  defdelegate caps_get(task, set), to: :alcove_proc
+
+  @doc "`capabilities(7)`: Add capabilities to a set by name (the bounding set cannot gain any: eperm). Calls `:alcove_proc.caps_raise/3`."
+  @spec caps_raise(task(), set :: :alcove.caps_set(), caps :: [:alcove.caps_name()]) ::
+          :ok | {:error, :alcove.posix() | {:unknown_caps, [atom()]}}
+  defdelegate caps_raise(task, set, caps), to: :alcove_proc
+
+  @doc "`capabilities(7)`: Replace a set with exactly the capabilities named. Calls `:alcove_proc.caps_set/3`."
+  @spec caps_set(task(), set :: :alcove.caps_set(), caps :: [:alcove.caps_name()]) ::
+          :ok | {:error, :alcove.posix() | {:unknown_caps, [atom()]}}
+  defdelegate caps_set(task, set, caps), to: :alcove_proc
+
+  @doc "`capabilities(7)`: The capability names both alcove and the running kernel know, in number order. Calls `:alcove_proc.caps_supported/1`."
+  @spec caps_supported(task()) :: [:alcove.caps_name()]
+  defdelegate caps_supported(task), to: :alcove_proc
+
   @doc "`chdir(2)`: Change the working directory. Calls `:alcove_proc.chdir/2`."
   @spec chdir(task(), path :: iodata()) :: :ok | {:error, :alcove.posix()}
   defdelegate chdir(task, path), to: :alcove_proc
@@ -578,6 +606,10 @@ defmodule Alcove.Proc do
   @doc "`mount(2)`: Value of a mount flag. Calls `:alcove_proc.mount_constant/2`."
   @spec mount_constant(task(), symbol :: atom()) :: :unknown | :alcove.uint64_t()
   defdelegate mount_constant(task, symbol), to: :alcove_proc
+
+  @doc "`alcove`: Take this process out of its driver's teardown, so that what it execs can outlive the driver and the VM: it leaves the teardown cgroup, its process group and session (setsid), and its parent no longer signals or kills it at shutdown; its parent-death signal is cleared and no longer re-armed. Calls `:alcove_proc.outlive/1`."
+  @spec outlive(task()) :: :ok | {:error, :alcove.posix()}
+  defdelegate outlive(task), to: :alcove_proc
 
   @doc "`pivot_root(2)`: Change the root mount. Calls `:alcove_proc.pivot_root/3`."
   @spec pivot_root(task(), new_root :: iodata(), put_old :: iodata()) ::

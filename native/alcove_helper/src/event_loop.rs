@@ -271,6 +271,12 @@ fn forward_call(state: &mut State, request_id: u64, pid: i32, rest: &[i32], payl
             child.pending_noreturn = Some(request_id);
             child.pending_exit = nr.and_then(|nr| calls::NAMES.get(nr as usize)) == Some(&"exit");
         }
+        // Asked to leave the teardown: spared at shutdown from now on. If
+        // the call fails, the child is still in the teardown cgroup and
+        // still has its parent-death signal, which end it instead.
+        if nr.and_then(|nr| calls::NAMES.get(nr as usize)) == Some(&"outlive") {
+            child.outlives = true;
+        }
     }
     child.inflight.push(Inflight {
         request_id,

@@ -195,40 +195,73 @@ fn exit_event(state: &State, status: WaitStatus) -> Option<Value> {
 
 /// The control channel closed: signal the children, wait for them a
 /// little, kill whatever is left (adopted orphans included), reap
-/// everything and exit.
+/// everything and exit. Children that called `outlive` are left alone:
+/// once this process is gone they are reparented, as daemons are.
 pub fn shutdown(state: &mut State) -> ! {
+    let spared: Vec<i32> = state
+        .children
+        .iter()
+        .filter(|c| c.outlives)
+        .map(|c| c.pid)
+        .collect();
     for child in &mut state.children {
         crate::fdio::close(child.ctl);
         crate::fdio::close(child.stdin);
         child.ctl = -1;
         child.stdin = -1;
-        if child.signaloneof > 0 {
+        if child.signaloneof > 0 && !child.outlives {
             let _ = crate::sys::process::send_signal(child.pid, child.signaloneof as i32);
         }
     }
-    let known: Vec<i32> = state.children.iter().map(|c| c.pid).collect();
+    let known: Vec<i32> = state
+        .children
+        .iter()
+        .map(|c| c.pid)
+        .filter(|pid| !spared.contains(pid))
+        .collect();
+    // Orphans adopted from below that called outlive are spared too.
+    let doomed = |pids: Vec<i32>| -> Vec<i32> {
+        pids.into_iter()
+            .filter(|pid| !spared.contains(pid) && !crate::teardown::outlived(*pid))
+            .collect()
+    };
     let deadline = Instant::now() + SHUTDOWN_GRACE;
     while Instant::now() < deadline {
         if reap_all_nohang() {
             finish_shutdown(state);
         }
+        let now = children_of_self().map(doomed);
+        if now.as_ref().is_some_and(|now| now.is_empty()) {
+            finish_shutdown(state);
+        }
         // The children asked to end have: what is left are orphans they
         // left behind, which no one asked to end. No point waiting.
-        if children_of_self().is_some_and(|now| !now.iter().any(|pid| known.contains(pid))) {
+        if now.is_some_and(|now| !now.iter().any(|pid| known.contains(pid))) {
             break;
         }
         std::thread::sleep(Duration::from_millis(5));
     }
     // Whatever is left in the children's cgroups, reparented or not.
     crate::teardown::kill_children(state);
+    // Kill and reap the rest one by one: waiting for any child would wait
+    // for the ones that stay too, and a helper below that ends may leave
+    // an orphan to adopt that called outlive. Zombies are reaped first, so
+    // that a dead process is never taken for one that outlives.
+    let mut fallback = known;
     loop {
-        for pid in children_of_self().unwrap_or_else(|| known.clone()) {
-            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
-        }
-        // Blocks until a child exits; fails once none is left.
-        if waitpid(None, None).is_err() {
+        if reap_all_nohang() {
             finish_shutdown(state);
         }
+        let left = doomed(children_of_self().unwrap_or_else(|| fallback.clone()));
+        let Some(&next) = left.first() else {
+            finish_shutdown(state);
+        };
+        for &pid in &left {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+        }
+        let _ = waitpid(Pid::from_raw(next), None);
+        // Without /proc, what is known is all there is to wait for.
+        fallback.retain(|&pid| pid != next);
     }
 }
 

@@ -14,6 +14,7 @@ mod args;
 // Generated from gen/calls.def; left as the generator writes it.
 #[rustfmt::skip]
 mod calls;
+mod capnames;
 mod child_io;
 mod consts;
 mod cstruct;
@@ -162,6 +163,7 @@ fn main() {
         cgroup_seq: 0,
         child_cgroups: Vec::new(),
         lingering: Vec::new(),
+        outlive: false,
     };
     if let Some(handoff) = handoff {
         // The exec call that made this image is answered by it.

@@ -42,6 +42,10 @@ pub struct Opts {
     pub stdin_queue: i64,
     /// 1: the next children forked get a pseudo-terminal (not inherited).
     pub pty: i64,
+    /// 1: children forked or cloned from then on set PR_SET_NO_NEW_PRIVS
+    /// before they serve anything (prctl(2)): nothing they exec gains
+    /// privileges from set-user-ID bits or file capabilities.
+    pub no_new_privs: i64,
 }
 
 impl Default for Opts {
@@ -59,6 +63,7 @@ impl Default for Opts {
             stderr_to_stdout: 0,
             stdin_queue: STDIN_QUEUE_MAX as i64,
             pty: 0,
+            no_new_privs: 0,
         }
     }
 }
@@ -78,6 +83,7 @@ impl Opts {
             "stderr_to_stdout" => self.stderr_to_stdout,
             "stdin_queue" => self.stdin_queue,
             "pty" => self.pty,
+            "no_new_privs" => self.no_new_privs,
             _ => return None,
         })
     }
@@ -97,6 +103,7 @@ impl Opts {
             "stderr_to_stdout" => &mut self.stderr_to_stdout,
             "stdin_queue" => &mut self.stdin_queue,
             "pty" => &mut self.pty,
+            "no_new_privs" => &mut self.no_new_privs,
             _ => return false,
         };
         let valid = match name {
@@ -162,6 +169,9 @@ pub struct Child {
     /// Kill the process group the child leads when it is reaped (setcpid
     /// `killpg`): what it started in its group goes with it.
     pub killpg: bool,
+    /// The child called `outlive`: at shutdown it is neither signalled,
+    /// killed nor waited for.
+    pub outlives: bool,
     /// Set once reaped: the exit event to send (None when the exit_status or
     /// termsig option turned it off), held back while flow control holds
     /// back the output that must precede it.
@@ -237,6 +247,9 @@ pub struct State {
     pub child_cgroups: Vec<(i32, std::path::PathBuf)>,
     /// Children's leaves not yet removable (processes still in them).
     pub lingering: Vec<std::path::PathBuf>,
+    /// This process called `outlive`: it is out of the driver's teardown
+    /// and credential changes do not arm a parent-death signal again.
+    pub outlive: bool,
 }
 
 impl State {

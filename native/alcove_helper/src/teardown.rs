@@ -276,9 +276,71 @@ pub fn remove_children(state: &State) {
     }
 }
 
+/// `outlive`: leave the driver's cgroup tree for the cgroup the driver's
+/// own cgroup (`alcove.<pid>`, the innermost one on the path) sits in,
+/// the one the VM runs in, and forget the leaf this process would enter.
+/// Its children get no leaves (they stay with it). Fails with the errno of
+/// the move; a process in no driver's tree has nothing to leave.
+pub fn leave(state: &mut State) -> Result<(), i32> {
+    state.pending_cgroup = None;
+    let Some(own) = own_cgroup() else {
+        return Ok(());
+    };
+    let Some(target) = outside_tree(&own) else {
+        return Ok(());
+    };
+    std::fs::write(target.join("cgroup.procs"), b"0")
+        .map_err(|e| e.raw_os_error().unwrap_or(libc::EIO))?;
+    state.cgroup = None;
+    Ok(())
+}
+
+/// Whether process `pid` called `outlive` somewhere below: it sits in the
+/// cgroup `outlive` moves to, the one holding the driver's own cgroup (the
+/// VM's), not just anywhere outside the tree. A helper shutting down
+/// spares it even when it is only an orphan it adopted; a process moved
+/// into a group of the user's (`alcove_cgroup:add_proc/4`) is not spared:
+/// leaving the teardown cgroup for resource limits is not asking to
+/// outlive the driver. False when this process is in no driver's tree or
+/// either cgroup cannot be read.
+pub fn outlived(pid: i32) -> bool {
+    let path_of = |file: String| -> Option<PathBuf> {
+        let text = std::fs::read_to_string(file).ok()?;
+        text.lines()
+            .find_map(|l| l.strip_prefix("0::"))
+            .map(PathBuf::from)
+    };
+    let Some(own) = path_of("/proc/self/cgroup".to_string()) else {
+        return false;
+    };
+    let Some(outside) = outside_tree(&own) else {
+        return false;
+    };
+    path_of(format!("/proc/{pid}/cgroup")).is_some_and(|theirs| theirs == outside)
+}
+
+/// The innermost driver cgroup (`alcove.<digits>`) on `path`.
+fn driver_cgroup(path: &Path) -> Option<&Path> {
+    let is_driver = |name: &std::ffi::OsStr| {
+        name.to_str()
+            .and_then(|n| n.strip_prefix("alcove."))
+            .is_some_and(|pid| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()))
+    };
+    path.ancestors()
+        .find(|dir| dir.file_name().is_some_and(is_driver))
+}
+
+/// The cgroup holding the innermost driver cgroup (`alcove.<digits>`) on
+/// `path`, if there is one.
+fn outside_tree(path: &Path) -> Option<PathBuf> {
+    driver_cgroup(path)
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::listed;
+    use super::*;
 
     #[test]
     fn listed_matches_whole_pids() {
@@ -288,5 +350,25 @@ mod tests {
         assert!(!listed("12\n345\n", 1234));
         assert!(!listed("", 1));
         assert!(!listed("x\n", 1));
+    }
+
+    #[test]
+    fn outside_the_innermost_driver_cgroup() {
+        let at = |p: &str| outside_tree(Path::new(p));
+        assert_eq!(
+            at("/sys/fs/cgroup/vm.scope/alcove.12/c1/c3"),
+            Some(PathBuf::from("/sys/fs/cgroup/vm.scope"))
+        );
+        assert_eq!(
+            at("/sys/fs/cgroup/vm.scope/alcove.12"),
+            Some(PathBuf::from("/sys/fs/cgroup/vm.scope"))
+        );
+        assert_eq!(
+            at("/cg/alcove.1/c1/alcove.7/c2"),
+            Some(PathBuf::from("/cg/alcove.1/c1"))
+        );
+        assert_eq!(at("/sys/fs/cgroup/alcove.x/c1"), None);
+        assert_eq!(at("/sys/fs/cgroup/alcove./c1"), None);
+        assert_eq!(at("/sys/fs/cgroup/user.slice"), None);
     }
 }

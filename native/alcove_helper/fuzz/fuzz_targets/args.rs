@@ -9,9 +9,13 @@
 //! window of three arguments: it must not panic, must agree with a model
 //! of the actions it accepts, must keep its limits, must name only
 //! unknown system calls, and must hold heap in proportion to its input.
+//! The capability
+//! decoders (`capnames.rs`) likewise: a set is one of five atoms, a list
+//! of names a proper list of at most 256 atoms, unknown names collected.
 #![no_main]
 
 use alcove_helper_fuzz::args::{Args, CallError, MAX_IODATA, MAX_IODATA_NESTING};
+use alcove_helper_fuzz::capnames::{self, Names, MAX_NAMES};
 use alcove_helper_fuzz::consts;
 use alcove_helper_fuzz::gen;
 use alcove_helper_fuzz::seccomp_rules::{self, Action, Decoded};
@@ -185,6 +189,56 @@ fn check(args: &Args, i: usize, v: Option<&Value>) {
         .ok()
         .map(|cs| cs.into_iter().map(|c| c.into_bytes()).collect::<Vec<_>>());
     assert_eq!(got, cstrings, "cstrings");
+    check_capnames(v);
+}
+
+/// The capability decoders against a model: which sets and lists decode,
+/// and that every name that decodes spells the capability it decodes to.
+fn check_capnames(v: &Value) {
+    const SETS: [&str; 5] = [
+        "effective",
+        "permitted",
+        "inheritable",
+        "ambient",
+        "bounding",
+    ];
+    let set_ok = v.as_atom().is_some_and(|a| SETS.contains(&a));
+    assert_eq!(capnames::set(v).is_ok(), set_ok, "set {v:?}");
+    if !set_ok {
+        assert_eq!(capnames::set(v).err(), Some(CallError::Badarg));
+    }
+    let model = match v {
+        Value::List(items) if items.len() <= MAX_NAMES => items
+            .iter()
+            .map(|i| i.as_atom())
+            .collect::<Option<Vec<&str>>>(),
+        _ => None,
+    };
+    match (capnames::names(v), model) {
+        (Err(e), None) => assert_eq!(e, CallError::Badarg),
+        (Ok(Names::Known(caps)), Some(atoms)) => {
+            assert_eq!(caps.len(), atoms.len());
+            for (cap, atom) in caps.iter().zip(&atoms) {
+                assert_eq!(capnames::name(*cap), *atom);
+            }
+        }
+        (Ok(Names::Unknown(unknown)), Some(atoms)) => {
+            let model: Vec<&str> = atoms
+                .into_iter()
+                .filter(|a| capnames::capability(a).is_none())
+                .collect();
+            assert!(!model.is_empty());
+            assert_eq!(unknown, model);
+            let reply = capnames::unknown_reply(&unknown);
+            assert!(matches!(reply, Value::Tuple(_)));
+        }
+        (got, model) => panic!("names {v:?}: {got:?} against {model:?}"),
+    }
+    if let Some(atom) = v.as_atom() {
+        if let Some(cap) = capnames::capability(atom) {
+            assert_eq!(capnames::name(cap), atom);
+        }
+    }
 }
 
 /// The actions `seccomp_rules::action` accepts, from the README's list.

@@ -59,7 +59,7 @@ const EDGE_SIZES: [usize; 8] = [
 ];
 
 /// Atoms the decoders give a meaning to, and some they must refuse.
-const ATOMS: [&str; 22] = [
+const ATOMS: [&str; 28] = [
     "ptr",
     "",
     "o_rdonly",
@@ -83,6 +83,13 @@ const ATOMS: [&str; 22] = [
     "read",
     "mkdir",
     "no_new_privs",
+    // the capability calls' sets and names.
+    "effective",
+    "bounding",
+    "cap_chown",
+    "cap_checkpoint_restore",
+    "CAP_CHOWN",
+    "cap_",
 ];
 
 struct Program<'a> {

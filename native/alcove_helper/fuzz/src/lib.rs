@@ -2,9 +2,9 @@
 //! sources (read-only, by path), and a generator of argument lists for the
 //! targets.
 //!
-//! `args.rs` needs `crate::consts`, `cstruct.rs` and `seccomp_rules.rs`
-//! need `crate::args`; all are included under the same names, so none
-//! needs a shim.
+//! `args.rs` needs `crate::consts`; `cstruct.rs`, `seccomp_rules.rs` and
+//! `capnames.rs` need `crate::args`; all are included under the same
+//! names, so none needs a shim.
 
 #[allow(dead_code)]
 #[path = "../../src/consts/mod.rs"]
@@ -21,5 +21,7 @@ pub mod cstruct;
 #[allow(dead_code)]
 #[path = "../../src/seccomp_rules.rs"]
 pub mod seccomp_rules;
+#[path = "../../src/capnames.rs"]
+pub mod capnames;
 
 pub mod gen;

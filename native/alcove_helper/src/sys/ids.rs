@@ -19,10 +19,13 @@ fn id_arg(args: &Args, index: usize) -> Result<u32, CallError> {
 }
 
 /// After a credential change: the kernel forgets the parent-death signal
-/// then, and a process must still not outlive its helper.
-fn changed_ids(result: nix::Result<()>) -> CallResult {
+/// then, and a process must still not outlive its helper (unless it asked
+/// to, with `outlive`).
+fn changed_ids(state: &State, result: nix::Result<()>) -> CallResult {
     result?;
-    crate::lifecycle::rearm_parent_death();
+    if !state.outlive {
+        crate::lifecycle::rearm_parent_death();
+    }
     Ok(Value::ok())
 }
 
@@ -104,35 +107,41 @@ fn res_tuple(real: u32, effective: u32, saved: u32) -> Value {
 }
 
 /// setresuid(2)
-pub fn setresuid(_state: &mut State, args: &Args) -> CallResult {
+pub fn setresuid(state: &mut State, args: &Args) -> CallResult {
     let (real, effective, saved) = (id_arg(args, 0)?, id_arg(args, 1)?, id_arg(args, 2)?);
-    changed_ids(nix::unistd::setresuid(
-        Uid::from_raw(real),
-        Uid::from_raw(effective),
-        Uid::from_raw(saved),
-    ))
+    changed_ids(
+        state,
+        nix::unistd::setresuid(
+            Uid::from_raw(real),
+            Uid::from_raw(effective),
+            Uid::from_raw(saved),
+        ),
+    )
 }
 
 /// setresgid(2)
-pub fn setresgid(_state: &mut State, args: &Args) -> CallResult {
+pub fn setresgid(state: &mut State, args: &Args) -> CallResult {
     let (real, effective, saved) = (id_arg(args, 0)?, id_arg(args, 1)?, id_arg(args, 2)?);
-    changed_ids(nix::unistd::setresgid(
-        Gid::from_raw(real),
-        Gid::from_raw(effective),
-        Gid::from_raw(saved),
-    ))
+    changed_ids(
+        state,
+        nix::unistd::setresgid(
+            Gid::from_raw(real),
+            Gid::from_raw(effective),
+            Gid::from_raw(saved),
+        ),
+    )
 }
 
 /// setuid(2)
-pub fn setuid(_state: &mut State, args: &Args) -> CallResult {
+pub fn setuid(state: &mut State, args: &Args) -> CallResult {
     let uid = args.u32(0)?;
-    changed_ids(nix::unistd::setuid(Uid::from_raw(uid)))
+    changed_ids(state, nix::unistd::setuid(Uid::from_raw(uid)))
 }
 
 /// setgid(2)
-pub fn setgid(_state: &mut State, args: &Args) -> CallResult {
+pub fn setgid(state: &mut State, args: &Args) -> CallResult {
     let gid = args.u32(0)?;
-    changed_ids(nix::unistd::setgid(Gid::from_raw(gid)))
+    changed_ids(state, nix::unistd::setgid(Gid::from_raw(gid)))
 }
 
 /// getpgrp(2)

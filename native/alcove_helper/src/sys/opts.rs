@@ -102,3 +102,19 @@ pub fn eof(state: &mut State, args: &Args) -> CallResult {
     }
     crate::child_io::eof(state, pid, stream)
 }
+
+/// outlive: take this process out of its driver's teardown (see
+/// `teardown::leave`), out of its parent's process group and session
+/// (setsid(2); a process leading a group already keeps it), and clear its
+/// parent-death signal (prctl(2) PR_SET_PDEATHSIG 0). Its parent, which
+/// saw the call go by, spares it at shutdown. What it execs then lives on
+/// after the driver stops or the VM exits.
+pub fn outlive(state: &mut State, _args: &Args) -> CallResult {
+    crate::teardown::leave(state).map_err(CallError::Errno)?;
+    // EPERM: it leads a process group already, so no group signal aimed
+    // at its parent's reaches it.
+    let _ = nix::unistd::setsid();
+    nix::sys::prctl::set_pdeathsig(None)?;
+    state.outlive = true;
+    Ok(Value::ok())
+}

@@ -148,6 +148,7 @@ fn spawn(state: &mut State, clone_flags: Option<i64>) -> CallResult {
         pending_noreturn: None,
         pending_exit: false,
         killpg: false,
+        outlives: false,
         inflight: Vec::new(),
         flowcontrol: state.opts.flowcontrol,
         held: false,
@@ -203,6 +204,13 @@ fn nofile_limit() -> i64 {
 /// the parent or a sibling, and serve the control socket.
 fn become_child(state: &mut State, fds: &ChildFds, parent: libc::pid_t) {
     crate::lifecycle::die_with_parent(parent);
+    // Before anything is served: a child asked to run without new
+    // privileges must never run a call with them.
+    if state.opts.no_new_privs == 1 && nix::sys::prctl::set_no_new_privs().is_err() {
+        exit_now(1)
+    }
+    // Only the process that asked to outlive its driver does.
+    state.outlive = false;
     let pty = state.opts.pty == 1;
     let stderr = if state.opts.stderr_to_stdout == 1 || pty {
         fds.stdout.1
