@@ -141,7 +141,7 @@ errno_call_and_exec(Config) ->
 %% exec call, entering its teardown cgroup) and what `busybox echo' needs.
 allow_list() ->
     [read, write, poll, ppoll, close, openat, fcntl, mkdir, rt_sigaction, rt_sigprocmask,
-     rt_sigreturn, getpgid, getpgrp, getppid, setpgid, getuid, prctl, prlimit64, readlink,
+     rt_sigreturn, getpid, getpgid, getpgrp, getppid, setpgid, getuid, prctl, prlimit64, readlink,
      getrandom, execve, arch_prctl, brk, mprotect, rseq, set_robust_list, set_tid_address,
      exit, exit_group].
 

@@ -217,17 +217,48 @@ fn in_parent_cgroup(leaf: &Path) -> bool {
     let Some(parent) = leaf.parent() else {
         return false;
     };
-    match std::fs::read_to_string(parent.join("cgroup.procs")) {
-        Ok(procs) => listed(&procs, std::process::id()),
+    match std::fs::File::open(parent.join("cgroup.procs")) {
+        Ok(file) => listed(file, std::process::id()),
         Err(_) => true,
     }
 }
 
-/// Whether `pid` is one of the lines of a `cgroup.procs` text.
-fn listed(procs: &str, pid: u32) -> bool {
-    procs
-        .lines()
-        .any(|line| line.trim().parse::<u32>() == Ok(pid))
+/// Whether `pid` is one of the lines of a `cgroup.procs`, read in fixed
+/// chunks: no stat for a size hint (a seccomp allow-list need not name
+/// it) and no allocation however many processes the group holds. A read
+/// that fails part way counts as listed, as an unreadable file does.
+fn listed(mut procs: impl std::io::Read, pid: u32) -> bool {
+    let mut buf = [0u8; 4096];
+    // The number on the current line so far; None once it is not one.
+    let mut line: Option<u32> = Some(0);
+    let mut digits = false;
+    loop {
+        let n = match procs.read(&mut buf) {
+            Ok(0) => return digits && line == Some(pid),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => return true,
+        };
+        for &b in &buf[..n] {
+            match b {
+                b'0'..=b'9' => {
+                    digits = true;
+                    line = line
+                        .and_then(|v| v.checked_mul(10))
+                        .and_then(|v| v.checked_add(u32::from(b - b'0')));
+                }
+                b'\n' => {
+                    if digits && line == Some(pid) {
+                        return true;
+                    }
+                    line = Some(0);
+                    digits = false;
+                }
+                b' ' | b'\t' | b'\r' => {}
+                _ => line = None,
+            }
+        }
+    }
 }
 
 /// In the parent, after forking: remember the child's leaf.
@@ -344,12 +375,21 @@ mod tests {
 
     #[test]
     fn listed_matches_whole_pids() {
-        assert!(listed("12\n345\n", 345));
-        assert!(listed("12\n345\n", 12));
-        assert!(!listed("12\n345\n", 34));
-        assert!(!listed("12\n345\n", 1234));
-        assert!(!listed("", 1));
-        assert!(!listed("x\n", 1));
+        let at = |text: &str, pid| listed(text.as_bytes(), pid);
+        assert!(at("12\n345\n", 345));
+        assert!(at("12\n345\n", 12));
+        assert!(at("12\n345", 345));
+        assert!(!at("12\n345\n", 34));
+        assert!(!at("12\n345\n", 1234));
+        assert!(!at("", 1));
+        assert!(!at("\n\n", 0));
+        assert!(!at("x\n", 1));
+        assert!(!at("1x\n", 1));
+        assert!(!at("99999999999\n", 1));
+        // Across chunk boundaries.
+        let many: String = (1..3000).map(|p| format!("{p}\n")).collect();
+        assert!(at(&many, 2999));
+        assert!(!at(&many, 3000));
     }
 
     #[test]
