@@ -231,6 +231,8 @@ pub struct State {
     pub child_cgroups: Vec<(i32, std::path::PathBuf)>,
     /// Children's leaves not yet removable (processes still in them).
     pub lingering: Vec<std::path::PathBuf>,
+    /// Cgroup event watches (`cgroup_watch`); not inherited by children.
+    pub cgwatch: crate::cgwatch::Watches,
 }
 
 impl State {

@@ -1,5 +1,6 @@
 //! One module per call family; each function names its man page.
 
+pub mod cgroup;
 pub mod constants;
 pub mod env;
 pub mod exec;
