@@ -4,6 +4,8 @@
 //!
 //! `args.rs` needs `crate::consts` and `cstruct.rs` needs `crate::args`;
 //! both are included under the same names, so neither needs a shim.
+//! `cgroup_events.rs` (the parser of cgroup events files a watch reads)
+//! stands alone.
 
 #[allow(dead_code)]
 #[path = "../../src/consts/mod.rs"]
@@ -16,5 +18,9 @@ pub mod args;
 #[allow(dead_code)]
 #[path = "../../src/cstruct.rs"]
 pub mod cstruct;
+
+#[allow(dead_code)]
+#[path = "../../src/cgroup_events.rs"]
+pub mod cgroup_events;
 
 pub mod gen;
