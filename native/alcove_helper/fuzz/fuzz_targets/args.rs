@@ -188,7 +188,12 @@ fn check(args: &Args, i: usize, v: Option<&Value>) {
 /// changes nothing the second time, and a counter reported has grown.
 fn check_cgroup_events(text: &[u8]) {
     let mut seen = Snapshot::default();
-    for file in [File::CgroupEvents, File::MemoryEvents, File::PidsEvents, File::OomControl] {
+    for file in [
+        File::CgroupEvents,
+        File::MemoryEvents,
+        File::PidsEvents,
+        File::OomControl,
+    ] {
         let found = cgroup_events::parse(file, text);
         let cut = &text[..text.len().min(cgroup_events::READ_MAX)];
         assert_eq!(found, cgroup_events::parse(file, cut));
