@@ -219,6 +219,10 @@ impl Watches {
         let watch = self.list.swap_remove(idx);
         self.disarm(&watch);
         self.schedule_recheck();
+        if self.list.is_empty() {
+            // The last watch: the inotify fd goes too.
+            self.inotify = None;
+        }
         // Dropping the eventfd closes it, which ends its registration.
         Ok(())
     }
