@@ -92,7 +92,10 @@ fn fake_tree_changes_become_events() {
     watches.remove(id).unwrap();
     assert_eq!(watches.remove(id), Err(libc::EINVAL));
     assert_eq!(watches.poll_fds().count(), 0);
-    assert!(watches.inotify.is_none(), "the last unwatch closes the inotify fd");
+    assert!(
+        watches.inotify.is_none(),
+        "the last unwatch closes the inotify fd"
+    );
 }
 
 #[test]
