@@ -92,7 +92,12 @@ fn register_oom(dir: &Path) -> Result<EventFd, i32> {
         .open(dir.join(File::OomControl.name()))
         .map_err(errno)?;
     let line = format!("{} {}", eventfd.as_raw_fd(), control.as_raw_fd());
-    std::fs::write(dir.join("cgroup.event_control"), line).map_err(errno)?;
+    let mut event_control = std::fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_CLOEXEC | libc::O_NONBLOCK)
+        .open(dir.join("cgroup.event_control"))
+        .map_err(errno)?;
+    std::io::Write::write_all(&mut event_control, line.as_bytes()).map_err(errno)?;
     Ok(eventfd)
 }
 
@@ -113,11 +118,7 @@ impl Watch {
     }
 
     fn all_files(&self) -> Vec<File> {
-        let mut files: Vec<File> = self.files.iter().map(|(f, _)| *f).collect();
-        if self.oom_eventfd.is_some() {
-            files.push(File::OomControl);
-        }
-        files
+        self.files.iter().map(|(f, _)| *f).collect()
     }
 }
 
@@ -183,7 +184,16 @@ impl Watches {
         }
         let has = |name: &str| watch.path.join(name).is_file();
         if !has(File::MemoryEvents.name()) && has(File::OomControl.name()) {
-            watch.oom_eventfd = Some(register_oom(&watch.path)?);
+            // A v1 memory cgroup. cgroupfs does not notify changes of
+            // memory.oom_control, a fake tree's file does: watched as well.
+            let path = watch.path.join(File::OomControl.name());
+            let wd = inotify
+                .add_watch(&path, AddWatchFlags::IN_MODIFY)
+                .map_err(|e| e as i32)?;
+            watch.files.push((File::OomControl, wd));
+            if has("cgroup.event_control") {
+                watch.oom_eventfd = Some(register_oom(&watch.path)?);
+            }
         }
         if watch.files.is_empty() && watch.oom_eventfd.is_none() {
             // No events file: not a cgroup directory.

@@ -159,3 +159,35 @@ fn a_fifo_in_a_fake_tree_does_not_block() {
     fake.write("pids.events", "max 1\n");
     assert_eq!(next_events(&mut watches).len(), 1);
 }
+
+#[test]
+fn fake_v1_memory_cgroup_reports_oom_kills() {
+    let fake = FakeCgroup::new(
+        "v1memory",
+        &[
+            (
+                "memory.oom_control",
+                "oom_kill_disable 0\nunder_oom 0\noom_kill 0\n",
+            ),
+            ("cgroup.event_control", ""),
+        ],
+    );
+    let dir = fake.bytes();
+    let mut watches = Watches::default();
+    watches.add(&dir).unwrap();
+    // The inotify fd and the eventfd registered (here with a plain file).
+    assert_eq!(watches.poll_fds().count(), 2);
+    fake.write(
+        "memory.oom_control",
+        "oom_kill_disable 0\nunder_oom 0\noom_kill 2\n",
+    );
+    assert_eq!(
+        next_events(&mut watches),
+        [ev("oom_kill", &dir, Value::Int(2))]
+    );
+    // Without cgroup.event_control there is no eventfd, and no file is made.
+    let bare = FakeCgroup::new("v1bare", &[("memory.oom_control", "oom_kill 0\n")]);
+    watches.add(&bare.bytes()).unwrap();
+    assert!(!bare.0.join("cgroup.event_control").exists());
+    assert_eq!(watches.poll_fds().count(), 2);
+}
