@@ -327,6 +327,28 @@ ex_example_lines(caps_set) -> [
 ex_example_lines(caps_supported) -> [
     "iex> :cap_chown in Alcove.caps_supported(drv, [])",
     "true"];
+ex_example_lines(cgroup_unwatch) -> [
+    "iex> dir = Path.join(System.tmp_dir!(), \"alcove-doc-cgunwatch-#{System.unique_integer([:positive])}\")",
+    "iex> File.mkdir_p!(dir)",
+    "iex> File.write!(Path.join(dir, \"pids.events\"), \"max 0\")",
+    "iex> {:ok, watch} = Alcove.cgroup_watch(drv, [], dir)",
+    "iex> Alcove.cgroup_unwatch(drv, [], watch)",
+    ":ok",
+    "iex> Alcove.cgroup_unwatch(drv, [], watch)",
+    "{:error, :einval}",
+    "iex> File.rm_rf!(dir)"];
+ex_example_lines(cgroup_watch) -> [
+    {note, "Any directory with events files can be watched: here a fake cgroup of regular files."},
+    "iex> dir = Path.join(System.tmp_dir!(), \"alcove-doc-cgwatch-#{System.unique_integer([:positive])}\")",
+    "iex> File.mkdir_p!(dir)",
+    "iex> File.write!(Path.join(dir, \"cgroup.events\"), \"populated 0\")",
+    "iex> {:ok, _watch} = Alcove.cgroup_watch(drv, [], dir)",
+    "iex> File.write!(Path.join(dir, \"cgroup.events\"), \"populated 1\")",
+    "iex> receive do {:alcove_event, ^drv, [], {:cgroup, {:populated, ^dir, on}}} -> on after 5000 -> :timeout end",
+    "true",
+    "iex> Alcove.cgroup_watch(drv, [], \"/nonexistent\")",
+    "{:error, :enoent}",
+    "iex> File.rm_rf!(dir)"];
 ex_example_lines(chdir) -> [
     "iex> {:ok, child} = Alcove.fork(drv, [])",
     "iex> Alcove.chdir(drv, [child], \"/\")",
@@ -376,6 +398,10 @@ ex_example_lines(clone) -> [
     "iex> {:ok, child} = Alcove.clone(drv, [], [])",
     "iex> Alcove.getpid(drv, [child]) == child",
     "true"];
+ex_example_lines(clone_into) -> [
+    {note, "Needs a writable cgroup v2 directory (root, or a delegated cgroup), say `/sys/fs/cgroup/unified/job`; the child is there from its start."},
+    "iex> Alcove.clone_into(drv, [], [], \"/nonexistent\")",
+    "{:error, :enoent}"];
 ex_example_lines(clone_constant) -> [
     "iex> Alcove.clone_constant(drv, [], :clone_newns)",
     "0x20000",

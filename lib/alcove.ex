@@ -541,6 +541,55 @@ defmodule Alcove do
     do: :alcove.caps_supported(drv, pipeline, timeout)
 
   @doc ~S"""
+  `cgroups(7)`: Stop a cgroup watch made by cgroup_watch ({error, einval} for an unknown id).
+
+  Calls `:alcove.cgroup_unwatch/4`; `timeout` defaults to `:infinity`.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> dir = Path.join(System.tmp_dir!(), "alcove-doc-cgunwatch-#{System.unique_integer([:positive])}")
+      iex> File.mkdir_p!(dir)
+      iex> File.write!(Path.join(dir, "pids.events"), "max 0")
+      iex> {:ok, watch} = Alcove.cgroup_watch(drv, [], dir)
+      iex> Alcove.cgroup_unwatch(drv, [], watch)
+      :ok
+      iex> Alcove.cgroup_unwatch(drv, [], watch)
+      {:error, :einval}
+      iex> File.rm_rf!(dir)
+      iex> Alcove.Drv.stop(drv)
+      :ok
+  """
+  @spec cgroup_unwatch(drv(), pipeline(), watch_id :: pos_integer(), timeout()) ::
+          :ok | {:error, :alcove.posix()}
+  def cgroup_unwatch(drv, pipeline, watch_id, timeout \\ :infinity),
+    do: :alcove.cgroup_unwatch(drv, pipeline, watch_id, timeout)
+
+  @doc ~S"""
+  `cgroups(7)`: Watch a cgroup directory: the owner gets {alcove_event, Drv, Pipeline, {cgroup, {Event, Dir, Value}}} on populated, frozen, oom, oom_kill and pids_max changes.
+
+  Calls `:alcove.cgroup_watch/4`; `timeout` defaults to `:infinity`.
+
+  Any directory with events files can be watched: here a fake cgroup of regular files.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> dir = Path.join(System.tmp_dir!(), "alcove-doc-cgwatch-#{System.unique_integer([:positive])}")
+      iex> File.mkdir_p!(dir)
+      iex> File.write!(Path.join(dir, "cgroup.events"), "populated 0")
+      iex> {:ok, _watch} = Alcove.cgroup_watch(drv, [], dir)
+      iex> File.write!(Path.join(dir, "cgroup.events"), "populated 1")
+      iex> receive do {:alcove_event, ^drv, [], {:cgroup, {:populated, ^dir, on}}} -> on after 5000 -> :timeout end
+      true
+      iex> Alcove.cgroup_watch(drv, [], "/nonexistent")
+      {:error, :enoent}
+      iex> File.rm_rf!(dir)
+      iex> Alcove.Drv.stop(drv)
+      :ok
+  """
+  @spec cgroup_watch(drv(), pipeline(), dir :: iodata(), timeout()) ::
+          {:ok, watch_id :: pos_integer()} | {:error, :alcove.posix()}
+  def cgroup_watch(drv, pipeline, dir, timeout \\ :infinity),
+    do: :alcove.cgroup_watch(drv, pipeline, dir, timeout)
+
+  @doc ~S"""
   `chdir(2)`: Change the working directory.
 
   Calls `:alcove.chdir/4`; `timeout` defaults to `:infinity`.
@@ -690,6 +739,29 @@ defmodule Alcove do
           :unknown | :alcove.int32_t()
   def clone_constant(drv, pipeline, symbol, timeout \\ :infinity),
     do: :alcove.clone_constant(drv, pipeline, symbol, timeout)
+
+  @doc ~S"""
+  `clone3(2)`: Create a child process, as clone, in the cgroup v2 directory CgroupDir from its start (CLONE_INTO_CGROUP); it is outside the driver's teardown cgroup.
+
+  Calls `:alcove.clone_into/5`; `timeout` defaults to `:infinity`.
+
+  Needs a writable cgroup v2 directory (root, or a delegated cgroup), say `/sys/fs/cgroup/unified/job`; the child is there from its start.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> Alcove.clone_into(drv, [], [], "/nonexistent")
+      {:error, :enoent}
+      iex> Alcove.Drv.stop(drv)
+      :ok
+  """
+  @spec clone_into(
+          drv(),
+          pipeline(),
+          flags :: :alcove.int32_t() | [:alcove.constant()],
+          cgroup_dir :: iodata(),
+          timeout()
+        ) :: {:ok, :alcove.pid_t()} | {:error, :alcove.posix()}
+  def clone_into(drv, pipeline, flags, cgroup_dir, timeout \\ :infinity),
+    do: :alcove.clone_into(drv, pipeline, flags, cgroup_dir, timeout)
 
   @doc ~S"""
   `close(2)`: Close a file descriptor.

@@ -106,12 +106,15 @@
     caps_raise/3,
     caps_set/3,
     caps_supported/1,
+    cgroup_unwatch/2,
+    cgroup_watch/2,
     chdir/2,
     chmod/3,
     chown/4,
     chroot/2,
     clearenv/1,
     clone_constant/2,
+    clone_into/3,
     close/2,
     connect/3,
     environ/1,
@@ -1457,6 +1460,16 @@ caps_set(Task, Set, Caps) ->
 caps_supported(Task) ->
     call_task(Task, caps_supported, []).
 
+%% @doc cgroups(7): Stop a cgroup watch made by cgroup_watch ({error, einval} for an unknown id).
+-spec cgroup_unwatch(task(), WatchId :: pos_integer()) -> ok | {error, alcove:posix()}.
+cgroup_unwatch(Task, WatchId) ->
+    call_task(Task, cgroup_unwatch, [WatchId]).
+
+%% @doc cgroups(7): Watch a cgroup directory: the owner gets {alcove_event, Drv, Pipeline, {cgroup, {Event, Dir, Value}}} on populated, frozen, oom, oom_kill and pids_max changes.
+-spec cgroup_watch(task(), Dir :: iodata()) -> {ok, WatchId :: pos_integer()} | {error, alcove:posix()}.
+cgroup_watch(Task, Dir) ->
+    call_task(Task, cgroup_watch, [Dir]).
+
 %% @doc chdir(2): Change the working directory.
 -spec chdir(task(), Path :: iodata()) -> ok | {error, alcove:posix()}.
 chdir(Task, Path) ->
@@ -1486,6 +1499,11 @@ clearenv(Task) ->
 -spec clone_constant(task(), Symbol :: atom()) -> unknown | alcove:int32_t().
 clone_constant(Task, Symbol) ->
     call_task(Task, clone_constant, [Symbol]).
+
+%% @doc clone3(2): Create a child process, as clone, in the cgroup v2 directory CgroupDir from its start (CLONE_INTO_CGROUP); it is outside the driver's teardown cgroup.
+-spec clone_into(task(), Flags :: alcove:int32_t() | [alcove:constant()], CgroupDir :: iodata()) -> {ok, alcove:pid_t()} | {error, alcove:posix()}.
+clone_into(Task, Flags, CgroupDir) ->
+    call_task(Task, clone_into, [Flags, CgroupDir]).
 
 %% @doc close(2): Close a file descriptor.
 -spec close(task(), FD :: alcove:fd()) -> ok | {error, alcove:posix()}.

@@ -444,6 +444,15 @@ defmodule Alcove.Proc do
   @spec caps_supported(task()) :: [:alcove.caps_name()]
   defdelegate caps_supported(task), to: :alcove_proc
 
+  @doc "`cgroups(7)`: Stop a cgroup watch made by cgroup_watch ({error, einval} for an unknown id). Calls `:alcove_proc.cgroup_unwatch/2`."
+  @spec cgroup_unwatch(task(), watch_id :: pos_integer()) :: :ok | {:error, :alcove.posix()}
+  defdelegate cgroup_unwatch(task, watch_id), to: :alcove_proc
+
+  @doc "`cgroups(7)`: Watch a cgroup directory: the owner gets {alcove_event, Drv, Pipeline, {cgroup, {Event, Dir, Value}}} on populated, frozen, oom, oom_kill and pids_max changes. Calls `:alcove_proc.cgroup_watch/2`."
+  @spec cgroup_watch(task(), dir :: iodata()) ::
+          {:ok, watch_id :: pos_integer()} | {:error, :alcove.posix()}
+  defdelegate cgroup_watch(task, dir), to: :alcove_proc
+
   @doc "`chdir(2)`: Change the working directory. Calls `:alcove_proc.chdir/2`."
   @spec chdir(task(), path :: iodata()) :: :ok | {:error, :alcove.posix()}
   defdelegate chdir(task, path), to: :alcove_proc
@@ -469,6 +478,14 @@ defmodule Alcove.Proc do
   @doc "`clone(2)`: Value of a clone flag. Calls `:alcove_proc.clone_constant/2`."
   @spec clone_constant(task(), symbol :: atom()) :: :unknown | :alcove.int32_t()
   defdelegate clone_constant(task, symbol), to: :alcove_proc
+
+  @doc "`clone3(2)`: Create a child process, as clone, in the cgroup v2 directory CgroupDir from its start (CLONE_INTO_CGROUP); it is outside the driver's teardown cgroup. Calls `:alcove_proc.clone_into/3`."
+  @spec clone_into(
+          task(),
+          flags :: :alcove.int32_t() | [:alcove.constant()],
+          cgroup_dir :: iodata()
+        ) :: {:ok, :alcove.pid_t()} | {:error, :alcove.posix()}
+  defdelegate clone_into(task, flags, cgroup_dir), to: :alcove_proc
 
   @doc "`close(2)`: Close a file descriptor. Calls `:alcove_proc.close/2`."
   @spec close(task(), f_d :: :alcove.fd()) :: :ok | {:error, :alcove.posix()}

@@ -23,6 +23,10 @@ enum Tag {
     Stderr(i32),
     Stdin(i32),
     SeccompListener(i32, RawFd),
+    /// The cgroup watches' inotify fd.
+    CgroupInotify,
+    /// A cgroup watch's v1 OOM eventfd, by watch id.
+    CgroupOom(u64),
 }
 
 pub fn run(state: &mut State) -> ! {
@@ -81,7 +85,19 @@ pub fn run(state: &mut State) -> ! {
                 watch(child.stdin, libc::POLLOUT, Tag::Stdin(child.pid));
             }
         }
-        if wait_for_events(&mut fds) < 0 {
+        if !full {
+            for (fd, id) in state.cgwatch.poll_fds() {
+                watch(
+                    fd,
+                    libc::POLLIN,
+                    id.map_or(Tag::CgroupInotify, Tag::CgroupOom),
+                );
+            }
+        }
+        let timeout = state.cgwatch.timeout_ms();
+        let ready = wait_for_events(&mut fds, timeout);
+        crate::cgwatch::tick(state);
+        if ready < 0 {
             continue;
         }
         let epoch = state.epoch;
@@ -104,6 +120,8 @@ pub fn run(state: &mut State) -> ! {
                 Tag::SeccompListener(pid, fd) => {
                     crate::sys::seccomp_named::on_listener(state, pid, fd, fds[i].revents)
                 }
+                Tag::CgroupInotify => crate::cgwatch::on_inotify(state),
+                Tag::CgroupOom(id) => crate::cgwatch::on_eventfd(state, id),
             }
             if state.epoch != epoch {
                 break;
@@ -440,9 +458,10 @@ pub fn ctl_closed(state: &mut State, idx: usize) {
 /// before exec'ing a sandboxed program) would spin without serving
 /// anything. select(2) has no such check; it stands in then, for fds below
 /// FD_SETSIZE and without hangup-only watches (those are left out).
-fn wait_for_events(fds: &mut [libc::pollfd]) -> i32 {
+/// `timeout_ms` is poll's (-1: none).
+fn wait_for_events(fds: &mut [libc::pollfd], timeout_ms: i32) -> i32 {
     // SAFETY: fds is a valid array of fds.len() pollfd structs.
-    let rc = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, -1) };
+    let rc = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) };
     if rc >= 0 || nix::errno::Errno::last() != nix::errno::Errno::EINVAL {
         return rc;
     }
@@ -463,7 +482,20 @@ fn wait_for_events(fds: &mut [libc::pollfd]) -> i32 {
             highest = highest.max(pfd.fd);
         }
     }
-    if nix::sys::select::select(highest + 1, Some(&mut read), Some(&mut write), None, None).is_err()
+    let mut timeout = (timeout_ms >= 0).then(|| {
+        nix::sys::time::TimeVal::new(
+            (timeout_ms / 1000).into(),
+            ((timeout_ms % 1000) * 1000).into(),
+        )
+    });
+    if nix::sys::select::select(
+        highest + 1,
+        Some(&mut read),
+        Some(&mut write),
+        None,
+        timeout.as_mut(),
+    )
+    .is_err()
     {
         return -1;
     }

@@ -11,6 +11,8 @@
 )]
 
 mod args;
+mod cgroup_events;
+mod cgwatch;
 // Generated from gen/calls.def; left as the generator writes it.
 #[rustfmt::skip]
 mod calls;
@@ -164,6 +166,7 @@ fn main() {
         child_cgroups: Vec::new(),
         lingering: Vec::new(),
         outlive: false,
+        cgwatch: Default::default(),
     };
     if let Some(handoff) = handoff {
         // The exec call that made this image is answered by it.

@@ -250,6 +250,8 @@ pub struct State {
     /// This process called `outlive`: it is out of the driver's teardown
     /// and credential changes do not arm a parent-death signal again.
     pub outlive: bool,
+    /// Cgroup event watches (`cgroup_watch`); not inherited by children.
+    pub cgwatch: crate::cgwatch::Watches,
 }
 
 impl State {

@@ -16,6 +16,7 @@
 
 use alcove_helper_fuzz::args::{Args, CallError, MAX_IODATA, MAX_IODATA_NESTING};
 use alcove_helper_fuzz::capnames::{self, Names, MAX_NAMES};
+use alcove_helper_fuzz::cgroup_events::{self, File, Snapshot};
 use alcove_helper_fuzz::consts;
 use alcove_helper_fuzz::gen;
 use alcove_helper_fuzz::seccomp_rules::{self, Action, Decoded};
@@ -309,7 +310,38 @@ fn check_seccomp(default: &Value, rules: &Value, flags: &Value) {
     }
 }
 
+/// The cgroup events parser on any bytes (a fake tree's file is anyone's):
+/// no panic, only the first `READ_MAX` bytes count, a reading merged twice
+/// changes nothing the second time, and a counter reported has grown.
+fn check_cgroup_events(text: &[u8]) {
+    let mut seen = Snapshot::default();
+    for file in [
+        File::CgroupEvents,
+        File::MemoryEvents,
+        File::PidsEvents,
+        File::OomControl,
+    ] {
+        let found = cgroup_events::parse(file, text);
+        let cut = &text[..text.len().min(cgroup_events::READ_MAX)];
+        assert_eq!(found, cgroup_events::parse(file, cut));
+        let before = seen;
+        let changes = cgroup_events::merge(&mut seen, &found);
+        for change in &changes {
+            if let cgroup_events::Change::Count(name, n) = change {
+                let old = match *name {
+                    "oom" => before.oom,
+                    "oom_kill" => before.oom_kill,
+                    _ => before.pids_max,
+                };
+                assert!(*n > old.unwrap_or(0), "{name} {n} after {old:?}");
+            }
+        }
+        assert!(cgroup_events::merge(&mut seen, &found).is_empty());
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
+    check_cgroup_events(data);
     let Some(values) = gen::arguments(data) else {
         return;
     };

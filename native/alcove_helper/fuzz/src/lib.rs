@@ -4,7 +4,8 @@
 //!
 //! `args.rs` needs `crate::consts`; `cstruct.rs`, `seccomp_rules.rs` and
 //! `capnames.rs` need `crate::args`; all are included under the same
-//! names, so none needs a shim.
+//! names, so none needs a shim. `cgroup_events.rs` (the parser of cgroup
+//! events files a watch reads) stands alone.
 
 #[allow(dead_code)]
 #[path = "../../src/consts/mod.rs"]
@@ -23,5 +24,7 @@ pub mod cstruct;
 pub mod seccomp_rules;
 #[path = "../../src/capnames.rs"]
 pub mod capnames;
+#[path = "../../src/cgroup_events.rs"]
+pub mod cgroup_events;
 
 pub mod gen;

@@ -1,6 +1,7 @@
 //! One module per call family; each function names its man page.
 
 pub mod caps;
+pub mod cgroup;
 pub mod constants;
 pub mod env;
 pub mod exec;

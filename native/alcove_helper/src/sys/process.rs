@@ -16,21 +16,39 @@ pub fn getpid(_state: &mut State, _args: &Args) -> CallResult {
     Ok(Value::Int(current_pid() as i64))
 }
 
+/// How a child is made.
+#[derive(Clone, Copy)]
+pub enum Spawn {
+    Fork,
+    /// clone(2) with these flags.
+    Clone(i64),
+    /// clone3(2) with these flags, into the cgroup v2 directory open at
+    /// the fd (`CLONE_INTO_CGROUP`), outside the driver's teardown tree.
+    CloneInto(i64, RawFd),
+}
+
 /// fork(2): a new helper in the same event loop.
 pub fn fork(state: &mut State, _args: &Args) -> CallResult {
-    spawn(state, None)
+    spawn(state, Spawn::Fork)
 }
 
 /// clone(2) with namespace and other flags, fork-like (no shared memory).
 pub fn clone(state: &mut State, args: &Args) -> CallResult {
-    let flags = args.flags(0, CLONE)?;
+    let flags = clone_flags(args, 0)?;
+    spawn(state, Spawn::Clone(flags))
+}
+
+/// Clone flags at argument `index`, refusing those that would share the
+/// helper's memory, thread group or signal handlers (which would corrupt
+/// it) and an exit signal (always SIGCHLD).
+pub fn clone_flags(args: &Args, index: usize) -> Result<i64, CallError> {
+    let flags = args.flags(index, CLONE)?;
     let forbidden =
         (libc::CLONE_VM | libc::CLONE_THREAD | libc::CLONE_SIGHAND | libc::CLONE_VFORK) as i64;
     if flags & forbidden != 0 || flags & 0x7f != 0 {
-        // Sharing memory or a thread group with the helper would corrupt it.
         return Err(CallError::Errno(libc::EINVAL));
     }
-    spawn(state, Some(flags))
+    Ok(flags)
 }
 
 /// The fds made for one child: (parent end, child end) of each.
@@ -89,7 +107,7 @@ impl ChildFds {
     }
 }
 
-fn spawn(state: &mut State, clone_flags: Option<i64>) -> CallResult {
+pub fn spawn(state: &mut State, how: Spawn) -> CallResult {
     if state.depth >= state.opts.maxforkdepth
         || state.children.len() as i64 >= state.opts.maxchild.min(nofile_limit())
     {
@@ -104,10 +122,16 @@ fn spawn(state: &mut State, clone_flags: Option<i64>) -> CallResult {
     crate::teardown::ensure_own(state);
     let saved_mask = crate::signals::block_all();
     let parent = current_pid();
-    let cgroup = crate::teardown::child_dir(state);
-    let pid = match clone_flags {
-        None => fork_child(),
-        Some(flags) => clone_fork(flags),
+    // A child cloned into a cgroup of the caller's stays there: it gets no
+    // teardown leaf (entering one would move it out).
+    let cgroup = match how {
+        Spawn::CloneInto(..) => None,
+        _ => crate::teardown::child_dir(state),
+    };
+    let pid = match how {
+        Spawn::Fork => fork_child(),
+        Spawn::Clone(flags) => clone_fork(flags),
+        Spawn::CloneInto(flags, dir) => crate::sys::cgroup::clone3_into(flags, dir),
     };
     if pid != Ok(0) {
         crate::signals::restore_mask(&saved_mask);
@@ -233,6 +257,10 @@ fn become_child(state: &mut State, fds: &ChildFds, parent: libc::pid_t) {
         child.close_all();
     }
     state.children.clear();
+    // The parent's cgroup watches stay the parent's: dropping the copies
+    // closes them (the parent's inotify watches and eventfd registrations
+    // live on in its open files).
+    state.cgwatch = Default::default();
     if pty {
         crate::pty::become_session_leader();
         // Its own children get pipes unless it asks.
