@@ -11,8 +11,10 @@
 //!   it when the group goes out of memory, before the OOM killer has run,
 //!   so `oom_kill` in `memory.oom_control` is read then and, while it has
 //!   not grown, again every [`RECHECK_MS`] up to [`RECHECKS`] times.
-//! - v1 `pids.events` is watched like the v2 file, but kernel 6.18 does not
-//!   notify it: no `pids_max` events come from a v1 pids cgroup there.
+//! - v1 `pids.events` (a pids cgroup without `cgroup.events`): the kernel
+//!   does not notify changes of it (6.18 here), so it is read again every
+//!   [`PIDS_POLL_MS`] while such a watch exists; the helper sleeps in poll
+//!   otherwise, and a `pids_max` event comes at most that much late.
 //!
 //! At most [`WATCH_MAX`] watches per helper. Every fd is close-on-exec, a
 //! forked child drops its copies (watches are not inherited), and exit
@@ -37,6 +39,8 @@ pub const WATCH_MAX: usize = 64;
 pub const RECHECK_MS: i32 = 10;
 /// Most re-reads after one notification.
 pub const RECHECKS: u32 = 100;
+/// Interval of the re-reads of v1 `pids.events`, which is not notified.
+pub const PIDS_POLL_MS: u64 = 100;
 
 struct Watch {
     id: u64,
@@ -47,6 +51,8 @@ struct Watch {
     oom_eventfd: Option<EventFd>,
     seen: Snapshot,
     rechecks: u32,
+    /// A v1 pids cgroup: `pids.events` is re-read on a timer.
+    poll_pids: bool,
 }
 
 /// The watches of one helper.
@@ -57,6 +63,8 @@ pub struct Watches {
     last_id: u64,
     /// When the next `oom_kill` re-read is due, if one is awaited.
     recheck_at: Option<Instant>,
+    /// When v1 `pids.events` files are next re-read, if any is watched.
+    pids_poll_at: Option<Instant>,
 }
 
 fn errno(e: std::io::Error) -> i32 {
@@ -156,6 +164,7 @@ impl Watches {
             oom_eventfd: None,
             seen: Snapshot::default(),
             rechecks: 0,
+            poll_pids: false,
         };
         if let Err(e) = self.arm(&mut watch) {
             self.disarm(&watch);
@@ -165,6 +174,7 @@ impl Watches {
         watch.reread(watch.all_files().into_iter());
         self.last_id += 1;
         self.list.push(watch);
+        self.schedule_pids_poll();
         Ok(self.last_id)
     }
 
@@ -195,6 +205,10 @@ impl Watches {
                 watch.oom_eventfd = Some(register_oom(&watch.path)?);
             }
         }
+        // v1 cgroupfs has `cgroup.procs` but no `cgroup.events`, and does
+        // not notify `pids.events`.
+        watch.poll_pids =
+            has(File::PidsEvents.name()) && has("cgroup.procs") && !has(File::CgroupEvents.name());
         if watch.files.is_empty() && watch.oom_eventfd.is_none() {
             // No events file: not a cgroup directory.
             return Err(libc::EINVAL);
@@ -229,6 +243,7 @@ impl Watches {
         let watch = self.list.swap_remove(idx);
         self.disarm(&watch);
         self.schedule_recheck();
+        self.schedule_pids_poll();
         if self.list.is_empty() {
             // The last watch: the inotify fd goes too.
             self.inotify = None;
@@ -251,9 +266,14 @@ impl Watches {
         inotify.into_iter().chain(eventfds)
     }
 
-    /// The poll timeout: short while an OOM kill is awaited, else none.
+    /// The poll timeout: short while an OOM kill is awaited or a v1
+    /// `pids.events` is watched, else none.
     pub fn timeout_ms(&self) -> i32 {
-        match self.recheck_at {
+        let next = match (self.recheck_at, self.pids_poll_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        match next {
             Some(at) => {
                 let left = at.saturating_duration_since(Instant::now()).as_millis();
                 // Rounded up, so the loop does not spin before it is due.
@@ -269,6 +289,24 @@ impl Watches {
             .iter()
             .any(|w| w.rechecks > 0)
             .then(|| Instant::now() + Duration::from_millis(RECHECK_MS as u64));
+    }
+
+    fn schedule_pids_poll(&mut self) {
+        self.pids_poll_at = self
+            .list
+            .iter()
+            .any(|w| w.poll_pids)
+            .then(|| Instant::now() + Duration::from_millis(PIDS_POLL_MS));
+    }
+
+    /// Re-read the v1 `pids.events` files.
+    fn poll_pids(&mut self) -> Vec<Value> {
+        let mut events = Vec::new();
+        for watch in self.list.iter_mut().filter(|w| w.poll_pids) {
+            events.extend(watch.reread(std::iter::once(File::PidsEvents)));
+        }
+        self.schedule_pids_poll();
+        events
     }
 
     /// The inotify fd is readable: re-read the files that changed.
@@ -379,14 +417,16 @@ pub fn on_eventfd(state: &mut crate::state::State, id: u64) {
     send(state, events);
 }
 
-/// The event loop, every turn: the pending `oom_kill` re-reads.
+/// The event loop, every turn: the pending `oom_kill` re-reads and the
+/// v1 `pids.events` re-reads, when due.
 pub fn tick(state: &mut crate::state::State) {
-    let due = state
-        .cgwatch
-        .recheck_at
-        .is_some_and(|at| at <= Instant::now());
-    if due {
+    let now = Instant::now();
+    if state.cgwatch.recheck_at.is_some_and(|at| at <= now) {
         let events = state.cgwatch.recheck();
+        send(state, events);
+    }
+    if state.cgwatch.pids_poll_at.is_some_and(|at| at <= now) {
+        let events = state.cgwatch.poll_pids();
         send(state, events);
     }
 }

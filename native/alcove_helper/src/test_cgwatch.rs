@@ -191,3 +191,41 @@ fn fake_v1_memory_cgroup_reports_oom_kills() {
     assert!(!bare.0.join("cgroup.event_control").exists());
     assert_eq!(watches.poll_fds().count(), 2);
 }
+
+#[test]
+fn v1_pids_events_are_read_on_a_timer() {
+    // v1 cgroupfs: cgroup.procs and pids.events, no cgroup.events.
+    let v1 = FakeCgroup::new(
+        "v1pids",
+        &[("cgroup.procs", ""), ("pids.events", "max 0\n")],
+    );
+    // A v2 directory (cgroup.events present) is notified: no timer.
+    let v2 = FakeCgroup::new(
+        "v2pids",
+        &[
+            ("cgroup.procs", ""),
+            ("cgroup.events", "populated 0\n"),
+            ("pids.events", "max 0\n"),
+        ],
+    );
+    let mut watches = Watches::default();
+    let v2_id = watches.add(&v2.bytes()).unwrap();
+    assert_eq!(watches.timeout_ms(), -1);
+    let v1_id = watches.add(&v1.bytes()).unwrap();
+    let timeout = watches.timeout_ms();
+    assert!(
+        timeout > 0 && timeout <= PIDS_POLL_MS as i32 + 1,
+        "{timeout}"
+    );
+    // The re-read finds what changed, once.
+    v1.write("pids.events", "max 2\n");
+    assert_eq!(
+        watches.poll_pids(),
+        vec![ev("pids_max", &v1.bytes(), Value::Int(2))]
+    );
+    assert_eq!(watches.poll_pids(), vec![]);
+    // Without a v1 pids watch left, no timer.
+    watches.remove(v1_id).unwrap();
+    assert_eq!(watches.timeout_ms(), -1);
+    watches.remove(v2_id).unwrap();
+}
