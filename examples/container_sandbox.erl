@@ -79,12 +79,12 @@ run(Print) ->
 
 container(Drv, Group, Root, Print) ->
     LimitsOk = cgroup_limits(Drv, Group),
-    ok = cgroup_watch(Drv, Group),
-    {ok, C} = alcove:clone(Drv, [], [clone_newipc, clone_newnet, clone_newns, clone_newpid, clone_newuts]),
-    Print(io_lib:format("[erlang] cloned ~p into new IPC, net, mount, PID and UTS namespaces~n", [C])),
-    % Into the cgroup, then a cgroup namespace rooted there: inside,
+    % Cloned into the cgroup (CLONE_INTO_CGROUP where it has a v2
+    % directory), then a cgroup namespace rooted there: inside,
     % /proc/self/cgroup shows "/".
-    ok = cgroup_enter(Drv, Group, C),
+    {ok, C} = alcove_cgroup:clone_into(Drv, [], Group, [clone_newipc, clone_newnet, clone_newns, clone_newpid, clone_newuts]),
+    Print(io_lib:format("[erlang] cloned ~p into new IPC, net, mount, PID and UTS namespaces and into cgroup ~s~n",
+                        [C, lists:join("/", maps:get(name, Group))])),
     ok = alcove:unshare(Drv, [C], [clone_newcgroup]),
     ok = alcove:sethostname(Drv, [C], "alcove-container"),
     ok = make_root(Drv, C, Root),
@@ -94,8 +94,8 @@ container(Drv, Group, Root, Print) ->
     Print(io_lib:format("[erlang] inside its namespace the container's helper is pid ~p~n", [InitPid])),
     {Out, ShellExit} = shell(Drv, C, Print),
     HogExit = hog(Drv, C, Print),
-    Events = cgroup_events(Drv, Group),
-    Print(io_lib:format("[erlang] the cgroup reported: ~p~n", [Events])),
+    Events = cgroup_events(Drv),
+    [Print(io_lib:format("[erlang] cgroup event pushed to this process: ~0p~n", [E])) || E <- Events],
     #{
         init_pid => InitPid,
         output => Out,
@@ -220,7 +220,9 @@ collect(Drv, Pipeline, Print, Acc) ->
 %%% and writes the right files.
 
 cgroup_create(Drv, Name) ->
-    {ok, Group} = alcove_cgroup:new(Drv, [], Name, #{controllers => [memory, pids, cpu]}),
+    % watch: this process (the owner of the root helper) is sent the
+    % group's events, {alcove_event, Drv, [], {cgroup, Event}}.
+    {ok, Group} = alcove_cgroup:new(Drv, [], Name, #{controllers => [memory, pids, cpu], watch => true}),
     Group.
 
 cgroup_limits(Drv, Group) ->
@@ -229,15 +231,16 @@ cgroup_limits(Drv, Group) ->
     [{Name, alcove_cgroup:get_limit(Drv, [], Group, Name)} || {Name, _} <- Limits] =:=
         [{Name, {ok, Value}} || {Name, Value} <- Limits].
 
-cgroup_watch(_Drv, _Group) ->
-    ok.
+%% The events received so far, waiting (up to 5 s) for the OOM kill's.
+cgroup_events(Drv) ->
+    cgroup_events(Drv, []).
 
-cgroup_enter(Drv, Group, Pid) ->
-    alcove_cgroup:add_proc(Drv, [], Group, Pid).
-
-cgroup_events(Drv, Group) ->
-    {ok, #{memory := Memory}} = alcove_cgroup:events(Drv, [], Group),
-    [{oom_kill, N} || N <- [maps:get(oom_kill, Memory, 0)], N > 0].
+cgroup_events(Drv, Acc) ->
+    receive
+        {alcove_event, Drv, [], {cgroup, {oom_kill, _Dir, _N} = Event}} -> lists:reverse([Event | Acc]);
+        {alcove_event, Drv, [], {cgroup, Event}} -> cgroup_events(Drv, [Event | Acc])
+    after 5000 -> lists:reverse(Acc)
+    end.
 
 cgroup_remove(Drv, Group) ->
     alcove_cgroup:remove(Drv, [], Group, #{kill => true}).

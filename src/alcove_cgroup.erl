@@ -34,6 +34,7 @@
 -export([add_proc/4, procs/3]).
 -export([events/3, pressure/4]).
 -export([freeze/3, freeze/4, thaw/3, thaw/4, kill/3]).
+-export([watch/3, unwatch/3, clone_into/4]).
 
 -type pipeline() :: [alcove:pid_t()].
 -type mount_entry() :: tuple().
@@ -75,7 +76,8 @@
     unified := binary() | undefined,
     unified_controllers := [controller()],
     v1 := [{binary(), [controller()]}],
-    created := [binary()]
+    created := [binary()],
+    watches => [pos_integer()]
 }.
 -type limit() ::
     memory_max | memory_high | pids_max | cpu_max | cpu_weight | io_max | atom() | binary().
@@ -92,7 +94,8 @@
     unified => boolean(),
     layout => layout(),
     mountinfo => file:name_all(),
-    cgroup => file:name_all()
+    cgroup => file:name_all(),
+    watch => boolean()
 }.
 
 -export_type([controller/0, layout/0, group/0, limit/0, limit_value/0, new_opts/0]).
@@ -389,10 +392,23 @@ new(Drv, Pipeline, Name, Opts) ->
             {error, einval};
         true ->
             case opt_layout(Drv, Pipeline, Opts) of
-                {ok, Layout} -> new_in(Drv, Pipeline, Parts, Layout, Opts);
+                {ok, Layout} -> watch_new(Drv, Pipeline, new_in(Drv, Pipeline, Parts, Layout, Opts), Opts);
                 Error -> Error
             end
     end.
+
+%% `watch => true': the owner of `Pipeline' is told of the new group's
+%% events from its creation on.
+watch_new(Drv, Pipeline, {ok, Group}, #{watch := true}) ->
+    case watch(Drv, Pipeline, Group) of
+        {ok, Ids} ->
+            {ok, Group#{watches => Ids}};
+        {error, _} = Error ->
+            _ = remove(Drv, Pipeline, Group),
+            Error
+    end;
+watch_new(_Drv, _Pipeline, Result, _Opts) ->
+    Result.
 
 %% A path (`<<"alcove/web">>', "alcove/web") or a list of components.
 components(Name) when is_binary(Name) -> [Name];
@@ -492,6 +508,7 @@ remove(Drv, Pipeline, Group) ->
 -spec remove(alcove_drv:ref(), pipeline(), group(), #{kill => boolean(), timeout => timeout()}) ->
     ok | {error, file:posix()}.
 remove(Drv, Pipeline, Group, Opts) ->
+    _ = unwatch(Drv, Pipeline, maps:get(watches, Group, [])),
     Emptied =
         case maps:get(kill, Opts, false) of
             true ->
@@ -905,6 +922,73 @@ add_proc(Drv, Pipeline, Group, OSPid) ->
         ok,
         dirs(Group)
     ).
+
+%% @doc Push the group's events to the owner of `Pipeline': the helper
+%% there watches each of the group's directories that has events files
+%% (inotify on v2 `cgroup.events', `memory.events' and `pids.events'; an
+%% eventfd for a v1 memory group's OOMs; a 100 ms re-read of a v1
+%% `pids.events', which the kernel does not notify) and sends
+%% `{alcove_event, Drv, Pipeline, {cgroup, {Event, Dir, Value}}}' when
+%% something changes: `{populated, Dir, true | false}',
+%% `{frozen, Dir, true | false}', `{oom, Dir, Count}',
+%% `{oom_kill, Dir, Count}', `{pids_max, Dir, Count}' (counts as the files
+%% show them, sent when they grow). The process at `Pipeline' must stay a
+%% helper (not exec) for the events to come: the root helper (`[]') or a
+%% container's parent. Returns the watch ids (new/4's `watch => true'
+%% keeps them in the group, and remove/4 ends them).
+-spec watch(alcove_drv:ref(), pipeline(), group()) -> {ok, [pos_integer()]} | {error, file:posix()}.
+watch(Drv, Pipeline, Group) ->
+    watch_dirs(Drv, Pipeline, dirs(Group), []).
+
+watch_dirs(_Drv, _Pipeline, [], Ids) ->
+    {ok, lists:reverse(Ids)};
+watch_dirs(Drv, Pipeline, [Dir | Dirs], Ids) ->
+    case alcove:cgroup_watch(Drv, Pipeline, Dir) of
+        {ok, Id} ->
+            watch_dirs(Drv, Pipeline, Dirs, [Id | Ids]);
+        % No events file there (a v1 cpu hierarchy): nothing to watch.
+        {error, einval} ->
+            watch_dirs(Drv, Pipeline, Dirs, Ids);
+        {error, _} = Error ->
+            _ = unwatch(Drv, Pipeline, Ids),
+            Error
+    end.
+
+%% @doc End watches made by watch/3 (ids of another helper's are
+%% ignored).
+-spec unwatch(alcove_drv:ref(), pipeline(), [pos_integer()]) -> ok.
+unwatch(Drv, Pipeline, Ids) ->
+    lists:foreach(fun(Id) -> _ = alcove:cgroup_unwatch(Drv, Pipeline, Id) end, Ids).
+
+%% @doc clone(2) straight into the group: with a v2 directory, clone3's
+%% `CLONE_INTO_CGROUP' puts the child there before it runs anything (no
+%% window in which it runs, or forks, outside); it is then moved into the
+%% group's v1 directories, before it serves any call of yours. Without a
+%% v2 directory: clone, then add_proc/4. `Flags' as for alcove:clone/3.
+%% Like add_proc/4, this takes the child out of the driver's teardown
+%% cgroup (see the module doc).
+-spec clone_into(alcove_drv:ref(), pipeline(), group(), alcove:int32_t() | [alcove:constant()]) ->
+    {ok, alcove:pid_t()} | {error, file:posix()}.
+clone_into(Drv, Pipeline, #{unified := Unified, v1 := V1}, Flags) ->
+    Cloned =
+        case Unified of
+            undefined -> alcove:clone(Drv, Pipeline, Flags);
+            _ -> alcove:clone_into(Drv, Pipeline, Flags, Unified)
+        end,
+    case Cloned of
+        {ok, Pid} ->
+            Text = integer_to_binary(Pid),
+            Moved = [put_file(Drv, Pipeline, join(Dir, [<<"cgroup.procs">>]), [Text]) || {Dir, _} <- V1],
+            case [E || {error, _} = E <- Moved] of
+                [] ->
+                    {ok, Pid};
+                [Error | _] ->
+                    _ = alcove:kill(Drv, Pipeline, Pid, sigkill),
+                    Error
+            end;
+        Error ->
+            Error
+    end.
 
 %% @doc The processes in the group, sorted: `cgroup.procs' of its v2
 %% directory, or of its last v1 one.

@@ -21,7 +21,9 @@
     kill_v2/1,
     kill_v1/1,
     pressure/1,
-    parent_self/1
+    parent_self/1,
+    watch_option/1,
+    clone_into/1
 ]).
 -export([
     layout/0,
@@ -35,11 +37,14 @@
     kill_v2/0,
     kill_v1/0,
     pressure/0,
-    parent_self/0
+    parent_self/0,
+    watch_option/0,
+    clone_into/0
 ]).
 
 all() ->
-    [layout, create_remove, limits, add_proc, pids_max, oom_kill, freeze_v2, freeze_v1, kill_v2, kill_v1, pressure, parent_self].
+    [layout, create_remove, limits, add_proc, pids_max, oom_kill, freeze_v2, freeze_v1, kill_v2, kill_v1, pressure, parent_self,
+     watch_option, clone_into].
 
 init_per_suite(Config) ->
     case alcove_ct:root() of
@@ -261,6 +266,57 @@ oom_kill(Config) ->
             {ok, #{memory := #{oom_kill := After}}} = alcove_cgroup:events(Drv, [], Group),
             ?assert(After >= Before + 1, {Before, After})
     end.
+
+watch_option() ->
+    [{doc, "new/4 with watch => true pushes the group's events to the owner: populated, "
+           "pids_max when a fork is refused, oom and oom_kill when a program passes the memory "
+           "limit; remove/4 ends the watches."}].
+watch_option(Config) ->
+    Drv = ?config(drv, Config),
+    {ok, Group} = new(Config, #{controllers => [memory, pids], watch => true}),
+    #{watches := Ids} = Group,
+    ?assert(length(Ids) >= 2, Ids),
+    Dirs = alcove_cgroup:dirs(Group),
+    [MemDir] = [D || D <- Dirs, filelib:is_file(filename:join(D, "memory.limit_in_bytes")) orelse
+                                filelib:is_file(filename:join(D, "memory.max"))],
+    [PidsDir] = [D || D <- Dirs, filelib:is_file(filename:join(D, "pids.max"))],
+    ok = alcove_cgroup:set_limit(Drv, [], Group, memory_max, 16 bsl 20),
+    ok = alcove_cgroup:set_limit(Drv, [], Group, pids_max, 1),
+    {ok, Child} = alcove:fork(Drv, []),
+    ok = alcove_cgroup:add_proc(Drv, [], Group, Child),
+    ?assertEqual({error, eagain}, alcove:fork(Drv, [Child])),
+    ?assertMatch({pids_max, PidsDir, N} when N >= 1, pushed(Drv, pids_max)),
+    ok = alcove:execve(Drv, [Child], "/bin/busybox", ["busybox", "dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=1"], []),
+    ?assertEqual({termsig, sigkill}, alcove_ct:wait_exit(Drv, [Child])),
+    ?assertMatch({oom_kill, MemDir, N} when N >= 1, pushed(Drv, oom_kill)),
+    ?assertEqual(ok, alcove_cgroup:remove(Drv, [], Group, #{kill => true})),
+    % The watches are gone with the group.
+    [?assertEqual({error, einval}, alcove:cgroup_unwatch(Drv, [], Id)) || Id <- Ids].
+
+%% The next pushed event named `Name' (others skipped).
+pushed(Drv, Name) ->
+    receive
+        {alcove_event, Drv, [], {cgroup, {Name, _, _} = Event}} -> Event;
+        {alcove_event, Drv, [], {cgroup, _}} -> pushed(Drv, Name)
+    after 10000 -> ct:fail({no_cgroup_event, Name})
+    end.
+
+clone_into() ->
+    [{doc, "clone_into/4 starts a child inside every directory of the group (its v2 one by "
+           "CLONE_INTO_CGROUP), with the namespaces asked for; it serves calls and what it forks stays in."}].
+clone_into(Config) ->
+    Drv = ?config(drv, Config),
+    {ok, Group} = new(Config, #{controllers => [memory, pids]}),
+    {ok, Child} = alcove_cgroup:clone_into(Drv, [], Group, [clone_newuts]),
+    ?assertEqual(Child, alcove:getpid(Drv, [Child])),
+    {ok, Grandchild} = alcove:fork(Drv, [Child]),
+    InGroup = fun(Pid) -> [D || D <- alcove_cgroup:dirs(Group), lists:member(integer_to_list(Pid), string:lexemes(read(filename:join(D, "cgroup.procs")), "\n"))] end,
+    ?assertEqual(lists:sort(alcove_cgroup:dirs(Group)), lists:sort(InGroup(Child))),
+    ?assertEqual(lists:sort(alcove_cgroup:dirs(Group)), lists:sort(InGroup(Grandchild))),
+    % Its own UTS namespace.
+    ok = alcove:sethostname(Drv, [Child], "alcove-clone-into"),
+    ?assertNotEqual({ok, <<"alcove-clone-into">>}, alcove:gethostname(Drv, [])),
+    ?assertEqual(ok, alcove_cgroup:remove(Drv, [], Group, #{kill => true})).
 
 freeze_v2() ->
     [{doc, "freeze/3 on the v2 group: the process is stopped in the freezer and cgroup.events says frozen; thaw/3 lets it answer again."}].

@@ -10,7 +10,7 @@ defmodule Alcove.CgroupTest do
 
   @needs_root doc_arities(
                 Alcove.Cgroup,
-                ~w(new remove set_limit get_limit add_proc procs events kill create)a
+                ~w(new remove set_limit get_limit add_proc procs events kill create watch clone_into)a
               )
   @needs_v2 doc_arities(Alcove.Cgroup, ~w(pressure freeze thaw)a)
   @skip_v2 unless_root() || (not @v2? && "needs a cgroup v2 hierarchy")

@@ -278,6 +278,58 @@ defmodule Alcove.Cgroup do
   @spec kill(Alcove.drv(), Alcove.pipeline(), group()) :: :ok | error()
   defdelegate kill(drv, pipeline, group), to: :alcove_cgroup
 
+  @doc """
+  Push the group's events to the owner of `pipeline` (which must stay a
+  helper: `[]` or a container's parent): `{:alcove_event, drv, pipeline,
+  {:cgroup, {event, dir, value}}}` for `:populated`, `:frozen` (true or
+  false), `:oom`, `:oom_kill` and `:pids_max` (counts, when they grow).
+  Returns the watch ids; `new/4` with `watch: true` does this and keeps
+  them in the group, and `remove/4` ends them.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> {:ok, group} = Alcove.Cgroup.new(drv, [], ["alcove_doc_watch_#{System.pid()}"], %{controllers: [:pids]})
+      iex> {:ok, ids} = Alcove.Cgroup.watch(drv, [], group)
+      iex> Alcove.Cgroup.set_limit(drv, [], group, :pids_max, 1)
+      :ok
+      iex> {:ok, child} = Alcove.fork(drv, [])
+      iex> Alcove.Cgroup.add_proc(drv, [], group, child)
+      :ok
+      iex> Alcove.fork(drv, [child])
+      {:error, :eagain}
+      iex> receive do {:alcove_event, ^drv, [], {:cgroup, {:pids_max, _dir, n}}} -> n after 5000 -> :none end
+      1
+      iex> Alcove.Cgroup.unwatch(drv, [], ids)
+      :ok
+      iex> Alcove.Cgroup.remove(drv, [], group, %{kill: true})
+      :ok
+      iex> Alcove.Drv.stop(drv)
+      :ok
+  """
+  @spec watch(Alcove.drv(), Alcove.pipeline(), group()) :: {:ok, [pos_integer()]} | error()
+  defdelegate watch(drv, pipeline, group), to: :alcove_cgroup
+
+  @doc "End watches made by `watch/3`."
+  @spec unwatch(Alcove.drv(), Alcove.pipeline(), [pos_integer()]) :: :ok
+  defdelegate unwatch(drv, pipeline, ids), to: :alcove_cgroup
+
+  @doc """
+  clone(2) straight into the group (clone3 `CLONE_INTO_CGROUP` into its v2
+  directory, then its v1 ones), with `flags` as for `Alcove.clone/3`.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> {:ok, group} = Alcove.Cgroup.new(drv, [], ["alcove_doc_clone_into_#{System.pid()}"], %{controllers: [:pids]})
+      iex> {:ok, child} = Alcove.Cgroup.clone_into(drv, [], group, [:clone_newuts])
+      iex> Alcove.Cgroup.procs(drv, [], group)
+      {:ok, [child]}
+      iex> Alcove.Cgroup.remove(drv, [], group, %{kill: true})
+      :ok
+      iex> Alcove.Drv.stop(drv)
+      :ok
+  """
+  @spec clone_into(Alcove.drv(), Alcove.pipeline(), group(), integer() | [atom()]) ::
+          {:ok, integer()} | error()
+  defdelegate clone_into(drv, pipeline, group, flags), to: :alcove_cgroup
+
   # The original's v1 API
 
   @doc """
