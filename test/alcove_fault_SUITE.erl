@@ -240,7 +240,13 @@ owner_death_takes_program_group(_Config) ->
     _ = Start("sleep 100 & echo $!"),
     {C2, Bg2} = receive {background, C1, Bg1} -> {C1, Bg1} after 5000 -> ct:fail(no_background) end,
     ?assertEqual(ok, alcove_ct:wait_until(fun() -> alcove_ct:proc_state(C2) =:= gone end)),
-    ?assert(lists:member(alcove_ct:proc_state(Bg2), [<<"S">>, <<"R">>])),
+    % The helper has finished with the reaped program (reaping and its
+    % teardown run in one turn of its loop, signals before requests) once
+    % it has answered a call; the background process still runs, in
+    % whatever state a loaded machine has it (R, S, or D while exec pages
+    % in), not ended.
+    _ = alcove:getpid(Drv, []),
+    ?assertNot(alcove_ct:ended(Bg2), alcove_ct:proc_state(Bg2)),
     ok = alcove_drv:stop(Drv),
     ?assertEqual(ok, alcove_ct:wait_until(fun() -> alcove_ct:ended(Bg2) end)).
 

@@ -381,7 +381,7 @@ atexit(Config) ->
     {ok, T} = alcove_proc:fork(Root),
     OSPid = alcove_proc:pidof(T),
     ok = alcove_proc:stop(T),
-    ?assertEqual({atexit, OSPid}, receive {atexit, _} = A -> A after 5000 -> timeout end).
+    ?assertEqual({atexit, OSPid}, receive {atexit, _} = A -> A after 30000 -> timeout end).
 
 filter() ->
     [{doc, "filter/2,3: denied calls raise undef, in the task and the tasks forked from it later."}].
