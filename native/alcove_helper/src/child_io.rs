@@ -174,7 +174,9 @@ fn release_if_exited(state: &mut State, idx: usize) {
 }
 
 /// Take everything a child that has exited left in its channels.
-pub fn drain_child(state: &mut State, pid: i32, buf: &mut [u8]) {
+/// Read what a child's control channel holds now: its last frames and,
+/// once it has exec'd or died, the end of file that tells which.
+pub fn drain_ctl(state: &mut State, pid: i32, buf: &mut [u8]) {
     while on_ctl_readable(state, pid, buf) {
         let Some(idx) = state.child_index(pid) else {
             return;
@@ -184,6 +186,10 @@ pub fn drain_child(state: &mut State, pid: i32, buf: &mut [u8]) {
             break;
         }
     }
+}
+
+pub fn drain_child(state: &mut State, pid: i32, buf: &mut [u8]) {
+    drain_ctl(state, pid, buf);
     for kind in [Kind::Stdout, Kind::Stderr] {
         loop {
             let Some(idx) = state.child_index(pid) else {

@@ -73,6 +73,17 @@ pub fn reap(state: &mut State) {
             kill_group(pid);
             continue;
         };
+        // Whether it exec'd is known from its control channel's end of
+        // file, which may still be unread when SIGCHLD comes first (a
+        // program that exits at once, on a loaded machine): read it now,
+        // or a program would be taken for a helper and its leaf killed.
+        if state.children[idx].ctl_state == crate::state::CtlState::Open {
+            let mut buf = [0u8; 4096];
+            crate::child_io::drain_ctl(state, pid, &mut buf);
+        }
+        let Some(idx) = state.child_index(pid) else {
+            continue;
+        };
         // A program killed by a signal (its owner's exit, say) takes what it
         // started in its process group along; one that exits on its own
         // leaves its background processes be. setcpid killpg: always.
