@@ -187,15 +187,6 @@ impl Signals {
         Ok(signals)
     }
 
-    /// Drop this pipe (in a forked child, before making its own).
-    pub fn close(&mut self) {
-        SELF_PIPE_WRITE.store(-1, Ordering::Relaxed);
-        fdio::close(self.read_fd);
-        fdio::close(self.write_fd);
-        self.read_fd = -1;
-        self.write_fd = -1;
-    }
-
     /// The self-pipe, non-blocking, on its fixed fds.
     fn pipe() -> Result<(RawFd, RawFd), i32> {
         let (read_fd, write_fd) = fdio::pipe_nonblock()?;
