@@ -20,8 +20,11 @@ strace([Path, N0]) ->
     run(Drv, Path, P, 50),
     Root = alcove:getpid(Drv, []),
     Out = "/tmp/fork_measure." ++ os:getpid() ++ ".strace",
+    % The root helper and every helper of the pipeline (strace -f follows
+    % only the processes forked after it attached).
+    Pids = lists:flatten([io_lib:format(" -p ~b", [Pid]) || Pid <- [Root | P]]),
     Port = open_port(
-        {spawn, lists:flatten(io_lib:format("strace -f -c -o ~s -p ~b", [Out, Root]))},
+        {spawn, lists:flatten(io_lib:format("strace -f -c -o ~s~s", [Out, Pids]))},
         [exit_status, stderr_to_stdout]
     ),
     {os_pid, SPid} = erlang:port_info(Port, os_pid),
