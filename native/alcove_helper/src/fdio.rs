@@ -79,7 +79,17 @@ pub fn set_nonblock(fd: RawFd) {
 
 /// A close-on-exec pipe: (read end, write end).
 pub fn pipe() -> Result<(RawFd, RawFd), i32> {
-    let (read, write) = nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| e as i32)?;
+    pipe_with(OFlag::O_CLOEXEC)
+}
+
+/// A close-on-exec pipe whose two ends are non-blocking from the start
+/// (no fcntl calls afterwards).
+pub fn pipe_nonblock() -> Result<(RawFd, RawFd), i32> {
+    pipe_with(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK)
+}
+
+fn pipe_with(flags: OFlag) -> Result<(RawFd, RawFd), i32> {
+    let (read, write) = nix::unistd::pipe2(flags).map_err(|e| e as i32)?;
     Ok((read.into_raw_fd(), write.into_raw_fd()))
 }
 
@@ -139,7 +149,7 @@ pub fn socketpair() -> Result<(RawFd, RawFd), i32> {
         AddressFamily::Unix,
         SockType::Stream,
         None,
-        SockFlag::SOCK_CLOEXEC,
+        SockFlag::SOCK_CLOEXEC | SockFlag::SOCK_NONBLOCK,
     )
     .map_err(|e| e as i32)?;
     Ok((a.into_raw_fd(), b.into_raw_fd()))

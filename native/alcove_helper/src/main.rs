@@ -157,6 +157,7 @@ fn main() {
         depth,
         signals,
         epoch: 0,
+        drain_buf: Vec::new(),
         current_request: 0,
         filter: Default::default(),
         child_filter: Default::default(),

@@ -162,11 +162,7 @@ impl Signals {
     /// is caught internally for reaping and only reported when the caller
     /// asks for it with `sig_info`.
     pub fn new() -> Result<Signals, i32> {
-        let (read_fd, write_fd) = fdio::pipe()?;
-        let read_fd = fdio::move_fd(read_fd, SIGNAL_READ_FD)?;
-        let write_fd = fdio::move_fd(write_fd, SIGNAL_WRITE_FD)?;
-        fdio::set_nonblock(read_fd);
-        fdio::set_nonblock(write_fd);
+        let (read_fd, write_fd) = Signals::pipe()?;
         let mut table = [Disposition::Catch; NSIG];
         table[0] = Disposition::Default;
         for signum in [
@@ -191,22 +187,24 @@ impl Signals {
         Ok(signals)
     }
 
-    /// Drop this pipe (in a forked child, before making its own).
-    pub fn close(&mut self) {
-        SELF_PIPE_WRITE.store(-1, Ordering::Relaxed);
-        fdio::close(self.read_fd);
-        fdio::close(self.write_fd);
-        self.read_fd = -1;
-        self.write_fd = -1;
+    /// The self-pipe, non-blocking, on its fixed fds.
+    fn pipe() -> Result<(RawFd, RawFd), i32> {
+        let (read_fd, write_fd) = fdio::pipe_nonblock()?;
+        let read_fd = fdio::move_fd(read_fd, SIGNAL_READ_FD)?;
+        let write_fd = fdio::move_fd(write_fd, SIGNAL_WRITE_FD)?;
+        Ok((read_fd, write_fd))
     }
 
-    /// A forked child's own pipe, keeping the parent's table.
+    /// A forked child's own pipe, keeping the parent's table. The
+    /// dispositions need no setting again: the child inherited the
+    /// parent's, which follow the table, and the handler finds the new
+    /// pipe on the same fds.
     pub fn renew(&mut self) -> Result<(), i32> {
-        let table = self.table;
-        self.close();
-        *self = Signals::new()?;
-        self.table = table;
-        self.apply_all();
+        SELF_PIPE_WRITE.store(-1, Ordering::Relaxed);
+        let (read_fd, write_fd) = Signals::pipe()?;
+        self.read_fd = read_fd;
+        self.write_fd = write_fd;
+        SELF_PIPE_WRITE.store(write_fd, Ordering::Relaxed);
         Ok(())
     }
 

@@ -252,6 +252,9 @@ pub struct State {
     pub outlive: bool,
     /// Cgroup event watches (`cgroup_watch`); not inherited by children.
     pub cgwatch: crate::cgwatch::Watches,
+    /// The buffer an exited child's last output is read into, kept from
+    /// one child to the next (see `lifecycle::finish_exited`).
+    pub drain_buf: Vec<u8>,
 }
 
 impl State {

@@ -273,16 +273,29 @@ pub fn adopt(state: &mut State, pid: i32, dir: Option<PathBuf>) {
 pub fn reaped(state: &mut State, pid: i32, kill_rest: bool) {
     if let Some(idx) = state.child_cgroups.iter().position(|(p, _)| *p == pid) {
         let (_, dir) = state.child_cgroups.swap_remove(idx);
-        if kill_rest {
-            kill(&dir);
-        }
-        if !remove_tree(&dir, 0) && state.lingering.len() < LINGER_MAX {
-            state.lingering.push(dir);
+        // Leaves are made lazily: a child that neither forked nor exec'd
+        // has none (ENOENT), and an empty one holds nothing to kill. One
+        // rmdir settles both; only a busy leaf is killed and walked.
+        if !remove_leaf(&dir) {
+            if kill_rest {
+                kill(&dir);
+            }
+            if !remove_tree(&dir, 0) && state.lingering.len() < LINGER_MAX {
+                state.lingering.push(dir);
+            }
         }
     }
     // Leaves whose processes were still exiting, or that exec'd programs'
     // background processes kept: retried on every reap.
     state.lingering.retain(|dir| !remove_tree(dir, 0));
+}
+
+/// rmdir of one leaf: true when it is gone (removed now or never made).
+fn remove_leaf(dir: &Path) -> bool {
+    match std::fs::remove_dir(dir) {
+        Ok(()) => true,
+        Err(e) => e.kind() == std::io::ErrorKind::NotFound,
+    }
 }
 
 /// Every leaf this process made for its children and still knows of.

@@ -154,7 +154,8 @@ pub fn spawn(state: &mut State, how: Spawn) -> CallResult {
     }
     fds.child_ends().into_iter().for_each(fdio::close);
     crate::teardown::adopt(state, pid, cgroup);
-    for fd in fds.parent_ends() {
+    // The control socket was made non-blocking (both ends).
+    for fd in [fds.stdin.0, fds.stdout.0, fds.stderr.0] {
         fdio::set_nonblock(fd);
     }
     state.children.push(Child {
@@ -271,7 +272,7 @@ fn become_child(state: &mut State, fds: &ChildFds, parent: libc::pid_t) {
         // A forked child that cannot reach its parent.
         exit_now(1)
     };
-    fdio::set_nonblock(ctl);
+    // Non-blocking already: the socket pair was made so.
     state.up_read = ctl;
     state.up_write = ctl;
     state.up_reader = FrameReader::new();
