@@ -112,7 +112,9 @@ run(Target, compare) when Target =:= ours; Target =:= original ->
 run(Target, peers) ->
     peers(Target);
 run(Target, memory) when Target =:= ours; Target =:= original ->
-    memory(Target).
+    memory(Target);
+run(Target, strace) when Target =:= ours; Target =:= original ->
+    strace(Target).
 
 %%% ---------------------------------------------------------------------
 %%% alcove (ours or the original: same API)
@@ -395,6 +397,45 @@ exec_echo(Bytes) ->
     mb_per_s(Bytes, T).
 
 %%% ---------------------------------------------------------------------
+%%% strace: syscalls of the helper tree (strace -c -f on the root helper)
+%%% for 10,000 calls to [], 10,000 calls to depth 1 and 1,000 fork + exit
+%%% cycles, each in a driver of its own. The summaries go to
+%%% ALCOVE_BENCH_STRACE_DIR (default /tmp) as TARGET-WORKLOAD.strace; the
+%%% figures returned are the syscalls per call or cycle.
+
+strace(Target) ->
+    Dir = case os:getenv("ALCOVE_BENCH_STRACE_DIR") of
+        false -> "/tmp";
+        D -> D
+    end,
+    Work = [{rt_root, 10000, fun(Drv) -> getpid_loop(Drv, [], 10000) end},
+            {rt_depth1, 10000, fun(Drv) ->
+                 P1 = fork_chain(Drv, [], 1),
+                 getpid_loop(Drv, P1, 10000)
+             end},
+            {fork_exit, 1000, fun(Drv) -> fork_exit_loop(Drv, 1000) end}],
+    [begin
+         Drv = start_drv(Target, []),
+         Helper = alcove:getpid(Drv, []),
+         File = filename:join(Dir, lists:concat([Target, "-", Name, ".strace"])),
+         Port = open_port({spawn_executable, exe("strace")},
+                          [{args, ["-c", "-f", "-o", File, "-p", integer_to_list(Helper)]}, exit_status,
+                           stderr_to_stdout]),
+         % strace prints "attached" once it traces the helper
+         receive {Port, {data, _}} -> ok after 5000 -> error(strace_not_attached) end,
+         ok = Fun(Drv),
+         ok = stop_drv(Target, Drv),
+         receive {Port, {exit_status, _}} -> ok after 10000 -> error(strace_did_not_exit) end,
+         {ok, Text} = file:read_file(File),
+         {lists:concat([Name, "_syscalls"]), total_calls(Text) / N, "syscalls/op", lower}
+     end || {Name, N, Fun} <- Work].
+
+total_calls(Text) ->
+    [Total] = [L || L <- binary:split(Text, <<"\n">>, [global]), binary:match(L, <<"total">>) =/= nomatch],
+    [_Pct, _Secs, _Usecs, Calls | _] = binary:split(Total, <<" ">>, [global, trim_all]),
+    binary_to_integer(Calls).
+
+%%% ---------------------------------------------------------------------
 %%% memory
 
 memory(Target) ->
@@ -408,6 +449,10 @@ memory(Target) ->
     Kids2 = [fork_ok(Drv) || _ <- lists:seq(1, Batch)],
     Rss2 = rss_kib(Helper),
     KidsRss = lists:sum([rss_kib(K) || K <- Kids2]),
+    % RSS counts the pages a child shares with its parent in every child;
+    % PSS divides them among the sharers.
+    KidsPss = lists:sum([pss_kib(K) || K <- Kids2]),
+    HelperPss = pss_kib(Helper),
     [ok = alcove:exit(Drv, [K], 0) || K <- Kids1 ++ Kids2],
     [ok = wait_exit(Drv, [K]) || K <- Kids1 ++ Kids2],
     ok = stop_drv(Target, Drv),
@@ -420,6 +465,8 @@ memory(Target) ->
      {helper_rss_per_1000_children, (Rss2 - Rss0) / 2 * PerK, "KiB", lower},
      {helper_rss_1st_1000, (Rss1 - Rss0) * PerK, "KiB", lower},
      {children_rss_sum_per_1000, KidsRss * PerK, "KiB", lower},
+     {children_pss_sum_per_1000, KidsPss * PerK, "KiB", lower},
+     {helper_pss_with_2000_children, HelperPss * 2000 / (2 * Batch), "KiB", lower},
      {slow_1g_vm_memory_max, MemMax / ?MiB, "MiB", lower},
      {slow_1g_beam_rss_max, RssMax / 1024, "MiB", lower},
      {slow_1g_beam_hwm, Hwm / 1024, "MiB", lower}].
@@ -436,6 +483,12 @@ status_kib(Pid, Field) ->
 
 rss_kib(Pid) ->
     status_kib(Pid, <<"VmRSS:">>).
+
+pss_kib(Pid) ->
+    {ok, B} = file:read_file("/proc/" ++ integer_to_list(Pid) ++ "/smaps_rollup"),
+    [Line] = [L || L <- binary:split(B, <<"\n">>, [global]), binary:match(L, <<"Pss:">>) =:= {0, 4}],
+    [_, V | _] = binary:split(Line, [<<" ">>, <<"\t">>], [global, trim_all]),
+    binary_to_integer(V).
 
 %% The child writes Bytes to stdout; the owner reads at most Mbs MB/s
 %% (sleeping between messages). A sampler records the VM's memory
@@ -545,6 +598,8 @@ report(compare, Terms) ->
            {helper_rss_1st_1000, "helper RSS growth, first 1,000 children"},
            {helper_rss_per_1000_children, "helper RSS growth per 1,000 children (over 2,000)"},
            {children_rss_sum_per_1000, "sum of the children's RSS, per 1,000 children"},
+           {children_pss_sum_per_1000, "sum of the children's PSS, per 1,000 children"},
+           {helper_pss_with_2000_children, "root helper's PSS with 2,000 children"},
            {slow_1g_vm_memory_max, "1 GiB stdout, slow consumer: max erlang:memory(total)"},
            {slow_1g_beam_rss_max, "1 GiB stdout, slow consumer: max beam VmRSS"},
            {slow_1g_beam_hwm, "1 GiB stdout, slow consumer: beam VmHWM"}],
