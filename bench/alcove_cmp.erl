@@ -114,7 +114,9 @@ run(Target, peers) ->
 run(Target, memory) when Target =:= ours; Target =:= original ->
     memory(Target);
 run(Target, strace) when Target =:= ours; Target =:= original ->
-    strace(Target).
+    strace(Target);
+run(Target, profile) when Target =:= ours; Target =:= original ->
+    profile(Target).
 
 %%% ---------------------------------------------------------------------
 %%% alcove (ours or the original: same API)
@@ -429,6 +431,31 @@ strace(Target) ->
          {ok, Text} = file:read_file(File),
          {lists:concat([Name, "_syscalls"]), total_calls(Text) / N, "syscalls/op", lower}
      end || {Name, N, Fun} <- Work].
+
+%% profile: run one workload (ALCOVE_BENCH_PROFILE: rt_root, rt_depth1 or
+%% fork_exit) for ALCOVE_BENCH_PROFILE_SECONDS (default 10) after printing
+%% "helper OSPID", for a profiler attached from outside, e.g.
+%% perf record -g -p OSPID -- sleep 5.
+profile(Target) ->
+    Drv = start_drv(Target, []),
+    Helper = alcove:getpid(Drv, []),
+    io:format("helper ~b~n", [Helper]),
+    Work = case os:getenv("ALCOVE_BENCH_PROFILE", "rt_root") of
+        "rt_root" -> fun() -> getpid_loop(Drv, [], 1000) end;
+        "rt_depth1" -> P1 = fork_chain(Drv, [], 1), fun() -> getpid_loop(Drv, P1, 1000) end;
+        "fork_exit" -> fun() -> fork_exit_loop(Drv, 100) end
+    end,
+    Until = erlang:monotonic_time(millisecond) + 1000 * env_int("ALCOVE_BENCH_PROFILE_SECONDS", 10),
+    Loop = fun L(N) ->
+        ok = Work(),
+        case erlang:monotonic_time(millisecond) < Until of
+            true -> L(N + 1);
+            false -> N + 1
+        end
+    end,
+    Rounds = Loop(0),
+    ok = stop_drv(Target, Drv),
+    [{profile_batches, Rounds, "batches", higher}].
 
 total_calls(Text) ->
     [Total] = [L || L <- binary:split(Text, <<"\n">>, [global]), binary:match(L, <<"total">>) =/= nomatch],
