@@ -8,7 +8,7 @@ EBIN := _build/default/lib/alcove/ebin
 PREFIX ?= /usr/local
 GROUP ?= alcove
 
-.PHONY: install-setuid all deps build demo test test-rust test-erlang test-elixir check-gen bench gen lint clean conformance fuzz soak
+.PHONY: install-setuid all deps build demo test test-rust test-erlang test-elixir check-gen bench bench-orig bench-compare bench-peers gen lint clean conformance fuzz soak
 
 all: build
 
@@ -50,6 +50,25 @@ test-elixir:
 
 bench: build
 	sh bench/run.sh
+
+# Side by side with the original alcove (ALCOVE_ORIG: an extracted
+# msantos/alcove, built here if its priv/alcove is missing), alternating
+# the builds over ALCOVE_BENCH_ROUNDS rounds (default 5), each round of
+# each build in a VM of its own (bench/compare.sh, bench/alcove_cmp.erl):
+# per figure both minimums, both medians and the ratio of medians, then
+# the memory figures. bench-peers adds a bare Erlang port and, given
+# ERLEXEC (a built saleyn/erlexec: see bench/README.md), erlexec. Neither
+# is part of `make test`.
+ALCOVE_BENCH_ROUNDS ?= 5
+bench-orig:
+	@test -n "$(ALCOVE_ORIG)" || { echo "set ALCOVE_ORIG to an extracted msantos/alcove checkout" >&2; exit 2; }
+	@test -x "$(ALCOVE_ORIG)/priv/alcove" || (cd "$(ALCOVE_ORIG)" && PROJECT=alcove rebar3 compile)
+
+bench-compare: build bench-orig
+	ALCOVE_ORIG="$(ALCOVE_ORIG)" ALCOVE_BENCH_ROUNDS=$(ALCOVE_BENCH_ROUNDS) sh bench/compare.sh compare
+
+bench-peers: build bench-orig
+	ALCOVE_ORIG="$(ALCOVE_ORIG)" ERLEXEC="$(ERLEXEC)" ALCOVE_BENCH_ROUNDS=$(ALCOVE_BENCH_ROUNDS) sh bench/compare.sh peers
 
 gen:
 	escript gen/gen_calls.escript
