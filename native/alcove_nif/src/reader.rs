@@ -2,18 +2,21 @@
 //! waits for a reply or to the owner of the process that sent output or
 //! an event.
 
-use crate::convert::{bytes_to_term, value_to_term};
+use crate::convert::{parts_to_term, value_to_term};
 use crate::driver::{
     alcove_call, alcove_ctl, alcove_event, alcove_hold, alcove_pipe, alcove_stderr, alcove_stdout,
     watch_owner, Driver, DriverResource,
 };
 use crate::routes::Owner;
-use alcove_proto::{decode_value, encode_frame, Frame, FrameReader, Kind, Next, Value};
+use alcove_proto::{
+    decode_value, encode_frame, split_frame, Frame, FrameReader, Kind, NextRef, Value, HEADER_FIXED,
+};
 use rustler::env::OwnedEnv;
 use rustler::types::tuple::make_tuple;
 use rustler::{Atom, Encoder, Env, LocalPid, ResourceArc, Term};
 use std::os::unix::io::AsRawFd;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
 /// How long the reader keeps polling the socket before it sleeps: a reply
 /// usually follows a reply within this, and a sleeping thread costs a
@@ -29,6 +32,39 @@ const SPIN_MISSES: u32 = 2;
 /// from the helper and its children (2 CPUs here: a fork + exit cycle ran
 /// with the reader spinning about 150 µs of every 550).
 const SPIN_REST: u32 = 16;
+
+/// Readers spinning right now, over every driver in this VM. Each spinning
+/// reader holds a CPU: with one driver per caller (8 drivers on 2 CPUs in
+/// the benchmark) unlimited spinning left the helpers, whose replies the
+/// readers wait for, no CPU to run on.
+static SPINNERS: AtomicUsize = AtomicUsize::new(0);
+
+/// At most this many readers spin at once: half the CPUs, at least one.
+fn max_spinners() -> usize {
+    static MAX: OnceLock<usize> = OnceLock::new();
+    *MAX.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1)))
+}
+
+/// A spinning slot, given back when dropped.
+struct SpinSlot;
+
+impl SpinSlot {
+    fn take() -> Option<SpinSlot> {
+        let max = max_spinners();
+        SPINNERS
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < max).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| SpinSlot)
+    }
+}
+
+impl Drop for SpinSlot {
+    fn drop(&mut self) {
+        SPINNERS.fetch_sub(1, Ordering::AcqRel);
+    }
+}
 
 /// Whether the reader spins before its next sleeping receive.
 #[derive(Default)]
@@ -62,7 +98,12 @@ impl Spin {
 /// recv(2), polling without sleeping for a short while first (unless
 /// recent spins found nothing).
 fn recv_spinning(fd: std::os::unix::io::RawFd, buf: &mut [u8], spin: &mut Spin) -> isize {
-    let spinning = spin.wanted();
+    let slot = if spin.wanted() {
+        SpinSlot::take()
+    } else {
+        None
+    };
+    let spinning = slot.is_some();
     let start = std::time::Instant::now();
     let mut first = true;
     loop {
@@ -85,21 +126,31 @@ fn recv_spinning(fd: std::os::unix::io::RawFd, buf: &mut [u8], spin: &mut Spin) 
     if spinning {
         spin.record(false);
     }
+    drop(slot);
     // SAFETY: as above; this one sleeps until data or end of file.
     unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0) }
 }
 
+/// Bytes asked of each recv(2): a few of the helper's output frames.
+const READ_SIZE: usize = 256 * 1024;
+
 /// The reader thread: frames from the helper, routed to callers and owners.
+/// Frames are read straight into the frame reader's buffer and handled in
+/// place, a batch per read.
 pub fn read_loop(driver: Arc<Driver>, resource: ResourceArc<DriverResource>) {
     let fd = driver.socket.as_raw_fd();
     let mut reader = FrameReader::new();
-    let mut buf = vec![0u8; 256 * 1024];
     let mut env = OwnedEnv::new();
     let mut spin = Spin::default();
     loop {
-        let n = recv_spinning(fd, &mut buf, &mut spin);
-        if n < 0 {
-            match std::io::Error::last_os_error().raw_os_error() {
+        let got = reader.fill(READ_SIZE, |space| {
+            let n = recv_spinning(fd, space, &mut spin);
+            usize::try_from(n).map_err(|_| n)
+        });
+        match got {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(_) => match std::io::Error::last_os_error().raw_os_error() {
                 Some(libc::EINTR) | Some(libc::EAGAIN) => {
                     let mut pfd = libc::pollfd {
                         fd,
@@ -111,22 +162,74 @@ pub fn read_loop(driver: Arc<Driver>, resource: ResourceArc<DriverResource>) {
                     continue;
                 }
                 _ => break,
-            }
+            },
         }
-        if n == 0 {
-            break;
-        }
-        reader.push(&buf[..n as usize]);
         loop {
-            match reader.next_frame() {
-                Next::Body(body) => route(&driver, &resource, &mut env, &body),
-                Next::Oversized { .. } => {}
-                Next::NeedMore => break,
+            let batch = reader.whole_frames();
+            if !batch.is_empty() {
+                route_batch(&driver, &resource, &mut env, batch);
+                continue;
+            }
+            match reader.next_body() {
+                NextRef::Body(body) => route(&driver, &resource, &mut env, body),
+                NextRef::Oversized { .. } => {}
+                NextRef::NeedMore => break,
             }
         }
     }
     driver.writer.close();
     driver.fail_all_pending();
+}
+
+/// Route a batch of whole frames. Output frames of one process that follow
+/// each other (the helper read its pipe faster than this thread read the
+/// socket) go to the owner as one message: fewer messages for the owner to
+/// take, the same bytes in the same order.
+fn route_batch(
+    driver: &Driver,
+    resource: &ResourceArc<DriverResource>,
+    env: &mut OwnedEnv,
+    batch: &[u8],
+) {
+    let mut rest = batch;
+    while let Some((body, after)) = split_frame(rest) {
+        rest = after;
+        let Some(head) = output_header_len(body) else {
+            route(driver, resource, env, body);
+            continue;
+        };
+        let mut parts = vec![&body[head..]];
+        while let Some((next, after)) = split_frame(rest) {
+            if output_header_len(next) != Some(head)
+                || next[0] != body[0]
+                || next[HEADER_FIXED - 2..head] != body[HEADER_FIXED - 2..head]
+            {
+                break;
+            }
+            parts.push(&next[head..]);
+            rest = after;
+        }
+        let Ok(frame) = Frame::decode(body) else {
+            continue;
+        };
+        let tag = if frame.header.kind == Kind::Stdout {
+            alcove_stdout()
+        } else {
+            alcove_stderr()
+        };
+        deliver_output(driver, env, &frame.header.pipeline, tag, &parts);
+    }
+}
+
+/// The header length of a stdout or stderr frame (None for other kinds).
+fn output_header_len(body: &[u8]) -> Option<usize> {
+    let kind = *body.first()?;
+    if kind != Kind::Stdout as u8 && kind != Kind::Stderr as u8 {
+        return None;
+    }
+    let depth = u16::from_be_bytes([*body.get(HEADER_FIXED - 2)?, *body.get(HEADER_FIXED - 1)?]);
+    let head = HEADER_FIXED + 4 * depth as usize;
+    (body.len() >= head).then_some(head)
 }
 
 fn route(driver: &Driver, resource: &ResourceArc<DriverResource>, env: &mut OwnedEnv, body: &[u8]) {
@@ -190,7 +293,7 @@ fn route(driver: &Driver, resource: &ResourceArc<DriverResource>, env: &mut Owne
             } else {
                 alcove_stderr()
             };
-            deliver_output(driver, env, &header.pipeline, tag, frame.payload);
+            deliver_output(driver, env, &header.pipeline, tag, &[frame.payload]);
         }
         Kind::Pipe => {
             let Ok(value) = decode_value(frame.payload) else {
@@ -238,7 +341,14 @@ pub const OUTPUT_HIGH_WATER: usize = 8 << 20;
 /// Send a chunk of stdout or stderr to the owner; past the high-water mark
 /// hold the process's output and ask the driver process to watch the
 /// owner's mailbox (`{alcove_hold, Pipeline, Owner, Messages}`).
-fn deliver_output(driver: &Driver, env: &mut OwnedEnv, pipeline: &[i32], tag: Atom, bytes: &[u8]) {
+fn deliver_output(
+    driver: &Driver,
+    env: &mut OwnedEnv,
+    pipeline: &[i32],
+    tag: Atom,
+    parts: &[&[u8]],
+) {
+    let size: usize = parts.iter().map(|part| part.len()).sum();
     let (to, hold) = {
         let Ok(mut routes) = driver.routes.lock() else {
             return;
@@ -255,7 +365,7 @@ fn deliver_output(driver: &Driver, env: &mut OwnedEnv, pipeline: &[i32], tag: At
         let Some(delivered) = routes.output.get_mut(pipeline) else {
             return;
         };
-        delivered.bytes += bytes.len();
+        delivered.bytes += size;
         delivered.messages += 1;
         let hold = !delivered.held && delivered.bytes >= OUTPUT_HIGH_WATER;
         if hold {
@@ -264,7 +374,13 @@ fn deliver_output(driver: &Driver, env: &mut OwnedEnv, pipeline: &[i32], tag: At
         (to, hold.then_some(delivered.messages))
     };
     let _ = env.send_and_clear(&to, |env| {
-        message(env, tag, driver.drv, pipeline, bytes_to_term(env, bytes))
+        message(
+            env,
+            tag,
+            driver.drv,
+            pipeline,
+            parts_to_term(env, parts, size),
+        )
     });
     if let Some(messages) = hold {
         driver.send(encode_frame(Kind::Hold, 0, pipeline, &[1]));

@@ -179,18 +179,51 @@ pub enum Next {
     NeedMore,
 }
 
+/// What [`FrameReader::next_body`] found: [`Next`] with the body borrowed
+/// from the reader instead of copied out of it.
+#[derive(Debug, PartialEq, Eq)]
+pub enum NextRef<'a> {
+    Body(&'a [u8]),
+    Oversized {
+        declared: usize,
+        request_id: Option<u64>,
+    },
+    NeedMore,
+}
+
 /// Incremental reader: feed it bytes as they arrive, take frames out.
-/// It holds at most one capped frame plus one read's worth of bytes.
+/// It holds at most one capped frame plus one read's worth of bytes. Its
+/// buffer is kept between reads (bytes `start..end` are the ones not yet
+/// returned), so a reader fed with [`FrameReader::fill`] reads straight
+/// into it: no copy and no allocation per read or per frame.
 #[derive(Default)]
 pub struct FrameReader {
     buf: Vec<u8>,
     start: usize,
+    end: usize,
     skipping: usize,
 }
 
 impl FrameReader {
     pub fn new() -> FrameReader {
         FrameReader::default()
+    }
+
+    /// Make room for `want` more bytes after `end`: move what is left of a
+    /// partial frame to the front, then grow the buffer if that is not
+    /// enough. The buffer never holds more than a partial frame plus `want`.
+    fn make_room(&mut self, want: usize) {
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+        } else if self.start > 0 && (self.buf.len() - self.end < want || self.start > MAX_FRAME) {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        if self.buf.len() - self.end < want {
+            self.buf.resize(self.end + want, 0);
+        }
     }
 
     /// Add bytes read from the stream.
@@ -201,46 +234,74 @@ impl FrameReader {
             self.skipping -= n;
             bytes = &bytes[n..];
         }
-        if self.start > 0 && self.start == self.buf.len() {
-            self.buf.clear();
-            self.start = 0;
-        } else if self.start > MAX_FRAME {
-            self.buf.drain(..self.start);
-            self.start = 0;
+        self.make_room(bytes.len());
+        self.buf[self.end..self.end + bytes.len()].copy_from_slice(bytes);
+        self.end += bytes.len();
+    }
+
+    /// Read up to `want` bytes straight into the reader: `read` gets the
+    /// free space and returns how many bytes it wrote there (its error is
+    /// passed through).
+    pub fn fill<E>(
+        &mut self,
+        want: usize,
+        read: impl FnOnce(&mut [u8]) -> Result<usize, E>,
+    ) -> Result<usize, E> {
+        self.make_room(want);
+        let n = read(&mut self.buf[self.end..self.end + want])?.min(want);
+        let skip = self.skipping.min(n);
+        if skip > 0 {
+            self.buf
+                .copy_within(self.end + skip..self.end + n, self.end);
+            self.skipping -= skip;
         }
-        self.buf.extend_from_slice(bytes);
+        self.end += n - skip;
+        Ok(n)
     }
 
     /// Bytes buffered but not yet returned.
     pub fn buffered(&self) -> usize {
-        self.buf.len() - self.start
+        self.end - self.start
     }
 
     /// What the reader holds that has not been returned yet: the bytes
     /// buffered and how many more bytes of an oversized frame it will skip.
     /// [`FrameReader::resume`] makes a reader in the same state.
     pub fn pending(&self) -> (&[u8], usize) {
-        (&self.buf[self.start..], self.skipping)
+        (&self.buf[self.start..self.end], self.skipping)
     }
 
     /// A reader that goes on where one whose [`FrameReader::pending`] gave
     /// `(bytes, skipping)` stopped.
     pub fn resume(bytes: &[u8], skipping: usize) -> FrameReader {
-        let mut reader = FrameReader {
-            buf: Vec::new(),
+        FrameReader {
+            buf: bytes.to_vec(),
             start: 0,
-            skipping: 0,
-        };
-        reader.buf.extend_from_slice(bytes);
-        reader.skipping = skipping;
-        reader
+            end: bytes.len(),
+            skipping,
+        }
     }
 
     /// Take the next frame, if a whole one is buffered.
     pub fn next_frame(&mut self) -> Next {
-        let avail = &self.buf[self.start..];
+        match self.next_body() {
+            NextRef::Body(body) => Next::Body(body.to_vec()),
+            NextRef::Oversized {
+                declared,
+                request_id,
+            } => Next::Oversized {
+                declared,
+                request_id,
+            },
+            NextRef::NeedMore => Next::NeedMore,
+        }
+    }
+
+    /// Take the next frame, if a whole one is buffered, borrowing its body.
+    pub fn next_body(&mut self) -> NextRef<'_> {
+        let avail = &self.buf[self.start..self.end];
         if avail.len() < 4 {
-            return Next::NeedMore;
+            return NextRef::NeedMore;
         }
         let declared = u32::from_be_bytes([avail[0], avail[1], avail[2], avail[3]]) as usize;
         if declared > MAX_FRAME {
@@ -249,16 +310,44 @@ impl FrameReader {
             let drop_now = have.min(declared);
             self.start += 4 + drop_now;
             self.skipping = declared - drop_now;
-            return Next::Oversized {
+            return NextRef::Oversized {
                 declared,
                 request_id,
             };
         }
         if avail.len() < 4 + declared {
-            return Next::NeedMore;
+            return NextRef::NeedMore;
         }
-        let body = avail[4..4 + declared].to_vec();
-        self.start += 4 + declared;
-        Next::Body(body)
+        let body_start = self.start + 4;
+        self.start = body_start + declared;
+        NextRef::Body(&self.buf[body_start..body_start + declared])
     }
+
+    /// Every whole frame buffered, length prefixes included, taken out of
+    /// the reader as one slice (split it with [`split_frame`]): a batch
+    /// handled without a call per frame. Stops before an oversized frame,
+    /// which [`FrameReader::next_body`] then skips.
+    pub fn whole_frames(&mut self) -> &[u8] {
+        let mut at = self.start;
+        while let Some(prefix) = self.buf[at..self.end].get(..4) {
+            let declared =
+                u32::from_be_bytes([prefix[0], prefix[1], prefix[2], prefix[3]]) as usize;
+            if declared > MAX_FRAME || self.end - at - 4 < declared {
+                break;
+            }
+            at += 4 + declared;
+        }
+        let batch = &self.buf[self.start..at];
+        self.start = at;
+        batch
+    }
+}
+
+/// The first frame of a batch from [`FrameReader::whole_frames`]: its body
+/// (length prefix removed) and the frames after it.
+pub fn split_frame(batch: &[u8]) -> Option<(&[u8], &[u8])> {
+    let prefix = batch.get(..4)?;
+    let declared = u32::from_be_bytes([prefix[0], prefix[1], prefix[2], prefix[3]]) as usize;
+    let body = batch.get(4..4 + declared)?;
+    Some((body, &batch[4 + declared..]))
 }

@@ -247,3 +247,70 @@ fn honest_count_at_the_limit_decodes() {
     let value = decode_value(&bytes).unwrap();
     assert_eq!(value, Value::List(vec![Value::Atom(String::new()); 100]));
 }
+
+/// A reader filled in place (`fill`, then `next_body`) yields what one fed
+/// with `push` does, at every read size, across an oversized frame, and
+/// holds no more than a partial frame plus one read.
+#[test]
+fn fill_in_place_matches_push() {
+    let mut stream = Vec::new();
+    encode_frame_into(&mut stream, Kind::Stdout, 1, &[5], &[1u8; 3000]);
+    let declared = MAX_FRAME + 17;
+    stream.extend_from_slice(&(declared as u32).to_be_bytes());
+    stream.push(Kind::Call as u8);
+    stream.extend_from_slice(&2u64.to_be_bytes());
+    stream.resize(stream.len() + declared - 9, 0xEE);
+    for i in 3..40u64 {
+        encode_frame_into(
+            &mut stream,
+            Kind::Stderr,
+            i,
+            &[i as i32, 9],
+            &vec![i as u8; (i * 97) as usize],
+        );
+    }
+    for (read_size, batched) in [1usize, 7, 64, 4096, 65536, 300_000]
+        .into_iter()
+        .flat_map(|n| [(n, false), (n, true)])
+    {
+        let mut reader = FrameReader::new();
+        let mut got = Vec::new();
+        let mut at = 0;
+        while at < stream.len() {
+            let n = reader
+                .fill::<()>(read_size, |space| {
+                    let n = space.len().min(stream.len() - at);
+                    space[..n].copy_from_slice(&stream[at..at + n]);
+                    Ok(n)
+                })
+                .unwrap();
+            at += n;
+            assert!(reader.buffered() <= MAX_FRAME + 4 + read_size);
+            loop {
+                let batch = if batched { reader.whole_frames() } else { &[] };
+                if !batch.is_empty() {
+                    let mut rest = batch;
+                    while let Some((body, after)) = split_frame(rest) {
+                        got.push(Frame::decode(body).unwrap().header.request_id);
+                        rest = after;
+                    }
+                    assert!(rest.is_empty());
+                    continue;
+                }
+                match reader.next_body() {
+                    NextRef::Body(b) => {
+                        let frame = Frame::decode(b).unwrap();
+                        assert!(frame.payload.iter().all(|&x| x == frame.payload[0]));
+                        got.push(frame.header.request_id);
+                    }
+                    NextRef::Oversized { .. } => got.push(1000),
+                    NextRef::NeedMore => break,
+                }
+            }
+        }
+        let mut want = vec![1, 1000];
+        want.extend(3..40u64);
+        assert_eq!(got, want, "read size {read_size}");
+        assert_eq!(reader.buffered(), 0);
+    }
+}
