@@ -92,22 +92,6 @@ pub fn bytes_to_term<'a>(env: Env<'a>, bytes: &[u8]) -> Term<'a> {
     binary.encode(env)
 }
 
-/// One binary of `size` bytes made of `parts` in order (`size` is their
-/// total length), copied once.
-pub fn parts_to_term<'a>(env: Env<'a>, parts: &[&[u8]], size: usize) -> Term<'a> {
-    if let [one] = parts {
-        return bytes_to_term(env, one);
-    }
-    let mut binary = NewBinary::new(env, size);
-    let mut at = 0;
-    for part in parts {
-        binary.as_mut_slice()[at..at + part.len()].copy_from_slice(part);
-        at += part.len();
-    }
-    let binary: Binary = binary.into();
-    binary.encode(env)
-}
-
 /// A pipeline term: a proper list of pids that fit in an i32.
 pub fn decode_pipeline(term: Term, max_depth: usize) -> Result<Vec<i32>, Unsupported> {
     let iter = proper_list(term)?;

@@ -2,15 +2,13 @@
 //! waits for a reply or to the owner of the process that sent output or
 //! an event.
 
-use crate::convert::{parts_to_term, value_to_term};
+use crate::convert::{bytes_to_term, value_to_term};
 use crate::driver::{
     alcove_call, alcove_ctl, alcove_event, alcove_hold, alcove_pipe, alcove_stderr, alcove_stdout,
     watch_owner, Driver, DriverResource,
 };
 use crate::routes::Owner;
-use alcove_proto::{
-    decode_value, encode_frame, split_frame, Frame, FrameReader, Kind, NextRef, Value, HEADER_FIXED,
-};
+use alcove_proto::{decode_value, encode_frame, Frame, FrameReader, Kind, NextRef, Value};
 use rustler::env::OwnedEnv;
 use rustler::types::tuple::make_tuple;
 use rustler::{Atom, Encoder, Env, LocalPid, ResourceArc, Term};
@@ -136,7 +134,9 @@ const READ_SIZE: usize = 256 * 1024;
 
 /// The reader thread: frames from the helper, routed to callers and owners.
 /// Frames are read straight into the frame reader's buffer and handled in
-/// place, a batch per read.
+/// place: no copy and no allocation per frame before the message is made.
+/// Each output frame stays one message: the helper's flow control counts
+/// reads, and its users (the process layer's windows) count messages.
 pub fn read_loop(driver: Arc<Driver>, resource: ResourceArc<DriverResource>) {
     let fd = driver.socket.as_raw_fd();
     let mut reader = FrameReader::new();
@@ -165,11 +165,6 @@ pub fn read_loop(driver: Arc<Driver>, resource: ResourceArc<DriverResource>) {
             },
         }
         loop {
-            let batch = reader.whole_frames();
-            if !batch.is_empty() {
-                route_batch(&driver, &resource, &mut env, batch);
-                continue;
-            }
             match reader.next_body() {
                 NextRef::Body(body) => route(&driver, &resource, &mut env, body),
                 NextRef::Oversized { .. } => {}
@@ -179,57 +174,6 @@ pub fn read_loop(driver: Arc<Driver>, resource: ResourceArc<DriverResource>) {
     }
     driver.writer.close();
     driver.fail_all_pending();
-}
-
-/// Route a batch of whole frames. Output frames of one process that follow
-/// each other (the helper read its pipe faster than this thread read the
-/// socket) go to the owner as one message: fewer messages for the owner to
-/// take, the same bytes in the same order.
-fn route_batch(
-    driver: &Driver,
-    resource: &ResourceArc<DriverResource>,
-    env: &mut OwnedEnv,
-    batch: &[u8],
-) {
-    let mut rest = batch;
-    while let Some((body, after)) = split_frame(rest) {
-        rest = after;
-        let Some(head) = output_header_len(body) else {
-            route(driver, resource, env, body);
-            continue;
-        };
-        let mut parts = vec![&body[head..]];
-        while let Some((next, after)) = split_frame(rest) {
-            if output_header_len(next) != Some(head)
-                || next[0] != body[0]
-                || next[HEADER_FIXED - 2..head] != body[HEADER_FIXED - 2..head]
-            {
-                break;
-            }
-            parts.push(&next[head..]);
-            rest = after;
-        }
-        let Ok(frame) = Frame::decode(body) else {
-            continue;
-        };
-        let tag = if frame.header.kind == Kind::Stdout {
-            alcove_stdout()
-        } else {
-            alcove_stderr()
-        };
-        deliver_output(driver, env, &frame.header.pipeline, tag, &parts);
-    }
-}
-
-/// The header length of a stdout or stderr frame (None for other kinds).
-fn output_header_len(body: &[u8]) -> Option<usize> {
-    let kind = *body.first()?;
-    if kind != Kind::Stdout as u8 && kind != Kind::Stderr as u8 {
-        return None;
-    }
-    let depth = u16::from_be_bytes([*body.get(HEADER_FIXED - 2)?, *body.get(HEADER_FIXED - 1)?]);
-    let head = HEADER_FIXED + 4 * depth as usize;
-    (body.len() >= head).then_some(head)
 }
 
 fn route(driver: &Driver, resource: &ResourceArc<DriverResource>, env: &mut OwnedEnv, body: &[u8]) {
@@ -293,7 +237,7 @@ fn route(driver: &Driver, resource: &ResourceArc<DriverResource>, env: &mut Owne
             } else {
                 alcove_stderr()
             };
-            deliver_output(driver, env, &header.pipeline, tag, &[frame.payload]);
+            deliver_output(driver, env, &header.pipeline, tag, frame.payload);
         }
         Kind::Pipe => {
             let Ok(value) = decode_value(frame.payload) else {
@@ -341,14 +285,7 @@ pub const OUTPUT_HIGH_WATER: usize = 8 << 20;
 /// Send a chunk of stdout or stderr to the owner; past the high-water mark
 /// hold the process's output and ask the driver process to watch the
 /// owner's mailbox (`{alcove_hold, Pipeline, Owner, Messages}`).
-fn deliver_output(
-    driver: &Driver,
-    env: &mut OwnedEnv,
-    pipeline: &[i32],
-    tag: Atom,
-    parts: &[&[u8]],
-) {
-    let size: usize = parts.iter().map(|part| part.len()).sum();
+fn deliver_output(driver: &Driver, env: &mut OwnedEnv, pipeline: &[i32], tag: Atom, bytes: &[u8]) {
     let (to, hold) = {
         let Ok(mut routes) = driver.routes.lock() else {
             return;
@@ -365,7 +302,7 @@ fn deliver_output(
         let Some(delivered) = routes.output.get_mut(pipeline) else {
             return;
         };
-        delivered.bytes += size;
+        delivered.bytes += bytes.len();
         delivered.messages += 1;
         let hold = !delivered.held && delivered.bytes >= OUTPUT_HIGH_WATER;
         if hold {
@@ -374,13 +311,7 @@ fn deliver_output(
         (to, hold.then_some(delivered.messages))
     };
     let _ = env.send_and_clear(&to, |env| {
-        message(
-            env,
-            tag,
-            driver.drv,
-            pipeline,
-            parts_to_term(env, parts, size),
-        )
+        message(env, tag, driver.drv, pipeline, bytes_to_term(env, bytes))
     });
     if let Some(messages) = hold {
         driver.send(encode_frame(Kind::Hold, 0, pipeline, &[1]));

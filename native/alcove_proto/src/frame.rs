@@ -322,32 +322,4 @@ impl FrameReader {
         self.start = body_start + declared;
         NextRef::Body(&self.buf[body_start..body_start + declared])
     }
-
-    /// Every whole frame buffered, length prefixes included, taken out of
-    /// the reader as one slice (split it with [`split_frame`]): a batch
-    /// handled without a call per frame. Stops before an oversized frame,
-    /// which [`FrameReader::next_body`] then skips.
-    pub fn whole_frames(&mut self) -> &[u8] {
-        let mut at = self.start;
-        while let Some(prefix) = self.buf[at..self.end].get(..4) {
-            let declared =
-                u32::from_be_bytes([prefix[0], prefix[1], prefix[2], prefix[3]]) as usize;
-            if declared > MAX_FRAME || self.end - at - 4 < declared {
-                break;
-            }
-            at += 4 + declared;
-        }
-        let batch = &self.buf[self.start..at];
-        self.start = at;
-        batch
-    }
-}
-
-/// The first frame of a batch from [`FrameReader::whole_frames`]: its body
-/// (length prefix removed) and the frames after it.
-pub fn split_frame(batch: &[u8]) -> Option<(&[u8], &[u8])> {
-    let prefix = batch.get(..4)?;
-    let declared = u32::from_be_bytes([prefix[0], prefix[1], prefix[2], prefix[3]]) as usize;
-    let body = batch.get(4..4 + declared)?;
-    Some((body, &batch[4 + declared..]))
 }

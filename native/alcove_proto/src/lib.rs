@@ -18,8 +18,8 @@ mod frame;
 mod value;
 
 pub use frame::{
-    encode_frame, encode_frame_into, peek_request_id, split_frame, Frame, FrameError, FrameReader,
-    Header, Kind, Next, NextRef, HEADER_FIXED, MAX_DEPTH, MAX_FRAME, STDIO_CHUNK,
+    encode_frame, encode_frame_into, peek_request_id, Frame, FrameError, FrameReader, Header, Kind,
+    Next, NextRef, HEADER_FIXED, MAX_DEPTH, MAX_FRAME, STDIO_CHUNK,
 };
 pub use value::{decode_value, encode_value, Value, ValueError, MAX_NESTING};
 
