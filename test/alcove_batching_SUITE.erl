@@ -1,8 +1,7 @@
 %%% What the fast paths must keep: the driver's reader takes every frame a
-%%% read brings in place; an `exit' is answered when the child is reaped,
-%%% next to its exit event; readers of many drivers share the CPUs. Bytes,
-%%% order, ownership, replies and one message per read (flow control
-%%% counts them) stay as they were.
+%%% read brings in place and readers of many drivers share the CPUs;
+%%% bytes, order, ownership, replies, exits and one message per read (flow
+%%% control counts them) stay as they were.
 -module(alcove_batching_SUITE).
 
 -include_lib("common_test/include/ct.hrl").

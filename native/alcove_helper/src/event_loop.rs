@@ -443,19 +443,9 @@ pub fn ctl_closed(state: &mut State, idx: usize) {
     if noreturn.is_none() && !caller_reaps {
         return;
     }
-    // An `exit` is answered when the child is reaped, which follows within
-    // microseconds: its reply and its exit event then go up in one write,
-    // one wake-up of the driver's reader and of the caller instead of two.
-    let deferred = noreturn.filter(|_| child.pending_exit && !caller_reaps);
-    child.pending_noreturn = deferred;
-    let mut inflight = std::mem::take(&mut child.inflight);
-    if let Some(id) = deferred {
-        let (exit, others) = inflight.into_iter().partition(|call| call.request_id == id);
-        child.inflight = exit;
-        inflight = others;
-    }
+    let inflight = std::mem::take(&mut child.inflight);
     for Inflight { request_id: id, .. } in inflight {
-        if Some(id) == noreturn && deferred.is_none() {
+        if Some(id) == noreturn {
             state.send_value(Kind::Reply, id, &[pid], &Value::ok());
         } else {
             state.send_value(Kind::Raise, id, &[pid], &Value::atom("badpid"));

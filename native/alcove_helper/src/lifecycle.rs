@@ -97,30 +97,10 @@ pub fn reap(state: &mut State) {
         // included; so does all of a helper's (nothing can reach it now).
         let kill_rest = child.killpg || killed_program || !execed;
         crate::teardown::reaped(state, pid, kill_rest);
-        answer_exit(state, idx);
         let event = exit_event(state, status);
         state.children[idx].exited = Some(event);
         finish_exited(state, pid);
     }
-}
-
-/// The reply to an `exit` call, kept back by `event_loop::ctl_closed`
-/// until now: before the exit event, and not held with it when the
-/// child's output is held.
-fn answer_exit(state: &mut State, idx: usize) {
-    let child = &mut state.children[idx];
-    if !child.pending_exit {
-        return;
-    }
-    let Some(id) = child.pending_noreturn else {
-        return;
-    };
-    if child.ctl_state == crate::state::CtlState::Open {
-        return;
-    }
-    child.answered(id);
-    let pid = child.pid;
-    state.send_value(Kind::Reply, id, &[pid], &Value::ok());
 }
 
 /// SIGKILL to the process group `leader` led. A group keeps its leader's
