@@ -7,6 +7,11 @@ unless Code.ensure_loaded?(Mix.Tasks.Compile.AlcoveNative) do
   Code.require_file("lib/mix/tasks/compile.alcove_native.ex", __DIR__)
 end
 
+# The doc chunks of the Erlang modules (edoc), after the Erlang compiler.
+unless Code.ensure_loaded?(Mix.Tasks.Compile.AlcoveDocs) do
+  Code.require_file("lib/mix/tasks/compile.alcove_docs.ex", __DIR__)
+end
+
 defmodule Alcove.MixProject do
   use Mix.Project
 
@@ -19,7 +24,7 @@ defmodule Alcove.MixProject do
       erlc_paths: ["src"],
       erlc_include_path: "include",
       erlc_options: [:debug_info, :warnings_as_errors],
-      compilers: [:alcove_native] ++ Mix.compilers(),
+      compilers: [:alcove_native] ++ Mix.compilers() ++ [:alcove_docs],
       test_paths: ["test"],
       start_permanent: Mix.env() == :prod,
       deps: []
