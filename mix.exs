@@ -15,10 +15,30 @@ end
 defmodule Alcove.MixProject do
   use Mix.Project
 
+  @description "Control plane for Unix processes: fork, namespaces, syscalls and exec from the BEAM"
+
+  # What a consumer's build needs, and the only list of it: src/alcove.app.src
+  # repeats it for rebar3 (make package-check fails if the two differ, or if
+  # a project using exactly these files as a dependency does not build).
+  # cargo needs every workspace member, alcove_subreaper included; gen/ is
+  # not needed (the generated files are in src/ and lib/).
+  @files ~w(
+    src include lib
+    native/build.sh native/edoc.escript
+    native/alcove_proto/Cargo.toml native/alcove_proto/src
+    native/alcove_helper/Cargo.toml native/alcove_helper/src
+    native/alcove_nif/Cargo.toml native/alcove_nif/src
+    native/alcove_subreaper/Cargo.toml native/alcove_subreaper/src
+    Cargo.toml Cargo.lock rebar.config rebar.lock mix.exs
+    README.md LICENSE CHANGELOG.md
+  )
+
   def project do
     [
       app: :alcove,
       version: "0.1.0",
+      description: @description,
+      package: package(),
       elixir: "~> 1.14",
       elixirc_paths: ["lib/alcove.ex", "lib/alcove"],
       erlc_paths: ["src"],
@@ -33,5 +53,15 @@ defmodule Alcove.MixProject do
 
   def application do
     [extra_applications: []]
+  end
+
+  defp package do
+    [
+      licenses: ["ISC"],
+      # The project has no public address yet (no remote, none in the
+      # README): add its repository here and in src/alcove.app.src.
+      links: %{},
+      files: @files
+    ]
   end
 end
