@@ -21,7 +21,8 @@ defmodule Alcove.MixProject do
   # repeats it for rebar3 (make package-check fails if the two differ, or if
   # a project using exactly these files as a dependency does not build).
   # cargo needs every workspace member, alcove_subreaper included; gen/ is
-  # not needed (the generated files are in src/ and lib/).
+  # not needed (the generated files are in src/ and lib/); the Makefile is
+  # there for `make install-setuid` from the dependency's directory.
   @files ~w(
     src include lib
     native/build.sh native/edoc.escript
@@ -30,7 +31,7 @@ defmodule Alcove.MixProject do
     native/alcove_nif/Cargo.toml native/alcove_nif/src
     native/alcove_subreaper/Cargo.toml native/alcove_subreaper/src
     Cargo.toml Cargo.lock rebar.config rebar.lock mix.exs
-    README.md LICENSE CHANGELOG.md
+    README.md LICENSE CHANGELOG.md Makefile
   )
 
   def project do
