@@ -42,6 +42,15 @@ if [ "$files" != "$app_files" ]; then
     die "the files of mix.exs (<) and src/alcove.app.src (>) differ"
 fi
 
+# Nothing to fetch: no dependency in mix.exs nor in rebar.config.
+mix_deps=$(mix run --no-compile --no-deps-check --no-start -e 'IO.inspect(Mix.Project.config()[:deps])')
+[ "$mix_deps" = "[]" ] || die "mix.exs has dependencies: $mix_deps"
+rebar_deps=$(erl -noshell -eval '
+    {ok, Terms} = file:consult("rebar.config"),
+    io:format("~0p~n", [proplists:get_value(deps, Terms, [])]),
+    halt().')
+[ "$rebar_deps" = "[]" ] || die "rebar.config has dependencies: $rebar_deps"
+
 # The package: the listed files as they are on disk, minus what git
 # ignores (build output such as priv/).
 pkg="$work/alcove"
