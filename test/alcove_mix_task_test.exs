@@ -89,6 +89,18 @@ defmodule Alcove.MixTaskTest do
     assert_received {:mix_shell, :info, ["no newline at the end"]}
   end
 
+  test "the doc chunks task rebuilds a missing chunk, then has nothing to do" do
+    chunk = Path.join([Mix.Project.app_path(), "doc", "chunks", "alcove_caps.chunk"])
+    # The project's build made them before the tests ran.
+    assert Mix.Tasks.Compile.AlcoveDocs.run([]) == {:noop, []}
+
+    File.rm!(chunk)
+    assert Mix.Tasks.Compile.AlcoveDocs.run([]) == {:ok, []}
+    assert_received {:mix_shell, :info, ["alcove: doc chunks (edoc) for 1 of " <> _]}
+    assert {:docs_v1, _, :erlang, _, _, _, _} = Code.fetch_docs(:alcove_caps)
+    assert Mix.Tasks.Compile.AlcoveDocs.run([]) == {:noop, []}
+  end
+
   test "clean removes the installed files", %{root: root} do
     build_script(root, "mkdir -p priv && touch priv/alcove priv/alcove_nif.so\n")
     assert run_in(root, []) == {:ok, []}
