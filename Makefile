@@ -1,24 +1,39 @@
 # Two entry points on a fresh Debian 12 machine with Rust: `make demo` and
-# `make test`. Both install what is missing with apt first.
+# `make test`. Both install what is missing with apt first: the demo only
+# what it runs on (DEMO_PACKAGES, without recommended packages: it is built
+# with erlc, no rebar3, whose Debian package depends on the wx GUI toolkit
+# through reltool and common_test), the other targets what builds, tests
+# and lints (PACKAGES).
 
-PACKAGES := erlang-nox erlang-dev erlang-common-test erlang-proper erlang-proper-dev erlang-dialyzer elixir rebar3 busybox-static sudo
+DEMO_PACKAGES := erlang-base busybox-static
+PACKAGES := $(DEMO_PACKAGES) erlang-nox erlang-dev erlang-common-test erlang-proper erlang-proper-dev erlang-dialyzer erlang-edoc elixir rebar3 sudo
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 EBIN := _build/default/lib/alcove/ebin
+DEMO_APP := _build/demo/lib/alcove
 
 PREFIX ?= /usr/local
 GROUP ?= alcove
 
-.PHONY: install-setuid all deps build demo test test-rust test-erlang test-elixir check-gen bench bench-orig bench-compare bench-peers gen lint clean conformance fuzz soak
+.PHONY: install-setuid all deps demo-deps build demo docs test test-rust test-erlang test-elixir test-build-script package-check check-gen bench bench-orig bench-compare bench-peers gen lint clean conformance fuzz soak
 
 all: build
 
-deps:
-	@missing=$$(for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+# apt-get install the packages of $(1) that are not installed yet, with
+# the options $(2).
+define apt_install
+	@missing=$$(for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "installing:" $$missing; \
 		$(SUDO) apt-get update -qq && \
-		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2) $$missing; \
 	fi
+endef
+
+deps:
+	$(call apt_install,$(PACKAGES),)
+
+demo-deps:
+	$(call apt_install,$(DEMO_PACKAGES),--no-install-recommends)
 
 build: deps
 	rebar3 compile
@@ -29,12 +44,31 @@ example-%: build
 	erlc -o _build/examples -I include examples/$(subst -,_,$*)_sandbox.erl
 	erl -noshell -pa $(EBIN) -pa _build/examples -eval '$(subst -,_,$*)_sandbox:main()'
 
-demo: build
-	@mkdir -p _build/examples
+# The demo builds alcove with erlc into _build/demo (the NIF finds priv/
+# through the priv link), then runs examples/nsdemo.erl.
+demo: demo-deps
+	sh native/build.sh
+	@mkdir -p $(DEMO_APP)/ebin _build/examples
+	@ln -sfn ../../../../priv $(DEMO_APP)/priv
+	erlc +debug_info -I include -o $(DEMO_APP)/ebin src/*.erl
 	erlc -o _build/examples -I include examples/nsdemo.erl
-	erl -noshell -pa $(EBIN) -pa _build/examples -eval 'nsdemo:main()'
+	erl -noshell -pa $(DEMO_APP)/ebin -pa _build/examples -eval 'nsdemo:main()'
 
-test: build check-gen test-rust test-erlang test-elixir
+# HTML documentation of the Erlang modules (edoc) in doc/. The build also
+# writes their doc chunks, for h(alcove, execvp) in erl.
+docs: deps
+	escript native/edoc.escript html doc
+
+test: build check-gen test-build-script test-rust test-erlang test-elixir
+
+# native/build.sh's message when cargo is missing or too old.
+test-build-script:
+	sh test/build_sh_test.sh
+
+# The package (mix.exs's files) as a dependency of fresh Mix and rebar3
+# projects, offline: test/package_check.sh.
+package-check: deps
+	bash test/package_check.sh
 
 check-gen:
 	escript gen/gen_calls.escript check
@@ -130,4 +164,4 @@ install-setuid:
 	echo "installed $(PREFIX)/lib/alcove/alcove (setuid root, group $(GROUP)); $$conf:" && cat "$$conf"
 
 clean:
-	rm -rf _build target priv/alcove priv/alcove_nif.so
+	rm -rf _build target priv/alcove priv/alcove_nif.so doc

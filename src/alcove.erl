@@ -277,10 +277,10 @@
 -type ptr_val() :: integer() | binary() | cstruct().
 -type waitstatus() :: {exit_status, int32_t()} | {termsig, atom()} | {stopsig, atom()} | continued.
 -type filter() :: [atom()] | {allow, [atom()]} | {deny, [atom()]}.
-%% A capability set (capabilities(7)).
 -type caps_set() :: effective | permitted | inheritable | ambient | bounding.
-%% A capability, named as in capabilities(7), lower case: cap_chown, cap_net_bind_service...
+%% A capability set (capabilities(7)).
 -type caps_name() :: atom().
+%% A capability, named as in capabilities(7), lower case: cap_chown, cap_net_bind_service...
 
 -export_type([
     uint8_t/0, uint16_t/0, uint32_t/0, uint64_t/0,

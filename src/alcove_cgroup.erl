@@ -57,20 +57,17 @@
     | perf_event
     | pids
     | rdma.
-%% What layout/3 found: the unified (v2) mount point and the controllers
-%% its root offers (cgroup.controllers), each v1 hierarchy's mount point
-%% and controllers (`blkio' is named `io'), and the cgroup of the process
-%% at `Pipeline' in each hierarchy, keyed by mount point.
 -type layout() :: #{
     unified := binary() | undefined,
     unified_controllers := [controller()],
     v1 := [{binary(), [controller()]}],
     self := #{binary() => binary()}
 }.
-%% A group made by new/4: its directory in the unified hierarchy (if any)
-%% with the controllers enabled for it there, its directory in each v1
-%% hierarchy with that hierarchy's controllers, and the directories new/4
-%% created (removed again by remove/3).
+%% What layout/3 found: the unified (v2) mount point and the controllers
+%% its root offers (cgroup.controllers), each v1 hierarchy's mount point
+%% and controllers (`blkio' is named `io'), and the cgroup of the process
+%% at `Pipeline' in each hierarchy, keyed by mount point.
+
 -type group() :: #{
     name := [binary()],
     unified := binary() | undefined,
@@ -79,6 +76,11 @@
     created := [binary()],
     watches => [pos_integer()]
 }.
+%% A group made by new/4: its directory in the unified hierarchy (if any)
+%% with the controllers enabled for it there, its directory in each v1
+%% hierarchy with that hierarchy's controllers, and the directories new/4
+%% created (removed again by remove/3).
+
 -type limit() ::
     memory_max | memory_high | pids_max | cpu_max | cpu_weight | io_max | atom() | binary().
 -type io_limit() :: #{rbps | wbps | riops | wiops => non_neg_integer() | max}.

@@ -49,8 +49,9 @@
 
 -type code() :: 0..16#ffff.
 -type jump_offset() :: 0..16#ff.
-%% The constant: unsigned, or negative for the same 32 bits.
 -type k() :: -16#80000000..16#ffffffff.
+%% The constant: unsigned, or negative for the same 32 bits.
+
 -type insn() :: #alcove_insn{} | {code(), jump_offset(), jump_offset(), k()}.
 -type field() ::
     nr | arch | instruction_pointer | {args, 0..5} | {args, 0..5, low | high}.

@@ -64,8 +64,41 @@ defmodule Alcove.MixTaskTest do
     assert diagnostic.file == Path.join(root, "native/build.sh")
     assert diagnostic.message =~ "native/build.sh exited with status 101"
     assert diagnostic.message =~ "error: could not compile"
+    # Each line was shown as it came, then the status.
+    assert_received {:mix_shell, :info, ["error: could not compile"]}
     assert_received {:mix_shell, :error, [message]}
-    assert message == diagnostic.message
+    assert message == "native/build.sh exited with status 101 (its output is above)"
+  end
+
+  test "the script's output is shown line by line, a long line whole", %{root: root} do
+    long = String.duplicate("x", 10_000)
+
+    build_script(root, """
+    echo "alcove: building"
+    echo "   Compiling alcove_helper" >&2
+    printf '%s\\n' #{long}
+    mkdir -p priv && touch priv/alcove priv/alcove_nif.so
+    printf 'no newline at the end'
+    """)
+
+    assert run_in(root, []) == {:ok, []}
+    assert_received {:mix_shell, :info, ["Building native code (native/build.sh)"]}
+    assert_received {:mix_shell, :info, ["alcove: building"]}
+    assert_received {:mix_shell, :info, ["   Compiling alcove_helper"]}
+    assert_received {:mix_shell, :info, [^long]}
+    assert_received {:mix_shell, :info, ["no newline at the end"]}
+  end
+
+  test "the doc chunks task rebuilds a missing chunk, then has nothing to do" do
+    chunk = Path.join([Mix.Project.app_path(), "doc", "chunks", "alcove_caps.chunk"])
+    # The project's build made them before the tests ran.
+    assert Mix.Tasks.Compile.AlcoveDocs.run([]) == {:noop, []}
+
+    File.rm!(chunk)
+    assert Mix.Tasks.Compile.AlcoveDocs.run([]) == {:ok, []}
+    assert_received {:mix_shell, :info, ["alcove: doc chunks (edoc) for 1 of " <> _]}
+    assert {:docs_v1, _, :erlang, _, _, _, _} = Code.fetch_docs(:alcove_caps)
+    assert Mix.Tasks.Compile.AlcoveDocs.run([]) == {:noop, []}
   end
 
   test "clean removes the installed files", %{root: root} do

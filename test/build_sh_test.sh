@@ -1,0 +1,128 @@
+#!/bin/sh
+# native/build.sh's check of the Rust toolchain, run on a copy of the
+# script (so nothing is installed into this checkout's priv/) with a PATH
+# whose cargo is missing, a fake printing an old or a new version, or
+# broken. Run by `make test` (make test-build-script).
+set -u
+root=$(cd "$(dirname "$0")/.." && pwd)
+need=$(sed -n 's/^rust-version *= *"\([0-9.]*\)".*/\1/p' "$root/Cargo.toml")
+failures=0
+tests=0
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+fail() {
+    echo "FAIL: $*"
+    failures=$((failures + 1))
+}
+
+# A scratch project: the script, the workspace manifest and a PATH holding
+# only what the script runs besides cargo.
+setup() {
+    rm -rf "$tmp/project" "$tmp/bin"
+    mkdir -p "$tmp/project/native" "$tmp/bin"
+    cp "$root/native/build.sh" "$tmp/project/native/build.sh"
+    cp "$root/Cargo.toml" "$tmp/project/Cargo.toml"
+    for tool in sh sed dirname mkdir install mv; do
+        ln -s "$(command -v "$tool")" "$tmp/bin/$tool"
+    done
+    : >"$tmp/cargo.log"
+}
+
+# fake_cargo VERSION_OUTPUT [STATUS]: a cargo that logs its arguments,
+# answers --version and, for build, writes what cargo would.
+fake_cargo() {
+    cat >"$tmp/bin/cargo" <<EOF
+#!/bin/sh
+echo "\$*" >>"$tmp/cargo.log"
+case "\$1" in
+--version) echo "$1"; exit ${2:-0} ;;
+fetch) exit 0 ;;
+build)
+    mkdir -p "\${CARGO_TARGET_DIR:-target}/release"
+    echo helper >"\${CARGO_TARGET_DIR:-target}/release/alcove"
+    echo nif >"\${CARGO_TARGET_DIR:-target}/release/libalcove_nif.so"
+    echo "   Compiling alcove_helper (fake)" >&2
+    exit 0 ;;
+esac
+exit 3
+EOF
+    chmod +x "$tmp/bin/cargo"
+}
+
+# run_build: the script's combined output in $out, its status in $status.
+run_build() {
+    tests=$((tests + 1))
+    out=$(cd "$tmp" && env -i PATH="$tmp/bin" HOME="$tmp" sh "$tmp/project/native/build.sh" 2>&1)
+    status=$?
+}
+
+expect_refused() {
+    name=$1
+    shift
+    if [ "$status" -eq 0 ]; then
+        fail "$name: exit status 0, expected non-zero; output: $out"
+    fi
+    for text in "$@"; do
+        case "$out" in
+        *"$text"*) ;;
+        *) fail "$name: output lacks '$text': $out" ;;
+        esac
+    done
+    if grep -q '^build' "$tmp/cargo.log"; then
+        fail "$name: cargo build ran"
+    fi
+    if [ -e "$tmp/project/priv" ]; then
+        fail "$name: priv/ was written"
+    fi
+}
+
+[ -n "$need" ] || fail "no rust-version in Cargo.toml"
+
+# No cargo at all.
+setup
+run_build
+expect_refused "no cargo" "alcove needs cargo >= $need (Rust)" "found no cargo in PATH" "rustup"
+
+# Debian 12's cargo.
+setup
+fake_cargo "cargo 1.65.0"
+run_build
+expect_refused "cargo 1.65" "alcove needs cargo >= $need (Rust), found 1.65.0 at $tmp/bin/cargo" "rustup"
+
+# A minor version that compares below as a number but not as a string.
+need_major=${need%%.*}
+setup
+fake_cargo "cargo $need_major.9.0 (0a0b0c0d 2020-01-01)"
+run_build
+expect_refused "cargo $need_major.9" "found $need_major.9.0 at $tmp/bin/cargo"
+
+# A cargo that cannot say its version (rustup without a toolchain).
+setup
+fake_cargo "error: rustup could not choose a version of cargo to run" 1
+run_build
+expect_refused "broken cargo" "alcove needs cargo >= $need (Rust)" "rustup could not choose a version"
+
+# New enough: the build runs, says so, and installs both files.
+for version in "cargo $need.0 (f2d3ce0bd 2026-03-21)" "cargo $need_major.100.0-nightly (abc 2030-01-01)" "cargo $((need_major + 1)).0.0"; do
+    setup
+    fake_cargo "$version"
+    run_build
+    if [ "$status" -ne 0 ]; then
+        fail "$version: exit status $status; output: $out"
+    fi
+    case "$out" in
+    *"alcove: building the native code with cargo"*"Compiling alcove_helper (fake)"*) ;;
+    *) fail "$version: no progress lines: $out" ;;
+    esac
+    grep -q '^build --release' "$tmp/cargo.log" || fail "$version: cargo build --release did not run"
+    [ "$(cat "$tmp/project/priv/alcove" 2>/dev/null)" = helper ] || fail "$version: priv/alcove not installed"
+    [ "$(cat "$tmp/project/priv/alcove_nif.so" 2>/dev/null)" = nif ] || fail "$version: priv/alcove_nif.so not installed"
+done
+
+if [ "$failures" -ne 0 ]; then
+    echo "build_sh_test: $failures failed checks in $tests cases"
+    exit 1
+fi
+echo "build_sh_test: $tests cases passed"
