@@ -151,7 +151,7 @@ erl_stub(Nr, {Name, _Fam, Args, Ret, OSes, Props}) ->
 %% are not a task's to make.
 proc_hand_written() ->
     [fork, clone, execvp, execve, fexecve, exit, cpid, setcpid, getrlimit, setrlimit,
-     select, sigaction, filter, fcntl, open, mount, setns, jail, eof].
+     select, sigaction, filter, fcntl, open, mount, setns, jail, eof, fork_exec].
 
 proc_calls(Numbered) ->
     [C || {_, {Name, _, _, _, _, _} = C} <- public(Numbered),
@@ -190,7 +190,7 @@ proc_type(Type) ->
              "int64_t", "pid_t", "fd", "mode_t", "uid_t", "gid_t", "off_t", "size_t", "ssize_t",
              "posix", "constant", "pipeline", "alcove_pid", "alcove_pid_field", "alcove_rlimit",
              "alcove_timeval", "fd_set", "cstruct", "ptr_arg", "ptr_val", "waitstatus", "filter",
-             "caps_set", "caps_name"],
+             "caps_set", "caps_name", "fork_exec_step"],
     lists:foldl(
         fun(T, Acc) ->
             re:replace(Acc, "(?<![a-z_:])" ++ T ++ "\\(\\)", "alcove:" ++ T ++ "()", [global, {return, list}])

@@ -1036,6 +1036,21 @@ defmodule Alcove do
     do: :alcove.fork(drv, pipeline, timeout)
 
   @doc ~S"""
+  `alcove`: Fork (or clone), apply Steps in the child, then exec Argv (searched on PATH like execvp), in one request: {error, {Step, Errno}} when a step fails, {error, Errno} when the exec does, and no process is left then.
+
+  Calls `:alcove.fork_exec/5`; `timeout` defaults to `:infinity`.
+  """
+  @spec fork_exec(
+          drv(),
+          pipeline(),
+          argv :: [iodata(), ...],
+          steps :: [:alcove.fork_exec_step()],
+          timeout()
+        ) :: {:ok, :alcove.pid_t()} | {:error, :alcove.posix() | {atom(), :alcove.posix()}}
+  def fork_exec(drv, pipeline, argv, steps, timeout \\ :infinity),
+    do: :alcove.fork_exec(drv, pipeline, argv, steps, timeout)
+
+  @doc ~S"""
   `getcwd(3)`: Get the working directory.
 
   Calls `:alcove.getcwd/3`; `timeout` defaults to `:infinity`.
