@@ -456,6 +456,17 @@ ex_example_lines(execvp) -> [
     "{:exit_status, 0}",
     "iex> Alcove.stdout(drv, [child])",
     "[\"hello\\n\"]"];
+ex_example_lines(fork_exec) -> [
+    {note, "Steps run in order in the child before the exec: `{:chdir, dir}`, `{:env, env}`, `{:setrlimit, resource, record}`, `{:setgroups, gids}`, `{:setgid, gid}`, `{:setuid, uid}`, `{:umask, mask}`, `:setsid`, `{:setpgid, pgid}`, `{:chroot, dir}`, `:no_new_privs`, `{:clone, flags}`, `{:cgroup, dir}`."},
+    "iex> {:ok, pid} = Alcove.fork_exec(drv, [], [\"sh\", \"-c\", \"pwd; echo $GREETING\"], chdir: \"/tmp\", env: [\"GREETING=hi\"])",
+    "iex> Alcove.event(drv, [pid], 5000)",
+    "{:exit_status, 0}",
+    "iex> IO.iodata_to_binary(Alcove.stdout(drv, [pid]))",
+    "\"/tmp\\nhi\\n\"",
+    "iex> Alcove.fork_exec(drv, [], [\"pwd\"], chdir: \"/nonexistent\")",
+    "{:error, {:chdir, :enoent}}",
+    "iex> Alcove.fork_exec(drv, [], [\"/nonexistent/program\"], [])",
+    "{:error, :enoent}"];
 ex_example_lines(exit) -> [
     "iex> {:ok, child} = Alcove.fork(drv, [])",
     "iex> Alcove.exit(drv, [child], 7)",
