@@ -30,6 +30,10 @@ pub struct ChildSetup<'a> {
     pub steps: &'a [Step],
     pub candidates: &'a [*const libc::c_char],
     pub argv: &'a [*const libc::c_char],
+    /// `/bin/sh`, a slot for the file, then argv past its first: a file
+    /// that is not an executable format is run by the shell, as execvp
+    /// does (filled here, no allocation).
+    pub sh_argv: Vec<*const libc::c_char>,
     /// None: the environment of the process at exec time.
     pub envp: Option<&'a [*const libc::c_char]>,
 }
@@ -39,7 +43,7 @@ extern "C" {
 }
 
 /// Run in the new child: never returns.
-pub fn run(setup: &ChildSetup) -> ! {
+pub fn run(mut setup: ChildSetup) -> ! {
     if setup.cgroup_procs >= 0 {
         // Into its teardown leaf first, while still privileged: what it
         // starts can then be killed with it. A failure leaves it in the
@@ -110,6 +114,16 @@ pub fn run(setup: &ChildSetup) -> ! {
         // NULL-terminated arrays the parent built and this copy still holds.
         unsafe { libc::execve(path, setup.argv.as_ptr(), envp) };
         errno = last_errno();
+        if errno == libc::ENOEXEC {
+            if let Some(slot) = setup.sh_argv.get_mut(1) {
+                *slot = path;
+                // SAFETY: as above; sh_argv is NULL-terminated and points
+                // into strings the parent built.
+                unsafe { libc::execve(c"/bin/sh".as_ptr(), setup.sh_argv.as_ptr(), envp) };
+                errno = last_errno();
+            }
+            break;
+        }
         match errno {
             libc::EACCES => denied = true,
             libc::ENOENT | libc::ENOTDIR | libc::ESTALE | libc::ELOOP | libc::ENAMETOOLONG

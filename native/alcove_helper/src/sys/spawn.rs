@@ -115,6 +115,8 @@ fn start(
 ) -> Result<libc::pid_t, i32> {
     let candidates = spawn_steps::pointers(&plan.candidates);
     let argv = spawn_steps::pointers(&plan.argv);
+    let mut sh_argv = vec![c"/bin/sh".as_ptr(), std::ptr::null()];
+    sh_argv.extend(argv.iter().skip(1));
     let envp = plan.env.as_deref().map(spawn_steps::pointers);
     let stderr = if state.opts.stderr_to_stdout == 1 || state.opts.pty == 1 {
         fds.stdout.1
@@ -134,6 +136,7 @@ fn start(
         steps: &plan.steps,
         candidates: &candidates,
         argv: &argv,
+        sh_argv,
         envp: envp.as_deref(),
     };
     // Signals stay blocked until the child has reset them: one caught in
@@ -147,7 +150,7 @@ fn start(
         (None, None) => crate::sys::process::fork_child(),
     };
     if pid == Ok(0) {
-        spawn_child::run(&setup);
+        spawn_child::run(setup);
     }
     crate::signals::restore_mask(&saved_mask);
     pid.map_err(|errno| errno as i32)
