@@ -61,4 +61,3 @@ impl ChildFds {
         [self.ctl.1, self.stdin.1, self.stdout.1, self.stderr.1]
     }
 }
-

@@ -126,8 +126,13 @@ pub fn run(mut setup: ChildSetup) -> ! {
         }
         match errno {
             libc::EACCES => denied = true,
-            libc::ENOENT | libc::ENOTDIR | libc::ESTALE | libc::ELOOP | libc::ENAMETOOLONG
-            | libc::ENODEV | libc::ETIMEDOUT => {}
+            libc::ENOENT
+            | libc::ENOTDIR
+            | libc::ESTALE
+            | libc::ELOOP
+            | libc::ENAMETOOLONG
+            | libc::ENODEV
+            | libc::ETIMEDOUT => {}
             _ => break,
         }
     }
@@ -184,9 +189,9 @@ fn arm_parent_death() {
     unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) };
 }
 
+/// errno, read in place (no allocation).
 fn last_errno() -> i32 {
-    // SAFETY: errno's location is the calling thread's, always valid.
-    unsafe { *libc::__errno_location() }
+    nix::errno::Errno::last_raw()
 }
 
 fn fail(report_fd: RawFd, index: i32) -> ! {

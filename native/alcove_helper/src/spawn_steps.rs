@@ -140,9 +140,9 @@ fn decode_step(plan: &mut Plan, item: &Value) -> Result<(), DecodeError> {
             let limit = crate::sys::limits::rlimit_record(args.get(1)?)?;
             Ok(Step::Setrlimit(resource, limit.rlim_cur, limit.rlim_max))
         })),
-        "setgroups" => step(
-            arity(1).and_then(|_| Ok(Step::Setgroups(crate::sys::ids::gid_list(&args, 0)?))),
-        ),
+        "setgroups" => {
+            step(arity(1).and_then(|_| Ok(Step::Setgroups(crate::sys::ids::gid_list(&args, 0)?))))
+        }
         "setgid" => step(arity(1).and_then(|_| Ok(Step::Setgid(args.u32(0)?)))),
         "setuid" => step(arity(1).and_then(|_| Ok(Step::Setuid(args.u32(0)?)))),
         "umask" => step(arity(1).and_then(|_| {
@@ -182,7 +182,11 @@ fn decode_step(plan: &mut Plan, item: &Value) -> Result<(), DecodeError> {
 /// The step names as static strings (the error term outlives the input).
 fn static_name(name: &str) -> &'static str {
     const NAMES: &[&str] = &["setrlimit", "clone", "cgroup"];
-    NAMES.iter().find(|n| **n == name).copied().unwrap_or("step")
+    NAMES
+        .iter()
+        .find(|n| **n == name)
+        .copied()
+        .unwrap_or("step")
 }
 
 /// execvp(3)'s search, done before the fork: a name with a slash is

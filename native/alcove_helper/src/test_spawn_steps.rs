@@ -81,7 +81,11 @@ fn bad_shapes_are_badarg() {
         tuple(vec![atom("setuid"), atom("root")]),
         tuple(vec![atom("setsid"), Value::Int(1)]),
         tuple(vec![atom("umask"), Value::Int(0o10000)]),
-        tuple(vec![atom("setrlimit"), atom("rlimit_nofile"), Value::Int(1)]),
+        tuple(vec![
+            atom("setrlimit"),
+            atom("rlimit_nofile"),
+            Value::Int(1),
+        ]),
         tuple(vec![atom("unknown_step"), Value::Int(1)]),
         Value::Int(3),
         tuple(vec![]),

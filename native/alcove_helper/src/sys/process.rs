@@ -1,9 +1,9 @@
 //! Process calls: fork(2), clone(2), getpid(2), exit(3), kill(2).
 
 use crate::args::{Args, CallError, CallResult};
+use crate::child_fds::ChildFds;
 use crate::consts::{clone::CLONE, signal::SIGNAL};
 use crate::fdio;
-use crate::child_fds::ChildFds;
 use crate::state::{Child, CtlState, State};
 use alcove_proto::{FrameReader, Value};
 use nix::errno::Errno;

@@ -31,10 +31,7 @@ pub fn fork_exec(state: &mut State, args: &Args) -> CallResult {
     };
     if state.depth >= state.opts.maxforkdepth
         || state.children.len() as i64
-            >= state
-                .opts
-                .maxchild
-                .min(crate::sys::process::nofile_limit())
+            >= state.opts.maxchild.min(crate::sys::process::nofile_limit())
     {
         return Err(CallError::Errno(libc::EAGAIN));
     }
@@ -67,7 +64,14 @@ pub fn fork_exec(state: &mut State, args: &Args) -> CallResult {
         None => crate::teardown::child_dir(state),
     };
     let procs = leaf.as_deref().and_then(open_leaf);
-    let pid = start(state, &plan, &fds, report_write, cgroup_dir.as_ref(), procs.as_ref());
+    let pid = start(
+        state,
+        &plan,
+        &fds,
+        report_write,
+        cgroup_dir.as_ref(),
+        procs.as_ref(),
+    );
     fdio::close(report_write);
     fds.child_ends().into_iter().for_each(fdio::close);
     drop(procs);
@@ -143,9 +147,7 @@ fn start(
     // between would run the helper's handler in the child.
     let saved_mask = crate::signals::block_all();
     let pid = match (cgroup_dir, plan.clone_flags) {
-        (Some(dir), flags) => {
-            crate::sys::cgroup::clone3_into(flags.unwrap_or(0), dir.as_raw_fd())
-        }
+        (Some(dir), flags) => crate::sys::cgroup::clone3_into(flags.unwrap_or(0), dir.as_raw_fd()),
         (None, Some(flags)) => crate::sys::process::clone_fork(flags),
         (None, None) => crate::sys::process::fork_child(),
     };
@@ -214,7 +216,11 @@ pub fn on_report(state: &mut State, pid: i32, reaped: bool) {
     };
     fdio::close(fd);
     let child = &mut state.children[idx];
-    let steps = child.exec_report.take().map(|r| r.steps).unwrap_or_default();
+    let steps = child
+        .exec_report
+        .take()
+        .map(|r| r.steps)
+        .unwrap_or_default();
     let Some((index, errno)) = failure else {
         child.ctl_state = CtlState::Execed;
         let reply = Value::ok_with(Value::Int(pid as i64));
