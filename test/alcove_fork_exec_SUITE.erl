@@ -7,10 +7,11 @@
 -include_lib("stdlib/include/assert.hrl").
 -include("alcove.hrl").
 
--export([output_and_status/0, chdir_env_umask/0, setrlimit/0, credentials/0, namespaces/0, cgroup/0, no_new_privs/0, chroot/0, failing_step/0, missing_program/0, bad_shapes/0, stdin_eof/0, output_before_exit/0, owner_is_caller/0, kill/0, at_depth/0, only_stdio_fds/0, burst/0, run_result/0, run_timeout_kills_tree/0, run_max_output/0, run_errors/0]).
+-export([output_and_status/0, flowcontrol/0, signal_state/0, process_group/0, chdir_env_umask/0, setrlimit/0, credentials/0, namespaces/0, cgroup/0, no_new_privs/0, chroot/0, failing_step/0, missing_program/0, bad_shapes/0, stdin_eof/0, output_before_exit/0, owner_is_caller/0, kill/0, at_depth/0, only_stdio_fds/0, burst/0, run_result/0, run_timeout_kills_tree/0, run_max_output/0, run_errors/0]).
 -export([all/0, groups/0, init_per_testcase/2, end_per_testcase/2]).
 -export([
-    output_and_status/1, chdir_env_umask/1, setrlimit/1, credentials/1, namespaces/1,
+    output_and_status/1, flowcontrol/1, signal_state/1, process_group/1,
+    chdir_env_umask/1, setrlimit/1, credentials/1, namespaces/1,
     cgroup/1, no_new_privs/1, chroot/1, failing_step/1, missing_program/1, bad_shapes/1,
     stdin_eof/1, output_before_exit/1, owner_is_caller/1, kill/1, at_depth/1, only_stdio_fds/1,
     burst/1, run_result/1, run_timeout_kills_tree/1, run_max_output/1, run_errors/1
@@ -23,7 +24,7 @@ groups() ->
     [
         {spawn, [], [output_and_status, failing_step, missing_program, bad_shapes]},
         {steps, [], [chdir_env_umask, setrlimit, credentials, namespaces, cgroup, no_new_privs, chroot]},
-        {lifecycle, [], [stdin_eof, output_before_exit, owner_is_caller, kill, at_depth,
+        {lifecycle, [], [stdin_eof, output_before_exit, flowcontrol, signal_state, process_group, owner_is_caller, kill, at_depth,
                          only_stdio_fds, burst]},
         {proc, [], [run_result, run_timeout_kills_tree, run_max_output, run_errors]}
     ].
@@ -212,6 +213,38 @@ output_before_exit(Config) ->
     {Out, Exit} = spawn_read(Drv, ["head", "-c", integer_to_list(Size), "/dev/zero"], []),
     ?assertEqual({exit_status, 0}, Exit),
     ?assertEqual(Size, byte_size(Out)).
+
+flowcontrol() -> [{doc, "Flow control at 0 holds the output, and the exit event behind it, until granted."}].
+flowcontrol(Config) ->
+    Drv = drv(Config),
+    % Inherited by the children made from now on, as with fork.
+    true = alcove:setopt(Drv, [], flowcontrol, 0),
+    {ok, Pid} = alcove:fork_exec(Drv, [], ["echo", "held"], []),
+    ?assertEqual(ok, alcove_ct:wait_until(fun() -> alcove_ct:proc_state(Pid) =:= gone end)),
+    receive
+        {_, Drv, [Pid], _} = Early -> ct:fail({not_held, Early})
+    after 0 -> ok
+    end,
+    true = alcove:setcpid(Drv, [], Pid, flowcontrol, 1),
+    ?assertEqual({<<"held\n">>, {exit_status, 0}}, alcove_ct:read_until_exit(Drv, [Pid])).
+
+signal_state() -> [{doc, "The program starts with no signal blocked or ignored, as an exec'd helper leaves it."}].
+signal_state(Config) ->
+    Drv = drv(Config),
+    ?assertEqual({<<"SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n">>, {exit_status, 0}},
+                 spawn_read(Drv, ["grep", "-E", "^Sig(Ign|Blk)", "/proc/self/status"], [])).
+
+process_group() -> [{doc, "The program leads a process group of its own, or a session with setsid."}].
+process_group(Config) ->
+    Drv = drv(Config),
+    {Out, {exit_status, 0}} = spawn_read(Drv, ["sh", "-c", "echo $$; ps -o pgid= -o sid= -p $$"], []),
+    [Pid, Ids] = lines(Out),
+    [Pgid, Sid] = string:lexemes(Ids, " "),
+    ?assertEqual(Pid, Pgid),
+    ?assertNotEqual(Pid, Sid),
+    {Out2, {exit_status, 0}} = spawn_read(Drv, ["sh", "-c", "echo $$; ps -o pgid= -o sid= -p $$"], [setsid]),
+    [Pid2, Ids2] = lines(Out2),
+    ?assertEqual([Pid2, Pid2], string:lexemes(Ids2, " ")).
 
 owner_is_caller() -> [{doc, "The calling process owns its program: another process's spawn goes to it, not to us."}].
 owner_is_caller(Config) ->

@@ -54,8 +54,6 @@ pub fn fork_exec(state: &mut State, args: &Args) -> CallResult {
             return Err(CallError::Errno(errno));
         }
     };
-    // Output queued upstream must not be duplicated into the child.
-    crate::event_loop::flush_upstream(state);
     // A leaf in the teardown tree, as a forked helper gets, unless the
     // program goes into a cgroup of the caller's.
     crate::teardown::ensure_own(state);
@@ -136,7 +134,8 @@ fn start(
         cgroup_procs: procs.map_or(-1, AsRawFd::as_raw_fd),
         own_group: !plan.sets_group(),
         no_new_privs: state.opts.no_new_privs == 1,
-        die_with_parent: !state.outlive,
+        // As every forked child: its helper's end is its end.
+        die_with_parent: true,
         steps: &plan.steps,
         candidates: &candidates,
         argv: &argv,
