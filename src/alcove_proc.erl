@@ -566,7 +566,7 @@ sh(Task, Command) ->
 
 system(Task, Argv) ->
     % stdout and stderr in the order they came, as one binary.
-    case spawn_collect(Task, Argv, [], #{}) of
+    case spawn_collect(Task, Argv, [], #{}, keep_stdin) of
         {ok, _Status, Chunks} -> iolist_to_binary([Data || {_, Data} <- Chunks]);
         % The task went first: what the program wrote until then.
         {down, _Reason, Chunks} -> iolist_to_binary([Data || {_, Data} <- Chunks]);
@@ -612,7 +612,7 @@ run(Task, Argv, Opts) when is_list(Opts) ->
     run(Task, Argv, maps:from_list(Opts));
 run(Task, Argv, Opts) when is_map(Opts) ->
     Steps = run_steps(Opts),
-    case spawn_collect(Task, Argv, Steps, Opts) of
+    case spawn_collect(Task, Argv, Steps, Opts, close_stdin) of
         {ok, Status, Chunks} ->
             {ok, (split(Chunks))#{status => Status}};
         {error, {Why, Chunks}} when Why =:= timeout; Why =:= max_output ->
@@ -651,22 +651,23 @@ split(Chunks) ->
 
 %% fork_exec from the calling process (which owns the program and gets
 %% its messages), then its output as [{stdout | stderr, Data}] in order.
-spawn_collect(Task, Argv, Steps, Opts) ->
+%% cmd/2 leaves the program's stdin open, as it always did; run/3 closes
+%% it after writing the `stdin' option.
+spawn_collect(Task, Argv, Steps, Opts, Stdin) ->
     Drv = drv(Task),
     Pipeline = pipeline(Task),
     case alcove:fork_exec(Drv, Pipeline, Argv, Steps) of
         {ok, OSPid} ->
             Child = Pipeline ++ [OSPid],
             _ =
-                case Opts of
-                    #{stdin := Data} ->
+                case {Stdin, Opts} of
+                    {keep_stdin, _} ->
+                        ok;
+                    {close_stdin, #{stdin := Data}} ->
                         ok = alcove:stdin(Drv, Child, Data),
                         alcove:eof(Drv, Child);
-                    #{} when map_size(Opts) > 0 ->
-                        alcove:eof(Drv, Child);
-                    #{} ->
-                        % cmd/2: stdin left open, as before.
-                        ok
+                    {close_stdin, _} ->
+                        alcove:eof(Drv, Child)
                 end,
             Monitor = erlang:monitor(process, Task),
             Timeout = maps:get(timeout, Opts, infinity),

@@ -7,10 +7,10 @@
 -include_lib("stdlib/include/assert.hrl").
 -include("alcove.hrl").
 
--export([output_and_status/0, flowcontrol/0, signal_state/0, process_group/0, chdir_env_umask/0, setrlimit/0, credentials/0, namespaces/0, cgroup/0, no_new_privs/0, chroot/0, failing_step/0, missing_program/0, bad_shapes/0, stdin_eof/0, output_before_exit/0, owner_is_caller/0, kill/0, at_depth/0, only_stdio_fds/0, burst/0, run_result/0, run_timeout_kills_tree/0, run_max_output/0, run_errors/0]).
+-export([output_and_status/0, owner_exit/0, teardown/0, flowcontrol/0, signal_state/0, process_group/0, chdir_env_umask/0, setrlimit/0, credentials/0, namespaces/0, cgroup/0, no_new_privs/0, chroot/0, failing_step/0, missing_program/0, bad_shapes/0, stdin_eof/0, output_before_exit/0, owner_is_caller/0, kill/0, at_depth/0, only_stdio_fds/0, burst/0, run_result/0, run_timeout_kills_tree/0, run_max_output/0, run_errors/0]).
 -export([all/0, groups/0, init_per_testcase/2, end_per_testcase/2]).
 -export([
-    output_and_status/1, flowcontrol/1, signal_state/1, process_group/1,
+    output_and_status/1, owner_exit/1, teardown/1, flowcontrol/1, signal_state/1, process_group/1,
     chdir_env_umask/1, setrlimit/1, credentials/1, namespaces/1,
     cgroup/1, no_new_privs/1, chroot/1, failing_step/1, missing_program/1, bad_shapes/1,
     stdin_eof/1, output_before_exit/1, owner_is_caller/1, kill/1, at_depth/1, only_stdio_fds/1,
@@ -24,7 +24,7 @@ groups() ->
     [
         {spawn, [], [output_and_status, failing_step, missing_program, bad_shapes]},
         {steps, [], [chdir_env_umask, setrlimit, credentials, namespaces, cgroup, no_new_privs, chroot]},
-        {lifecycle, [], [stdin_eof, output_before_exit, flowcontrol, signal_state, process_group, owner_is_caller, kill, at_depth,
+        {lifecycle, [], [stdin_eof, output_before_exit, flowcontrol, signal_state, process_group, owner_is_caller, owner_exit, teardown, kill, at_depth,
                          only_stdio_fds, burst]},
         {proc, [], [run_result, run_timeout_kills_tree, run_max_output, run_errors]}
     ].
@@ -264,6 +264,38 @@ owner_is_caller(Config) ->
             after 0 -> ok
             end
     after 10000 -> ct:fail(no_result)
+    end.
+
+owner_exit() -> [{doc, "When the process that spawned the program exits, the program is killed."}].
+owner_exit(Config) ->
+    Drv = drv(Config),
+    Self = self(),
+    {Owner, Ref} = spawn_monitor(fun() ->
+        {ok, Pid} = alcove:fork_exec(Drv, [], ["sleep", "60"], []),
+        Self ! {spawned, Pid}
+    end),
+    Pid = receive {spawned, P} -> P after 10000 -> ct:fail(no_spawn) end,
+    receive {'DOWN', Ref, process, Owner, _} -> ok end,
+    ?assertEqual(ok, alcove_ct:wait_until(fun() -> alcove_ct:ended(Pid) end)),
+    ?assertEqual(ok, alcove_ct:wait_until(fun() -> alcove:cpid(Drv, []) =:= [] end)).
+
+teardown() -> [{doc, "Stopping the driver ends the spawned programs, setsid'd ones and their children too."}].
+teardown(Config) ->
+    Drv = drv(Config),
+    {ok, Plain} = alcove:fork_exec(Drv, [], ["sleep", "60"], []),
+    {ok, P1} = alcove:fork(Drv, []),
+    {ok, Deep} = alcove:fork_exec(Drv, [P1], ["sh", "-c", "sleep 60 & echo $!; wait"], [setsid]),
+    {ok, Bin} = read_line(Drv, [P1, Deep]),
+    Grandchild = binary_to_integer(string:trim(Bin)),
+    unlink(Drv),
+    ok = alcove_drv:stop(Drv),
+    [?assertEqual(ok, alcove_ct:wait_until(fun() -> alcove_ct:ended(P) end))
+     || P <- [Plain, Deep, Grandchild]].
+
+read_line(Drv, Pipeline) ->
+    receive
+        {alcove_stdout, Drv, Pipeline, Data} -> {ok, Data}
+    after 10000 -> ct:fail(no_line)
     end.
 
 kill() -> [{doc, "alcove:kill/4 ends the program: {termsig, sigkill}."}].

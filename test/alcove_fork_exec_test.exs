@@ -6,7 +6,7 @@ defmodule Alcove.ForkExecTest do
   import Alcove.TestHelper
 
   doctest Alcove, only: [fork_exec: 5]
-  doctest Alcove.Proc, only: [run: 3, fork_exec: 3]
+  # Alcove.Proc's examples (run/3, fork_exec/3) run in alcove_proc_test.exs.
 
   setup do
     {:ok, drv} = Alcove.Drv.start_link()
@@ -99,6 +99,11 @@ defmodule Alcove.ForkExecTest do
     test "stdout and stderr apart, with the status", %{root: root} do
       assert Alcove.Proc.run(root, ["sh", "-c", "echo a; echo b >&2; kill -TERM $$"]) ==
                {:ok, %{status: {:termsig, :sigterm}, stdout: "a\n", stderr: "b\n"}}
+    end
+
+    test "stdin is closed even without the option", %{root: root} do
+      assert Alcove.Proc.run(root, ["cat"]) ==
+               {:ok, %{status: {:exit_status, 0}, stdout: "", stderr: ""}}
     end
 
     test "options as a map", %{root: root} do
