@@ -47,7 +47,9 @@ pub fn fork_exec(state: &mut State, args: &Args) -> CallResult {
     };
     let pty = state.opts.pty == 1;
     let fds = ChildFds::new(pty, false).map_err(CallError::Errno)?;
-    let (report_read, report_write) = match fdio::pipe() {
+    // Non-blocking from the start: the loop reads it; the child's one
+    // 8-byte write to an empty pipe never blocks either way.
+    let (report_read, report_write) = match fdio::pipe_nonblock() {
         Ok(pipe) => pipe,
         Err(errno) => {
             close_fds(&fds);
@@ -92,7 +94,6 @@ pub fn fork_exec(state: &mut State, args: &Args) -> CallResult {
             };
         }
     };
-    fdio::set_nonblock(report_read);
     crate::teardown::adopt(state, pid, leaf);
     let mut child = crate::sys::process::new_child(state, pid, &fds);
     child.exec_report = Some(ExecReport {
