@@ -221,3 +221,7 @@ pub fn decode_report(bytes: &[u8]) -> Option<(i32, i32)> {
     let errno = i32::from_ne_bytes(bytes.get(4..8)?.try_into().ok()?);
     Some((index, errno))
 }
+
+#[cfg(test)]
+#[path = "test_spawn_child.rs"]
+mod tests;
