@@ -626,6 +626,9 @@ run(Task, Argv, Opts) when is_map(Opts) ->
 run_steps(Opts) ->
     Known = [cwd, env, stdin, timeout, max_output, uid, gid, groups, namespaces, cgroup],
     _ = [erlang:error(badarg, [Opts]) || K <- maps:keys(Opts), not lists:member(K, Known)],
+    Limit = fun(infinity) -> true; (N) -> is_integer(N) andalso N >= 0 end,
+    _ = [erlang:error(badarg, [Opts]) || K <- [timeout, max_output],
+                                         is_map_key(K, Opts), not Limit(maps:get(K, Opts))],
     Step = fun(Key, Tag) ->
         case Opts of
             #{Key := Value} -> [{Tag, Value}];
@@ -674,7 +677,7 @@ spawn_collect(Task, Argv, Steps, Opts, Stdin) ->
             Deadline =
                 case Timeout of
                     infinity -> infinity;
-                    Ms when is_integer(Ms), Ms >= 0 -> erlang:monotonic_time(millisecond) + Ms
+                    Ms -> erlang:monotonic_time(millisecond) + Ms
                 end,
             Cap = maps:get(max_output, Opts, infinity),
             Result = gather(Drv, Child, Monitor, Deadline, Cap, 0, []),

@@ -404,6 +404,8 @@ run_errors(_Config) ->
         ?assertEqual({error, {chdir, enoent}}, alcove_proc:run(Root, ["true"], [{cwd, "/nonexistent"}])),
         ?assertEqual({error, enoent}, alcove_proc:run(Root, ["/nonexistent/program"])),
         ?assertError(badarg, alcove_proc:run(Root, ["true"], #{bogus => 1})),
+        ?assertError(badarg, alcove_proc:run(Root, ["true"], #{timeout => -1})),
+        ?assertError(badarg, alcove_proc:run(Root, ["true"], [{max_output, many}])),
         ?assertEqual([], alcove_proc:cpid(Root))
     after
         alcove_proc:stop(Root)
