@@ -189,6 +189,17 @@ alcove_spawn_true(Drv, True, N) ->
     end,
     alcove_spawn_true(Drv, True, N - 1).
 
+%% The same, in one request: alcove:fork_exec/4 (ours only).
+alcove_fork_exec_true(_Drv, _True, 0) ->
+    ok;
+alcove_fork_exec_true(Drv, True, N) ->
+    {ok, C} = alcove:fork_exec(Drv, [], [True], []),
+    receive
+        {alcove_event, Drv, [C], {exit_status, 0}} -> ok
+    after 5000 -> error({no_exit_event, C})
+    end,
+    alcove_fork_exec_true(Drv, True, N - 1).
+
 alcove_stdout(Drv, Bytes) ->
     Head = exe("head"),
     {ok, C} = alcove:fork(Drv, []),
@@ -278,10 +289,20 @@ peers(Target) when Target =:= ours; Target =:= original ->
     True = exe("true"),
     _ = alcove_spawn_true(Drv, True, 20),
     Spawn = rate(400, fun() -> alcove_spawn_true(Drv, True, 400) end),
+    % The original has no fork_exec: the figure is ours alone.
+    ForkExec =
+        case Target of
+            ours ->
+                _ = alcove_fork_exec_true(Drv, True, 20),
+                [{spawn_true_fork_exec, rate(400, fun() -> alcove_fork_exec_true(Drv, True, 400) end),
+                  "spawns/s", higher}];
+            original ->
+                []
+        end,
     Stdout = alcove_stdout(Drv, 256 * ?MiB),
     Echo = alcove_echo(Drv, exe("cat"), 64 * ?MiB),
     ok = stop_drv(Target, Drv),
-    peer_figures(Spawn, Stdout, Echo);
+    peer_figures(Spawn, Stdout, Echo) ++ ForkExec;
 peers(port) ->
     True = exe("true"),
     _ = port_true_loop(True, 20),
@@ -655,9 +676,18 @@ report(peers, Terms) ->
     [begin
          {Unit, _} = unit_of(Terms, F),
          Med = fun(T) -> median(values(Terms, T, F)) end,
-         row([Name, Unit | [num(Med(T)) ++ " (" ++ num(minimum(values(Terms, T, F))) ++ ")" || T <- Targets]]
+         % A figure a target does not have (spawn_true_fork_exec is
+         % ours alone) is a dash, and so is its ratio.
+         Cell = fun(T) ->
+             case values(Terms, T, F) of
+                 [] -> "-";
+                 Vs -> num(median(Vs)) ++ " (" ++ num(minimum(Vs)) ++ ")"
+             end
+         end,
+         row([Name, Unit | [Cell(T) || T <- Targets]]
              ++ [ratio(Med(ours), Med(T)) || T <- Others])
      end || {F, Name} <- [{spawn_true, "spawn `/bin/true`, wait for its exit"},
+                          {spawn_true_fork_exec, "spawn `/bin/true` with fork_exec (one request), wait for its exit"},
                           {stdout_256m, "child stdout, 256 MiB"},
                           {cat_echo_64m, "`cat` echo, 64 MiB (32 KiB writes)"}]],
     ok.

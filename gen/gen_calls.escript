@@ -151,7 +151,7 @@ erl_stub(Nr, {Name, _Fam, Args, Ret, OSes, Props}) ->
 %% are not a task's to make.
 proc_hand_written() ->
     [fork, clone, execvp, execve, fexecve, exit, cpid, setcpid, getrlimit, setrlimit,
-     select, sigaction, filter, fcntl, open, mount, setns, jail, eof].
+     select, sigaction, filter, fcntl, open, mount, setns, jail, eof, fork_exec].
 
 proc_calls(Numbered) ->
     [C || {_, {Name, _, _, _, _, _} = C} <- public(Numbered),
@@ -190,7 +190,7 @@ proc_type(Type) ->
              "int64_t", "pid_t", "fd", "mode_t", "uid_t", "gid_t", "off_t", "size_t", "ssize_t",
              "posix", "constant", "pipeline", "alcove_pid", "alcove_pid_field", "alcove_rlimit",
              "alcove_timeval", "fd_set", "cstruct", "ptr_arg", "ptr_val", "waitstatus", "filter",
-             "caps_set", "caps_name"],
+             "caps_set", "caps_name", "fork_exec_step"],
     lists:foldl(
         fun(T, Acc) ->
             re:replace(Acc, "(?<![a-z_:])" ++ T ++ "\\(\\)", "alcove:" ++ T ++ "()", [global, {return, list}])
@@ -456,6 +456,17 @@ ex_example_lines(execvp) -> [
     "{:exit_status, 0}",
     "iex> Alcove.stdout(drv, [child])",
     "[\"hello\\n\"]"];
+ex_example_lines(fork_exec) -> [
+    {note, "Steps run in order in the child before the exec: `{:chdir, dir}`, `{:env, env}`, `{:setrlimit, resource, record}`, `{:setgroups, gids}`, `{:setgid, gid}`, `{:setuid, uid}`, `{:umask, mask}`, `:setsid`, `{:setpgid, pgid}`, `{:chroot, dir}`, `:no_new_privs`, `{:clone, flags}`, `{:cgroup, dir}`."},
+    "iex> {:ok, pid} = Alcove.fork_exec(drv, [], [\"sh\", \"-c\", \"pwd; echo $GREETING\"], chdir: \"/tmp\", env: [\"GREETING=hi\"])",
+    "iex> Alcove.event(drv, [pid], 5000)",
+    "{:exit_status, 0}",
+    "iex> IO.iodata_to_binary(Alcove.stdout(drv, [pid]))",
+    "\"/tmp\\nhi\\n\"",
+    "iex> Alcove.fork_exec(drv, [], [\"pwd\"], chdir: \"/nonexistent\")",
+    "{:error, {:chdir, :enoent}}",
+    "iex> Alcove.fork_exec(drv, [], [\"/nonexistent/program\"], [])",
+    "{:error, :enoent}"];
 ex_example_lines(exit) -> [
     "iex> {:ok, child} = Alcove.fork(drv, [])",
     "iex> Alcove.exit(drv, [child], 7)",

@@ -1036,6 +1036,36 @@ defmodule Alcove do
     do: :alcove.fork(drv, pipeline, timeout)
 
   @doc ~S"""
+  `alcove`: Fork (or clone), apply Steps in the child, then exec Argv (searched on PATH like execvp), in one request: {error, {Step, Errno}} when a step fails, {error, Errno} when the exec does, and no process is left then.
+
+  Calls `:alcove.fork_exec/5`; `timeout` defaults to `:infinity`.
+
+  Steps run in order in the child before the exec: `{:chdir, dir}`, `{:env, env}`, `{:setrlimit, resource, record}`, `{:setgroups, gids}`, `{:setgid, gid}`, `{:setuid, uid}`, `{:umask, mask}`, `:setsid`, `{:setpgid, pgid}`, `{:chroot, dir}`, `:no_new_privs`, `{:clone, flags}`, `{:cgroup, dir}`.
+
+      iex> {:ok, drv} = Alcove.Drv.start_link()
+      iex> {:ok, pid} = Alcove.fork_exec(drv, [], ["sh", "-c", "pwd; echo $GREETING"], chdir: "/tmp", env: ["GREETING=hi"])
+      iex> Alcove.event(drv, [pid], 5000)
+      {:exit_status, 0}
+      iex> IO.iodata_to_binary(Alcove.stdout(drv, [pid]))
+      "/tmp\nhi\n"
+      iex> Alcove.fork_exec(drv, [], ["pwd"], chdir: "/nonexistent")
+      {:error, {:chdir, :enoent}}
+      iex> Alcove.fork_exec(drv, [], ["/nonexistent/program"], [])
+      {:error, :enoent}
+      iex> Alcove.Drv.stop(drv)
+      :ok
+  """
+  @spec fork_exec(
+          drv(),
+          pipeline(),
+          argv :: [iodata(), ...],
+          steps :: [:alcove.fork_exec_step()],
+          timeout()
+        ) :: {:ok, :alcove.pid_t()} | {:error, :alcove.posix() | {atom(), :alcove.posix()}}
+  def fork_exec(drv, pipeline, argv, steps, timeout \\ :infinity),
+    do: :alcove.fork_exec(drv, pipeline, argv, steps, timeout)
+
+  @doc ~S"""
   `getcwd(3)`: Get the working directory.
 
   Calls `:alcove.getcwd/3`; `timeout` defaults to `:infinity`.

@@ -96,6 +96,8 @@
     file_constant/4,
     fork/2,
     fork/3,
+    fork_exec/4,
+    fork_exec/5,
     getcwd/2,
     getcwd/3,
     getenv/3,
@@ -281,6 +283,21 @@
 %% A capability set (capabilities(7)).
 -type caps_name() :: atom().
 %% A capability, named as in capabilities(7), lower case: cap_chown, cap_net_bind_service...
+-type fork_exec_step() ::
+    {chdir, iodata()}
+    | {env, [iodata()]}
+    | {setrlimit, constant(), alcove_rlimit()}
+    | {setgroups, [gid_t()]}
+    | {setgid, gid_t()}
+    | {setuid, uid_t()}
+    | {umask, mode_t()}
+    | setsid
+    | {setpgid, pid_t()}
+    | {chroot, iodata()}
+    | no_new_privs
+    | {clone, int32_t() | [constant()]}
+    | {cgroup, iodata()}.
+%% A step fork_exec/4 applies in the child before the exec, in order.
 
 -export_type([
     uint8_t/0, uint16_t/0, uint32_t/0, uint64_t/0,
@@ -289,7 +306,7 @@
     posix/0, constant/0, pipeline/0,
     alcove_pid/0, alcove_pid_field/0, alcove_rlimit/0, alcove_timeval/0,
     fd_set/0, cstruct/0, ptr_arg/0, ptr_val/0, waitstatus/0, filter/0,
-    caps_set/0, caps_name/0
+    caps_set/0, caps_name/0, fork_exec_step/0
 ]).
 
 %% @doc Write to a child's standard input. Delivery is asynchronous: a
@@ -844,6 +861,16 @@ fork(Drv, Pipeline) ->
 fork(Drv, Pipeline, Timeout) ->
     alcove_drv:call(Drv, Pipeline, 38, [], Timeout).
 
+%% @doc alcove: Fork (or clone), apply Steps in the child, then exec Argv (searched on PATH like execvp), in one request: {error, {Step, Errno}} when a step fails, {error, Errno} when the exec does, and no process is left then.
+-spec fork_exec(alcove_drv:ref(), pipeline(), Argv :: [iodata(), ...], Steps :: [fork_exec_step()]) -> {ok, pid_t()} | {error, posix() | {atom(), posix()}}.
+fork_exec(Drv, Pipeline, Argv, Steps) ->
+    fork_exec(Drv, Pipeline, Argv, Steps, infinity).
+
+%% @doc alcove: Fork (or clone), apply Steps in the child, then exec Argv (searched on PATH like execvp), in one request: {error, {Step, Errno}} when a step fails, {error, Errno} when the exec does, and no process is left then. With a timeout.
+-spec fork_exec(alcove_drv:ref(), pipeline(), Argv :: [iodata(), ...], Steps :: [fork_exec_step()], timeout()) -> {ok, pid_t()} | {error, posix() | {atom(), posix()}}.
+fork_exec(Drv, Pipeline, Argv, Steps, Timeout) ->
+    alcove_drv:call(Drv, Pipeline, 39, [Argv, Steps], Timeout).
+
 %% @doc getcwd(3): Get the working directory.
 -spec getcwd(alcove_drv:ref(), pipeline()) -> {ok, binary()} | {error, posix()}.
 getcwd(Drv, Pipeline) ->
@@ -852,7 +879,7 @@ getcwd(Drv, Pipeline) ->
 %% @doc getcwd(3): Get the working directory. With a timeout.
 -spec getcwd(alcove_drv:ref(), pipeline(), timeout()) -> {ok, binary()} | {error, posix()}.
 getcwd(Drv, Pipeline, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 39, [], Timeout).
+    alcove_drv:call(Drv, Pipeline, 40, [], Timeout).
 
 %% @doc getenv(3): Get an environment variable.
 -spec getenv(alcove_drv:ref(), pipeline(), Name :: iodata()) -> binary() | false.
@@ -862,7 +889,7 @@ getenv(Drv, Pipeline, Name) ->
 %% @doc getenv(3): Get an environment variable. With a timeout.
 -spec getenv(alcove_drv:ref(), pipeline(), Name :: iodata(), timeout()) -> binary() | false.
 getenv(Drv, Pipeline, Name, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 40, [Name], Timeout).
+    alcove_drv:call(Drv, Pipeline, 41, [Name], Timeout).
 
 %% @doc getgid(2): Get the real group ID.
 -spec getgid(alcove_drv:ref(), pipeline()) -> gid_t().
@@ -872,7 +899,7 @@ getgid(Drv, Pipeline) ->
 %% @doc getgid(2): Get the real group ID. With a timeout.
 -spec getgid(alcove_drv:ref(), pipeline(), timeout()) -> gid_t().
 getgid(Drv, Pipeline, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 41, [], Timeout).
+    alcove_drv:call(Drv, Pipeline, 42, [], Timeout).
 
 %% @doc getgroups(2): Get the supplementary group IDs.
 -spec getgroups(alcove_drv:ref(), pipeline()) -> {ok, [gid_t()]} | {error, posix()}.
@@ -882,7 +909,7 @@ getgroups(Drv, Pipeline) ->
 %% @doc getgroups(2): Get the supplementary group IDs. With a timeout.
 -spec getgroups(alcove_drv:ref(), pipeline(), timeout()) -> {ok, [gid_t()]} | {error, posix()}.
 getgroups(Drv, Pipeline, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 42, [], Timeout).
+    alcove_drv:call(Drv, Pipeline, 43, [], Timeout).
 
 %% @doc gethostname(2): Get the hostname (of the process's UTS namespace).
 -spec gethostname(alcove_drv:ref(), pipeline()) -> {ok, binary()} | {error, posix()}.
@@ -892,7 +919,7 @@ gethostname(Drv, Pipeline) ->
 %% @doc gethostname(2): Get the hostname (of the process's UTS namespace). With a timeout.
 -spec gethostname(alcove_drv:ref(), pipeline(), timeout()) -> {ok, binary()} | {error, posix()}.
 gethostname(Drv, Pipeline, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 43, [], Timeout).
+    alcove_drv:call(Drv, Pipeline, 44, [], Timeout).
 
 %% @doc alcove: Read an option of the event loop.
 -spec getopt(alcove_drv:ref(), pipeline(), Opt :: atom()) -> false | int32_t().
@@ -902,7 +929,7 @@ getopt(Drv, Pipeline, Opt) ->
 %% @doc alcove: Read an option of the event loop. With a timeout.
 -spec getopt(alcove_drv:ref(), pipeline(), Opt :: atom(), timeout()) -> false | int32_t().
 getopt(Drv, Pipeline, Opt, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 44, [Opt], Timeout).
+    alcove_drv:call(Drv, Pipeline, 45, [Opt], Timeout).
 
 %% @doc getpgrp(2): Get the process group.
 -spec getpgrp(alcove_drv:ref(), pipeline()) -> pid_t().
@@ -912,7 +939,7 @@ getpgrp(Drv, Pipeline) ->
 %% @doc getpgrp(2): Get the process group. With a timeout.
 -spec getpgrp(alcove_drv:ref(), pipeline(), timeout()) -> pid_t().
 getpgrp(Drv, Pipeline, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 45, [], Timeout).
+    alcove_drv:call(Drv, Pipeline, 46, [], Timeout).
 
 %% @doc getpid(2): Get the process ID.
 -spec getpid(alcove_drv:ref(), pipeline()) -> pid_t().
@@ -922,7 +949,7 @@ getpid(Drv, Pipeline) ->
 %% @doc getpid(2): Get the process ID. With a timeout.
 -spec getpid(alcove_drv:ref(), pipeline(), timeout()) -> pid_t().
 getpid(Drv, Pipeline, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 46, [], Timeout).
+    alcove_drv:call(Drv, Pipeline, 47, [], Timeout).
 
 %% @doc getpriority(2): Get a scheduling priority.
 -spec getpriority(alcove_drv:ref(), pipeline(), Which :: constant(), Who :: int32_t()) -> {ok, int32_t()} | {error, posix()}.
@@ -932,7 +959,7 @@ getpriority(Drv, Pipeline, Which, Who) ->
 %% @doc getpriority(2): Get a scheduling priority. With a timeout.
 -spec getpriority(alcove_drv:ref(), pipeline(), Which :: constant(), Who :: int32_t(), timeout()) -> {ok, int32_t()} | {error, posix()}.
 getpriority(Drv, Pipeline, Which, Who, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 47, [Which, Who], Timeout).
+    alcove_drv:call(Drv, Pipeline, 48, [Which, Who], Timeout).
 
 %% @doc getresgid(2): Get the real, effective and saved group IDs.
 -spec getresgid(alcove_drv:ref(), pipeline()) -> {ok, Real :: gid_t(), Effective :: gid_t(), Saved :: gid_t()} | {error, posix()}.
@@ -942,7 +969,7 @@ getresgid(Drv, Pipeline) ->
 %% @doc getresgid(2): Get the real, effective and saved group IDs. With a timeout.
 -spec getresgid(alcove_drv:ref(), pipeline(), timeout()) -> {ok, Real :: gid_t(), Effective :: gid_t(), Saved :: gid_t()} | {error, posix()}.
 getresgid(Drv, Pipeline, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 48, [], Timeout).
+    alcove_drv:call(Drv, Pipeline, 49, [], Timeout).
 
 %% @doc getresuid(2): Get the real, effective and saved user IDs.
 -spec getresuid(alcove_drv:ref(), pipeline()) -> {ok, Real :: uid_t(), Effective :: uid_t(), Saved :: uid_t()} | {error, posix()}.
@@ -952,7 +979,7 @@ getresuid(Drv, Pipeline) ->
 %% @doc getresuid(2): Get the real, effective and saved user IDs. With a timeout.
 -spec getresuid(alcove_drv:ref(), pipeline(), timeout()) -> {ok, Real :: uid_t(), Effective :: uid_t(), Saved :: uid_t()} | {error, posix()}.
 getresuid(Drv, Pipeline, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 49, [], Timeout).
+    alcove_drv:call(Drv, Pipeline, 50, [], Timeout).
 
 %% @doc getrlimit(2): Get a resource limit.
 -spec getrlimit(alcove_drv:ref(), pipeline(), Resource :: constant()) -> {ok, alcove_rlimit()} | {error, posix()}.
@@ -962,7 +989,7 @@ getrlimit(Drv, Pipeline, Resource) ->
 %% @doc getrlimit(2): Get a resource limit. With a timeout.
 -spec getrlimit(alcove_drv:ref(), pipeline(), Resource :: constant(), timeout()) -> {ok, alcove_rlimit()} | {error, posix()}.
 getrlimit(Drv, Pipeline, Resource, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 50, [Resource], Timeout).
+    alcove_drv:call(Drv, Pipeline, 51, [Resource], Timeout).
 
 %% @doc getsid(2): Get the session ID.
 -spec getsid(alcove_drv:ref(), pipeline(), OSPid :: pid_t()) -> {ok, pid_t()} | {error, posix()}.
@@ -972,7 +999,7 @@ getsid(Drv, Pipeline, OSPid) ->
 %% @doc getsid(2): Get the session ID. With a timeout.
 -spec getsid(alcove_drv:ref(), pipeline(), OSPid :: pid_t(), timeout()) -> {ok, pid_t()} | {error, posix()}.
 getsid(Drv, Pipeline, OSPid, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 51, [OSPid], Timeout).
+    alcove_drv:call(Drv, Pipeline, 52, [OSPid], Timeout).
 
 %% @doc getuid(2): Get the real user ID.
 -spec getuid(alcove_drv:ref(), pipeline()) -> uid_t().
@@ -982,7 +1009,7 @@ getuid(Drv, Pipeline) ->
 %% @doc getuid(2): Get the real user ID. With a timeout.
 -spec getuid(alcove_drv:ref(), pipeline(), timeout()) -> uid_t().
 getuid(Drv, Pipeline, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 52, [], Timeout).
+    alcove_drv:call(Drv, Pipeline, 53, [], Timeout).
 
 %% @doc ioctl(2): Control a device (the argument an integer, a binary or a C struct).
 -spec ioctl(alcove_drv:ref(), pipeline(), FD :: fd(), Request :: constant(), Argp :: ptr_arg()) -> {ok, integer(), iodata()} | {error, posix()}.
@@ -992,7 +1019,7 @@ ioctl(Drv, Pipeline, FD, Request, Argp) ->
 %% @doc ioctl(2): Control a device (the argument an integer, a binary or a C struct). With a timeout.
 -spec ioctl(alcove_drv:ref(), pipeline(), FD :: fd(), Request :: constant(), Argp :: ptr_arg(), timeout()) -> {ok, integer(), iodata()} | {error, posix()}.
 ioctl(Drv, Pipeline, FD, Request, Argp, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 53, [FD, Request, Argp], Timeout).
+    alcove_drv:call(Drv, Pipeline, 54, [FD, Request, Argp], Timeout).
 
 %% @doc ioctl(2): Value of an ioctl request.
 -spec ioctl_constant(alcove_drv:ref(), pipeline(), Symbol :: atom()) -> integer() | unknown.
@@ -1002,7 +1029,7 @@ ioctl_constant(Drv, Pipeline, Symbol) ->
 %% @doc ioctl(2): Value of an ioctl request. With a timeout.
 -spec ioctl_constant(alcove_drv:ref(), pipeline(), Symbol :: atom(), timeout()) -> integer() | unknown.
 ioctl_constant(Drv, Pipeline, Symbol, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 54, [Symbol], Timeout).
+    alcove_drv:call(Drv, Pipeline, 55, [Symbol], Timeout).
 
 %% @doc alcove: Flatten iodata in the helper (a round trip test).
 -spec iolist_to_bin(alcove_drv:ref(), pipeline(), Iolist :: iodata()) -> binary().
@@ -1012,7 +1039,7 @@ iolist_to_bin(Drv, Pipeline, Iolist) ->
 %% @doc alcove: Flatten iodata in the helper (a round trip test). With a timeout.
 -spec iolist_to_bin(alcove_drv:ref(), pipeline(), Iolist :: iodata(), timeout()) -> binary().
 iolist_to_bin(Drv, Pipeline, Iolist, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 55, [Iolist], Timeout).
+    alcove_drv:call(Drv, Pipeline, 56, [Iolist], Timeout).
 
 %% @doc jail(2): Create a jail (FreeBSD).
 -dialyzer({no_return, [jail/3, jail/4]}).
@@ -1055,7 +1082,7 @@ kill(Drv, Pipeline, OSPid, Signal) ->
 %% @doc kill(2): Send a signal to a process. With a timeout.
 -spec kill(alcove_drv:ref(), pipeline(), OSPid :: pid_t(), Signal :: constant(), timeout()) -> ok | {error, posix()}.
 kill(Drv, Pipeline, OSPid, Signal, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 59, [OSPid, Signal], Timeout).
+    alcove_drv:call(Drv, Pipeline, 60, [OSPid, Signal], Timeout).
 
 %% @doc link(2): Make a hard link.
 -spec link(alcove_drv:ref(), pipeline(), OldPath :: iodata(), NewPath :: iodata()) -> ok | {error, posix()}.
@@ -1065,7 +1092,7 @@ link(Drv, Pipeline, OldPath, NewPath) ->
 %% @doc link(2): Make a hard link. With a timeout.
 -spec link(alcove_drv:ref(), pipeline(), OldPath :: iodata(), NewPath :: iodata(), timeout()) -> ok | {error, posix()}.
 link(Drv, Pipeline, OldPath, NewPath, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 60, [OldPath, NewPath], Timeout).
+    alcove_drv:call(Drv, Pipeline, 61, [OldPath, NewPath], Timeout).
 
 %% @doc lseek(2): Move the file offset.
 -spec lseek(alcove_drv:ref(), pipeline(), FD :: fd(), Offset :: off_t(), Whence :: int32_t()) -> ok | {error, posix()}.
@@ -1075,7 +1102,7 @@ lseek(Drv, Pipeline, FD, Offset, Whence) ->
 %% @doc lseek(2): Move the file offset. With a timeout.
 -spec lseek(alcove_drv:ref(), pipeline(), FD :: fd(), Offset :: off_t(), Whence :: int32_t(), timeout()) -> ok | {error, posix()}.
 lseek(Drv, Pipeline, FD, Offset, Whence, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 61, [FD, Offset, Whence], Timeout).
+    alcove_drv:call(Drv, Pipeline, 62, [FD, Offset, Whence], Timeout).
 
 %% @doc mkdir(2): Make a directory.
 -spec mkdir(alcove_drv:ref(), pipeline(), Path :: iodata(), Mode :: mode_t()) -> ok | {error, posix()}.
@@ -1085,7 +1112,7 @@ mkdir(Drv, Pipeline, Path, Mode) ->
 %% @doc mkdir(2): Make a directory. With a timeout.
 -spec mkdir(alcove_drv:ref(), pipeline(), Path :: iodata(), Mode :: mode_t(), timeout()) -> ok | {error, posix()}.
 mkdir(Drv, Pipeline, Path, Mode, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 62, [Path, Mode], Timeout).
+    alcove_drv:call(Drv, Pipeline, 63, [Path, Mode], Timeout).
 
 %% @doc mkfifo(3): Make a FIFO.
 -spec mkfifo(alcove_drv:ref(), pipeline(), Path :: iodata(), Mode :: mode_t()) -> ok | {error, posix()}.
@@ -1095,7 +1122,7 @@ mkfifo(Drv, Pipeline, Path, Mode) ->
 %% @doc mkfifo(3): Make a FIFO. With a timeout.
 -spec mkfifo(alcove_drv:ref(), pipeline(), Path :: iodata(), Mode :: mode_t(), timeout()) -> ok | {error, posix()}.
 mkfifo(Drv, Pipeline, Path, Mode, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 63, [Path, Mode], Timeout).
+    alcove_drv:call(Drv, Pipeline, 64, [Path, Mode], Timeout).
 
 %% @doc mount(2): Mount a filesystem (Options is for other OSes and ignored).
 -spec mount(alcove_drv:ref(), pipeline(), Source :: iodata(), Target :: iodata(), FSType :: iodata(), Flags :: uint64_t() | [constant()], Data :: iodata(), Options :: iodata()) -> ok | {error, posix()}.
@@ -1105,7 +1132,7 @@ mount(Drv, Pipeline, Source, Target, FSType, Flags, Data, Options) ->
 %% @doc mount(2): Mount a filesystem (Options is for other OSes and ignored). With a timeout.
 -spec mount(alcove_drv:ref(), pipeline(), Source :: iodata(), Target :: iodata(), FSType :: iodata(), Flags :: uint64_t() | [constant()], Data :: iodata(), Options :: iodata(), timeout()) -> ok | {error, posix()}.
 mount(Drv, Pipeline, Source, Target, FSType, Flags, Data, Options, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 64, [Source, Target, FSType, Flags, Data, Options], Timeout).
+    alcove_drv:call(Drv, Pipeline, 65, [Source, Target, FSType, Flags, Data, Options], Timeout).
 
 %% @doc mount(2): Value of a mount flag.
 -spec mount_constant(alcove_drv:ref(), pipeline(), Symbol :: atom()) -> unknown | uint64_t().
@@ -1115,7 +1142,7 @@ mount_constant(Drv, Pipeline, Symbol) ->
 %% @doc mount(2): Value of a mount flag. With a timeout.
 -spec mount_constant(alcove_drv:ref(), pipeline(), Symbol :: atom(), timeout()) -> unknown | uint64_t().
 mount_constant(Drv, Pipeline, Symbol, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 65, [Symbol], Timeout).
+    alcove_drv:call(Drv, Pipeline, 66, [Symbol], Timeout).
 
 %% @doc open(2): Open a file.
 -spec open(alcove_drv:ref(), pipeline(), Path :: iodata(), Flags :: int32_t() | [constant()], Mode :: mode_t()) -> {ok, fd()} | {error, posix()}.
@@ -1125,7 +1152,7 @@ open(Drv, Pipeline, Path, Flags, Mode) ->
 %% @doc open(2): Open a file. With a timeout.
 -spec open(alcove_drv:ref(), pipeline(), Path :: iodata(), Flags :: int32_t() | [constant()], Mode :: mode_t(), timeout()) -> {ok, fd()} | {error, posix()}.
 open(Drv, Pipeline, Path, Flags, Mode, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 66, [Path, Flags, Mode], Timeout).
+    alcove_drv:call(Drv, Pipeline, 67, [Path, Flags, Mode], Timeout).
 
 %% @doc alcove: Take this process out of its driver's teardown, so that what it execs can outlive the driver and the VM: it leaves the teardown cgroup, its process group and session (setsid), and its parent no longer signals or kills it at shutdown; its parent-death signal is cleared and no longer re-armed.
 -spec outlive(alcove_drv:ref(), pipeline()) -> ok | {error, posix()}.
@@ -1135,7 +1162,7 @@ outlive(Drv, Pipeline) ->
 %% @doc alcove: Take this process out of its driver's teardown, so that what it execs can outlive the driver and the VM: it leaves the teardown cgroup, its process group and session (setsid), and its parent no longer signals or kills it at shutdown; its parent-death signal is cleared and no longer re-armed. With a timeout.
 -spec outlive(alcove_drv:ref(), pipeline(), timeout()) -> ok | {error, posix()}.
 outlive(Drv, Pipeline, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 67, [], Timeout).
+    alcove_drv:call(Drv, Pipeline, 68, [], Timeout).
 
 %% @doc pivot_root(2): Change the root mount.
 -spec pivot_root(alcove_drv:ref(), pipeline(), NewRoot :: iodata(), PutOld :: iodata()) -> ok | {error, posix()}.
@@ -1145,7 +1172,7 @@ pivot_root(Drv, Pipeline, NewRoot, PutOld) ->
 %% @doc pivot_root(2): Change the root mount. With a timeout.
 -spec pivot_root(alcove_drv:ref(), pipeline(), NewRoot :: iodata(), PutOld :: iodata(), timeout()) -> ok | {error, posix()}.
 pivot_root(Drv, Pipeline, NewRoot, PutOld, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 68, [NewRoot, PutOld], Timeout).
+    alcove_drv:call(Drv, Pipeline, 69, [NewRoot, PutOld], Timeout).
 
 %% @doc pledge(2): Restrict system operations (OpenBSD).
 -dialyzer({no_return, [pledge/4, pledge/5]}).
@@ -1166,7 +1193,7 @@ prctl(Drv, Pipeline, Option, Arg2, Arg3, Arg4, Arg5) ->
 %% @doc prctl(2): Operations on a process (arguments as integers, binaries or C structs). With a timeout.
 -spec prctl(alcove_drv:ref(), pipeline(), Option :: constant(), Arg2 :: ptr_arg(), Arg3 :: ptr_arg(), Arg4 :: ptr_arg(), Arg5 :: ptr_arg(), timeout()) -> {ok, integer(), ptr_val(), ptr_val(), ptr_val(), ptr_val()} | {error, posix()}.
 prctl(Drv, Pipeline, Option, Arg2, Arg3, Arg4, Arg5, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 70, [Option, Arg2, Arg3, Arg4, Arg5], Timeout).
+    alcove_drv:call(Drv, Pipeline, 71, [Option, Arg2, Arg3, Arg4, Arg5], Timeout).
 
 %% @doc prctl(2): Value of a prctl option.
 -spec prctl_constant(alcove_drv:ref(), pipeline(), Symbol :: atom()) -> unknown | non_neg_integer().
@@ -1176,7 +1203,7 @@ prctl_constant(Drv, Pipeline, Symbol) ->
 %% @doc prctl(2): Value of a prctl option. With a timeout.
 -spec prctl_constant(alcove_drv:ref(), pipeline(), Symbol :: atom(), timeout()) -> unknown | non_neg_integer().
 prctl_constant(Drv, Pipeline, Symbol, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 71, [Symbol], Timeout).
+    alcove_drv:call(Drv, Pipeline, 72, [Symbol], Timeout).
 
 %% @doc procctl(2): Control processes (FreeBSD).
 -dialyzer({no_return, [procctl/6, procctl/7]}).
@@ -1197,7 +1224,7 @@ ptrace(Drv, Pipeline, Request, OSPid, Addr, Data) ->
 %% @doc ptrace(2): Trace a process. With a timeout.
 -spec ptrace(alcove_drv:ref(), pipeline(), Request :: constant(), OSPid :: pid_t(), Addr :: ptr_arg(), Data :: ptr_arg(), timeout()) -> {ok, integer(), ptr_val(), ptr_val()} | {error, posix()}.
 ptrace(Drv, Pipeline, Request, OSPid, Addr, Data, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 73, [Request, OSPid, Addr, Data], Timeout).
+    alcove_drv:call(Drv, Pipeline, 74, [Request, OSPid, Addr, Data], Timeout).
 
 %% @doc ptrace(2): Value of a ptrace request or option.
 -spec ptrace_constant(alcove_drv:ref(), pipeline(), Symbol :: atom()) -> unknown | integer().
@@ -1207,7 +1234,7 @@ ptrace_constant(Drv, Pipeline, Symbol) ->
 %% @doc ptrace(2): Value of a ptrace request or option. With a timeout.
 -spec ptrace_constant(alcove_drv:ref(), pipeline(), Symbol :: atom(), timeout()) -> unknown | integer().
 ptrace_constant(Drv, Pipeline, Symbol, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 74, [Symbol], Timeout).
+    alcove_drv:call(Drv, Pipeline, 75, [Symbol], Timeout).
 
 %% @doc read(2): Read from a file descriptor.
 -spec read(alcove_drv:ref(), pipeline(), FD :: fd(), Count :: size_t()) -> {ok, binary()} | {error, posix()}.
@@ -1217,7 +1244,7 @@ read(Drv, Pipeline, FD, Count) ->
 %% @doc read(2): Read from a file descriptor. With a timeout.
 -spec read(alcove_drv:ref(), pipeline(), FD :: fd(), Count :: size_t(), timeout()) -> {ok, binary()} | {error, posix()}.
 read(Drv, Pipeline, FD, Count, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 75, [FD, Count], Timeout).
+    alcove_drv:call(Drv, Pipeline, 76, [FD, Count], Timeout).
 
 %% @doc readdir(3): List a directory.
 -spec readdir(alcove_drv:ref(), pipeline(), Path :: iodata()) -> {ok, [binary()]} | {error, posix()}.
@@ -1227,7 +1254,7 @@ readdir(Drv, Pipeline, Path) ->
 %% @doc readdir(3): List a directory. With a timeout.
 -spec readdir(alcove_drv:ref(), pipeline(), Path :: iodata(), timeout()) -> {ok, [binary()]} | {error, posix()}.
 readdir(Drv, Pipeline, Path, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 76, [Path], Timeout).
+    alcove_drv:call(Drv, Pipeline, 77, [Path], Timeout).
 
 %% @doc getrlimit(2): Value of a resource name.
 -spec rlimit_constant(alcove_drv:ref(), pipeline(), Symbol :: atom()) -> unknown | non_neg_integer().
@@ -1237,7 +1264,7 @@ rlimit_constant(Drv, Pipeline, Symbol) ->
 %% @doc getrlimit(2): Value of a resource name. With a timeout.
 -spec rlimit_constant(alcove_drv:ref(), pipeline(), Symbol :: atom(), timeout()) -> unknown | non_neg_integer().
 rlimit_constant(Drv, Pipeline, Symbol, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 77, [Symbol], Timeout).
+    alcove_drv:call(Drv, Pipeline, 78, [Symbol], Timeout).
 
 %% @doc rmdir(2): Remove a directory.
 -spec rmdir(alcove_drv:ref(), pipeline(), Path :: iodata()) -> ok | {error, posix()}.
@@ -1247,7 +1274,7 @@ rmdir(Drv, Pipeline, Path) ->
 %% @doc rmdir(2): Remove a directory. With a timeout.
 -spec rmdir(alcove_drv:ref(), pipeline(), Path :: iodata(), timeout()) -> ok | {error, posix()}.
 rmdir(Drv, Pipeline, Path, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 78, [Path], Timeout).
+    alcove_drv:call(Drv, Pipeline, 79, [Path], Timeout).
 
 %% @doc seccomp(2): Install a seccomp filter.
 -spec seccomp(alcove_drv:ref(), pipeline(), Operation :: constant(), Flags :: constant(), Prog :: cstruct()) -> ok | {error, posix()}.
@@ -1257,7 +1284,7 @@ seccomp(Drv, Pipeline, Operation, Flags, Prog) ->
 %% @doc seccomp(2): Install a seccomp filter. With a timeout.
 -spec seccomp(alcove_drv:ref(), pipeline(), Operation :: constant(), Flags :: constant(), Prog :: cstruct(), timeout()) -> ok | {error, posix()}.
 seccomp(Drv, Pipeline, Operation, Flags, Prog, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 79, [Operation, Flags, Prog], Timeout).
+    alcove_drv:call(Drv, Pipeline, 80, [Operation, Flags, Prog], Timeout).
 
 %% @doc seccomp(2): Value of a seccomp constant.
 -spec seccomp_constant(alcove_drv:ref(), pipeline(), Symbol :: atom()) -> unknown | non_neg_integer().
@@ -1267,7 +1294,7 @@ seccomp_constant(Drv, Pipeline, Symbol) ->
 %% @doc seccomp(2): Value of a seccomp constant. With a timeout.
 -spec seccomp_constant(alcove_drv:ref(), pipeline(), Symbol :: atom(), timeout()) -> unknown | non_neg_integer().
 seccomp_constant(Drv, Pipeline, Symbol, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 80, [Symbol], Timeout).
+    alcove_drv:call(Drv, Pipeline, 81, [Symbol], Timeout).
 
 %% @doc pidfd_getfd(2): Take a child's seccomp notification listener (its fd FD) and serve it: alcove_seccomp:install/3 does this for user_notif.
 -spec seccomp_listener(alcove_drv:ref(), pipeline(), OSPid :: pid_t(), FD :: fd()) -> ok | {error, posix()}.
@@ -1277,7 +1304,7 @@ seccomp_listener(Drv, Pipeline, OSPid, FD) ->
 %% @doc pidfd_getfd(2): Take a child's seccomp notification listener (its fd FD) and serve it: alcove_seccomp:install/3 does this for user_notif. With a timeout.
 -spec seccomp_listener(alcove_drv:ref(), pipeline(), OSPid :: pid_t(), FD :: fd(), timeout()) -> ok | {error, posix()}.
 seccomp_listener(Drv, Pipeline, OSPid, FD, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 81, [OSPid, FD], Timeout).
+    alcove_drv:call(Drv, Pipeline, 82, [OSPid, FD], Timeout).
 
 %% @doc seccomp(2): Install a seccomp filter of named system calls, compiled for the helper's architecture (see alcove_seccomp:install/3).
 -spec seccomp_load(alcove_drv:ref(), pipeline(), Default :: term(), Rules :: [term()], Flags :: [atom()]) -> ok | {ok, fd()} | {error, posix() | {unknown_syscalls, [atom()]}}.
@@ -1287,7 +1314,7 @@ seccomp_load(Drv, Pipeline, Default, Rules, Flags) ->
 %% @doc seccomp(2): Install a seccomp filter of named system calls, compiled for the helper's architecture (see alcove_seccomp:install/3). With a timeout.
 -spec seccomp_load(alcove_drv:ref(), pipeline(), Default :: term(), Rules :: [term()], Flags :: [atom()], timeout()) -> ok | {ok, fd()} | {error, posix() | {unknown_syscalls, [atom()]}}.
 seccomp_load(Drv, Pipeline, Default, Rules, Flags, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 82, [Default, Rules, Flags], Timeout).
+    alcove_drv:call(Drv, Pipeline, 83, [Default, Rules, Flags], Timeout).
 
 %% @doc seccomp_unotify(2): Answer a seccomp notification from a child's filter (see alcove_seccomp:respond/4).
 -spec seccomp_respond(alcove_drv:ref(), pipeline(), OSPid :: pid_t(), ID :: non_neg_integer(), Response :: continue | {errno, atom() | integer()} | {return, integer()}) -> ok | {error, posix()}.
@@ -1297,7 +1324,7 @@ seccomp_respond(Drv, Pipeline, OSPid, ID, Response) ->
 %% @doc seccomp_unotify(2): Answer a seccomp notification from a child's filter (see alcove_seccomp:respond/4). With a timeout.
 -spec seccomp_respond(alcove_drv:ref(), pipeline(), OSPid :: pid_t(), ID :: non_neg_integer(), Response :: continue | {errno, atom() | integer()} | {return, integer()}, timeout()) -> ok | {error, posix()}.
 seccomp_respond(Drv, Pipeline, OSPid, ID, Response, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 83, [OSPid, ID, Response], Timeout).
+    alcove_drv:call(Drv, Pipeline, 84, [OSPid, ID, Response], Timeout).
 
 %% @doc select(2): Wait for file descriptors to be ready.
 -spec select(alcove_drv:ref(), pipeline(), Readfds :: fd_set(), Writefds :: fd_set(), Exceptfds :: fd_set(), Timeval :: [] | alcove_timeval()) -> {ok, Readset :: fd_set(), Writeset :: fd_set(), Exceptset :: fd_set()} | {error, posix()}.
@@ -1307,7 +1334,7 @@ select(Drv, Pipeline, Readfds, Writefds, Exceptfds, Timeval) ->
 %% @doc select(2): Wait for file descriptors to be ready. With a timeout.
 -spec select(alcove_drv:ref(), pipeline(), Readfds :: fd_set(), Writefds :: fd_set(), Exceptfds :: fd_set(), Timeval :: [] | alcove_timeval(), timeout()) -> {ok, Readset :: fd_set(), Writeset :: fd_set(), Exceptset :: fd_set()} | {error, posix()}.
 select(Drv, Pipeline, Readfds, Writefds, Exceptfds, Timeval, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 84, [Readfds, Writefds, Exceptfds, Timeval], Timeout).
+    alcove_drv:call(Drv, Pipeline, 85, [Readfds, Writefds, Exceptfds, Timeval], Timeout).
 
 %% @doc alcove: Set an option of a child process: flowcontrol, signaloneof, or killpg (1: kill the process group it leads when it is reaped).
 -spec setcpid(alcove_drv:ref(), pipeline(), Child :: pid_t(), Opt :: alcove_pid_field() | killpg, Val :: int32_t()) -> boolean().
@@ -1317,7 +1344,7 @@ setcpid(Drv, Pipeline, Child, Opt, Val) ->
 %% @doc alcove: Set an option of a child process: flowcontrol, signaloneof, or killpg (1: kill the process group it leads when it is reaped). With a timeout.
 -spec setcpid(alcove_drv:ref(), pipeline(), Child :: pid_t(), Opt :: alcove_pid_field() | killpg, Val :: int32_t(), timeout()) -> boolean().
 setcpid(Drv, Pipeline, Child, Opt, Val, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 85, [Child, Opt, Val], Timeout).
+    alcove_drv:call(Drv, Pipeline, 86, [Child, Opt, Val], Timeout).
 
 %% @doc setenv(3): Set an environment variable.
 -spec setenv(alcove_drv:ref(), pipeline(), Name :: iodata(), Value :: iodata(), Overwrite :: int32_t()) -> ok | {error, posix()}.
@@ -1327,7 +1354,7 @@ setenv(Drv, Pipeline, Name, Value, Overwrite) ->
 %% @doc setenv(3): Set an environment variable. With a timeout.
 -spec setenv(alcove_drv:ref(), pipeline(), Name :: iodata(), Value :: iodata(), Overwrite :: int32_t(), timeout()) -> ok | {error, posix()}.
 setenv(Drv, Pipeline, Name, Value, Overwrite, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 86, [Name, Value, Overwrite], Timeout).
+    alcove_drv:call(Drv, Pipeline, 87, [Name, Value, Overwrite], Timeout).
 
 %% @doc setgid(2): Set the group ID.
 -spec setgid(alcove_drv:ref(), pipeline(), Gid :: gid_t()) -> ok | {error, posix()}.
@@ -1337,7 +1364,7 @@ setgid(Drv, Pipeline, Gid) ->
 %% @doc setgid(2): Set the group ID. With a timeout.
 -spec setgid(alcove_drv:ref(), pipeline(), Gid :: gid_t(), timeout()) -> ok | {error, posix()}.
 setgid(Drv, Pipeline, Gid, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 87, [Gid], Timeout).
+    alcove_drv:call(Drv, Pipeline, 88, [Gid], Timeout).
 
 %% @doc setgroups(2): Set the supplementary group IDs.
 -spec setgroups(alcove_drv:ref(), pipeline(), Groups :: [gid_t()]) -> ok | {error, posix()}.
@@ -1347,7 +1374,7 @@ setgroups(Drv, Pipeline, Groups) ->
 %% @doc setgroups(2): Set the supplementary group IDs. With a timeout.
 -spec setgroups(alcove_drv:ref(), pipeline(), Groups :: [gid_t()], timeout()) -> ok | {error, posix()}.
 setgroups(Drv, Pipeline, Groups, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 88, [Groups], Timeout).
+    alcove_drv:call(Drv, Pipeline, 89, [Groups], Timeout).
 
 %% @doc sethostname(2): Set the hostname (of the process's UTS namespace).
 -spec sethostname(alcove_drv:ref(), pipeline(), Hostname :: iodata()) -> ok | {error, posix()}.
@@ -1357,7 +1384,7 @@ sethostname(Drv, Pipeline, Hostname) ->
 %% @doc sethostname(2): Set the hostname (of the process's UTS namespace). With a timeout.
 -spec sethostname(alcove_drv:ref(), pipeline(), Hostname :: iodata(), timeout()) -> ok | {error, posix()}.
 sethostname(Drv, Pipeline, Hostname, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 89, [Hostname], Timeout).
+    alcove_drv:call(Drv, Pipeline, 90, [Hostname], Timeout).
 
 %% @doc setns(2): Join a namespace.
 -spec setns(alcove_drv:ref(), pipeline(), FD :: fd(), NSType :: constant()) -> ok | {error, posix()}.
@@ -1367,7 +1394,7 @@ setns(Drv, Pipeline, FD, NSType) ->
 %% @doc setns(2): Join a namespace. With a timeout.
 -spec setns(alcove_drv:ref(), pipeline(), FD :: fd(), NSType :: constant(), timeout()) -> ok | {error, posix()}.
 setns(Drv, Pipeline, FD, NSType, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 90, [FD, NSType], Timeout).
+    alcove_drv:call(Drv, Pipeline, 91, [FD, NSType], Timeout).
 
 %% @doc alcove: Set an option of the event loop; children inherit it.
 -spec setopt(alcove_drv:ref(), pipeline(), Opt :: atom(), Val :: int32_t()) -> boolean().
@@ -1377,7 +1404,7 @@ setopt(Drv, Pipeline, Opt, Val) ->
 %% @doc alcove: Set an option of the event loop; children inherit it. With a timeout.
 -spec setopt(alcove_drv:ref(), pipeline(), Opt :: atom(), Val :: int32_t(), timeout()) -> boolean().
 setopt(Drv, Pipeline, Opt, Val, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 91, [Opt, Val], Timeout).
+    alcove_drv:call(Drv, Pipeline, 92, [Opt, Val], Timeout).
 
 %% @doc setpgid(2): Set the process group.
 -spec setpgid(alcove_drv:ref(), pipeline(), OSPid :: pid_t(), Pgid :: pid_t()) -> ok | {error, posix()}.
@@ -1387,7 +1414,7 @@ setpgid(Drv, Pipeline, OSPid, Pgid) ->
 %% @doc setpgid(2): Set the process group. With a timeout.
 -spec setpgid(alcove_drv:ref(), pipeline(), OSPid :: pid_t(), Pgid :: pid_t(), timeout()) -> ok | {error, posix()}.
 setpgid(Drv, Pipeline, OSPid, Pgid, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 92, [OSPid, Pgid], Timeout).
+    alcove_drv:call(Drv, Pipeline, 93, [OSPid, Pgid], Timeout).
 
 %% @doc setpriority(2): Set a scheduling priority.
 -spec setpriority(alcove_drv:ref(), pipeline(), Which :: constant(), Who :: int32_t(), Prio :: int32_t()) -> ok | {error, posix()}.
@@ -1397,7 +1424,7 @@ setpriority(Drv, Pipeline, Which, Who, Prio) ->
 %% @doc setpriority(2): Set a scheduling priority. With a timeout.
 -spec setpriority(alcove_drv:ref(), pipeline(), Which :: constant(), Who :: int32_t(), Prio :: int32_t(), timeout()) -> ok | {error, posix()}.
 setpriority(Drv, Pipeline, Which, Who, Prio, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 93, [Which, Who, Prio], Timeout).
+    alcove_drv:call(Drv, Pipeline, 94, [Which, Who, Prio], Timeout).
 
 %% @doc setproctitle(3): Set the process title.
 -spec setproctitle(alcove_drv:ref(), pipeline(), Title :: iodata()) -> ok.
@@ -1407,7 +1434,7 @@ setproctitle(Drv, Pipeline, Title) ->
 %% @doc setproctitle(3): Set the process title. With a timeout.
 -spec setproctitle(alcove_drv:ref(), pipeline(), Title :: iodata(), timeout()) -> ok.
 setproctitle(Drv, Pipeline, Title, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 94, [Title], Timeout).
+    alcove_drv:call(Drv, Pipeline, 95, [Title], Timeout).
 
 %% @doc setresgid(2): Set the real, effective and saved group IDs.
 -spec setresgid(alcove_drv:ref(), pipeline(), Real :: gid_t(), Effective :: gid_t(), Saved :: gid_t()) -> ok | {error, posix()}.
@@ -1417,7 +1444,7 @@ setresgid(Drv, Pipeline, Real, Effective, Saved) ->
 %% @doc setresgid(2): Set the real, effective and saved group IDs. With a timeout.
 -spec setresgid(alcove_drv:ref(), pipeline(), Real :: gid_t(), Effective :: gid_t(), Saved :: gid_t(), timeout()) -> ok | {error, posix()}.
 setresgid(Drv, Pipeline, Real, Effective, Saved, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 95, [Real, Effective, Saved], Timeout).
+    alcove_drv:call(Drv, Pipeline, 96, [Real, Effective, Saved], Timeout).
 
 %% @doc setresuid(2): Set the real, effective and saved user IDs.
 -spec setresuid(alcove_drv:ref(), pipeline(), Real :: uid_t(), Effective :: uid_t(), Saved :: uid_t()) -> ok | {error, posix()}.
@@ -1427,7 +1454,7 @@ setresuid(Drv, Pipeline, Real, Effective, Saved) ->
 %% @doc setresuid(2): Set the real, effective and saved user IDs. With a timeout.
 -spec setresuid(alcove_drv:ref(), pipeline(), Real :: uid_t(), Effective :: uid_t(), Saved :: uid_t(), timeout()) -> ok | {error, posix()}.
 setresuid(Drv, Pipeline, Real, Effective, Saved, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 96, [Real, Effective, Saved], Timeout).
+    alcove_drv:call(Drv, Pipeline, 97, [Real, Effective, Saved], Timeout).
 
 %% @doc setrlimit(2): Set a resource limit.
 -spec setrlimit(alcove_drv:ref(), pipeline(), Resource :: constant(), Limit :: alcove_rlimit()) -> ok | {error, posix()}.
@@ -1437,7 +1464,7 @@ setrlimit(Drv, Pipeline, Resource, Limit) ->
 %% @doc setrlimit(2): Set a resource limit. With a timeout.
 -spec setrlimit(alcove_drv:ref(), pipeline(), Resource :: constant(), Limit :: alcove_rlimit(), timeout()) -> ok | {error, posix()}.
 setrlimit(Drv, Pipeline, Resource, Limit, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 97, [Resource, Limit], Timeout).
+    alcove_drv:call(Drv, Pipeline, 98, [Resource, Limit], Timeout).
 
 %% @doc setsid(2): Start a new session.
 -spec setsid(alcove_drv:ref(), pipeline()) -> {ok, OSPid :: pid_t()} | {error, posix()}.
@@ -1447,7 +1474,7 @@ setsid(Drv, Pipeline) ->
 %% @doc setsid(2): Start a new session. With a timeout.
 -spec setsid(alcove_drv:ref(), pipeline(), timeout()) -> {ok, OSPid :: pid_t()} | {error, posix()}.
 setsid(Drv, Pipeline, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 98, [], Timeout).
+    alcove_drv:call(Drv, Pipeline, 99, [], Timeout).
 
 %% @doc setuid(2): Set the user ID.
 -spec setuid(alcove_drv:ref(), pipeline(), User :: uid_t()) -> ok | {error, posix()}.
@@ -1457,7 +1484,7 @@ setuid(Drv, Pipeline, User) ->
 %% @doc setuid(2): Set the user ID. With a timeout.
 -spec setuid(alcove_drv:ref(), pipeline(), User :: uid_t(), timeout()) -> ok | {error, posix()}.
 setuid(Drv, Pipeline, User, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 99, [User], Timeout).
+    alcove_drv:call(Drv, Pipeline, 100, [User], Timeout).
 
 %% @doc sigaction(2): Set a signal handler: sig_dfl, sig_ign or sig_info (caught and sent as an event); [] reads it. sig_info on sigchld makes the caller reap children with waitpid.
 -spec sigaction(alcove_drv:ref(), pipeline(), Signum :: constant(), Handler :: [] | atom()) -> {ok, OldHandler :: atom()} | {error, posix()}.
@@ -1467,7 +1494,7 @@ sigaction(Drv, Pipeline, Signum, Handler) ->
 %% @doc sigaction(2): Set a signal handler: sig_dfl, sig_ign or sig_info (caught and sent as an event); [] reads it. sig_info on sigchld makes the caller reap children with waitpid. With a timeout.
 -spec sigaction(alcove_drv:ref(), pipeline(), Signum :: constant(), Handler :: [] | atom(), timeout()) -> {ok, OldHandler :: atom()} | {error, posix()}.
 sigaction(Drv, Pipeline, Signum, Handler, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 100, [Signum, Handler], Timeout).
+    alcove_drv:call(Drv, Pipeline, 101, [Signum, Handler], Timeout).
 
 %% @doc signal(7): Value of a signal name.
 -spec signal_constant(alcove_drv:ref(), pipeline(), Symbol :: atom()) -> unknown | non_neg_integer().
@@ -1477,7 +1504,7 @@ signal_constant(Drv, Pipeline, Symbol) ->
 %% @doc signal(7): Value of a signal name. With a timeout.
 -spec signal_constant(alcove_drv:ref(), pipeline(), Symbol :: atom(), timeout()) -> unknown | non_neg_integer().
 signal_constant(Drv, Pipeline, Symbol, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 101, [Symbol], Timeout).
+    alcove_drv:call(Drv, Pipeline, 102, [Symbol], Timeout).
 
 %% @doc socket(2): Create a socket.
 -spec socket(alcove_drv:ref(), pipeline(), Domain :: constant(), Type :: constant(), Protocol :: int32_t()) -> {ok, fd()} | {error, posix()}.
@@ -1487,7 +1514,7 @@ socket(Drv, Pipeline, Domain, Type, Protocol) ->
 %% @doc socket(2): Create a socket. With a timeout.
 -spec socket(alcove_drv:ref(), pipeline(), Domain :: constant(), Type :: constant(), Protocol :: int32_t(), timeout()) -> {ok, fd()} | {error, posix()}.
 socket(Drv, Pipeline, Domain, Type, Protocol, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 102, [Domain, Type, Protocol], Timeout).
+    alcove_drv:call(Drv, Pipeline, 103, [Domain, Type, Protocol], Timeout).
 
 %% @doc symlink(2): Make a symbolic link.
 -spec symlink(alcove_drv:ref(), pipeline(), OldPath :: iodata(), NewPath :: iodata()) -> ok | {error, posix()}.
@@ -1497,7 +1524,7 @@ symlink(Drv, Pipeline, OldPath, NewPath) ->
 %% @doc symlink(2): Make a symbolic link. With a timeout.
 -spec symlink(alcove_drv:ref(), pipeline(), OldPath :: iodata(), NewPath :: iodata(), timeout()) -> ok | {error, posix()}.
 symlink(Drv, Pipeline, OldPath, NewPath, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 103, [OldPath, NewPath], Timeout).
+    alcove_drv:call(Drv, Pipeline, 104, [OldPath, NewPath], Timeout).
 
 %% @doc syscall(2): Number of a system call (sys_NAME).
 -spec syscall_constant(alcove_drv:ref(), pipeline(), Symbol :: atom()) -> unknown | non_neg_integer().
@@ -1507,7 +1534,7 @@ syscall_constant(Drv, Pipeline, Symbol) ->
 %% @doc syscall(2): Number of a system call (sys_NAME). With a timeout.
 -spec syscall_constant(alcove_drv:ref(), pipeline(), Symbol :: atom(), timeout()) -> unknown | non_neg_integer().
 syscall_constant(Drv, Pipeline, Symbol, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 104, [Symbol], Timeout).
+    alcove_drv:call(Drv, Pipeline, 105, [Symbol], Timeout).
 
 %% @doc umount(2): Unmount a filesystem.
 -spec umount(alcove_drv:ref(), pipeline(), Path :: iodata()) -> ok | {error, posix()}.
@@ -1517,7 +1544,7 @@ umount(Drv, Pipeline, Path) ->
 %% @doc umount(2): Unmount a filesystem. With a timeout.
 -spec umount(alcove_drv:ref(), pipeline(), Path :: iodata(), timeout()) -> ok | {error, posix()}.
 umount(Drv, Pipeline, Path, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 105, [Path], Timeout).
+    alcove_drv:call(Drv, Pipeline, 106, [Path], Timeout).
 
 %% @doc umount2(2): Unmount a filesystem, with flags.
 -spec umount2(alcove_drv:ref(), pipeline(), Path :: iodata(), Flags :: int32_t() | [constant()]) -> ok | {error, posix()}.
@@ -1527,7 +1554,7 @@ umount2(Drv, Pipeline, Path, Flags) ->
 %% @doc umount2(2): Unmount a filesystem, with flags. With a timeout.
 -spec umount2(alcove_drv:ref(), pipeline(), Path :: iodata(), Flags :: int32_t() | [constant()], timeout()) -> ok | {error, posix()}.
 umount2(Drv, Pipeline, Path, Flags, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 106, [Path, Flags], Timeout).
+    alcove_drv:call(Drv, Pipeline, 107, [Path, Flags], Timeout).
 
 %% @doc unlink(2): Remove a file.
 -spec unlink(alcove_drv:ref(), pipeline(), Path :: iodata()) -> ok | {error, posix()}.
@@ -1537,7 +1564,7 @@ unlink(Drv, Pipeline, Path) ->
 %% @doc unlink(2): Remove a file. With a timeout.
 -spec unlink(alcove_drv:ref(), pipeline(), Path :: iodata(), timeout()) -> ok | {error, posix()}.
 unlink(Drv, Pipeline, Path, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 107, [Path], Timeout).
+    alcove_drv:call(Drv, Pipeline, 108, [Path], Timeout).
 
 %% @doc unsetenv(3): Remove an environment variable.
 -spec unsetenv(alcove_drv:ref(), pipeline(), Name :: iodata()) -> ok | {error, posix()}.
@@ -1547,7 +1574,7 @@ unsetenv(Drv, Pipeline, Name) ->
 %% @doc unsetenv(3): Remove an environment variable. With a timeout.
 -spec unsetenv(alcove_drv:ref(), pipeline(), Name :: iodata(), timeout()) -> ok | {error, posix()}.
 unsetenv(Drv, Pipeline, Name, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 108, [Name], Timeout).
+    alcove_drv:call(Drv, Pipeline, 109, [Name], Timeout).
 
 %% @doc unshare(2): Move the process into new namespaces.
 -spec unshare(alcove_drv:ref(), pipeline(), Flags :: int32_t() | [constant()]) -> ok | {error, posix()}.
@@ -1557,7 +1584,7 @@ unshare(Drv, Pipeline, Flags) ->
 %% @doc unshare(2): Move the process into new namespaces. With a timeout.
 -spec unshare(alcove_drv:ref(), pipeline(), Flags :: int32_t() | [constant()], timeout()) -> ok | {error, posix()}.
 unshare(Drv, Pipeline, Flags, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 109, [Flags], Timeout).
+    alcove_drv:call(Drv, Pipeline, 110, [Flags], Timeout).
 
 %% @doc unveil(2): Restrict filesystem view (OpenBSD).
 -dialyzer({no_return, [unveil/4, unveil/5]}).
@@ -1578,7 +1605,7 @@ version(Drv, Pipeline) ->
 %% @doc alcove: The helper's version. With a timeout.
 -spec version(alcove_drv:ref(), pipeline(), timeout()) -> binary().
 version(Drv, Pipeline, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 111, [], Timeout).
+    alcove_drv:call(Drv, Pipeline, 112, [], Timeout).
 
 %% @doc waitpid(2): Wait for a process. Processes alcove forks are reaped by the event loop unless SIGCHLD is set to sig_info.
 -spec waitpid(alcove_drv:ref(), pipeline(), OSPid :: pid_t(), Options :: int32_t() | [constant()]) -> {ok, pid_t(), Status :: integer(), WaitStatus :: [waitstatus()]} | {error, posix()}.
@@ -1588,7 +1615,7 @@ waitpid(Drv, Pipeline, OSPid, Options) ->
 %% @doc waitpid(2): Wait for a process. Processes alcove forks are reaped by the event loop unless SIGCHLD is set to sig_info. With a timeout.
 -spec waitpid(alcove_drv:ref(), pipeline(), OSPid :: pid_t(), Options :: int32_t() | [constant()], timeout()) -> {ok, pid_t(), Status :: integer(), WaitStatus :: [waitstatus()]} | {error, posix()}.
 waitpid(Drv, Pipeline, OSPid, Options, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 112, [OSPid, Options], Timeout).
+    alcove_drv:call(Drv, Pipeline, 113, [OSPid, Options], Timeout).
 
 %% @doc write(2): Write to a file descriptor.
 -spec write(alcove_drv:ref(), pipeline(), FD :: fd(), Buf :: iodata()) -> {ok, Count :: ssize_t()} | {error, posix()}.
@@ -1598,5 +1625,5 @@ write(Drv, Pipeline, FD, Buf) ->
 %% @doc write(2): Write to a file descriptor. With a timeout.
 -spec write(alcove_drv:ref(), pipeline(), FD :: fd(), Buf :: iodata(), timeout()) -> {ok, Count :: ssize_t()} | {error, posix()}.
 write(Drv, Pipeline, FD, Buf, Timeout) ->
-    alcove_drv:call(Drv, Pipeline, 113, [FD, Buf], Timeout).
+    alcove_drv:call(Drv, Pipeline, 114, [FD, Buf], Timeout).
 

@@ -354,7 +354,7 @@ init([Owner, Opts]) ->
 
 start_helper(Owner, Opts, Argv) ->
     Env = [{to_bin(K), to_bin(V)} || {K, V} <- proplists:get_value(env, Opts, [])],
-    Numbers = {alcove_proto:call(fork), alcove_proto:call(clone), alcove_proto:call(kill)},
+    Numbers = {alcove_proto:call(fork), alcove_proto:call(clone), alcove_proto:call(kill), alcove_proto:call(fork_exec)},
     Signal = proplists:get_value(owner_exit_signal, Opts, 9),
     case alcove_nif:start(self(), Owner, [to_bin(A) || A <- Argv], Env, Numbers, Signal) of
         {ok, Resource, Helper} ->

@@ -21,7 +21,7 @@ priv_dir() ->
             Dir
     end.
 
--spec start(pid(), pid(), [binary()], [{binary(), binary()}], {non_neg_integer(), non_neg_integer(), non_neg_integer()}, integer()) ->
+-spec start(pid(), pid(), [binary()], [{binary(), binary()}], {non_neg_integer(), non_neg_integer(), non_neg_integer(), non_neg_integer()}, integer()) ->
     {ok, reference(), non_neg_integer()} | {error, integer()}.
 start(_Drv, _Owner, _Argv, _Env, _CallNumbers, _OwnerExitSignal) -> erlang:nif_error(not_loaded).
 

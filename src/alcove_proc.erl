@@ -57,6 +57,8 @@
     replace_process_image/1, replace_process_image/3,
     sh/2,
     cmd/2,
+    run/2, run/3,
+    fork_exec/3,
     backpressure/2,
     winsize/3,
     tree/1,
@@ -230,6 +232,24 @@
     namespaces := #{atom() => binary()},
     children := [tree()]
 }.
+
+-type run_option() ::
+    {cwd, iodata()}
+    | {env, [iodata()]}
+    | {stdin, iodata()}
+    | {timeout, timeout()}
+    | {max_output, non_neg_integer() | infinity}
+    | {uid, alcove:uid_t()}
+    | {gid, alcove:gid_t()}
+    | {groups, [alcove:gid_t()]}
+    | {namespaces, alcove:int32_t() | [alcove:constant()]}
+    | {cgroup, iodata()}.
+-type run_result() :: #{
+    status := {exit_status, integer()} | {termsig, atom()},
+    stdout := binary(),
+    stderr := binary()
+}.
+-export_type([run_option/0, run_result/0]).
 
 -export_type([task/0, cpid/0, op/0, op_option/0, task_config/0, tree/0]).
 
@@ -545,46 +565,181 @@ sh(Task, Command) ->
     cmd(Task, ["/bin/sh", "-c", Command]).
 
 system(Task, Argv) ->
-    % The child's exit takes its task down with {shutdown, _}.
-    process_flag(trap_exit, true),
-    {ok, Int} = sigaction(Task, sigint, sig_ign),
-    {ok, Quit} = sigaction(Task, sigquit, sig_ign),
-    Result =
-        case fork(Task) of
-            {ok, Child} ->
-                {ok, _} = sigaction(Child, sigint, Int),
-                {ok, _} = sigaction(Child, sigquit, Quit),
-                true = setcpid(Child, flowcontrol, -1),
-                case execvp(Child, Argv) of
-                    ok ->
-                        collect(Task, Child, [], infinity);
-                    Error ->
-                        stop(Child),
-                        Error
-                end;
-            Error ->
-                Error
-        end,
-    _ =
-        case is_process_alive(Task) of
-            true ->
-                {ok, _} = sigaction(Task, sigint, Int),
-                {ok, _} = sigaction(Task, sigquit, Quit);
-            false ->
-                ok
-        end,
-    Result.
+    % stdout and stderr in the order they came, as one binary.
+    case spawn_collect(Task, Argv, [], #{}, keep_stdin) of
+        {ok, _Status, Chunks} -> iolist_to_binary([Data || {_, Data} <- Chunks]);
+        % The task went first: what the program wrote until then.
+        {down, _Reason, Chunks} -> iolist_to_binary([Data || {_, Data} <- Chunks]);
+        {error, _} = Error -> Error
+    end.
 
-collect(Task, Child, Acc, Timeout) ->
+
+%% @doc alcove:fork_exec/4 in `Task': fork, apply `Steps', exec `Argv',
+%% in one request. The program is not a task: the calling process owns
+%% it and gets its output and exit as alcove messages
+%% (`{alcove_stdout, Drv, Pipeline, Data}'..., `Pipeline' the task's
+%% pipeline and the program's pid); see run/3 for a collected result.
+-spec fork_exec(task(), [iodata(), ...], [alcove:fork_exec_step()]) ->
+    {ok, alcove:pid_t()} | {error, alcove:posix() | {atom(), alcove:posix()}}.
+fork_exec(Task, Argv, Steps) ->
+    alcove:fork_exec(drv(Task), pipeline(Task), Argv, Steps).
+
+%% @equiv run(Task, Argv, #{})
+-spec run(task(), [iodata(), ...]) ->
+    {ok, run_result()} | {error, alcove:posix() | {atom(), term()}}.
+run(Task, Argv) ->
+    run(Task, Argv, #{}).
+
+%% @doc Run a program in a child of `Task' (searched on PATH like
+%% execvp(3)) with alcove:fork_exec/4, in one request, and collect its
+%% output and how it ended: `{ok, #{status, stdout, stderr}}'. Options (a
+%% map or a proplist): `cwd', `env' (the whole environment), `stdin'
+%% (written, then closed; without it stdin is closed at once), `uid',
+%% `gid', `groups', `namespaces' (clone flags), `cgroup' (a cgroup v2
+%% directory to start in), `timeout' (ms, default infinity) and
+%% `max_output' (bytes of stdout and stderr together, default infinity).
+%%
+%% Errors: `{error, {Step, Posix}}' when a step fails (`{chdir, enoent}'),
+%% `{error, Posix}' when the exec does (`enoent'); past the timeout or
+%% the output cap the program's process group is killed (its teardown
+%% cgroup too) and the call returns `{error, {timeout, Partial}}' or
+%% `{error, {max_output, Partial}}', `Partial' holding what it wrote so
+%% far (`#{stdout, stderr}', stopped at the cap). If `Task' goes away
+%% first: `{error, {task_down, Reason}}'.
+-spec run(task(), [iodata(), ...], #{atom() => term()} | [run_option()]) ->
+    {ok, run_result()} | {error, alcove:posix() | {atom(), term()}}.
+run(Task, Argv, Opts) when is_list(Opts) ->
+    run(Task, Argv, maps:from_list(Opts));
+run(Task, Argv, Opts) when is_map(Opts) ->
+    Steps = run_steps(Opts),
+    case spawn_collect(Task, Argv, Steps, Opts, close_stdin) of
+        {ok, Status, Chunks} ->
+            {ok, (split(Chunks))#{status => Status}};
+        {error, {Why, Chunks}} when Why =:= timeout; Why =:= max_output ->
+            {error, {Why, split(Chunks)}};
+        {down, Reason, _Chunks} ->
+            {error, {task_down, Reason}};
+        {error, _} = Error ->
+            Error
+    end.
+
+run_steps(Opts) ->
+    Known = [cwd, env, stdin, timeout, max_output, uid, gid, groups, namespaces, cgroup],
+    _ = [erlang:error(badarg, [Opts]) || K <- maps:keys(Opts), not lists:member(K, Known)],
+    Limit = fun(infinity) -> true; (N) -> is_integer(N) andalso N >= 0 end,
+    _ = [erlang:error(badarg, [Opts]) || K <- [timeout, max_output],
+                                         is_map_key(K, Opts), not Limit(maps:get(K, Opts))],
+    Step = fun(Key, Tag) ->
+        case Opts of
+            #{Key := Value} -> [{Tag, Value}];
+            #{} -> []
+        end
+    end,
+    % Credentials last: the directory is entered with the helper's.
+    lists:append([
+        Step(namespaces, clone),
+        Step(cgroup, cgroup),
+        Step(env, env),
+        Step(cwd, chdir),
+        Step(groups, setgroups),
+        Step(gid, setgid),
+        Step(uid, setuid)
+    ]).
+
+split(Chunks) ->
+    #{
+        stdout => iolist_to_binary([D || {stdout, D} <- Chunks]),
+        stderr => iolist_to_binary([D || {stderr, D} <- Chunks])
+    }.
+
+%% fork_exec from the calling process (which owns the program and gets
+%% its messages), then its output as [{stdout | stderr, Data}] in order.
+%% cmd/2 leaves the program's stdin open, as it always did; run/3 closes
+%% it after writing the `stdin' option.
+spawn_collect(Task, Argv, Steps, Opts, Stdin) ->
+    Drv = drv(Task),
+    Pipeline = pipeline(Task),
+    case alcove:fork_exec(Drv, Pipeline, Argv, Steps) of
+        {ok, OSPid} ->
+            Child = Pipeline ++ [OSPid],
+            _ =
+                case {Stdin, Opts} of
+                    {keep_stdin, _} ->
+                        ok;
+                    {close_stdin, #{stdin := Data}} ->
+                        ok = alcove:stdin(Drv, Child, Data),
+                        alcove:eof(Drv, Child);
+                    {close_stdin, _} ->
+                        alcove:eof(Drv, Child)
+                end,
+            Monitor = erlang:monitor(process, Task),
+            Timeout = maps:get(timeout, Opts, infinity),
+            Deadline =
+                case Timeout of
+                    infinity -> infinity;
+                    Ms -> erlang:monotonic_time(millisecond) + Ms
+                end,
+            Cap = maps:get(max_output, Opts, infinity),
+            Result = gather(Drv, Child, Monitor, Deadline, Cap, 0, []),
+            erlang:demonitor(Monitor, [flush]),
+            Result;
+        {error, _} = Error ->
+            Error
+    end.
+
+gather(Drv, Child, Monitor, Deadline, Cap, Size, Acc) ->
+    Wait =
+        case Deadline of
+            infinity -> infinity;
+            _ -> max(0, Deadline - erlang:monotonic_time(millisecond))
+        end,
     receive
-        % Everything the program wrote, then its exit (or its parent's).
-        {stdout, Child, Data} -> collect(Task, Child, [Data | Acc], Timeout);
-        {stderr, Child, Data} -> collect(Task, Child, [Data | Acc], Timeout);
-        {exit_status, Child, _} -> collect(Task, Child, Acc, 0);
-        {termsig, Child, _} -> collect(Task, Child, Acc, 0);
-        {exit_status, Task, _} -> collect(Task, Child, Acc, 0);
-        {termsig, Task, _} -> collect(Task, Child, Acc, 0)
-    after Timeout -> iolist_to_binary(lists:reverse(Acc))
+        % Output, until the exit event that follows all of it.
+        {alcove_stdout, Drv, Child, Data} ->
+            more(Drv, Child, Monitor, Deadline, Cap, Size, Acc, stdout, Data);
+        {alcove_stderr, Drv, Child, Data} ->
+            more(Drv, Child, Monitor, Deadline, Cap, Size, Acc, stderr, Data);
+        {alcove_event, Drv, Child, {exit_status, _} = Status} ->
+            {ok, Status, lists:reverse(Acc)};
+        {alcove_event, Drv, Child, {termsig, _} = Status} ->
+            {ok, Status, lists:reverse(Acc)};
+        % Stdin the pipe and the helper's queue could not take: dropped.
+        {alcove_pipe, Drv, Child, _} ->
+            gather(Drv, Child, Monitor, Deadline, Cap, Size, Acc);
+        % The task (and with it the program) is gone: no exit event comes.
+        {'DOWN', Monitor, process, _, Reason} ->
+            {down, Reason, lists:reverse(Acc)}
+    after Wait ->
+        stop_program(Drv, Child, Monitor),
+        {error, {timeout, lists:reverse(Acc)}}
+    end.
+
+more(Drv, Child, Monitor, Deadline, Cap, Size, Acc, Stream, Data) ->
+    case Size + byte_size(Data) of
+        Total when Cap =:= infinity; Total =< Cap ->
+            gather(Drv, Child, Monitor, Deadline, Cap, Total, [{Stream, Data} | Acc]);
+        _ ->
+            Kept = binary:part(Data, 0, Cap - Size),
+            stop_program(Drv, Child, Monitor),
+            {error, {max_output, lists:reverse([{Stream, Kept} | Acc])}}
+    end.
+
+%% Kill the program's process group (it leads one; its cgroup leaf goes
+%% when it is reaped), then drop its messages up to its exit event.
+stop_program(Drv, Child, Monitor) ->
+    {Parent, [OSPid]} = lists:split(length(Child) - 1, Child),
+    _ = alcove:kill(Drv, Parent, -OSPid, sigkill),
+    _ = alcove:kill(Drv, Parent, OSPid, sigkill),
+    drain(Drv, Child, Monitor).
+
+drain(Drv, Child, Monitor) ->
+    receive
+        {alcove_stdout, Drv, Child, _} -> drain(Drv, Child, Monitor);
+        {alcove_stderr, Drv, Child, _} -> drain(Drv, Child, Monitor);
+        {alcove_pipe, Drv, Child, _} -> drain(Drv, Child, Monitor);
+        {alcove_event, Drv, Child, {exit_status, _}} -> ok;
+        {alcove_event, Drv, Child, {termsig, _}} -> ok;
+        {'DOWN', Monitor, process, _, _} -> ok
     end.
 
 %%% The task

@@ -222,6 +222,51 @@ defmodule Alcove.Proc do
   @spec cmd(task(), [iodata()]) :: binary() | {:error, atom()}
   defdelegate cmd(task, argv), to: :alcove_proc
 
+  @doc """
+  Runs a program in a child of the task with `Alcove.fork_exec/4`, in one
+  request, and collects its output and how it ended. Options (a keyword
+  list or a map): `:cwd`, `:env` (the whole environment), `:stdin`
+  (written, then closed; without it stdin is closed at once), `:uid`,
+  `:gid`, `:groups`, `:namespaces` (clone flags), `:cgroup` (a cgroup v2
+  directory), `:timeout` (ms) and `:max_output` (bytes).
+
+  A failed step is `{:error, {step, errno}}`, a failed exec
+  `{:error, errno}`; past the timeout or the output cap the program's
+  process group is killed and the result is `{:error, {:timeout, partial}}`
+  or `{:error, {:max_output, partial}}` with the output so far.
+
+      iex> {:ok, root} = Alcove.Proc.fork()
+      iex> Alcove.Proc.run(root, ["sh", "-c", "cat; echo oops >&2; exit 3"], stdin: "hello")
+      {:ok, %{status: {:exit_status, 3}, stdout: "hello", stderr: "oops\\n"}}
+      iex> Alcove.Proc.run(root, ["pwd"], cwd: "/nonexistent")
+      {:error, {:chdir, :enoent}}
+      iex> {:error, {:timeout, %{stdout: "started\\n"}}} =
+      ...>   Alcove.Proc.run(root, ["sh", "-c", "echo started; exec sleep 60"], timeout: 200)
+      iex> Alcove.Proc.stop(root)
+      :ok
+  """
+  @spec run(task(), [iodata(), ...], keyword() | map()) ::
+          {:ok, %{status: tuple(), stdout: binary(), stderr: binary()}}
+          | {:error, atom() | {atom(), term()}}
+  def run(task, argv, opts \\ []), do: :alcove_proc.run(task, argv, opts)
+
+  @doc """
+  `Alcove.fork_exec/4` in the task: the calling process owns the program
+  and gets its messages (see `run/3` for a collected result).
+
+      iex> {:ok, root} = Alcove.Proc.fork()
+      iex> {:ok, pid} = Alcove.Proc.fork_exec(root, ["echo", "hi"], [])
+      iex> Alcove.event(Alcove.Proc.drv(root), [pid], 5000)
+      {:exit_status, 0}
+      iex> Alcove.stdout(Alcove.Proc.drv(root), [pid])
+      ["hi\\n"]
+      iex> Alcove.Proc.stop(root)
+      :ok
+  """
+  @spec fork_exec(task(), [iodata(), ...], [:alcove.fork_exec_step()]) ::
+          {:ok, integer()} | {:error, atom() | {atom(), atom()}}
+  defdelegate fork_exec(task, argv, steps), to: :alcove_proc
+
   @doc "Makes `pid` the task's owner: it makes the calls and gets the messages."
   @spec controlling_process(task(), pid()) :: :ok | {:error, :badarg}
   defdelegate controlling_process(task, pid), to: :alcove_proc

@@ -23,6 +23,8 @@ enum Tag {
     Stderr(i32),
     Stdin(i32),
     SeccompListener(i32, RawFd),
+    /// A `fork_exec` child's report pipe.
+    ExecReport(i32),
     /// The cgroup watches' inotify fd.
     CgroupInotify,
     /// A cgroup watch's v1 OOM eventfd, by watch id.
@@ -69,6 +71,10 @@ pub fn run(state: &mut State) -> ! {
         }
         for child in &state.children {
             if !full {
+                // Before its output: the reply precedes what the program writes.
+                if let Some(report) = &child.exec_report {
+                    watch(report.fd, libc::POLLIN, Tag::ExecReport(child.pid));
+                }
                 watch(child.ctl, libc::POLLIN, Tag::CtlRead(child.pid));
                 for &fd in &child.seccomp_listeners {
                     watch(fd, libc::POLLIN, Tag::SeccompListener(child.pid, fd));
@@ -120,6 +126,7 @@ pub fn run(state: &mut State) -> ! {
                 Tag::SeccompListener(pid, fd) => {
                     crate::sys::seccomp_named::on_listener(state, pid, fd, fds[i].revents)
                 }
+                Tag::ExecReport(pid) => crate::sys::spawn::on_report(state, pid, false),
                 Tag::CgroupInotify => crate::cgwatch::on_inotify(state),
                 Tag::CgroupOom(id) => crate::cgwatch::on_eventfd(state, id),
             }
@@ -230,6 +237,7 @@ fn call_here(state: &mut State, request_id: u64, payload: &[u8]) {
         (Some(nr), Some(Ok(Value::List(args)))) => {
             let nr = u16::from_be_bytes([nr[0], nr[1]]);
             state.current_request = request_id;
+            state.reply_later = false;
             if state.filter.contains(nr) {
                 Err(CallError::Undef)
             } else {
@@ -240,6 +248,10 @@ fn call_here(state: &mut State, request_id: u64, payload: &[u8]) {
     };
     if state.epoch != epoch {
         // This is a freshly forked child: the reply is the parent's to send.
+        return;
+    }
+    if std::mem::take(&mut state.reply_later) {
+        // The call sends its reply itself, later.
         return;
     }
     match result {

@@ -81,6 +81,11 @@ pub fn reap(state: &mut State) {
             let mut buf = [0u8; 4096];
             crate::child_io::drain_ctl(state, pid, &mut buf);
         }
+        // Likewise a fork_exec child's report: its reply goes before its
+        // exit, and a child whose step failed is forgotten there.
+        if state.children[idx].exec_report.is_some() {
+            crate::sys::spawn::on_report(state, pid, true);
+        }
         let Some(idx) = state.child_index(pid) else {
             continue;
         };

@@ -17,6 +17,7 @@ mod cgwatch;
 #[rustfmt::skip]
 mod calls;
 mod capnames;
+mod child_fds;
 mod child_io;
 mod consts;
 mod cstruct;
@@ -28,6 +29,8 @@ mod pty;
 mod reexec;
 mod seccomp_rules;
 mod signals;
+mod spawn_child;
+mod spawn_steps;
 mod state;
 mod sys;
 mod teardown;
@@ -158,6 +161,7 @@ fn main() {
         signals,
         epoch: 0,
         drain_buf: Vec::new(),
+        reply_later: false,
         current_request: 0,
         filter: Default::default(),
         child_filter: Default::default(),

@@ -139,6 +139,15 @@ pub struct Inflight {
     pub direct: bool,
 }
 
+/// A `fork_exec` call waiting for its child to exec or fail.
+pub struct ExecReport {
+    /// The read end of the child's report pipe.
+    pub fd: RawFd,
+    pub request_id: u64,
+    /// The names of the steps, by index, for the error.
+    pub steps: Vec<&'static str>,
+}
+
 /// One forked child and the fds the helper holds for it.
 pub struct Child {
     pub pid: i32,
@@ -179,6 +188,9 @@ pub struct Child {
     /// seccomp notification listeners of the child's filters, served here
     /// (`sys::seccomp_named`).
     pub seccomp_listeners: Vec<RawFd>,
+    /// A `fork_exec` child not yet exec'd: the read end of its report
+    /// pipe and the request to answer (see `sys::spawn`).
+    pub exec_report: Option<ExecReport>,
 }
 
 impl Child {
@@ -192,6 +204,9 @@ impl Child {
         self.stderr = -1;
         for fd in self.seccomp_listeners.drain(..) {
             fdio::close(fd);
+        }
+        if let Some(report) = self.exec_report.take() {
+            fdio::close(report.fd);
         }
     }
 
@@ -255,6 +270,9 @@ pub struct State {
     /// The buffer an exited child's last output is read into, kept from
     /// one child to the next (see `lifecycle::finish_exited`).
     pub drain_buf: Vec<u8>,
+    /// Set by a call that answers later itself (`fork_exec`): the loop
+    /// sends no reply for it now.
+    pub reply_later: bool,
 }
 
 impl State {

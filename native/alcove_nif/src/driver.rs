@@ -33,6 +33,8 @@ pub struct CallNumbers {
     pub fork: u16,
     pub clone: u16,
     pub kill: u16,
+    /// A program spawned in one call: its caller owns it, as with fork.
+    pub fork_exec: u16,
 }
 
 /// Why a call was not sent.
@@ -108,7 +110,9 @@ impl Driver {
         if frame.len() > alcove_proto::MAX_FRAME + 4 {
             return Err(CallRefused::TooLarge);
         }
-        let spawns = number == self.numbers.fork || number == self.numbers.clone;
+        let spawns = number == self.numbers.fork
+            || number == self.numbers.clone
+            || number == self.numbers.fork_exec;
         {
             let mut routes = self.routes.lock().map_err(|_| CallRefused::Closed)?;
             // Checked under the lock the reader takes to fail every pending

@@ -53,7 +53,7 @@ fn start<'a>(
     owner: LocalPid,
     argv: Vec<Binary>,
     envs: Vec<(Binary, Binary)>,
-    numbers: (u16, u16, u16),
+    numbers: (u16, u16, u16, u16),
     owner_exit_signal: i32,
 ) -> NifResult<Term<'a>> {
     let os = |b: &Binary| std::ffi::OsString::from_vec(b.as_slice().to_vec());
@@ -80,6 +80,7 @@ fn start<'a>(
             fork: numbers.0,
             clone: numbers.1,
             kill: numbers.2,
+            fork_exec: numbers.3,
         },
         helper_pid: child.pid as u32,
         exit: Mutex::new(Default::default()),

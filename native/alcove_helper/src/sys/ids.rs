@@ -62,17 +62,17 @@ pub fn getgroups(_state: &mut State, _args: &Args) -> CallResult {
     Ok(Value::ok_with(Value::List(list)))
 }
 
+/// A list of group ids at argument `index`.
+pub fn gid_list(args: &Args, index: usize) -> Result<Vec<libc::gid_t>, CallError> {
+    args.ints(index)?
+        .into_iter()
+        .map(|g| libc::gid_t::try_from(g).map_err(|_| CallError::Badarg))
+        .collect()
+}
+
 /// setgroups(2): the kernel rejects more than NGROUPS_MAX with EINVAL.
 pub fn setgroups(_state: &mut State, args: &Args) -> CallResult {
-    let groups = args
-        .ints(0)?
-        .into_iter()
-        .map(|g| {
-            libc::gid_t::try_from(g)
-                .map(Gid::from_raw)
-                .map_err(|_| CallError::Badarg)
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let groups: Vec<Gid> = gid_list(args, 0)?.into_iter().map(Gid::from_raw).collect();
     nix::unistd::setgroups(&groups)?;
     Ok(Value::ok())
 }

@@ -15,7 +15,7 @@ use alcove_proto::Value;
 const RLIMIT_RECORD: &str = "alcove_rlimit";
 
 /// A constant that must fit a C int (resource, which): wider is badarg.
-fn c_int_constant(
+pub fn c_int_constant(
     args: &Args,
     index: usize,
     table: &[(&'static str, i64)],
@@ -35,6 +35,20 @@ fn rlim_arg(value: &Value) -> Result<libc::rlim_t, CallError> {
     match *value {
         Value::UInt(u) => Ok(u),
         Value::Int(i) => libc::rlim_t::try_from(i).map_err(|_| CallError::Badarg),
+        _ => Err(CallError::Badarg),
+    }
+}
+
+/// `{alcove_rlimit, Cur, Max}` as an rlimit; anything else is badarg.
+pub fn rlimit_record(value: &Value) -> Result<libc::rlimit, CallError> {
+    match value {
+        Value::Tuple(fields) => match fields.as_slice() {
+            [Value::Atom(tag), cur, max] if tag == RLIMIT_RECORD => Ok(libc::rlimit {
+                rlim_cur: rlim_arg(cur)?,
+                rlim_max: rlim_arg(max)?,
+            }),
+            _ => Err(CallError::Badarg),
+        },
         _ => Err(CallError::Badarg),
     }
 }
@@ -63,16 +77,7 @@ pub fn getrlimit(_state: &mut State, args: &Args) -> CallResult {
 /// limit can hold (see [`State::maxchild_for`]), as in the original.
 pub fn setrlimit(state: &mut State, args: &Args) -> CallResult {
     let resource = c_int_constant(args, 0, RLIMIT)?;
-    let limit = match args.get(1)? {
-        Value::Tuple(fields) => match fields.as_slice() {
-            [Value::Atom(tag), cur, max] if tag == RLIMIT_RECORD => libc::rlimit {
-                rlim_cur: rlim_arg(cur)?,
-                rlim_max: rlim_arg(max)?,
-            },
-            _ => return Err(CallError::Badarg),
-        },
-        _ => return Err(CallError::Badarg),
-    };
+    let limit = rlimit_record(args.get(1)?)?;
     // SAFETY: limit is a live rlimit, only read by the kernel.
     if unsafe { libc::setrlimit(resource as _, &limit) } < 0 {
         return Err(CallError::last_os());

@@ -18,6 +18,7 @@ pub mod process;
 pub mod ptr;
 pub mod seccomp_named;
 pub mod signal;
+pub mod spawn;
 
 impl From<nix::errno::Errno> for crate::args::CallError {
     /// `{error, Errno}` for the errno a nix call failed with: the same value

@@ -1,6 +1,7 @@
 //! Process calls: fork(2), clone(2), getpid(2), exit(3), kill(2).
 
 use crate::args::{Args, CallError, CallResult};
+use crate::child_fds::ChildFds;
 use crate::consts::{clone::CLONE, signal::SIGNAL};
 use crate::fdio;
 use crate::state::{Child, CtlState, State};
@@ -51,62 +52,6 @@ pub fn clone_flags(args: &Args, index: usize) -> Result<i64, CallError> {
     Ok(flags)
 }
 
-/// The fds made for one child: (parent end, child end) of each.
-struct ChildFds {
-    ctl: (RawFd, RawFd),
-    stdin: (RawFd, RawFd),
-    stdout: (RawFd, RawFd),
-    stderr: (RawFd, RawFd),
-}
-
-impl ChildFds {
-    fn new(pty: bool) -> Result<ChildFds, i32> {
-        let mut made: Vec<RawFd> = Vec::new();
-        let result = (|| {
-            let ctl = fdio::socketpair()?;
-            made.extend([ctl.0, ctl.1]);
-            if pty {
-                // The master is read as stdout and written as stdin (two
-                // copies, closed apart); the slave is all three stdio fds.
-                let (master, slave) = crate::pty::open_pair()?;
-                made.extend([master, slave]);
-                let master_out = crate::pty::dup(master)?;
-                made.push(master_out);
-                let slave_out = crate::pty::dup(slave)?;
-                return Ok(ChildFds {
-                    ctl,
-                    stdin: (master, slave),
-                    stdout: (master_out, slave_out),
-                    stderr: (-1, -1),
-                });
-            }
-            let (stdin_read, stdin_write) = fdio::pipe()?;
-            made.extend([stdin_read, stdin_write]);
-            let (stdout_read, stdout_write) = fdio::pipe()?;
-            made.extend([stdout_read, stdout_write]);
-            let (stderr_read, stderr_write) = fdio::pipe()?;
-            Ok(ChildFds {
-                ctl,
-                stdin: (stdin_write, stdin_read),
-                stdout: (stdout_read, stdout_write),
-                stderr: (stderr_read, stderr_write),
-            })
-        })();
-        if result.is_err() {
-            made.into_iter().for_each(fdio::close);
-        }
-        result
-    }
-
-    fn parent_ends(&self) -> [RawFd; 4] {
-        [self.ctl.0, self.stdin.0, self.stdout.0, self.stderr.0]
-    }
-
-    fn child_ends(&self) -> [RawFd; 4] {
-        [self.ctl.1, self.stdin.1, self.stdout.1, self.stderr.1]
-    }
-}
-
 pub fn spawn(state: &mut State, how: Spawn) -> CallResult {
     if state.depth >= state.opts.maxforkdepth
         || state.children.len() as i64 >= state.opts.maxchild.min(nofile_limit())
@@ -114,7 +59,7 @@ pub fn spawn(state: &mut State, how: Spawn) -> CallResult {
         return Err(CallError::Errno(libc::EAGAIN));
     }
     let pty = state.opts.pty == 1;
-    let fds = ChildFds::new(pty).map_err(CallError::Errno)?;
+    let fds = ChildFds::new(pty, true).map_err(CallError::Errno)?;
     // Output queued for upstream must not be duplicated into the child.
     crate::event_loop::flush_upstream(state);
     // Signals wait until the child has a signal pipe of its own: one
@@ -155,13 +100,25 @@ pub fn spawn(state: &mut State, how: Spawn) -> CallResult {
     fds.child_ends().into_iter().for_each(fdio::close);
     crate::teardown::adopt(state, pid, cgroup);
     // The control socket was made non-blocking (both ends).
+    let child = new_child(state, pid, &fds);
+    state.children.push(child);
+    Ok(Value::ok_with(Value::Int(pid as i64)))
+}
+
+/// The parent's record of a new child, its stdio on the parent ends of
+/// `fds` (non-blocking from now on).
+pub fn new_child(state: &State, pid: i32, fds: &ChildFds) -> Child {
     for fd in [fds.stdin.0, fds.stdout.0, fds.stderr.0] {
         fdio::set_nonblock(fd);
     }
-    state.children.push(Child {
+    Child {
         pid,
         ctl: fds.ctl.0,
-        ctl_state: CtlState::Open,
+        ctl_state: if fds.ctl.0 >= 0 {
+            CtlState::Open
+        } else {
+            CtlState::Closed
+        },
         ctl_reader: FrameReader::new(),
         ctl_out: Default::default(),
         stdin: fds.stdin.0,
@@ -180,12 +137,12 @@ pub fn spawn(state: &mut State, how: Spawn) -> CallResult {
         signaloneof: state.opts.signaloneof,
         exited: None,
         seccomp_listeners: Vec::new(),
-    });
-    Ok(Value::ok_with(Value::Int(pid as i64)))
+        exec_report: None,
+    }
 }
 
 /// fork(2): the child's pid in the parent, 0 in the child.
-fn fork_child() -> Result<libc::pid_t, Errno> {
+pub fn fork_child() -> Result<libc::pid_t, Errno> {
     // SAFETY: fork is unsafe for a multi-threaded caller, whose child may
     // only run async-signal-safe code; the helper is single-threaded, so
     // its child may go on running Rust code.
@@ -199,7 +156,7 @@ fn fork_child() -> Result<libc::pid_t, Errno> {
 /// clone(2) used like fork: no new stack, returning in both processes.
 /// nix's clone cannot do this: it runs a callback on a stack of the
 /// caller's, the thread-like use of clone.
-fn clone_fork(flags: i64) -> Result<libc::pid_t, Errno> {
+pub fn clone_fork(flags: i64) -> Result<libc::pid_t, Errno> {
     // SAFETY: without CLONE_VM and with a null stack the child gets a copy
     // of the address space, as with fork (the caller refused the flags
     // that would share memory, a thread group or signal handlers), and the
@@ -217,7 +174,7 @@ fn clone_fork(flags: i64) -> Result<libc::pid_t, Errno> {
     Errno::result(pid).map(|pid| pid as libc::pid_t)
 }
 
-fn nofile_limit() -> i64 {
+pub fn nofile_limit() -> i64 {
     let Ok((soft, _)) = nix::sys::resource::getrlimit(Resource::RLIMIT_NOFILE) else {
         return i64::MAX;
     };
