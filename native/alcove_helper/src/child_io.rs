@@ -121,6 +121,14 @@ pub fn eof(state: &mut State, pid: i32, stream: &str) -> Result<Value, CallError
             }
             &mut child.stdin
         }
+        "stdout" if child.direct & crate::direct::STDOUT != 0 => {
+            crate::direct::close_stream(state, idx, crate::direct::STDOUT);
+            return Ok(Value::ok());
+        }
+        "stderr" if child.direct & crate::direct::STDERR != 0 => {
+            crate::direct::close_stream(state, idx, crate::direct::STDERR);
+            return Ok(Value::ok());
+        }
         "stdout" => &mut child.stdout,
         "stderr" => &mut child.stderr,
         _ => return Err(CallError::Badarg),

@@ -226,6 +226,7 @@ fn handle_upstream_frame(state: &mut State, body: &[u8]) {
         (Kind::Stdin, Some((&pid, rest))) => forward_stdin(state, pid, rest, frame.payload),
         (Kind::Hold, Some((&pid, []))) => hold_child(state, pid, frame.payload == [1]),
         (Kind::Hold, Some((&pid, rest))) => forward_hold(state, pid, rest, frame.payload),
+        (Kind::Done, Some((&pid, []))) => crate::direct::done(state, pid),
         // Frames that only travel up, or stdin for the helper itself, are ignored.
         _ => {}
     }
@@ -440,6 +441,13 @@ fn relay_up(state: &mut State, pid: i32, body: &[u8]) {
 /// reaped, with how it ended (see `lifecycle::finish_exited`), unless the
 /// caller reaps children itself.
 pub fn ctl_closed(state: &mut State, idx: usize) {
+    answer_closed(state, idx);
+    if state.children[idx].ctl_state == CtlState::Execed {
+        crate::direct::pass_output(state, idx);
+    }
+}
+
+fn answer_closed(state: &mut State, idx: usize) {
     let caller_reaps = state.signals.caller_reaps();
     let child = &mut state.children[idx];
     fdio::close(child.ctl);

@@ -155,11 +155,16 @@ pub fn socketpair() -> Result<(RawFd, RawFd), i32> {
     Ok((a.into_raw_fd(), b.into_raw_fd()))
 }
 
-/// Bytes waiting to go out on one fd.
+/// Bytes waiting to go out on one fd, and fds to pass with some of them.
 #[derive(Default)]
 pub struct OutQueue {
     bytes: Vec<u8>,
     start: usize,
+    /// Bytes written since the queue was made: positions in the stream.
+    sent: u64,
+    /// Fds to send (SCM_RIGHTS, the fd must be a unix socket) with the
+    /// byte at a stream position; owned by the queue until sent.
+    attached: std::collections::VecDeque<(u64, Vec<RawFd>)>,
 }
 
 impl OutQueue {
@@ -172,11 +177,19 @@ impl OutQueue {
     }
 
     pub fn push(&mut self, data: &[u8]) {
-        if self.start > 0 && self.start >= self.bytes.len() / 2 {
-            self.bytes.drain(..self.start);
-            self.start = 0;
+        self.buffer().extend_from_slice(data);
+    }
+
+    /// Queue `data` with `fds` to go with its first byte. The queue owns
+    /// the fds: they are closed once sent, or when the queue is cleared.
+    pub fn push_with_fds(&mut self, data: &[u8], fds: Vec<RawFd>) {
+        if data.is_empty() {
+            fds.into_iter().for_each(close);
+            return;
         }
-        self.bytes.extend_from_slice(data);
+        self.attached
+            .push_back((self.sent + self.len() as u64, fds));
+        self.push(data);
     }
 
     /// Room to encode into directly.
@@ -191,21 +204,79 @@ impl OutQueue {
     pub fn clear(&mut self) {
         self.bytes = Vec::new();
         self.start = 0;
+        for (_, fds) in self.attached.drain(..) {
+            fds.into_iter().for_each(close);
+        }
     }
 
     /// Write as much as the fd takes. Err on a broken fd.
     pub fn flush(&mut self, fd: RawFd) -> Result<(), i32> {
         while self.start < self.bytes.len() {
-            let n = write(fd, &self.bytes[self.start..])?;
+            // Up to the next attachment; an attachment due now goes with
+            // the bytes up to the one after it.
+            let due = self
+                .attached
+                .front()
+                .is_some_and(|(at, _)| *at == self.sent);
+            let next = self
+                .attached
+                .iter()
+                .map(|(at, _)| *at)
+                .find(|at| *at > self.sent);
+            let end = next.map_or(self.bytes.len(), |at| {
+                (self.start + (at - self.sent) as usize).min(self.bytes.len())
+            });
+            let chunk = &self.bytes[self.start..end];
+            let n = if due {
+                let fds = self.attached.front().map_or(&[][..], |(_, fds)| &fds[..]);
+                let n = send_with_fds(fd, chunk, fds)?;
+                if n > 0 {
+                    if let Some((_, fds)) = self.attached.pop_front() {
+                        fds.into_iter().for_each(close);
+                    }
+                }
+                n
+            } else {
+                write(fd, chunk)?
+            };
             if n == 0 {
                 return Ok(());
             }
             self.start += n;
+            self.sent += n as u64;
         }
         self.bytes.clear();
         self.start = 0;
         Ok(())
     }
+}
+
+/// sendmsg(2) with SCM_RIGHTS: `bytes` (some of them) and `fds` with the
+/// first. 0 when the socket is full.
+fn send_with_fds(fd: RawFd, bytes: &[u8], fds: &[RawFd]) -> Result<usize, i32> {
+    use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags, UnixAddr};
+    let iov = [std::io::IoSlice::new(bytes)];
+    let cmsgs = [ControlMessage::ScmRights(fds)];
+    loop {
+        match sendmsg::<UnixAddr>(
+            fd,
+            &iov,
+            &cmsgs,
+            MsgFlags::MSG_DONTWAIT | MsgFlags::MSG_NOSIGNAL,
+            None,
+        ) {
+            Ok(n) => return Ok(n),
+            Err(Errno::EINTR) => continue,
+            Err(Errno::EAGAIN) => return Ok(0),
+            Err(e) => return Err(e as i32),
+        }
+    }
+}
+
+/// Whether the fd is a socket (fds can be passed on it).
+pub fn is_socket(fd: RawFd) -> bool {
+    with_fd(fd, |fd| nix::sys::stat::fstat(fd))
+        .is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFSOCK)
 }
 
 /// Close every fd of this process not in `keep` (close_range over the

@@ -137,25 +137,52 @@ pub fn finish_exited(state: &mut State, pid: i32) {
     if held {
         return;
     }
-    let mut child = state.children.swap_remove(idx);
-    let event = child.exited.take().flatten();
-    if let Some(event) = &event {
-        state.send_value(Kind::Event, 0, &[pid], event);
+    let direct = state.children[idx].direct != 0;
+    let (event, inflight, pending_noreturn) = if direct {
+        // The driver reads this program's output: the record stays, for
+        // setcpid and cpid, until the driver has sent the output and the
+        // exit on (`direct::done`).
+        let child = &mut state.children[idx];
+        if child.reported {
+            return;
+        }
+        child.reported = true;
+        let taken = (
+            child.exited.take().flatten(),
+            std::mem::take(&mut child.inflight),
+            child.pending_noreturn.take(),
+        );
+        child.exited = Some(None);
+        child.close_all();
+        taken
+    } else {
+        let mut child = state.children.swap_remove(idx);
+        child.close_all();
+        (
+            child.exited.take().flatten(),
+            std::mem::take(&mut child.inflight),
+            child.pending_noreturn,
+        )
+    };
+    match &event {
+        Some(event) => state.send_value(Kind::Event, 0, &[pid], event),
+        // No exit event to wait for: the driver is told the program ended.
+        None if direct => crate::direct::ended(state, pid),
+        None => {}
     }
     // A call still in flight can no longer be answered: a call made in
     // this process raises how it ended (`{termsig, Sig}`, `{exit_status,
     // N}`), as in the original; one bound further down, or when the end
     // is not reported, raises badpid.
     let badpid = Value::atom("badpid");
-    for call in child.inflight.drain(..) {
-        if Some(call.request_id) == child.pending_noreturn {
+    for call in inflight {
+        if Some(call.request_id) == pending_noreturn {
             state.send_value(Kind::Reply, call.request_id, &[pid], &Value::ok());
         } else {
             let reason = event.as_ref().filter(|_| call.direct).unwrap_or(&badpid);
             state.send_value(Kind::Raise, call.request_id, &[pid], reason);
         }
     }
-    child.close_all();
 }
 
 /// Make orphaned descendants this process's to reap (and to kill when it

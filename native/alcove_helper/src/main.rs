@@ -21,6 +21,7 @@ mod child_fds;
 mod child_io;
 mod consts;
 mod cstruct;
+mod direct;
 mod event_loop;
 mod fdio;
 mod lifecycle;

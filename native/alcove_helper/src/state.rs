@@ -163,6 +163,12 @@ pub struct Child {
     pub stdin_eof_pending: bool,
     pub stdout: RawFd,
     pub stderr: RawFd,
+    /// Streams handed to the driver, which reads them itself (`direct`:
+    /// bits `direct::STDOUT`, `direct::STDERR`).
+    pub direct: u8,
+    /// Its exit went up to the driver, which still reads its output: the
+    /// record waits for the driver's `Done`.
+    pub reported: bool,
     /// The exec/exit call forwarded to this child and not answered yet.
     pub pending_noreturn: Option<u64>,
     /// That call is exit (answered when the channel closes, and the child

@@ -64,6 +64,8 @@ pub struct Driver {
     pub exited: Condvar,
     /// Signal sent to the processes of an owner that exits.
     pub owner_exit_signal: i32,
+    /// Programs whose output this driver reads itself.
+    pub direct: crate::direct::Direct,
 }
 
 /// The resource Erlang holds; its monitors watch owners and the driver process.
@@ -207,7 +209,7 @@ impl Driver {
             }),
             Err(_) => false,
         };
-        if held {
+        if held && !self.direct.release(&pipeline) {
             self.send(encode_frame(Kind::Hold, 0, &pipeline, &[0]));
         }
     }

@@ -2,6 +2,7 @@
 //! events and output back, from threads of its own.
 
 mod convert;
+mod direct;
 mod driver;
 mod reader;
 mod registry;
@@ -86,6 +87,7 @@ fn start<'a>(
         exit: Mutex::new(Default::default()),
         exited: Condvar::new(),
         owner_exit_signal,
+        direct: crate::direct::Direct::new().map_err(|e| Error::Term(Box::new(e.to_string())))?,
     });
     let resource = ResourceArc::new(DriverResource {
         driver: driver.clone(),
@@ -95,7 +97,8 @@ fn start<'a>(
     let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| {
         std::thread::Builder::new().name(name.into()).spawn(f)
     };
-    let (d1, d2, d3, r1) = (
+    let (d1, d2, d3, d4, r1) = (
+        driver.clone(),
         driver.clone(),
         driver.clone(),
         driver.clone(),
@@ -103,6 +106,7 @@ fn start<'a>(
     );
     let started = spawn("alcove_reader", Box::new(move || reader::read_loop(d1, r1)))
         .and_then(|_| spawn("alcove_writer", Box::new(move || d2.writer.run())))
+        .and_then(|_| spawn("alcove_output", Box::new(move || direct::output_loop(d4))))
         .and_then(|_| {
             spawn(
                 "alcove_reaper",

@@ -12,7 +12,7 @@ use alcove_proto::{decode_value, encode_frame, Frame, FrameReader, Kind, NextRef
 use rustler::env::OwnedEnv;
 use rustler::types::tuple::make_tuple;
 use rustler::{Atom, Encoder, Env, LocalPid, ResourceArc, Term};
-use std::os::unix::io::AsRawFd;
+use std::os::unix::io::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
@@ -93,9 +93,54 @@ impl Spin {
     }
 }
 
+/// Room for the fds one recvmsg(2) can bring: the helper passes at most
+/// two with a frame, and a read stops after the bytes they came with.
+const FDS_MAX: usize = 8;
+
+/// recvmsg(2): bytes into `buf`, fds passed with them (close-on-exec)
+/// onto `fds`.
+fn recv_with_fds(fd: RawFd, buf: &mut [u8], flags: libc::c_int, fds: &mut Vec<OwnedFd>) -> isize {
+    // u64s: aligned for cmsghdr.
+    let mut control = [0u64; 1 + (FDS_MAX * 4 + 16) / 8];
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    // SAFETY: msghdr is plain data; zeroed is a valid empty header.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = std::mem::size_of_val(&control) as _;
+    // SAFETY: msg points at a valid iovec over buf and a control buffer of
+    // msg_controllen bytes, all alive for the call.
+    let n = unsafe { libc::recvmsg(fd, &mut msg, flags | libc::MSG_CMSG_CLOEXEC) };
+    if n < 0 || msg.msg_controllen == 0 {
+        return n;
+    }
+    // SAFETY: the kernel filled msg's control buffer; CMSG_FIRSTHDR and
+    // CMSG_NXTHDR walk it within msg_controllen, and each SCM_RIGHTS
+    // message holds (cmsg_len - CMSG_LEN(0)) / 4 fds now owned by us.
+    unsafe {
+        let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
+        while !cmsg.is_null() {
+            if (*cmsg).cmsg_level == libc::SOL_SOCKET && (*cmsg).cmsg_type == libc::SCM_RIGHTS {
+                let data = libc::CMSG_DATA(cmsg).cast::<RawFd>();
+                let count = ((*cmsg).cmsg_len as usize - libc::CMSG_LEN(0) as usize)
+                    / std::mem::size_of::<RawFd>();
+                for i in 0..count {
+                    fds.push(OwnedFd::from_raw_fd(data.add(i).read_unaligned()));
+                }
+            }
+            cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
+        }
+    }
+    n
+}
+
 /// recv(2), polling without sleeping for a short while first (unless
 /// recent spins found nothing).
-fn recv_spinning(fd: std::os::unix::io::RawFd, buf: &mut [u8], spin: &mut Spin) -> isize {
+fn recv_spinning(fd: RawFd, buf: &mut [u8], spin: &mut Spin, fds: &mut Vec<OwnedFd>) -> isize {
     let slot = if spin.wanted() {
         SpinSlot::take()
     } else {
@@ -106,7 +151,7 @@ fn recv_spinning(fd: std::os::unix::io::RawFd, buf: &mut [u8], spin: &mut Spin) 
     let mut first = true;
     loop {
         // SAFETY: buf is writable for buf.len() bytes.
-        let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), libc::MSG_DONTWAIT) };
+        let n = recv_with_fds(fd, buf, libc::MSG_DONTWAIT, fds);
         let again = n < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EAGAIN);
         if !again {
             // Data already there needs no spin: it says nothing of spinning.
@@ -125,8 +170,8 @@ fn recv_spinning(fd: std::os::unix::io::RawFd, buf: &mut [u8], spin: &mut Spin) 
         spin.record(false);
     }
     drop(slot);
-    // SAFETY: as above; this one sleeps until data or end of file.
-    unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0) }
+    // This one sleeps until data or end of file.
+    recv_with_fds(fd, buf, 0, fds)
 }
 
 /// Bytes asked of each recv(2): a few of the helper's output frames.
@@ -142,11 +187,15 @@ pub fn read_loop(driver: Arc<Driver>, resource: ResourceArc<DriverResource>) {
     let mut reader = FrameReader::new();
     let mut env = OwnedEnv::new();
     let mut spin = Spin::default();
+    let mut fds = Vec::new();
     loop {
         let got = reader.fill(READ_SIZE, |space| {
-            let n = recv_spinning(fd, space, &mut spin);
+            let n = recv_spinning(fd, space, &mut spin, &mut fds);
             usize::try_from(n).map_err(|_| n)
         });
+        if !fds.is_empty() {
+            driver.direct.received(std::mem::take(&mut fds));
+        }
         match got {
             Ok(0) => break,
             Ok(_) => {}
@@ -173,6 +222,7 @@ pub fn read_loop(driver: Arc<Driver>, resource: ResourceArc<DriverResource>) {
         }
     }
     driver.writer.close();
+    driver.direct.shut();
     driver.fail_all_pending();
 }
 
@@ -221,23 +271,24 @@ fn route(driver: &Driver, resource: &ResourceArc<DriverResource>, env: &mut Owne
             let Ok(value) = decode_value(frame.payload) else {
                 return;
             };
-            let ended = is_exit(&value);
-            deliver(driver, env, &header.pipeline, alcove_event(), |env| {
-                value_to_term(env, &value)
-            });
-            if ended {
-                if let Ok(mut routes) = driver.routes.lock() {
-                    routes.forget_tree(&header.pipeline);
-                }
+            if !is_exit(&value) {
+                deliver(driver, env, &header.pipeline, alcove_event(), |env| {
+                    value_to_term(env, &value)
+                });
+            } else if !driver.direct.exited(&header.pipeline, &value) {
+                deliver_exit(driver, env, &header.pipeline, &value);
             }
         }
+        Kind::Output => driver.direct.output(&header.pipeline, frame.payload),
+        Kind::Flow => driver.direct.flow(&header.pipeline, frame.payload),
+        Kind::Close => driver.direct.close_stream(&header.pipeline, frame.payload),
         Kind::Stdout | Kind::Stderr => {
             let tag = if header.kind == Kind::Stdout {
                 alcove_stdout()
             } else {
                 alcove_stderr()
             };
-            deliver_output(driver, env, &header.pipeline, tag, frame.payload);
+            let _ = deliver_output(driver, env, &header.pipeline, tag, frame.payload);
         }
         Kind::Pipe => {
             let Ok(value) = decode_value(frame.payload) else {
@@ -247,7 +298,17 @@ fn route(driver: &Driver, resource: &ResourceArc<DriverResource>, env: &mut Owne
                 value_to_term(env, &value)
             });
         }
-        Kind::Call | Kind::Stdin | Kind::Hold => {}
+        Kind::Call | Kind::Stdin | Kind::Hold | Kind::Done => {}
+    }
+}
+
+/// A process's exit event, then forget it and what was under it.
+pub fn deliver_exit(driver: &Driver, env: &mut OwnedEnv, pipeline: &[i32], event: &Value) {
+    deliver(driver, env, pipeline, alcove_event(), |env| {
+        value_to_term(env, event)
+    });
+    if let Ok(mut routes) = driver.routes.lock() {
+        routes.forget_tree(pipeline);
     }
 }
 
@@ -284,15 +345,22 @@ pub const OUTPUT_HIGH_WATER: usize = 8 << 20;
 
 /// Send a chunk of stdout or stderr to the owner; past the high-water mark
 /// hold the process's output and ask the driver process to watch the
-/// owner's mailbox (`{alcove_hold, Pipeline, Owner, Messages}`).
-fn deliver_output(driver: &Driver, env: &mut OwnedEnv, pipeline: &[i32], tag: Atom, bytes: &[u8]) {
+/// owner's mailbox (`{alcove_hold, Pipeline, Owner, Messages}`). True when
+/// it was held just now.
+pub fn deliver_output(
+    driver: &Driver,
+    env: &mut OwnedEnv,
+    pipeline: &[i32],
+    tag: Atom,
+    bytes: &[u8],
+) -> bool {
     let (to, hold) = {
         let Ok(mut routes) = driver.routes.lock() else {
-            return;
+            return false;
         };
         let to = match routes.owner_of(pipeline) {
             Some(Owner::Process(pid)) => pid,
-            Some(Owner::Gone) => return,
+            Some(Owner::Gone) => return false,
             None => driver.owner,
         };
         // Looked up by slice: a pipeline is copied once, not per chunk.
@@ -300,7 +368,7 @@ fn deliver_output(driver: &Driver, env: &mut OwnedEnv, pipeline: &[i32], tag: At
             routes.output.insert(pipeline.to_vec(), Default::default());
         }
         let Some(delivered) = routes.output.get_mut(pipeline) else {
-            return;
+            return false;
         };
         delivered.bytes += bytes.len();
         delivered.messages += 1;
@@ -313,6 +381,7 @@ fn deliver_output(driver: &Driver, env: &mut OwnedEnv, pipeline: &[i32], tag: At
     let _ = env.send_and_clear(&to, |env| {
         message(env, tag, driver.drv, pipeline, bytes_to_term(env, bytes))
     });
+    let held = hold.is_some();
     if let Some(messages) = hold {
         driver.send(encode_frame(Kind::Hold, 0, pipeline, &[1]));
         let _ = env.send_and_clear(&driver.drv, |env| {
@@ -327,10 +396,11 @@ fn deliver_output(driver: &Driver, env: &mut OwnedEnv, pipeline: &[i32], tag: At
             )
         });
     }
+    held
 }
 
 /// Send to the owner of a pipeline (the driver's owner when it has none).
-fn deliver<'b, F>(driver: &Driver, env: &mut OwnedEnv, pipeline: &[i32], tag: Atom, make: F)
+pub fn deliver<'b, F>(driver: &Driver, env: &mut OwnedEnv, pipeline: &[i32], tag: Atom, make: F)
 where
     F: for<'a> FnOnce(Env<'a>) -> Term<'a>,
 {

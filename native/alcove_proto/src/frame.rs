@@ -22,6 +22,9 @@ pub enum Kind {
     /// NIF -> helper: stop (payload `[1]`) or resume (`[0]`) reading a
     /// child's stdout and stderr: its owner's mailbox is full.
     Hold = 3,
+    /// NIF -> helper: a program whose output the NIF read (see `Output`)
+    /// had its output and exit sent on: the helper forgets it.
+    Done = 4,
     /// helper -> NIF: the result of a call (a `Value`).
     Reply = 16,
     /// helper -> NIF: an asynchronous event (a `Value`).
@@ -34,6 +37,19 @@ pub enum Kind {
     Raise = 20,
     /// helper -> NIF: stdin was refused past this many bytes (a `Value` integer).
     Pipe = 21,
+    /// helper -> NIF: a program's stdout and stderr read ends, passed with
+    /// this frame (SCM_RIGHTS); from here on the NIF reads them itself.
+    /// Payload: `u8 streams` (1: stdout, 2: stderr: which fds come, in
+    /// that order), `i64 flowcontrol`, `u8 events` (1: stdout_closed, 2:
+    /// stderr_closed wanted).
+    Output = 22,
+    /// helper -> NIF: flow control of a program whose output the NIF
+    /// reads was set (payload `i64`).
+    Flow = 23,
+    /// helper -> NIF: close the NIF's end of a passed stream (payload
+    /// `u8`: 1 stdout, 2 stderr), as eof/3 asked; 0: the program ended
+    /// without an exit event.
+    Close = 24,
 }
 
 impl Kind {
@@ -42,12 +58,16 @@ impl Kind {
             1 => Kind::Call,
             2 => Kind::Stdin,
             3 => Kind::Hold,
+            4 => Kind::Done,
             16 => Kind::Reply,
             17 => Kind::Event,
             18 => Kind::Stdout,
             19 => Kind::Stderr,
             20 => Kind::Raise,
             21 => Kind::Pipe,
+            22 => Kind::Output,
+            23 => Kind::Flow,
+            24 => Kind::Close,
             _ => return None,
         })
     }

@@ -74,7 +74,8 @@ pub fn setcpid(state: &mut State, args: &Args) -> CallResult {
     let ok = match field {
         "flowcontrol" if value >= -1 => {
             child.flowcontrol = value;
-            if child.exited.is_some() {
+            crate::direct::flow_changed(state, idx);
+            if state.children[idx].exited.is_some() {
                 // Output held back by flow control can go now, then the exit event.
                 crate::lifecycle::finish_exited(state, pid);
             }

@@ -138,6 +138,8 @@ pub fn new_child(state: &State, pid: i32, fds: &ChildFds) -> Child {
         exited: None,
         seccomp_listeners: Vec::new(),
         exec_report: None,
+        direct: 0,
+        reported: false,
     }
 }
 

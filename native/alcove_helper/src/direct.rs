@@ -1,0 +1,98 @@
+//! A program's output read by the driver itself. When a child of the root
+//! helper execs, the read ends of its stdout and stderr pipes go up to the
+//! NIF with SCM_RIGHTS (a `Kind::Output` frame) and the helper stops
+//! reading them: the bytes no longer pass through this process, one copy
+//! and one wake-up less per chunk. Deeper children keep the relay (their
+//! upstream is a helper, which would have to pass the fds on).
+//!
+//! What the helper read before the hand-over went up before the `Output`
+//! frame; the exit event goes after it, and the NIF sends it on once it
+//! has read what the pipes held. Flow control set on the child and eof/3
+//! of its stdout or stderr go up as `Flow` and `Close` frames.
+
+use crate::state::{CtlState, State};
+use alcove_proto::{encode_frame, Kind};
+
+/// Stream bits in `Output` and `Close` payloads and in `Child::direct`.
+pub const STDOUT: u8 = 1;
+pub const STDERR: u8 = 2;
+
+/// Hand a child's output over to the driver, if it just exec'd and this
+/// is the root helper talking to the NIF over a socket.
+pub fn pass_output(state: &mut State, idx: usize) {
+    if state.depth != 0 || state.up_closed || !crate::fdio::is_socket(state.up_write) {
+        return;
+    }
+    let events = u8::from(state.opts.stdout_closed == 1) * STDOUT
+        + u8::from(state.opts.stderr_closed == 1) * STDERR;
+    let child = &mut state.children[idx];
+    // A pseudo-terminal's master is also the program's stdin here.
+    if child.direct != 0 || child.ctl_state != CtlState::Execed || is_tty(child.stdout) {
+        return;
+    }
+    let mut fds = Vec::with_capacity(2);
+    let mut streams = 0;
+    for (fd, bit) in [(child.stdout, STDOUT), (child.stderr, STDERR)] {
+        if fd >= 0 {
+            fds.push(fd);
+            streams |= bit;
+        }
+    }
+    if fds.is_empty() {
+        return;
+    }
+    let mut payload = Vec::with_capacity(10);
+    payload.push(streams);
+    payload.extend_from_slice(&child.flowcontrol.to_be_bytes());
+    payload.push(events);
+    let frame = encode_frame(Kind::Output, 0, &[child.pid], &payload);
+    child.stdout = -1;
+    child.stderr = -1;
+    child.direct = streams;
+    // The queue owns the fds now and closes them once sent.
+    state.up_out.push_with_fds(&frame, fds);
+}
+
+/// Flow control of a child whose output the driver reads was set.
+pub fn flow_changed(state: &mut State, idx: usize) {
+    let child = &state.children[idx];
+    if child.direct != 0 {
+        let (pid, flow) = (child.pid, child.flowcontrol);
+        state.send(Kind::Flow, 0, &[pid], &flow.to_be_bytes());
+    }
+}
+
+/// eof/3 on a stream the driver reads: the driver closes it. False when
+/// that stream is not the driver's (or was closed before).
+pub fn close_stream(state: &mut State, idx: usize, stream: u8) -> bool {
+    let child = &mut state.children[idx];
+    if child.direct & stream == 0 {
+        return false;
+    }
+    child.direct &= !stream;
+    let pid = child.pid;
+    state.send(Kind::Close, 0, &[pid], &[stream]);
+    true
+}
+
+fn is_tty(fd: i32) -> bool {
+    // SAFETY: isatty only queries the fd (an ioctl); no memory is passed.
+    fd >= 0 && unsafe { libc::isatty(fd) } == 1
+}
+
+/// A program the driver reads ended without an exit event (the
+/// exit_status or termsig option is off, or the caller reaped it): the
+/// driver forgets it once its output has gone (`Close` with no stream).
+pub fn ended(state: &mut State, pid: i32) {
+    state.send(Kind::Close, 0, &[pid], &[0]);
+}
+
+/// `Done` from the driver: the program's output and exit went to its
+/// owner; forget the record kept for it.
+pub fn done(state: &mut State, pid: i32) {
+    if let Some(idx) = state.child_index(pid) {
+        if state.children[idx].reported {
+            state.children.swap_remove(idx);
+        }
+    }
+}

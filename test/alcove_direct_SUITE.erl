@@ -1,0 +1,278 @@
+%%% Output read by the driver itself: once a child of the root helper has
+%%% exec'd, the helper passes the read ends of its stdout and stderr to the
+%%% NIF, which reads them from then on. Every contract of the relayed path
+%%% holds: bytes and order, output before the exit event, flow control,
+%%% eof, stream events, exits without events, no fd left behind.
+-module(alcove_direct_SUITE).
+
+-include_lib("common_test/include/ct.hrl").
+-include_lib("stdlib/include/assert.hrl").
+-include_lib("alcove/include/alcove.hrl").
+
+-export([all/0, init_per_testcase/2, end_per_testcase/2]).
+-export([
+    handed_over/1, handed_over/0,
+    output_before_exit/1, output_before_exit/0,
+    flow_after_exit/1, flow_after_exit/0,
+    flow_windows/1, flow_windows/0,
+    eof_stdout/1, eof_stdout/0,
+    stream_events/1, stream_events/0,
+    no_exit_event/1, no_exit_event/0,
+    caller_reaps/1, caller_reaps/0,
+    stdin_still_relayed/1, stdin_still_relayed/0,
+    deeper_children_relayed/1, deeper_children_relayed/0,
+    fork_exec_handed_over/1, fork_exec_handed_over/0,
+    no_fd_left/1, no_fd_left/0
+]).
+
+all() ->
+    [handed_over, output_before_exit, flow_after_exit, flow_windows, eof_stdout, stream_events,
+     no_exit_event, caller_reaps, stdin_still_relayed, deeper_children_relayed,
+     fork_exec_handed_over, no_fd_left].
+
+init_per_testcase(_Case, Config) ->
+    {ok, Drv} = alcove_drv:start_link(),
+    [{drv, Drv} | Config].
+
+end_per_testcase(_Case, Config) ->
+    catch alcove_drv:stop(?config(drv, Config)),
+    ok.
+
+handed_over() ->
+    [{doc, "After exec the helper holds neither output pipe (cpid shows -1) and the output arrives whole."}].
+handed_over(Config) ->
+    Drv = ?config(drv, Config),
+    {ok, C} = alcove:fork(Drv, []),
+    [#alcove_pid{stdout = Out0, stderr = Err0}] = alcove:cpid(Drv, []),
+    ?assert(Out0 > 2 andalso Err0 > 2),
+    ok = alcove:execvp(Drv, [C], "/bin/sh", ["sh", "-c", "read x; seq 1 200000; seq 1 1000 >&2"]),
+    [#alcove_pid{stdout = Out, stderr = Err}] = alcove:cpid(Drv, []),
+    ?assertEqual({-1, -1}, {Out, Err}),
+    ok = alcove:stdin(Drv, [C], <<"go\n">>),
+    {Stdout, Stderr, Exit} = both_until_exit(Drv, [C]),
+    ?assertEqual({exit_status, 0}, Exit),
+    ?assertEqual(seq(200000), Stdout),
+    ?assertEqual(seq(1000), Stderr).
+
+output_before_exit() ->
+    [{doc, "A program that writes 8 MiB and exits at once: every byte comes before the exit event, 20 times."}].
+output_before_exit(Config) ->
+    Drv = ?config(drv, Config),
+    [begin
+         {ok, C} = alcove:fork(Drv, []),
+         ok = alcove:execvp(Drv, [C], "head", ["head", "-c", "8388608", "/dev/zero"]),
+         {Stdout, <<>>, Exit} = both_until_exit(Drv, [C]),
+         ?assertEqual({exit_status, 0}, Exit),
+         ?assertEqual(8388608, byte_size(Stdout))
+     end || _ <- lists:seq(1, 20)].
+
+flow_after_exit() ->
+    [{doc, "flowcontrol 0: the program exits with its output unread; nothing comes until a grant, "
+           "then the output and the exit event; setcpid finds the program until then."}].
+flow_after_exit(Config) ->
+    Drv = ?config(drv, Config),
+    {ok, C} = alcove:fork(Drv, []),
+    true = alcove:setcpid(Drv, [], C, flowcontrol, 0),
+    ok = alcove:execvp(Drv, [C], "echo", ["echo", "held"]),
+    ok = alcove_ct:wait_until(fun() -> alcove:kill(Drv, [], C, 0) =:= {error, esrch} end),
+    ?assertEqual(false, alcove:event(Drv, [C], 300)),
+    ?assertEqual([], alcove:stdout(Drv, [C], 0)),
+    ?assertEqual(true, alcove:setcpid(Drv, [], C, flowcontrol, 1)),
+    ?assertEqual(<<"held\n">>, iolist_to_binary(alcove:stdout(Drv, [C], 5000))),
+    ?assertEqual({exit_status, 0}, alcove:event(Drv, [C], 5000)),
+    ok = alcove_ct:wait_until(fun() -> alcove:cpid(Drv, []) =:= [] end).
+
+flow_windows() ->
+    [{doc, "flowcontrol N after exec lets N messages through at a time."}].
+flow_windows(Config) ->
+    Drv = ?config(drv, Config),
+    {ok, C} = alcove:fork(Drv, []),
+    % It starts writing once told to, after the flow control is set.
+    Awk = "awk 'BEGIN { for (i = 1; i <= 100000; i++) { print i; fflush() } }'",
+    ok = alcove:execvp(Drv, [C], "/bin/sh", ["sh", "-c", "read x; exec " ++ Awk]),
+    true = alcove:setcpid(Drv, [], C, flowcontrol, 4),
+    ok = alcove:stdin(Drv, [C], <<"go\n">>),
+    granted(Drv, C, 4),
+    true = alcove:setcpid(Drv, [], C, flowcontrol, 2),
+    granted(Drv, C, 2),
+    true = alcove:setcpid(Drv, [], C, flowcontrol, -1),
+    {_, _, Exit} = both_until_exit(Drv, [C]),
+    ?assertEqual({exit_status, 0}, Exit).
+
+eof_stdout() ->
+    [{doc, "eof/3 of stdout after exec: the driver closes it, the program gets SIGPIPE writing."}].
+eof_stdout(Config) ->
+    Drv = ?config(drv, Config),
+    {ok, C} = alcove:fork(Drv, []),
+    ok = alcove:execvp(Drv, [C], "/bin/sh", ["sh", "-c", "read x; exec yes"]),
+    ok = alcove:eof(Drv, [C], stdout),
+    ?assertEqual({error, ebadf}, alcove:eof(Drv, [C], stdout)),
+    ok = alcove:stdin(Drv, [C], <<"go\n">>),
+    ?assertEqual({termsig, sigpipe}, wait_exit(Drv, [C])).
+
+stream_events() ->
+    [{doc, "stdout_closed and stderr_closed events come for a program whose streams the driver reads."}].
+stream_events(Config) ->
+    Drv = ?config(drv, Config),
+    true = alcove:setopt(Drv, [], stdout_closed, 1),
+    true = alcove:setopt(Drv, [], stderr_closed, 1),
+    {ok, C} = alcove:fork(Drv, []),
+    ok = alcove:execvp(Drv, [C], "/bin/sh", ["sh", "-c", "exec 1>&-; exec 2>&-; read x; exit 0"]),
+    ?assertEqual(lists:sort([stdout_closed, stderr_closed]),
+                 lists:sort([alcove:event(Drv, [C], 5000), alcove:event(Drv, [C], 5000)])),
+    ok = alcove:eof(Drv, [C]),
+    ?assertEqual({exit_status, 0}, alcove:event(Drv, [C], 5000)).
+
+no_exit_event() ->
+    [{doc, "With exit events off, the output still comes and the program is forgotten once it has."}].
+no_exit_event(Config) ->
+    Drv = ?config(drv, Config),
+    true = alcove:setopt(Drv, [], exit_status, 0),
+    {ok, C} = alcove:fork(Drv, []),
+    ok = alcove:execvp(Drv, [C], "echo", ["echo", "quiet"]),
+    ?assertEqual(<<"quiet\n">>, iolist_to_binary(alcove_ct:read_stdout(Drv, [C], 6))),
+    ok = alcove_ct:wait_until(fun() -> alcove:cpid(Drv, []) =:= [] end),
+    ?assertEqual(false, alcove:event(Drv, [C], 0)).
+
+caller_reaps() ->
+    [{doc, "SIGCHLD trapped by the caller, who reaps with waitpid: the output comes, the program is forgotten."}].
+caller_reaps(Config) ->
+    Drv = ?config(drv, Config),
+    {ok, _} = alcove:sigaction(Drv, [], sigchld, sig_info),
+    {ok, C} = alcove:fork(Drv, []),
+    ok = alcove:execvp(Drv, [C], "echo", ["echo", "reaped"]),
+    ?assertMatch({signal, sigchld, _}, alcove:event(Drv, [], 5000)),
+    ?assertMatch({ok, C, _, _}, alcove:waitpid(Drv, [], C, [])),
+    ?assertEqual(<<"reaped\n">>, iolist_to_binary(alcove_ct:read_stdout(Drv, [C], 7))),
+    ok = alcove_ct:wait_until(fun() -> alcove:cpid(Drv, []) =:= [] end).
+
+stdin_still_relayed() ->
+    [{doc, "stdin to a program whose output the driver reads: cat echoes 4 MiB back in order."}].
+stdin_still_relayed(Config) ->
+    Drv = ?config(drv, Config),
+    {ok, C} = alcove:fork(Drv, []),
+    ok = alcove:execvp(Drv, [C], "cat", ["cat"]),
+    Data = crypto:strong_rand_bytes(4 * 1024 * 1024),
+    Self = self(),
+    spawn_link(fun() ->
+        [ok = alcove:stdin(Drv, [C], Chunk) || Chunk <- chunks(Data, 65536)],
+        Self ! sent
+    end),
+    receive sent -> ok after 30000 -> error(stdin_timeout) end,
+    Echoed = iolist_to_binary(alcove_ct:read_stdout(Drv, [C], byte_size(Data))),
+    ?assertEqual(erlang:md5(Data), erlang:md5(Echoed)),
+    ok = alcove:eof(Drv, [C]),
+    ?assertEqual({exit_status, 0}, wait_exit(Drv, [C])).
+
+deeper_children_relayed() ->
+    [{doc, "A program two levels down keeps the relayed path: its helper holds its pipes, output is whole."}].
+deeper_children_relayed(Config) ->
+    Drv = ?config(drv, Config),
+    {ok, C} = alcove:fork(Drv, []),
+    {ok, P} = alcove:fork(Drv, [C]),
+    ok = alcove:execvp(Drv, [C, P], "seq", ["seq", "1", "100000"]),
+    [#alcove_pid{stdout = Out}] = alcove:cpid(Drv, [C]),
+    ?assert(Out > 2),
+    {Stdout, <<>>, Exit} = both_until_exit(Drv, [C, P]),
+    ?assertEqual({exit_status, 0}, Exit),
+    ?assertEqual(seq(100000), Stdout).
+
+fork_exec_handed_over() ->
+    [{doc, "A program started with fork_exec is handed over too: cpid shows -1, output whole."}].
+fork_exec_handed_over(Config) ->
+    Drv = ?config(drv, Config),
+    {ok, C} = alcove:fork_exec(Drv, [], ["/bin/sh", "-c", "read x; seq 1 50000"], []),
+    [#alcove_pid{pid = C, stdout = -1, stderr = -1}] = alcove:cpid(Drv, []),
+    ok = alcove:stdin(Drv, [C], <<"go\n">>),
+    {Stdout, <<>>, Exit} = both_until_exit(Drv, [C]),
+    ?assertEqual({exit_status, 0}, Exit),
+    ?assertEqual(seq(50000), Stdout).
+
+no_fd_left() ->
+    [{doc, "100 programs later the VM holds no more fds than before; the passed fds are close-on-exec."}].
+no_fd_left(Config) ->
+    Drv = ?config(drv, Config),
+    Pipes0 = [Fd || Fd <- vm_fds(), is_pipe(Fd)],
+    {ok, C0} = alcove:fork(Drv, []),
+    ok = alcove:execvp(Drv, [C0], "/bin/sh", ["sh", "-c", "read x; exit 0"]),
+    % The program's stdout and stderr, now the VM's: close-on-exec, so no
+    % port program or os:cmd child inherits them.
+    ok = alcove_ct:wait_until(fun() -> length(new_pipes(Pipes0)) =:= 2 end),
+    ?assert(lists:all(fun cloexec/1, new_pipes(Pipes0))),
+    ok = alcove:eof(Drv, [C0]),
+    {exit_status, 0} = wait_exit(Drv, [C0]),
+    ok = alcove_ct:wait_until(fun() -> alcove:cpid(Drv, []) =:= [] end),
+    Before = length(vm_fds()),
+    [begin
+         {ok, C} = alcove:fork(Drv, []),
+         ok = alcove:execvp(Drv, [C], "echo", ["echo", integer_to_list(N)]),
+         {_, _, {exit_status, 0}} = both_until_exit(Drv, [C])
+     end || N <- lists:seq(1, 100)],
+    ok = alcove_ct:wait_until(fun() -> alcove:cpid(Drv, []) =:= [] end),
+    ?assertEqual(Before, length(vm_fds())).
+
+%%% helpers
+
+seq(N) ->
+    iolist_to_binary([[integer_to_list(I), $\n] || I <- lists:seq(1, N)]).
+
+chunks(<<Chunk:65536/binary, Rest/binary>>, 65536) -> [Chunk | chunks(Rest, 65536)];
+chunks(<<>>, _) -> [];
+chunks(Rest, _) -> [Rest].
+
+both_until_exit(Drv, P) ->
+    both_until_exit(Drv, P, [], []).
+
+both_until_exit(Drv, P, Out, Err) ->
+    receive
+        {alcove_stdout, Drv, P, Data} -> both_until_exit(Drv, P, [Out, Data], Err);
+        {alcove_stderr, Drv, P, Data} -> both_until_exit(Drv, P, Out, [Err, Data]);
+        {alcove_event, Drv, P, {exit_status, _} = Exit} ->
+            {iolist_to_binary(Out), iolist_to_binary(Err), Exit};
+        {alcove_event, Drv, P, {termsig, _} = Exit} ->
+            {iolist_to_binary(Out), iolist_to_binary(Err), Exit}
+    after 60000 -> error({timeout, iolist_size(Out), iolist_size(Err)})
+    end.
+
+wait_exit(Drv, P) ->
+    receive
+        {alcove_event, Drv, P, {exit_status, _} = Exit} -> Exit;
+        {alcove_event, Drv, P, {termsig, _} = Exit} -> Exit
+    after 30000 -> error(no_exit)
+    end.
+
+%% N output messages arrive, and no more once the writer is blocked.
+granted(Drv, C, N) ->
+    [receive {alcove_stdout, Drv, [C], _} -> ok after 10000 -> error({missing, I, N}) end
+     || I <- lists:seq(1, N)],
+    ok = alcove_ct:wait_until(fun() -> blocked_writing(C) end),
+    _ = alcove:getpid(Drv, []),
+    ?assertEqual(false, receive {alcove_stdout, Drv, [C], _} -> true after 100 -> false end).
+
+blocked_writing(Pid) ->
+    case file:read_file("/proc/" ++ integer_to_list(Pid) ++ "/wchan") of
+        {ok, W} -> binary:match(W, <<"pipe_w">>) =/= nomatch andalso alcove_ct:proc_state(Pid) =:= <<"S">>;
+        _ -> false
+    end.
+
+vm_fds() ->
+    {ok, Fds} = file:list_dir("/proc/self/fd"),
+    Fds.
+
+new_pipes(Before) ->
+    [Fd || Fd <- vm_fds(), is_pipe(Fd), not lists:member(Fd, Before)].
+
+is_pipe(Fd) ->
+    case file:read_link("/proc/self/fd/" ++ Fd) of
+        {ok, "pipe:" ++ _} -> true;
+        _ -> false
+    end.
+
+%% O_CLOEXEC in the fd's flags (octal 02000000).
+cloexec(Fd) ->
+    case file:read_file("/proc/self/fdinfo/" ++ Fd) of
+        {ok, Info} ->
+            [Flags] = [F || <<"flags:\t", F/binary>> <- binary:split(Info, <<"\n">>, [global])],
+            binary_to_integer(Flags, 8) band 8#2000000 =/= 0;
+        {error, enoent} -> true
+    end.
