@@ -8,9 +8,10 @@
 //! held has been sent: output always comes before the exit event.
 
 use crate::driver::{alcove_event, alcove_stderr, alcove_stdout, Driver};
-use crate::reader::{deliver, deliver_output};
+use crate::reader::{deliver, deliver_output_with};
 use alcove_proto::{encode_frame, Kind, Value};
 use rustler::env::OwnedEnv;
+use rustler::{Binary, Encoder, OwnedBinary};
 use std::collections::{HashMap, VecDeque};
 use std::os::unix::io::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -178,7 +179,6 @@ impl Direct {
 pub fn output_loop(driver: Arc<Driver>) {
     let direct = &driver.direct;
     let mut env = OwnedEnv::new();
-    let mut buf = vec![0u8; READ_SIZE];
     let mut pfds: Vec<libc::pollfd> = Vec::new();
     let mut keys: Vec<(Vec<i32>, u8)> = Vec::new();
     loop {
@@ -220,11 +220,11 @@ pub fn output_loop(driver: Arc<Driver>) {
         for (pfd, (pipeline, bit)) in pfds[1..].iter().zip(&keys) {
             if pfd.revents != 0 {
                 if let Some(program) = programs.get_mut(pipeline) {
-                    let _ = read_stream(&driver, &mut env, pipeline, program, *bit, &mut buf);
+                    let _ = read_stream(&driver, &mut env, pipeline, program, *bit);
                 }
             }
         }
-        finish_exits(&driver, &mut env, &mut programs, &mut buf);
+        finish_exits(&driver, &mut env, &mut programs);
     }
     if let Ok(mut programs) = direct.programs.lock() {
         programs.clear();
@@ -246,16 +246,19 @@ fn read_stream(
     pipeline: &[i32],
     program: &mut Program,
     bit: u8,
-    buf: &mut [u8],
 ) -> Option<usize> {
     if !program.may_read() {
         return None;
     }
     let pos = program.streams.iter().position(|s| s.bit == bit)?;
     let fd = program.streams[pos].fd.as_raw_fd();
-    // SAFETY: reads into a valid buffer of buf.len() bytes.
-    let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+    // Read straight into the binary the owner gets: no copy in between.
+    let mut binary = OwnedBinary::new(READ_SIZE);
+    let space = binary.as_mut_slice();
+    // SAFETY: reads into a valid buffer of space.len() bytes.
+    let n = unsafe { libc::read(fd, space.as_mut_ptr().cast(), space.len()) };
     if n > 0 {
+        let size = n as usize;
         if program.flow > 0 {
             program.flow -= 1;
         }
@@ -264,10 +267,19 @@ fn read_stream(
         } else {
             alcove_stderr()
         };
-        if deliver_output(driver, env, pipeline, tag, &buf[..n as usize]) {
+        // Shrinking keeps the bytes in place; should it fail, the owner
+        // gets the first `size` bytes as a sub-binary.
+        let shrunk = binary.realloc(size);
+        if deliver_output_with(driver, env, pipeline, tag, size, move |env| {
+            let term: Binary = binary.release(env);
+            match term.make_subbinary(0, size) {
+                Ok(sub) if !shrunk => sub.encode(env),
+                _ => term.encode(env),
+            }
+        }) {
             program.held = true;
         }
-        return Some(n as usize);
+        return Some(size);
     }
     let errno = std::io::Error::last_os_error().raw_os_error();
     if n < 0 && matches!(errno, Some(libc::EAGAIN) | Some(libc::EINTR)) {
@@ -293,12 +305,7 @@ fn read_stream(
 /// is read (not what a background process goes on writing), unless flow
 /// control or backpressure hold bytes back: then the event waits. End of
 /// file needs no grant.
-fn finish_exits(
-    driver: &Driver,
-    env: &mut OwnedEnv,
-    programs: &mut HashMap<Vec<i32>, Program>,
-    buf: &mut [u8],
-) {
+fn finish_exits(driver: &Driver, env: &mut OwnedEnv, programs: &mut HashMap<Vec<i32>, Program>) {
     let waiting: Vec<Vec<i32>> = programs
         .iter()
         .filter(|(_, p)| p.exit.is_some())
@@ -314,7 +321,7 @@ fn finish_exits(
             };
             let mut left = available(stream.fd.as_raw_fd());
             while left > 0 {
-                match read_stream(driver, env, &pipeline, program, bit, buf) {
+                match read_stream(driver, env, &pipeline, program, bit) {
                     Some(n) => left = left.saturating_sub(n),
                     None => break,
                 }

@@ -354,6 +354,24 @@ pub fn deliver_output(
     tag: Atom,
     bytes: &[u8],
 ) -> bool {
+    deliver_output_with(driver, env, pipeline, tag, bytes.len(), |env| {
+        bytes_to_term(env, bytes)
+    })
+}
+
+/// [`deliver_output`] of `size` bytes the term `make` gives (a binary read
+/// into directly, say).
+pub fn deliver_output_with<F>(
+    driver: &Driver,
+    env: &mut OwnedEnv,
+    pipeline: &[i32],
+    tag: Atom,
+    size: usize,
+    make: F,
+) -> bool
+where
+    F: for<'a> FnOnce(Env<'a>) -> Term<'a>,
+{
     let (to, hold) = {
         let Ok(mut routes) = driver.routes.lock() else {
             return false;
@@ -370,7 +388,7 @@ pub fn deliver_output(
         let Some(delivered) = routes.output.get_mut(pipeline) else {
             return false;
         };
-        delivered.bytes += bytes.len();
+        delivered.bytes += size;
         delivered.messages += 1;
         let hold = !delivered.held && delivered.bytes >= OUTPUT_HIGH_WATER;
         if hold {
@@ -379,7 +397,7 @@ pub fn deliver_output(
         (to, hold.then_some(delivered.messages))
     };
     let _ = env.send_and_clear(&to, |env| {
-        message(env, tag, driver.drv, pipeline, bytes_to_term(env, bytes))
+        message(env, tag, driver.drv, pipeline, make(env))
     });
     let held = hold.is_some();
     if let Some(messages) = hold {
