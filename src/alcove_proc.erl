@@ -662,6 +662,9 @@ spawn_collect(Task, Argv, Steps, Opts, Stdin) ->
     case alcove:fork_exec(Drv, Pipeline, Argv, Steps) of
         {ok, OSPid} ->
             Child = Pipeline ++ [OSPid],
+            % Collected here as it comes: a flowcontrol the task set for
+            % its children (setopt/3) must not hold this program's output.
+            _ = alcove:setcpid(Drv, Pipeline, OSPid, flowcontrol, -1),
             _ =
                 case {Stdin, Opts} of
                     {keep_stdin, _} ->

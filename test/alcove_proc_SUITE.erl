@@ -303,6 +303,12 @@ sh_cmd(Config) ->
     ?assertEqual({error, enoent}, alcove_proc:cmd(Root, ["/nonexistent"])),
     Big = alcove_proc:sh(Root, "head -c 3000000 /dev/zero"),
     ?assertEqual(3000000, byte_size(Big)),
+    % A flowcontrol set for the task's children does not hold what sh/2
+    % and run/3 collect.
+    true = alcove_proc:setopt(Root, flowcontrol, 1),
+    Lines = alcove_proc:sh(Root, "seq 1 20000 | grep --line-buffered ."),
+    ?assertEqual(iolist_to_binary([[integer_to_list(N), $\n] || N <- lists:seq(1, 20000)]), Lines),
+    ?assertMatch({ok, #{status := {exit_status, 0}, stdout := <<"a\n">>}}, alcove_proc:run(Root, ["echo", "a"])),
     ?assertEqual([], alcove_proc:cpid(Root)).
 
 reexec() ->
