@@ -1,8 +1,10 @@
-%%% Output read by the driver itself: once a child of the root helper has
-%%% exec'd, the helper passes the read ends of its stdout and stderr to the
-%%% NIF, which reads them from then on. Every contract of the relayed path
-%%% holds: bytes and order, output before the exit event, flow control,
-%%% eof, stream events, exits without events, no fd left behind.
+%%% Output and input handled by the driver itself: once a child of the
+%%% root helper has exec'd, the helper passes the read ends of its stdout
+%%% and stderr and the write end of its stdin to the NIF, which reads and
+%%% writes them from then on. Every contract of the relayed path holds:
+%%% bytes and order, output before the exit event, flow control, eof,
+%%% stream events, stdin order and refusals, exits without events, no fd
+%%% left behind.
 -module(alcove_direct_SUITE).
 
 -include_lib("common_test/include/ct.hrl").
@@ -19,7 +21,11 @@
     stream_events/1, stream_events/0,
     no_exit_event/1, no_exit_event/0,
     caller_reaps/1, caller_reaps/0,
-    stdin_still_relayed/1, stdin_still_relayed/0,
+    owner_gone_while_held/1, owner_gone_while_held/0,
+    stdin_direct/1, stdin_direct/0,
+    stdin_order_across_handover/1, stdin_order_across_handover/0,
+    stdin_refused/1, stdin_refused/0,
+    stdin_reader_gone/1, stdin_reader_gone/0,
     deeper_children_relayed/1, deeper_children_relayed/0,
     fork_exec_handed_over/1, fork_exec_handed_over/0,
     no_fd_left/1, no_fd_left/0
@@ -27,7 +33,8 @@
 
 all() ->
     [handed_over, output_before_exit, flow_after_exit, flow_windows, eof_stdout, stream_events,
-     no_exit_event, caller_reaps, stdin_still_relayed, deeper_children_relayed,
+     no_exit_event, caller_reaps, owner_gone_while_held, stdin_direct, stdin_order_across_handover, stdin_refused,
+     stdin_reader_gone, deeper_children_relayed,
      fork_exec_handed_over, no_fd_left].
 
 init_per_testcase(_Case, Config) ->
@@ -48,6 +55,8 @@ handed_over(Config) ->
     ok = alcove:execvp(Drv, [C], "/bin/sh", ["sh", "-c", "read x; seq 1 200000; seq 1 1000 >&2"]),
     [#alcove_pid{stdout = Out, stderr = Err}] = alcove:cpid(Drv, []),
     ?assertEqual({-1, -1}, {Out, Err}),
+    [#alcove_pid{stdin = In}] = alcove:cpid(Drv, []),
+    ?assertEqual(-1, In),
     ok = alcove:stdin(Drv, [C], <<"go\n">>),
     {Stdout, Stderr, Exit} = both_until_exit(Drv, [C]),
     ?assertEqual({exit_status, 0}, Exit),
@@ -146,9 +155,27 @@ caller_reaps(Config) ->
     ?assertEqual(<<"reaped\n">>, iolist_to_binary(alcove_ct:read_stdout(Drv, [C], 7))),
     ok = alcove_ct:wait_until(fun() -> alcove:cpid(Drv, []) =:= [] end).
 
-stdin_still_relayed() ->
-    [{doc, "stdin to a program whose output the driver reads: cat echoes 4 MiB back in order."}].
-stdin_still_relayed(Config) ->
+owner_gone_while_held() ->
+    [{doc, "A program that exited with output held by flowcontrol 0: once its owner exits it is forgotten."}].
+owner_gone_while_held(Config) ->
+    Drv = ?config(drv, Config),
+    Self = self(),
+    Owner = spawn(fun() ->
+        {ok, C} = alcove:fork(Drv, []),
+        true = alcove:setcpid(Drv, [], C, flowcontrol, 0),
+        ok = alcove:execvp(Drv, [C], "echo", ["echo", "never read"]),
+        ok = alcove_ct:wait_until(fun() -> alcove:kill(Drv, [], C, 0) =:= {error, esrch} end),
+        Self ! {exited, C},
+        receive stop -> ok end
+    end),
+    C = receive {exited, P} -> P after 10000 -> error(no_exit) end,
+    ?assertMatch([#alcove_pid{pid = C}], alcove:cpid(Drv, [])),
+    exit(Owner, kill),
+    ok = alcove_ct:wait_until(fun() -> alcove:cpid(Drv, []) =:= [] end).
+
+stdin_direct() ->
+    [{doc, "stdin written by the driver: cat echoes 4 MiB back in order, eof ends it."}].
+stdin_direct(Config) ->
     Drv = ?config(drv, Config),
     {ok, C} = alcove:fork(Drv, []),
     ok = alcove:execvp(Drv, [C], "cat", ["cat"]),
@@ -163,6 +190,56 @@ stdin_still_relayed(Config) ->
     ?assertEqual(erlang:md5(Data), erlang:md5(Echoed)),
     ok = alcove:eof(Drv, [C]),
     ?assertEqual({exit_status, 0}, wait_exit(Drv, [C])).
+
+stdin_order_across_handover() ->
+    [{doc, "Chunks sent while the program execs (some through the helper, some not) arrive in order."}].
+stdin_order_across_handover(Config) ->
+    Drv = ?config(drv, Config),
+    [begin
+         {ok, C} = alcove:fork(Drv, []),
+         Self = self(),
+         Writer = spawn_link(fun() ->
+             receive go -> ok end,
+             [ok = alcove:stdin(Drv, [C], [integer_to_list(N), $\n]) || N <- lists:seq(1, 3000)],
+             Self ! {sent, self()}
+         end),
+         Writer ! go,
+         ok = alcove:execvp(Drv, [C], "cat", ["cat"]),
+         receive {sent, Writer} -> ok after 30000 -> error(writer_timeout) end,
+         ok = alcove:eof(Drv, [C]),
+         {Stdout, <<>>, Exit} = both_until_exit(Drv, [C]),
+         ?assertEqual({exit_status, 0}, Exit),
+         ?assertEqual(seq(3000), Stdout)
+     end || _ <- lists:seq(1, 10)].
+
+stdin_refused() ->
+    [{doc, "With stdin_queue 0, what the pipe does not take is refused with the count written."}].
+stdin_refused(_Config) ->
+    {ok, Drv} = alcove_drv:start_link([{stdin_queue, 0}]),
+    {ok, C} = alcove:fork(Drv, []),
+    ok = alcove:execvp(Drv, [C], "sleep", ["sleep", "60"]),
+    [#alcove_pid{stdin = -1}] = alcove:cpid(Drv, []),
+    Data = binary:copy(<<"x">>, 1024 * 1024),
+    ok = alcove:stdin(Drv, [C], Data),
+    Written = receive {alcove_pipe, Drv, [C], W} -> W after 10000 -> error(no_refusal) end,
+    ?assert(Written > 0 andalso Written < byte_size(Data)),
+    % The pipe is full: a further write is refused whole.
+    ok = alcove:stdin(Drv, [C], <<"more">>),
+    ?assertEqual(0, receive {alcove_pipe, Drv, [C], W2} -> W2 after 10000 -> error(no_refusal) end),
+    alcove_drv:stop(Drv).
+
+stdin_reader_gone() ->
+    [{doc, "stdin to a program that closed its stdin is refused (0), the driver lives on."}].
+stdin_reader_gone(Config) ->
+    Drv = ?config(drv, Config),
+    {ok, C} = alcove:fork(Drv, []),
+    ok = alcove:execvp(Drv, [C], "/bin/sh", ["sh", "-c", "exec 0<&-; echo closed; exec sleep 60"]),
+    ?assertEqual(<<"closed\n">>, iolist_to_binary(alcove_ct:read_stdout(Drv, [C], 7))),
+    ok = alcove:stdin(Drv, [C], <<"lost">>),
+    ?assertEqual(0, receive {alcove_pipe, Drv, [C], W} -> W after 10000 -> error(no_refusal) end),
+    ?assert(is_integer(alcove:getpid(Drv, []))),
+    ok = alcove:kill(Drv, [], C, 9),
+    ?assertEqual({termsig, sigkill}, wait_exit(Drv, [C])).
 
 deeper_children_relayed() ->
     [{doc, "A program two levels down keeps the relayed path: its helper holds its pipes, output is whole."}].
@@ -195,9 +272,9 @@ no_fd_left(Config) ->
     Pipes0 = [Fd || Fd <- vm_fds(), is_pipe(Fd)],
     {ok, C0} = alcove:fork(Drv, []),
     ok = alcove:execvp(Drv, [C0], "/bin/sh", ["sh", "-c", "read x; exit 0"]),
-    % The program's stdout and stderr, now the VM's: close-on-exec, so no
-    % port program or os:cmd child inherits them.
-    ok = alcove_ct:wait_until(fun() -> length(new_pipes(Pipes0)) =:= 2 end),
+    % The program's stdout, stderr and stdin, now the VM's: close-on-exec, so
+    % no port program or os:cmd child inherits them.
+    ok = alcove_ct:wait_until(fun() -> length(new_pipes(Pipes0)) =:= 3 end),
     ?assert(lists:all(fun cloexec/1, new_pipes(Pipes0))),
     ok = alcove:eof(Drv, [C0]),
     {exit_status, 0} = wait_exit(Drv, [C0]),

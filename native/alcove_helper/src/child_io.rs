@@ -10,6 +10,9 @@ use alcove_proto::{Kind, Value};
 use std::os::unix::io::RawFd;
 
 pub fn stdin_to_child(state: &mut State, pid: i32, payload: &[u8]) {
+    if crate::direct::bounce_stdin(state, pid, payload) {
+        return;
+    }
     let Some(idx) = state.child_index(pid) else {
         return state.send_value(Kind::Event, 0, &[pid], &Value::atom("badpid"));
     };
@@ -111,6 +114,10 @@ pub fn eof(state: &mut State, pid: i32, stream: &str) -> Result<Value, CallError
         .ok_or(CallError::Errno(libc::ESRCH))?;
     let child = &mut state.children[idx];
     let slot = match stream {
+        "stdin" if child.direct & crate::direct::STDIN != 0 => {
+            crate::direct::close_stream(state, idx, crate::direct::STDIN);
+            return Ok(Value::ok());
+        }
         "stdin" => {
             if child.stdin < 0 || child.stdin_eof_pending {
                 return Err(CallError::Errno(libc::EBADF));

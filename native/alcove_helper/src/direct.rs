@@ -8,7 +8,10 @@
 //! What the helper read before the hand-over went up before the `Output`
 //! frame; the exit event goes after it, and the NIF sends it on once it
 //! has read what the pipes held. Flow control set on the child and eof/3
-//! of its stdout or stderr go up as `Flow` and `Close` frames.
+//! of its streams go up as `Flow` and `Close` frames. The program's stdin
+//! write end goes up too (unless bytes are queued for it here): what the
+//! driver sent through this helper before comes back to it (`Stdin` frames
+//! going up) ahead of the answer to its `Mark`.
 
 use crate::state::{CtlState, State};
 use alcove_proto::{encode_frame, Kind};
@@ -16,6 +19,7 @@ use alcove_proto::{encode_frame, Kind};
 /// Stream bits in `Output` and `Close` payloads and in `Child::direct`.
 pub const STDOUT: u8 = 1;
 pub const STDERR: u8 = 2;
+pub const STDIN: u8 = 4;
 
 /// Hand a child's output over to the driver, if it just exec'd and this
 /// is the root helper talking to the NIF over a socket.
@@ -30,27 +34,73 @@ pub fn pass_output(state: &mut State, idx: usize) {
     if child.direct != 0 || child.ctl_state != CtlState::Execed || is_tty(child.stdout) {
         return;
     }
-    let mut fds = Vec::with_capacity(2);
+    // stdin goes too unless bytes wait for it here (they keep it).
+    let stdin = if child.stdin_queue.is_empty() && !child.stdin_eof_pending {
+        child.stdin
+    } else {
+        -1
+    };
+    let mut fds = Vec::with_capacity(3);
     let mut streams = 0;
-    for (fd, bit) in [(child.stdout, STDOUT), (child.stderr, STDERR)] {
+    for (fd, bit) in [
+        (child.stdout, STDOUT),
+        (child.stderr, STDERR),
+        (stdin, STDIN),
+    ] {
         if fd >= 0 {
             fds.push(fd);
             streams |= bit;
         }
     }
-    if fds.is_empty() {
+    if streams & (STDOUT | STDERR) == 0 {
         return;
     }
-    let mut payload = Vec::with_capacity(10);
+    let mut payload = Vec::with_capacity(18);
     payload.push(streams);
     payload.extend_from_slice(&child.flowcontrol.to_be_bytes());
     payload.push(events);
+    payload.extend_from_slice(&(child.stdin_limit as u64).to_be_bytes());
     let frame = encode_frame(Kind::Output, 0, &[child.pid], &payload);
     child.stdout = -1;
     child.stderr = -1;
+    if streams & STDIN != 0 {
+        child.stdin = -1;
+    }
     child.direct = streams;
     // The queue owns the fds now and closes them once sent.
     state.up_out.push_with_fds(&frame, fds);
+}
+
+/// Bytes for a stdin the driver now writes itself: sent back up, ahead of
+/// the answer to the driver's `Mark`. False when the stdin is still here.
+pub fn bounce_stdin(state: &mut State, pid: i32, payload: &[u8]) -> bool {
+    let Some(idx) = state.child_index(pid) else {
+        return false;
+    };
+    if state.children[idx].direct & STDIN == 0 {
+        return false;
+    }
+    state.send(Kind::Stdin, 0, &[pid], payload);
+    true
+}
+
+/// The driver's `Mark` for a child's stdin: every byte this helper took
+/// for it before has gone back up.
+pub fn mark(state: &mut State, pid: i32) {
+    state.send(Kind::Mark, 0, &[pid], &[]);
+}
+
+/// `Flow` from the driver: a read it made used up one of the child's
+/// grants; the count here follows, for getcpid.
+pub fn flow_used(state: &mut State, pid: i32, payload: &[u8]) {
+    let Some(flow) = payload.try_into().ok().map(i64::from_be_bytes) else {
+        return;
+    };
+    if let Some(idx) = state.child_index(pid) {
+        if state.children[idx].direct != 0 {
+            state.children[idx].flowcontrol = flow;
+        }
+    }
 }
 
 /// Flow control of a child whose output the driver reads was set.

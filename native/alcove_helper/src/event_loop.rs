@@ -227,6 +227,8 @@ fn handle_upstream_frame(state: &mut State, body: &[u8]) {
         (Kind::Hold, Some((&pid, []))) => hold_child(state, pid, frame.payload == [1]),
         (Kind::Hold, Some((&pid, rest))) => forward_hold(state, pid, rest, frame.payload),
         (Kind::Done, Some((&pid, []))) => crate::direct::done(state, pid),
+        (Kind::Mark, Some((&pid, []))) => crate::direct::mark(state, pid),
+        (Kind::Flow, Some((&pid, []))) => crate::direct::flow_used(state, pid, frame.payload),
         // Frames that only travel up, or stdin for the helper itself, are ignored.
         _ => {}
     }

@@ -137,6 +137,9 @@ impl Driver {
 
     /// Send stdin in chunks, each its own frame, in order.
     pub fn stdin(&self, pipeline: &[i32], data: &[u8]) -> bool {
+        if self.direct.stdin(pipeline, data) {
+            return true;
+        }
         data.chunks(STDIO_CHUNK)
             .all(|chunk| self.send(encode_frame(Kind::Stdin, 0, pipeline, chunk)))
     }
@@ -182,6 +185,8 @@ impl Driver {
             Ok(mut routes) => routes.owner_exited(pid),
             Err(_) => return,
         };
+        // Output held back for that owner can go (dropped) now.
+        self.direct.wake();
         // Deepest first, so each kill still finds its path of helpers.
         owned.sort_by_key(|pipeline| std::cmp::Reverse(pipeline.len()));
         for pipeline in owned {

@@ -3,6 +3,8 @@
 
 mod convert;
 mod direct;
+mod direct_stdin;
+mod direct_thread;
 mod driver;
 mod reader;
 mod registry;
@@ -106,7 +108,12 @@ fn start<'a>(
     );
     let started = spawn("alcove_reader", Box::new(move || reader::read_loop(d1, r1)))
         .and_then(|_| spawn("alcove_writer", Box::new(move || d2.writer.run())))
-        .and_then(|_| spawn("alcove_output", Box::new(move || direct::output_loop(d4))))
+        .and_then(|_| {
+            spawn(
+                "alcove_output",
+                Box::new(move || direct_thread::output_loop(d4)),
+            )
+        })
         .and_then(|_| {
             spawn(
                 "alcove_reaper",

@@ -279,7 +279,12 @@ fn route(driver: &Driver, resource: &ResourceArc<DriverResource>, env: &mut Owne
                 deliver_exit(driver, env, &header.pipeline, &value);
             }
         }
-        Kind::Output => driver.direct.output(&header.pipeline, frame.payload),
+        Kind::Output => driver
+            .direct
+            .output(driver, &header.pipeline, frame.payload),
+        // Going up: bytes the helper took for a stdin it has since passed.
+        Kind::Stdin => driver.direct.bounced(&header.pipeline, frame.payload),
+        Kind::Mark => driver.direct.marked(&header.pipeline),
         Kind::Flow => driver.direct.flow(&header.pipeline, frame.payload),
         Kind::Close => driver.direct.close_stream(&header.pipeline, frame.payload),
         Kind::Stdout | Kind::Stderr => {
@@ -298,7 +303,7 @@ fn route(driver: &Driver, resource: &ResourceArc<DriverResource>, env: &mut Owne
                 value_to_term(env, &value)
             });
         }
-        Kind::Call | Kind::Stdin | Kind::Hold | Kind::Done => {}
+        Kind::Call | Kind::Hold | Kind::Done => {}
     }
 }
 

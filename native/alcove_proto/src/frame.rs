@@ -17,7 +17,8 @@ pub const HEADER_FIXED: usize = 1 + 8 + 2;
 pub enum Kind {
     /// NIF -> helper: a call; payload is `u16 call number` then a `Value` list of arguments.
     Call = 1,
-    /// NIF -> helper: bytes for a child's stdin.
+    /// NIF -> helper: bytes for a child's stdin (helper -> NIF: bytes
+    /// sent back, taken for a stdin the helper has since passed up).
     Stdin = 2,
     /// NIF -> helper: stop (payload `[1]`) or resume (`[0]`) reading a
     /// child's stdout and stderr: its owner's mailbox is full.
@@ -25,6 +26,10 @@ pub enum Kind {
     /// NIF -> helper: a program whose output the NIF read (see `Output`)
     /// had its output and exit sent on: the helper forgets it.
     Done = 4,
+    /// NIF -> helper, then back: a program's stdin was passed up; bytes
+    /// the helper took for it before (sent back up as `Stdin` frames) all
+    /// precede this mark's answer.
+    Mark = 5,
     /// helper -> NIF: the result of a call (a `Value`).
     Reply = 16,
     /// helper -> NIF: an asynchronous event (a `Value`).
@@ -37,14 +42,16 @@ pub enum Kind {
     Raise = 20,
     /// helper -> NIF: stdin was refused past this many bytes (a `Value` integer).
     Pipe = 21,
-    /// helper -> NIF: a program's stdout and stderr read ends, passed with
-    /// this frame (SCM_RIGHTS); from here on the NIF reads them itself.
-    /// Payload: `u8 streams` (1: stdout, 2: stderr: which fds come, in
-    /// that order), `i64 flowcontrol`, `u8 events` (1: stdout_closed, 2:
-    /// stderr_closed wanted).
+    /// helper -> NIF: a program's stdout and stderr read ends and stdin
+    /// write end, passed with this frame (SCM_RIGHTS); from here on the
+    /// NIF reads and writes them itself. Payload: `u8 streams` (1: stdout,
+    /// 2: stderr, 4: stdin: which fds come, in that order), `i64
+    /// flowcontrol`, `u8 events` (1: stdout_closed, 2: stderr_closed
+    /// wanted), `u64` the stdin queue's limit.
     Output = 22,
     /// helper -> NIF: flow control of a program whose output the NIF
-    /// reads was set (payload `i64`).
+    /// reads was set (payload `i64`); NIF -> helper: a read used one
+    /// grant, this many are left.
     Flow = 23,
     /// helper -> NIF: close the NIF's end of a passed stream (payload
     /// `u8`: 1 stdout, 2 stderr), as eof/3 asked; 0: the program ended
@@ -59,6 +66,7 @@ impl Kind {
             2 => Kind::Stdin,
             3 => Kind::Hold,
             4 => Kind::Done,
+            5 => Kind::Mark,
             16 => Kind::Reply,
             17 => Kind::Event,
             18 => Kind::Stdout,

@@ -1,0 +1,165 @@
+//! A program's stdin written by the NIF itself, once the helper has passed
+//! its write end up with the program's output (`direct`). Bytes keep the
+//! order they were given in: those the caller sent through the helper
+//! before the hand-over come back from it (`Stdin` frames going up) ahead
+//! of a `Mark` the NIF asked for; until that mark, new bytes wait behind
+//! them. The queue and its limit are the helper's (`stdin_queue` option):
+//! past the limit the rest of a write is refused with `{alcove_pipe, Drv,
+//! Pipeline, Written}`, as the helper does.
+
+use std::os::unix::io::{AsRawFd, OwnedFd, RawFd};
+
+/// What the pipe takes at once: while bytes wait for the helper's mark
+/// they are kept up to this much even with a smaller limit, as the pipe
+/// itself would have taken them.
+const PIPE_CAPACITY: usize = 64 * 1024;
+
+pub struct Stdin {
+    fd: Option<OwnedFd>,
+    /// Bytes the pipe has not taken yet, from `start`.
+    queue: Vec<u8>,
+    start: usize,
+    limit: usize,
+    /// Waiting for the helper's mark: bytes sent through it come first.
+    syncing: bool,
+    bounced: Vec<u8>,
+    /// eof asked: close once the queue has drained.
+    close_pending: bool,
+}
+
+/// How a write went: refused past `Written` bytes, or not at all.
+pub type Refused = Option<i64>;
+
+impl Stdin {
+    pub fn new(fd: OwnedFd, limit: usize) -> Stdin {
+        Stdin {
+            fd: Some(fd),
+            queue: Vec::new(),
+            start: 0,
+            limit,
+            syncing: true,
+            bounced: Vec::new(),
+            close_pending: false,
+        }
+    }
+
+    fn queued(&self) -> usize {
+        self.queue.len() - self.start
+    }
+
+    /// Bytes from the caller.
+    pub fn write(&mut self, data: &[u8]) -> Refused {
+        if self.fd.is_none() || self.close_pending {
+            return Some(0);
+        }
+        if self.syncing {
+            if self.queued() + data.len() > self.limit.max(PIPE_CAPACITY) {
+                return Some(0);
+            }
+            self.queue.extend_from_slice(data);
+            return None;
+        }
+        let mut rest = data;
+        if self.queued() == 0 {
+            match self.write_now(rest) {
+                Ok(n) => rest = &rest[n..],
+                Err(()) => return Some(0),
+            }
+        }
+        if rest.is_empty() {
+            return None;
+        }
+        if self.queued() + rest.len() > self.limit {
+            // What the pipe took stays written; the rest is refused.
+            return Some((data.len() - rest.len()) as i64);
+        }
+        self.queue.extend_from_slice(rest);
+        None
+    }
+
+    /// Bytes the helper had taken before the hand-over, sent back.
+    pub fn bounced(&mut self, data: &[u8]) {
+        if self.syncing {
+            self.bounced.extend_from_slice(data);
+        }
+    }
+
+    /// The helper's mark: every byte sent through it has come back.
+    pub fn marked(&mut self) {
+        if !self.syncing {
+            return;
+        }
+        self.syncing = false;
+        let mut ordered = std::mem::take(&mut self.bounced);
+        ordered.extend_from_slice(&self.queue[self.start..]);
+        self.queue = ordered;
+        self.start = 0;
+        self.flush();
+    }
+
+    /// eof/2: close once what is queued has gone.
+    pub fn close(&mut self) {
+        self.close_pending = true;
+        self.flush();
+    }
+
+    /// Whether the output thread should wait for the pipe to take more.
+    pub fn wants_write(&self) -> Option<i32> {
+        match &self.fd {
+            Some(fd) if !self.syncing && self.queued() > 0 => Some(fd.as_raw_fd()),
+            _ => None,
+        }
+    }
+
+    /// Write what the pipe takes of the queue; close when asked and done.
+    pub fn flush(&mut self) {
+        if self.syncing {
+            return;
+        }
+        while self.queued() > 0 {
+            let Some(fd) = self.fd.as_ref().map(AsRawFd::as_raw_fd) else {
+                break;
+            };
+            match write_raw(fd, &self.queue[self.start..]) {
+                Ok(0) => break,
+                Ok(n) => self.start += n,
+                Err(()) => {
+                    // The reader went away: nothing more can be delivered.
+                    self.fd = None;
+                    self.queue.clear();
+                    self.start = 0;
+                    break;
+                }
+            }
+        }
+        if self.queued() == 0 {
+            self.queue.clear();
+            self.start = 0;
+            if self.close_pending {
+                self.fd = None;
+            }
+        }
+    }
+
+    /// One non-blocking write; Err when the pipe is broken (then closed).
+    fn write_now(&mut self, bytes: &[u8]) -> Result<usize, ()> {
+        let fd = self.fd.as_ref().map(AsRawFd::as_raw_fd).ok_or(())?;
+        write_raw(fd, bytes).inspect_err(|_| self.fd = None)
+    }
+}
+
+/// write(2) that does not block: 0 when the pipe is full, Err when broken.
+fn write_raw(fd: RawFd, bytes: &[u8]) -> Result<usize, ()> {
+    loop {
+        // SAFETY: writes from a valid slice to an open fd.
+        let n = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
+        if n >= 0 {
+            return Ok(n as usize);
+        }
+        match std::io::Error::last_os_error().raw_os_error() {
+            Some(libc::EINTR) => continue,
+            Some(libc::EAGAIN) => return Ok(0),
+            _ => return Err(()),
+        }
+    }
+}

@@ -1,0 +1,245 @@
+//! The output thread of a driver: it reads the programs' output pipes
+//! the driver holds (see `direct`), writes their stdin queues as the pipes
+//! take them, and sends each exit event once the output before it has gone.
+
+use crate::direct::{Program, STDERR, STDIN, STDOUT};
+use crate::direct_stdin::Stdin;
+use crate::driver::{alcove_event, alcove_pipe, alcove_stderr, alcove_stdout, Driver};
+use crate::reader::{deliver, deliver_output_with};
+use crate::routes::Owner;
+use alcove_proto::{encode_frame, Kind, Value};
+use rustler::env::OwnedEnv;
+use rustler::{Binary, Encoder, OwnedBinary};
+use std::collections::HashMap;
+use std::os::unix::io::{AsRawFd, RawFd};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+/// Bytes read from a pipe at a time: a pipe's default capacity.
+const READ_SIZE: usize = 64 * 1024;
+
+/// The output thread.
+pub fn output_loop(driver: Arc<Driver>) {
+    let direct = &driver.direct;
+    let mut env = OwnedEnv::new();
+    let mut pfds: Vec<libc::pollfd> = Vec::new();
+    let mut keys: Vec<(Vec<i32>, u8)> = Vec::new();
+    loop {
+        pfds.clear();
+        keys.clear();
+        pfds.push(libc::pollfd {
+            fd: direct.wake_read.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        });
+        if let Ok(programs) = direct.programs.lock() {
+            for (pipeline, program) in programs.iter() {
+                if let Some(fd) = program.stdin.as_ref().and_then(Stdin::wants_write) {
+                    pfds.push(libc::pollfd {
+                        fd,
+                        events: libc::POLLOUT,
+                        revents: 0,
+                    });
+                    keys.push((pipeline.clone(), STDIN));
+                }
+            }
+            for (pipeline, program) in programs.iter().filter(|(_, p)| p.may_read()) {
+                for stream in &program.streams {
+                    pfds.push(libc::pollfd {
+                        fd: stream.fd.as_raw_fd(),
+                        events: libc::POLLIN,
+                        revents: 0,
+                    });
+                    keys.push((pipeline.clone(), stream.bit));
+                }
+            }
+        }
+        // SAFETY: pfds is a valid array of pfds.len() pollfd structs; the
+        // fds stay open: only this thread closes a program's streams, and
+        // the others (Close frames, exits) only mark them.
+        let ready = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, -1) };
+        if direct.closed.load(Ordering::Acquire) {
+            break;
+        }
+        if ready < 0 {
+            continue;
+        }
+        if pfds[0].revents != 0 {
+            drain_wake(direct.wake_read.as_raw_fd());
+        }
+        let Ok(mut programs) = direct.programs.lock() else {
+            break;
+        };
+        for (pfd, (pipeline, bit)) in pfds[1..].iter().zip(&keys) {
+            if pfd.revents == 0 {
+                continue;
+            }
+            let Some(program) = programs.get_mut(pipeline) else {
+                continue;
+            };
+            if *bit == STDIN {
+                if let Some(stdin) = &mut program.stdin {
+                    stdin.flush();
+                }
+            } else {
+                let _ = read_stream(&driver, &mut env, pipeline, program, *bit);
+            }
+        }
+        for (pipeline, program) in programs.iter_mut() {
+            for written in program.refused.drain(..) {
+                deliver(&driver, &mut env, pipeline, alcove_pipe(), |env| {
+                    written.encode(env)
+                });
+            }
+        }
+        finish_exits(&driver, &mut env, &mut programs);
+    }
+    if let Ok(mut programs) = direct.programs.lock() {
+        programs.clear();
+    }
+}
+
+fn drain_wake(fd: RawFd) {
+    let mut sink = [0u8; 64];
+    // SAFETY: reads into a valid local buffer until the pipe is empty.
+    while unsafe { libc::read(fd, sink.as_mut_ptr().cast(), sink.len()) } > 0 {}
+}
+
+/// Read one chunk of a stream (if its flow control allows) and send it:
+/// the bytes read, or None once nothing more can be read now (nothing
+/// there, end of file, or flow control or backpressure stop it).
+fn read_stream(
+    driver: &Driver,
+    env: &mut OwnedEnv,
+    pipeline: &[i32],
+    program: &mut Program,
+    bit: u8,
+) -> Option<usize> {
+    if !program.may_read() {
+        return None;
+    }
+    let pos = program.streams.iter().position(|s| s.bit == bit)?;
+    let fd = program.streams[pos].fd.as_raw_fd();
+    // Read straight into the binary the owner gets: no copy in between.
+    let mut binary = OwnedBinary::new(READ_SIZE);
+    let space = binary.as_mut_slice();
+    // SAFETY: reads into a valid buffer of space.len() bytes.
+    let n = unsafe { libc::read(fd, space.as_mut_ptr().cast(), space.len()) };
+    if n > 0 {
+        let size = n as usize;
+        if program.flow > 0 {
+            program.flow -= 1;
+            // The helper's count follows (getcpid), before the owner has
+            // the chunk and can ask.
+            driver.send(encode_frame(
+                Kind::Flow,
+                0,
+                pipeline,
+                &program.flow.to_be_bytes(),
+            ));
+        }
+        let tag = if bit == STDOUT {
+            alcove_stdout()
+        } else {
+            alcove_stderr()
+        };
+        // Shrinking keeps the bytes in place; should it fail, the owner
+        // gets the first `size` bytes as a sub-binary.
+        let shrunk = binary.realloc(size);
+        if deliver_output_with(driver, env, pipeline, tag, size, move |env| {
+            let term: Binary = binary.release(env);
+            match term.make_subbinary(0, size) {
+                Ok(sub) if !shrunk => sub.encode(env),
+                _ => term.encode(env),
+            }
+        }) {
+            program.held = true;
+        }
+        return Some(size);
+    }
+    let errno = std::io::Error::last_os_error().raw_os_error();
+    if n < 0 && matches!(errno, Some(libc::EAGAIN) | Some(libc::EINTR)) {
+        return None;
+    }
+    // End of file (or a broken pipe end): close it and say so if asked.
+    program.streams.remove(pos);
+    if program.events & bit != 0 {
+        let name = if bit == STDOUT {
+            "stdout_closed"
+        } else {
+            "stderr_closed"
+        };
+        let event = Value::atom(name);
+        deliver(driver, env, pipeline, alcove_event(), |env| {
+            crate::convert::value_to_term(env, &event)
+        });
+    }
+    None
+}
+
+/// Send the exit events whose output has gone: what each stream holds now
+/// is read (not what a background process goes on writing), unless flow
+/// control or backpressure hold bytes back: then the event waits. End of
+/// file needs no grant.
+fn finish_exits(driver: &Driver, env: &mut OwnedEnv, programs: &mut HashMap<Vec<i32>, Program>) {
+    let waiting: Vec<Vec<i32>> = programs
+        .iter()
+        .filter(|(_, p)| p.exit.is_some())
+        .map(|(path, _)| path.clone())
+        .collect();
+    for pipeline in waiting {
+        let Some(program) = programs.get_mut(&pipeline) else {
+            continue;
+        };
+        for bit in [STDOUT, STDERR] {
+            let Some(stream) = program.streams.iter().find(|s| s.bit == bit) else {
+                continue;
+            };
+            let mut left = available(stream.fd.as_raw_fd());
+            while left > 0 {
+                match read_stream(driver, env, &pipeline, program, bit) {
+                    Some(n) => left = left.saturating_sub(n),
+                    None => break,
+                }
+            }
+        }
+        // Its owner gone, no grant or release will come: what is left is
+        // dropped, as that owner's messages are.
+        let held_back = !owner_gone(driver, &pipeline)
+            && program
+                .streams
+                .iter()
+                .any(|s| !program.may_read() && available(s.fd.as_raw_fd()) > 0);
+        if held_back {
+            continue;
+        }
+        if let Some(program) = programs.remove(&pipeline) {
+            // The helper keeps the program's record until now. Told first:
+            // a call the owner makes once it has the exit event comes after
+            // this on the socket, and finds the record gone (cpid).
+            driver.send(encode_frame(Kind::Done, 0, &pipeline, &[]));
+            if let Some(Some(event)) = program.exit {
+                crate::reader::deliver_exit(driver, env, &pipeline, &event);
+            }
+        }
+    }
+}
+
+fn owner_gone(driver: &Driver, pipeline: &[i32]) -> bool {
+    driver
+        .routes
+        .lock()
+        .is_ok_and(|routes| routes.owner_of(pipeline) == Some(Owner::Gone))
+}
+
+/// Bytes a pipe holds not read yet.
+fn available(fd: RawFd) -> usize {
+    let mut available: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one int to a valid pointer.
+    let rc = unsafe { libc::ioctl(fd, libc::FIONREAD, &mut available) };
+    if rc == 0 {
+        usize::try_from(available).unwrap_or(0)
+    } else {
+        0
+    }
+}
