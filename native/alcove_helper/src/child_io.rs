@@ -164,6 +164,10 @@ pub fn close_child_fd(state: &mut State, fd: RawFd) {
         crate::event_loop::ctl_closed(state, idx);
         return;
     }
+    if child.stdin == fd && crate::direct::close_stream(state, idx, crate::direct::STDIN) {
+        return release_if_exited(state, idx);
+    }
+    let child = &mut state.children[idx];
     fdio::close(fd);
     if child.stdin == fd {
         child.stdin = -1;

@@ -34,9 +34,11 @@ pub fn pass_output(state: &mut State, idx: usize) {
     if child.direct != 0 || child.ctl_state != CtlState::Execed || is_tty(child.stdout) {
         return;
     }
-    // stdin goes too unless bytes wait for it here (they keep it).
-    let stdin = if child.stdin_queue.is_empty() && !child.stdin_eof_pending {
-        child.stdin
+    // stdin goes too (a copy: this helper keeps its own, unused, so that
+    // the fd cpid reports still answers fcntl, ioctl and close), unless
+    // bytes wait for it here: then it stays.
+    let stdin = if child.stdin >= 0 && child.stdin_queue.is_empty() && !child.stdin_eof_pending {
+        crate::pty::dup(child.stdin).unwrap_or(-1)
     } else {
         -1
     };
@@ -63,9 +65,6 @@ pub fn pass_output(state: &mut State, idx: usize) {
     let frame = encode_frame(Kind::Output, 0, &[child.pid], &payload);
     child.stdout = -1;
     child.stderr = -1;
-    if streams & STDIN != 0 {
-        child.stdin = -1;
-    }
     child.direct = streams;
     // The queue owns the fds now and closes them once sent.
     state.up_out.push_with_fds(&frame, fds);
@@ -112,14 +111,20 @@ pub fn flow_changed(state: &mut State, idx: usize) {
     }
 }
 
-/// eof/3 on a stream the driver reads: the driver closes it. False when
-/// that stream is not the driver's (or was closed before).
+/// eof/3 (or close/3 of the stdin fd) on a stream the driver holds: the
+/// driver closes it, and so does this helper its copy of stdin (stdin
+/// ends only when both have). False when that stream is not the
+/// driver's (or was closed before).
 pub fn close_stream(state: &mut State, idx: usize, stream: u8) -> bool {
     let child = &mut state.children[idx];
     if child.direct & stream == 0 {
         return false;
     }
     child.direct &= !stream;
+    if stream == STDIN {
+        crate::fdio::close(child.stdin);
+        child.stdin = -1;
+    }
     let pid = child.pid;
     state.send(Kind::Close, 0, &[pid], &[stream]);
     true

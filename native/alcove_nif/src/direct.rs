@@ -159,11 +159,16 @@ impl Direct {
         let Some(stdin) = &mut program.stdin else {
             return false;
         };
-        let refused = stdin.write(data);
-        let wake = refused.is_some() || stdin.wants_write().is_some();
-        if let Some(written) = refused {
-            program.refused.push(written);
+        // In chunks, as through the helper: each chunk is taken or
+        // refused on its own (and reported).
+        let mut wake = false;
+        for chunk in data.chunks(alcove_proto::STDIO_CHUNK) {
+            if let Some(written) = stdin.write(chunk) {
+                program.refused.push(written);
+                wake = true;
+            }
         }
+        wake |= stdin.wants_write().is_some();
         drop(programs);
         if wake {
             self.wake();
@@ -185,7 +190,8 @@ impl Direct {
     pub fn marked(&self, pipeline: &[i32]) {
         self.update(pipeline, |program| {
             if let Some(stdin) = &mut program.stdin {
-                stdin.marked();
+                let refused = stdin.marked();
+                program.refused.extend(refused);
             }
         });
     }

@@ -9,10 +9,9 @@
 
 use std::os::unix::io::{AsRawFd, OwnedFd, RawFd};
 
-/// What the pipe takes at once: while bytes wait for the helper's mark
-/// they are kept up to this much even with a smaller limit, as the pipe
-/// itself would have taken them.
-const PIPE_CAPACITY: usize = 64 * 1024;
+/// Most bytes kept while waiting for the helper's mark (the window is one
+/// round trip); past it a write is refused whole.
+const SYNC_MAX: usize = 64 << 20;
 
 pub struct Stdin {
     fd: Option<OwnedFd>,
@@ -22,7 +21,11 @@ pub struct Stdin {
     limit: usize,
     /// Waiting for the helper's mark: bytes sent through it come first.
     syncing: bool,
-    bounced: Vec<u8>,
+    /// Writes sent back by the helper, then writes made here meanwhile,
+    /// each taken or refused at the mark as it would have been then.
+    bounced: Vec<Vec<u8>>,
+    waiting: Vec<Vec<u8>>,
+    waiting_bytes: usize,
     /// eof asked: close once the queue has drained.
     close_pending: bool,
 }
@@ -39,6 +42,8 @@ impl Stdin {
             limit,
             syncing: true,
             bounced: Vec::new(),
+            waiting: Vec::new(),
+            waiting_bytes: 0,
             close_pending: false,
         }
     }
@@ -53,10 +58,11 @@ impl Stdin {
             return Some(0);
         }
         if self.syncing {
-            if self.queued() + data.len() > self.limit.max(PIPE_CAPACITY) {
+            if self.waiting_bytes + data.len() > SYNC_MAX {
                 return Some(0);
             }
-            self.queue.extend_from_slice(data);
+            self.waiting_bytes += data.len();
+            self.waiting.push(data.to_vec());
             return None;
         }
         let mut rest = data;
@@ -80,21 +86,25 @@ impl Stdin {
     /// Bytes the helper had taken before the hand-over, sent back.
     pub fn bounced(&mut self, data: &[u8]) {
         if self.syncing {
-            self.bounced.extend_from_slice(data);
+            self.bounced.push(data.to_vec());
         }
     }
 
-    /// The helper's mark: every byte sent through it has come back.
-    pub fn marked(&mut self) {
+    /// The helper's mark: every byte sent through it has come back. The
+    /// writes kept meanwhile go now, in order; the refusals they meet are
+    /// returned (bytes taken of each).
+    pub fn marked(&mut self) -> Vec<i64> {
         if !self.syncing {
-            return;
+            return Vec::new();
         }
         self.syncing = false;
-        let mut ordered = std::mem::take(&mut self.bounced);
-        ordered.extend_from_slice(&self.queue[self.start..]);
-        self.queue = ordered;
-        self.start = 0;
+        let writes = std::mem::take(&mut self.bounced)
+            .into_iter()
+            .chain(std::mem::take(&mut self.waiting));
+        self.waiting_bytes = 0;
+        let refused = writes.filter_map(|chunk| self.write(&chunk)).collect();
         self.flush();
+        refused
     }
 
     /// eof/2: close once what is queued has gone.
