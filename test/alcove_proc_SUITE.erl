@@ -582,7 +582,9 @@ backpressure_bounds_memory(Config) ->
     ct:comment("~b MiB through; VM memory ~.1f MB before, peak ~.1f MB",
                [Size div MB, Baseline / 1.0e6, Peak / 1.0e6]),
     ct:pal("backpressure: ~b bytes, memory baseline ~b, peak ~b", [Size, Baseline, Peak]),
-    ?assert(Peak < 64 * 1000 * 1000).
+    % Growth over the baseline: what earlier suites left in this VM (up to
+    % 55 MB seen) is not this test's.
+    ?assert(Peak - Baseline < 40 * 1000 * 1000).
 
 %% One message a millisecond; the exit must come after the last byte.
 consume(T, Bytes) ->

@@ -136,39 +136,44 @@ impl Direct {
         };
         if let Ok(mut programs) = self.programs.lock() {
             programs.insert(pipeline.to_vec(), program);
-        }
-        if syncing {
-            // Bytes sent through the helper before it let go come back
-            // ahead of this mark.
-            driver.send(encode_frame(Kind::Mark, 0, pipeline, &[]));
+            if syncing {
+                // Bytes sent through the helper before it let go come back
+                // ahead of this mark. Sent with the table locked: a stdin
+                // write that found no program here sent its bytes first.
+                driver.send(encode_frame(Kind::Mark, 0, pipeline, &[]));
+            }
         }
         self.wake();
     }
 
     /// Bytes for a program's stdin: written here when it is this
-    /// driver's (true), else false (they go through the helper). The
+    /// driver's, else handed to `relay` (through the helper); true unless
+    /// the driver is closed. The
     /// output thread is woken only when it has something to do: a queue
     /// to flush or a refusal to report.
-    pub fn stdin(&self, pipeline: &[i32], data: &[u8]) -> bool {
+    pub fn stdin(&self, pipeline: &[i32], data: &[u8], relay: impl FnOnce(&[u8]) -> bool) -> bool {
         let Ok(mut programs) = self.programs.lock() else {
-            return false;
+            return relay(data);
         };
-        let Some(program) = programs.get_mut(pipeline) else {
-            return false;
-        };
-        let Some(stdin) = &mut program.stdin else {
-            return false;
+        // Relayed with the table locked, so that these bytes reach the
+        // helper before a mark for this program can.
+        let Some(stdin) = programs.get_mut(pipeline).and_then(|p| p.stdin.as_mut()) else {
+            return relay(data);
         };
         // In chunks, as through the helper: each chunk is taken or
         // refused on its own (and reported).
         let mut wake = false;
+        let mut refused = Vec::new();
         for chunk in data.chunks(alcove_proto::STDIO_CHUNK) {
             if let Some(written) = stdin.write(chunk) {
-                program.refused.push(written);
+                refused.push(written);
                 wake = true;
             }
         }
         wake |= stdin.wants_write().is_some();
+        if let Some(program) = programs.get_mut(pipeline) {
+            program.refused.extend(refused);
+        }
         drop(programs);
         if wake {
             self.wake();

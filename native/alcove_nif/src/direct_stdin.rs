@@ -87,6 +87,10 @@ impl Stdin {
     pub fn bounced(&mut self, data: &[u8]) {
         if self.syncing {
             self.bounced.push(data.to_vec());
+        } else {
+            // Not expected: bytes relayed before the mark come back before
+            // it. Should one come later, it is written, not lost.
+            let _ = self.write(data);
         }
     }
 

@@ -137,11 +137,10 @@ impl Driver {
 
     /// Send stdin in chunks, each its own frame, in order.
     pub fn stdin(&self, pipeline: &[i32], data: &[u8]) -> bool {
-        if self.direct.stdin(pipeline, data) {
-            return true;
-        }
-        data.chunks(STDIO_CHUNK)
-            .all(|chunk| self.send(encode_frame(Kind::Stdin, 0, pipeline, chunk)))
+        self.direct.stdin(pipeline, data, |data| {
+            data.chunks(STDIO_CHUNK)
+                .all(|chunk| self.send(encode_frame(Kind::Stdin, 0, pipeline, chunk)))
+        })
     }
 
     /// Forget a call that timed out. True when its reply will never be
