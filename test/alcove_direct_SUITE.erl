@@ -26,6 +26,7 @@
     stdin_direct/1, stdin_direct/0,
     stdin_order_across_handover/1, stdin_order_across_handover/0,
     stdin_reader_gone/1, stdin_reader_gone/0,
+    stdin_then_eof_at_exec/1, stdin_then_eof_at_exec/0,
     deeper_children_relayed/1, deeper_children_relayed/0,
     fork_exec_handed_over/1, fork_exec_handed_over/0,
     no_fd_left/1, no_fd_left/0
@@ -34,7 +35,7 @@
 all() ->
     [handed_over, output_before_exit, flow_after_exit, flow_windows, eof_stdout, stream_events,
      no_exit_event, caller_reaps, owner_gone_while_held, stdin_direct, stdin_order_across_handover,
-     stdin_reader_gone, deeper_children_relayed,
+     stdin_reader_gone, stdin_then_eof_at_exec, deeper_children_relayed,
      fork_exec_handed_over, no_fd_left].
 
 init_per_testcase(_Case, Config) ->
@@ -212,6 +213,20 @@ stdin_order_across_handover(Config) ->
          ?assertEqual({exit_status, 0}, Exit),
          ?assertEqual(seq(3000), Stdout)
      end || _ <- lists:seq(1, 10)].
+
+stdin_then_eof_at_exec() ->
+    [{doc, "stdin then eof right after exec, 50 times: the bytes arrive, then end of file."}].
+stdin_then_eof_at_exec(Config) ->
+    Drv = ?config(drv, Config),
+    [begin
+         {ok, C} = alcove:fork(Drv, []),
+         ok = alcove:execvp(Drv, [C], "wc", ["wc", "-c"]),
+         ok = alcove:stdin(Drv, [C], <<"12345">>),
+         ok = alcove:eof(Drv, [C], stdin),
+         {Stdout, <<>>, Exit} = both_until_exit(Drv, [C]),
+         ?assertEqual({exit_status, 0}, Exit),
+         ?assertEqual(<<"5">>, string:trim(Stdout))
+     end || _ <- lists:seq(1, 50)].
 
 stdin_reader_gone() ->
     [{doc, "stdin to a program that closed its stdin is refused (0), the driver lives on."}].

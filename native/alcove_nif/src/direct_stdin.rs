@@ -106,7 +106,11 @@ impl Stdin {
             .into_iter()
             .chain(std::mem::take(&mut self.waiting));
         self.waiting_bytes = 0;
+        // An eof asked meanwhile came after these writes: it closes once
+        // they have gone, it does not refuse them.
+        let closing = std::mem::replace(&mut self.close_pending, false);
         let refused = writes.filter_map(|chunk| self.write(&chunk)).collect();
+        self.close_pending = closing;
         self.flush();
         refused
     }
