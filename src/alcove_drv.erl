@@ -372,20 +372,23 @@ format_error(_Reason, _Stack) ->
 
 explain(undef, {not_on_this_os, Name}, Args) ->
     #{general => ["alcove:", not_on_this_os_text(Name, length(Args))]};
-explain(closed, _, _) ->
-    #{1 => "the driver is stopped, its helper exited, or no driver is registered under this name"};
-explain(badpid, _, [_, Pipeline | _]) ->
-    #{2 => io_lib:format("no process at ~w: it exited, or never was a child there", [Pipeline])};
+explain(closed, {call, Name}, Args) ->
+    #{1 => io_lib:format("the driver of alcove:~s/~b is stopped, its helper exited, or no driver is registered under this name",
+                         [Name, length(Args)])};
+explain(badpid, {call, Name}, [_, Pipeline | _] = Args) ->
+    #{2 => io_lib:format("no process at ~w for alcove:~s/~b: it exited, or never was a child there",
+                         [Pipeline, Name, length(Args)])};
 explain(badarg, {call, Name, DrvOk}, [Drv, Pipeline | Args]) ->
     Declared = alcove_proto:args(Name),
     Given = lists:sublist(Args, length(Declared)),
+    Of = io_lib:format(" of alcove:~s/~b", [Name, length(Args) + 2]),
     Checks =
         [{1, drv_ok(DrvOk, Drv)}, {2, check_pipeline(Pipeline)} |
-         [{N + 2, check(Param, Type, Arg)}
+         [{N + 2, check([atom_to_list(Param), Of], Type, Arg)}
           || {N, {Param, Type}, Arg} <- lists:zip3(lists:seq(1, length(Given)), lists:sublist(Declared, length(Given)), Given)]],
     case [Check || {_, Text} = Check <- Checks, Text =/= ok] of
         [] ->
-            #{general => io_lib:format("alcove:~s/~b: the helper refused a value of the declared type (out of range, or of the wrong shape)",
+            #{general => io_lib:format("alcove:~s/~b: the helper refused an argument of the declared type (a value out of the range or shape it takes)",
                                        [Name, length(Args) + 2])};
         Bad ->
             maps:from_list(Bad)
@@ -398,20 +401,20 @@ explain(_, _, _) ->
     #{}.
 
 drv_ok(true, _) -> ok;
-drv_ok(false, Drv) when is_pid(Drv) -> "not an alcove driver (a pid from alcove_drv:start_link/0,1)";
-drv_ok(false, _) -> "must be an alcove driver (a pid from alcove_drv:start_link/0,1)".
+drv_ok(false, Drv) when is_pid(Drv) -> "Drv is not an alcove driver (a pid from alcove_drv:start_link/0,1)";
+drv_ok(false, _) -> "Drv must be an alcove driver (a pid from alcove_drv:start_link/0,1)".
 
 check_pipeline(Pipeline) ->
     case is_list(Pipeline) andalso lists:all(fun(P) -> in_range(P, 0, 16#7fffffff) end, Pipeline) of
         true -> ok;
-        false -> "Pipeline: must be a list of OS pids ([] for the helper itself)"
+        false -> "Pipeline must be a list of OS pids ([] for the helper itself)"
     end.
 
 %% Whether an argument is of its declared type (as in calls.def); if not,
 %% the text saying what it must be.
 check(Param, "iodata()", Arg) when is_binary(Arg); is_list(Arg) ->
     case is_iodata(Arg) andalso binary:match(iolist_to_binary(Arg), <<0>>) =/= nomatch of
-        true -> io_lib:format("~s: must not contain a NUL byte (it is passed as a C string)", [Param]);
+        true -> io_lib:format("~s must not contain a NUL byte (it is passed as a C string)", [Param]);
         false -> check_type(Param, "iodata()", Arg)
     end;
 check(Param, Type, Arg) ->
@@ -419,7 +422,7 @@ check(Param, Type, Arg) ->
 
 check_type(Param, Type, Arg) ->
     case valid(Type, Arg) of
-        false -> io_lib:format("~s: must be ~s", [Param, describe(Type)]);
+        false -> io_lib:format("~s must be ~s", [Param, describe(Type)]);
         _ -> ok
     end.
 
@@ -440,7 +443,8 @@ valid("[] | atom()", A) -> A =:= [] orelse is_atom(A);
 valid("[] | cstruct()", A) -> A =:= [] orelse is_cstruct(A);
 valid("cstruct()", A) -> is_cstruct(A);
 valid("ptr_arg()", A) -> is_integer(A) orelse is_binary(A) orelse is_cstruct(A);
-valid("alcove_rlimit()", A) -> is_record_of(alcove_rlimit, A);
+valid("alcove_rlimit()", A) ->
+    is_record_of(alcove_rlimit, A) andalso valid("uint64_t()", element(2, A)) andalso valid("uint64_t()", element(3, A));
 valid("[] | alcove_timeval()", A) -> A =:= [] orelse is_record_of(alcove_timeval, A);
 valid("int32_t() | [constant()]", A) -> valid("int32_t()", A) orelse valid("[constant()]", A);
 valid("uint64_t() | [constant()]", A) -> valid("uint64_t()", A) orelse valid("[constant()]", A);
@@ -457,7 +461,8 @@ describe("[constant()]") -> "a list of constants (atoms or integers)";
 describe("[iodata()]") -> "a list of strings or binaries";
 describe("cstruct()") -> "a C struct: a list of binaries and {ptr, Size | Binary}";
 describe("[] | cstruct()") -> "[] or a C struct: a list of binaries and {ptr, Size | Binary}";
-describe("alcove_rlimit()") -> "an #alcove_rlimit{} record";
+describe("alcove_rlimit()") -> "an #alcove_rlimit{} record, cur and max in 0..18446744073709551615";
+describe("ptr_arg()") -> "an integer, a binary or a C struct (a list of binaries and {ptr, Size | Binary})";
 describe("[] | alcove_timeval()") -> "[] or an #alcove_timeval{} record";
 describe(Type) ->
     case int_range(Type) of

@@ -77,7 +77,7 @@ badarg_names_call_and_argument(Config) ->
     ?assertEqual({error, badarg}, {Class, Reason}),
     ?assertMatch({alcove, chdir, [Drv, [], 123], _}, Top),
     contains(Text, "alcove:chdir/3"),
-    contains(Text, "*** argument 3: Path: must be iodata"),
+    contains(Text, "*** argument 3: Path of alcove:chdir/3 must be iodata"),
     % Only the wrong argument is named.
     ?assertEqual(nomatch, string:find(Text, "argument 1")),
     ?assertEqual(nomatch, string:find(Text, "alcove_drv")).
@@ -89,7 +89,7 @@ badarg_with_timeout(Config) ->
     {error, badarg, Top, Text} = raised(fun() -> alcove:chdir(Drv, [], {no, path}, 5000) end),
     ?assertMatch({alcove, chdir, [Drv, [], {no, path}, 5000], _}, Top),
     contains(Text, "alcove:chdir/4"),
-    contains(Text, "argument 3: Path: must be iodata").
+    contains(Text, "argument 3: Path of alcove:chdir/4 must be iodata").
 
 badarg_out_of_range() ->
     [{doc, "An integer out of its type's range is named with the range."}].
@@ -98,11 +98,11 @@ badarg_out_of_range(Config) ->
     {ok, C} = alcove:fork(Drv, []),
     {error, badarg, _, Text} = raised(fun() -> alcove:setuid(Drv, [C], -1) end),
     contains(Text, "alcove:setuid/3"),
-    contains(Text, "argument 3: User: must be an integer in 0..4294967295"),
+    contains(Text, "argument 3: User of alcove:setuid/3 must be an integer in 0..4294967295"),
     {error, badarg, _, Text2} = raised(fun() -> alcove:kill(Drv, [], C, "sigterm") end),
-    contains(Text2, "argument 4: Signal: must be a constant"),
+    contains(Text2, "argument 4: Signal of alcove:kill/4 must be a constant"),
     {error, badarg, _, Text3} = raised(fun() -> alcove:getpid(Drv, [foo]) end),
-    contains(Text3, "argument 2: Pipeline: must be a list of OS pids").
+    contains(Text3, "argument 2: Pipeline must be a list of OS pids").
 
 badarg_helper_refused() ->
     [{doc, "Arguments of the declared types that the helper refuses: the call is named, in general terms."}].
@@ -111,17 +111,20 @@ badarg_helper_refused(Config) ->
     % execvp takes a list of iodata as argv: a list of atoms is iodata of no one.
     {error, badarg, Top, Text} = raised(fun() -> alcove:execvp(Drv, [], "true", [true]) end),
     ?assertMatch({alcove, execvp, [Drv, [], "true", [true]], _}, Top),
-    contains(Text, "argument 4: Argv: must be a list of strings or binaries"),
-    % A value of the right type the helper cannot take (a fd far out of its range).
-    {error, badarg, _, Text2} = raised(fun() -> alcove:setopt(Drv, [], maxchild, -5) end),
-    contains(Text2, "alcove:setopt/4").
+    contains(Text, "argument 4: Argv of alcove:execvp/4 must be a list of strings or binaries"),
+    % A value of the declared type that the helper cannot take (a buffer of 1 TiB).
+    {error, badarg, _, Text2} = raised(fun() -> alcove:alloc(Drv, [], [{ptr, 1 bsl 40}]) end),
+    contains(Text2, "*** alcove:alloc/3: the helper refused an argument of the declared type"),
+    % A C string with a NUL byte in it.
+    {error, badarg, _, Text3} = raised(fun() -> alcove:chdir(Drv, [], <<"/tmp", 0>>) end),
+    contains(Text3, "argument 3: Path of alcove:chdir/3 must not contain a NUL byte").
 
 badarg_not_a_driver() ->
     [{doc, "A pid that is no driver is argument 1."}].
 badarg_not_a_driver(_Config) ->
     {error, badarg, _, Text} = raised(fun() -> alcove:getcwd(self(), []) end),
     contains(Text, "alcove:getcwd/2"),
-    contains(Text, "argument 1: not an alcove driver").
+    contains(Text, "argument 1: Drv is not an alcove driver").
 
 badpid_names_pipeline() ->
     [{doc, "A pipeline naming no process raises badpid from the call, the pipeline named."}].
@@ -129,7 +132,7 @@ badpid_names_pipeline(Config) ->
     Drv = drv(Config),
     {error, badpid, Top, Text} = raised(fun() -> alcove:getpid(Drv, [99999999]) end),
     ?assertMatch({alcove, getpid, [Drv, [99999999]], _}, Top),
-    contains(Text, "argument 2: no process at [99999999]").
+    contains(Text, "argument 2: no process at [99999999] for alcove:getpid/2").
 
 closed_after_stop() ->
     [{doc, "Calls on a stopped driver raise closed, with an explanation."}].
@@ -138,7 +141,7 @@ closed_after_stop(_Config) ->
     ok = alcove_drv:stop(Drv),
     {error, closed, Top, Text} = raised(fun() -> alcove:getpid(Drv, []) end),
     ?assertMatch({alcove, getpid, [Drv, []], _}, Top),
-    contains(Text, "the driver is stopped").
+    contains(Text, "argument 1: the driver of alcove:getpid/2 is stopped").
 
 closed_after_owner_died() ->
     [{doc, "A linked driver that died with its owner (a shell after an exception): closed, not badarg."}].
