@@ -26,7 +26,8 @@
 
 -export([init/1, handle_call/3, handle_cast/2, handle_info/2, terminate/2]).
 
--type ref() :: pid().
+%% A driver, or the name it is registered under.
+-type ref() :: pid() | atom().
 -export_type([ref/0]).
 
 -record(state, {
@@ -50,16 +51,16 @@
 -define(STOP_TIMEOUT_MS, 10000).
 
 %% @doc Start a driver owned by the caller, unlinked.
--spec start() -> {ok, ref()} | {error, term()}.
+-spec start() -> {ok, pid()} | {error, term()}.
 start() -> start(self(), []).
 
 %% @doc Start a driver owned by the caller, unlinked, with options.
--spec start(proplists:proplist()) -> {ok, ref()} | {error, term()}.
+-spec start(proplists:proplist()) -> {ok, pid()} | {error, term()}.
 start(Opts) -> start(self(), Opts).
 
 %% @doc Start a driver owned by `Owner': it gets the root's events and the
 %% tree is torn down when it exits.
--spec start(pid(), proplists:proplist()) -> {ok, ref()} | {error, term()}.
+-spec start(pid(), proplists:proplist()) -> {ok, pid()} | {error, term()}.
 start(Owner, Opts) when is_pid(Owner), is_list(Opts) ->
     case prepare(Opts) of
         {ok, Argv} -> gen_server:start(?MODULE, [Owner, Opts, Argv], []);
@@ -67,15 +68,15 @@ start(Owner, Opts) when is_pid(Owner), is_list(Opts) ->
     end.
 
 %% @doc Start a driver linked to and owned by the caller.
--spec start_link() -> {ok, ref()} | {error, term()}.
+-spec start_link() -> {ok, pid()} | {error, term()}.
 start_link() -> start_link(self(), []).
 
 %% @doc Start a driver linked to and owned by the caller, with options.
--spec start_link(proplists:proplist()) -> {ok, ref()} | {error, term()}.
+-spec start_link(proplists:proplist()) -> {ok, pid()} | {error, term()}.
 start_link(Opts) -> start_link(self(), Opts).
 
 %% @doc Start a driver linked to the caller and owned by `Owner'.
--spec start_link(pid(), proplists:proplist()) -> {ok, ref()} | {error, term()}.
+-spec start_link(pid(), proplists:proplist()) -> {ok, pid()} | {error, term()}.
 start_link(Owner, Opts) when is_pid(Owner), is_list(Opts) ->
     case prepare(Opts) of
         {ok, Argv} -> gen_server:start_link(?MODULE, [Owner, Opts, Argv], []);
@@ -311,6 +312,7 @@ call(Drv, Pipeline, Call, Args, Timeout) ->
 %% A failed call raises from the alcove function it was made by, with the
 %% arguments it was given (the timeout shown when not infinity), and
 %% extended error information (EEP 54) for format_error/2 to explain.
+-spec raise(term(), term(), term(), non_neg_integer(), [term()], timeout()) -> no_return().
 raise(Reason, Drv, Pipeline, Call, Args, Timeout) ->
     Name = lists:nth(Call + 1, alcove_proto:calls()),
     Cause =
@@ -322,6 +324,7 @@ raise(Reason, Drv, Pipeline, Call, Args, Timeout) ->
         end,
     raise_from(Reason, Name, [Drv, Pipeline | Args], Timeout, Cause).
 
+-spec raise_from(term(), atom(), [term()], timeout(), term()) -> no_return().
 raise_from(Reason, Name, Args, Timeout, Cause) ->
     Shown =
         case Timeout of
@@ -511,6 +514,11 @@ is_record_of(Tag, A) ->
 
 %% @doc Write to a child's stdin; asynchronous.
 -spec stdin(ref(), [integer()], iodata()) -> ok.
+stdin(Name, Pipeline, Data) when is_atom(Name) ->
+    case whereis(Name) of
+        undefined -> erlang:error(closed, [Name, Pipeline, Data]);
+        Drv -> stdin(Drv, Pipeline, Data)
+    end;
 stdin(Drv, Pipeline, Data) ->
     try
         % Up to 1 MiB is flattened on this scheduler; more is streamed from

@@ -165,7 +165,8 @@ closed_unregistered_name() ->
     [{doc, "A name no driver is registered under: closed, as a driver gone."}].
 closed_unregistered_name(_Config) ->
     {error, closed, Top, _} = raised(fun() -> alcove:getpid(alcove_errors_no_such_name, []) end),
-    ?assertMatch({alcove, getpid, [alcove_errors_no_such_name, []], _}, Top).
+    ?assertMatch({alcove, getpid, [alcove_errors_no_such_name, []], _}, Top),
+    ?assertError(closed, alcove:stdin(alcove_errors_no_such_name, [], <<"x">>)).
 
 registered_name() ->
     [{doc, "A driver registered under a name can be called by that name."}].
@@ -174,6 +175,10 @@ registered_name(Config) ->
     true = register(alcove_errors_drv, Drv),
     try
         ?assertEqual(alcove:getpid(Drv, []), alcove:getpid(alcove_errors_drv, [])),
+        {ok, C} = alcove:fork(alcove_errors_drv, []),
+        ok = alcove:execvp(Drv, [C], "cat", ["cat"]),
+        ok = alcove:stdin(alcove_errors_drv, [C], <<"by name\n">>),
+        ?assertEqual(<<"by name\n">>, alcove_ct:read_stdout(Drv, [C], 8)),
         {error, badarg, _, Text} = raised(fun() -> alcove:chdir(alcove_errors_drv, [], 1) end),
         contains(Text, "argument 3: Path")
     after
