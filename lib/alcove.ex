@@ -257,6 +257,21 @@ defmodule Alcove do
   def call(drv, pipeline, call, args, timeout \\ :infinity),
     do: :alcove.call(drv, pipeline, call, args, timeout)
 
+  # A call of another OS raises :undef on Linux (as in the original); raised
+  # again as an UndefinedFunctionError whose message names that OS.
+  defp not_on_this_os(name, arity, timeout, stacktrace) do
+    arity = if timeout == :infinity, do: arity, else: arity + 1
+
+    reraise UndefinedFunctionError,
+            [
+              module: :alcove,
+              function: name,
+              arity: arity,
+              message: "function :alcove." <> :alcove_drv.not_on_this_os_text(name, arity)
+            ],
+            stacktrace
+  end
+
   @doc ~S"""
   `alcove`: Allocate a C structure (with pointers to buffers) and return its bytes and contents.
 
@@ -287,11 +302,15 @@ defmodule Alcove do
 
       iex> {:ok, drv} = Alcove.Drv.start_link()
       iex> Alcove.cap_constant(drv, [], 0)
-      ** (UndefinedFunctionError) function :alcove.cap_constant/3 is undefined or private
+      ** (UndefinedFunctionError) function :alcove.cap_constant/3 is not available on Linux (FreeBSD only)
   """
   @spec cap_constant(drv(), pipeline(), symbol :: atom(), timeout()) :: integer() | :unknown
-  def cap_constant(drv, pipeline, symbol, timeout \\ :infinity),
-    do: :alcove.cap_constant(drv, pipeline, symbol, timeout)
+  def cap_constant(drv, pipeline, symbol, timeout \\ :infinity) do
+    :alcove.cap_constant(drv, pipeline, symbol, timeout)
+  catch
+    :error, :undef ->
+      not_on_this_os(:cap_constant, 3, timeout, __STACKTRACE__)
+  end
 
   @doc ~S"""
   `cap_enter(2)`: Enter capability mode (FreeBSD).
@@ -303,11 +322,15 @@ defmodule Alcove do
 
       iex> {:ok, drv} = Alcove.Drv.start_link()
       iex> Alcove.cap_enter(drv, [])
-      ** (UndefinedFunctionError) function :alcove.cap_enter/2 is undefined or private
+      ** (UndefinedFunctionError) function :alcove.cap_enter/2 is not available on Linux (FreeBSD only)
   """
   @spec cap_enter(drv(), pipeline(), timeout()) :: :ok | {:error, :alcove.posix()}
-  def cap_enter(drv, pipeline, timeout \\ :infinity),
-    do: :alcove.cap_enter(drv, pipeline, timeout)
+  def cap_enter(drv, pipeline, timeout \\ :infinity) do
+    :alcove.cap_enter(drv, pipeline, timeout)
+  catch
+    :error, :undef ->
+      not_on_this_os(:cap_enter, 2, timeout, __STACKTRACE__)
+  end
 
   @doc ~S"""
   `cap_fcntls_get(2)`: Get the allowed fcntl commands (FreeBSD).
@@ -319,12 +342,16 @@ defmodule Alcove do
 
       iex> {:ok, drv} = Alcove.Drv.start_link()
       iex> Alcove.cap_fcntls_get(drv, [], 0)
-      ** (UndefinedFunctionError) function :alcove.cap_fcntls_get/3 is undefined or private
+      ** (UndefinedFunctionError) function :alcove.cap_fcntls_get/3 is not available on Linux (FreeBSD only)
   """
   @spec cap_fcntls_get(drv(), pipeline(), f_d :: :alcove.fd(), timeout()) ::
           {:ok, integer()} | {:error, :alcove.posix()}
-  def cap_fcntls_get(drv, pipeline, f_d, timeout \\ :infinity),
-    do: :alcove.cap_fcntls_get(drv, pipeline, f_d, timeout)
+  def cap_fcntls_get(drv, pipeline, f_d, timeout \\ :infinity) do
+    :alcove.cap_fcntls_get(drv, pipeline, f_d, timeout)
+  catch
+    :error, :undef ->
+      not_on_this_os(:cap_fcntls_get, 3, timeout, __STACKTRACE__)
+  end
 
   @doc ~S"""
   `cap_fcntls_limit(2)`: Limit fcntl commands (FreeBSD).
@@ -336,7 +363,7 @@ defmodule Alcove do
 
       iex> {:ok, drv} = Alcove.Drv.start_link()
       iex> Alcove.cap_fcntls_limit(drv, [], 0, 0)
-      ** (UndefinedFunctionError) function :alcove.cap_fcntls_limit/4 is undefined or private
+      ** (UndefinedFunctionError) function :alcove.cap_fcntls_limit/4 is not available on Linux (FreeBSD only)
   """
   @spec cap_fcntls_limit(
           drv(),
@@ -345,8 +372,12 @@ defmodule Alcove do
           rights :: :alcove.constant(),
           timeout()
         ) :: :ok | {:error, :alcove.posix()}
-  def cap_fcntls_limit(drv, pipeline, f_d, rights, timeout \\ :infinity),
-    do: :alcove.cap_fcntls_limit(drv, pipeline, f_d, rights, timeout)
+  def cap_fcntls_limit(drv, pipeline, f_d, rights, timeout \\ :infinity) do
+    :alcove.cap_fcntls_limit(drv, pipeline, f_d, rights, timeout)
+  catch
+    :error, :undef ->
+      not_on_this_os(:cap_fcntls_limit, 4, timeout, __STACKTRACE__)
+  end
 
   @doc ~S"""
   `cap_getmode(2)`: Whether in capability mode (FreeBSD).
@@ -358,11 +389,15 @@ defmodule Alcove do
 
       iex> {:ok, drv} = Alcove.Drv.start_link()
       iex> Alcove.cap_getmode(drv, [])
-      ** (UndefinedFunctionError) function :alcove.cap_getmode/2 is undefined or private
+      ** (UndefinedFunctionError) function :alcove.cap_getmode/2 is not available on Linux (FreeBSD only)
   """
   @spec cap_getmode(drv(), pipeline(), timeout()) :: {:ok, 0 | 1} | {:error, :alcove.posix()}
-  def cap_getmode(drv, pipeline, timeout \\ :infinity),
-    do: :alcove.cap_getmode(drv, pipeline, timeout)
+  def cap_getmode(drv, pipeline, timeout \\ :infinity) do
+    :alcove.cap_getmode(drv, pipeline, timeout)
+  catch
+    :error, :undef ->
+      not_on_this_os(:cap_getmode, 2, timeout, __STACKTRACE__)
+  end
 
   @doc ~S"""
   `cap_ioctls_limit(2)`: Limit ioctls (FreeBSD).
@@ -374,7 +409,7 @@ defmodule Alcove do
 
       iex> {:ok, drv} = Alcove.Drv.start_link()
       iex> Alcove.cap_ioctls_limit(drv, [], 0, 0)
-      ** (UndefinedFunctionError) function :alcove.cap_ioctls_limit/4 is undefined or private
+      ** (UndefinedFunctionError) function :alcove.cap_ioctls_limit/4 is not available on Linux (FreeBSD only)
   """
   @spec cap_ioctls_limit(
           drv(),
@@ -383,8 +418,12 @@ defmodule Alcove do
           rights :: :alcove.constant(),
           timeout()
         ) :: :ok | {:error, :alcove.posix()}
-  def cap_ioctls_limit(drv, pipeline, f_d, rights, timeout \\ :infinity),
-    do: :alcove.cap_ioctls_limit(drv, pipeline, f_d, rights, timeout)
+  def cap_ioctls_limit(drv, pipeline, f_d, rights, timeout \\ :infinity) do
+    :alcove.cap_ioctls_limit(drv, pipeline, f_d, rights, timeout)
+  catch
+    :error, :undef ->
+      not_on_this_os(:cap_ioctls_limit, 4, timeout, __STACKTRACE__)
+  end
 
   @doc ~S"""
   `cap_rights_limit(2)`: Limit fd rights (FreeBSD).
@@ -396,7 +435,7 @@ defmodule Alcove do
 
       iex> {:ok, drv} = Alcove.Drv.start_link()
       iex> Alcove.cap_rights_limit(drv, [], 0, 0)
-      ** (UndefinedFunctionError) function :alcove.cap_rights_limit/4 is undefined or private
+      ** (UndefinedFunctionError) function :alcove.cap_rights_limit/4 is not available on Linux (FreeBSD only)
   """
   @spec cap_rights_limit(
           drv(),
@@ -405,8 +444,12 @@ defmodule Alcove do
           rights :: :alcove.constant(),
           timeout()
         ) :: :ok | {:error, :alcove.posix()}
-  def cap_rights_limit(drv, pipeline, f_d, rights, timeout \\ :infinity),
-    do: :alcove.cap_rights_limit(drv, pipeline, f_d, rights, timeout)
+  def cap_rights_limit(drv, pipeline, f_d, rights, timeout \\ :infinity) do
+    :alcove.cap_rights_limit(drv, pipeline, f_d, rights, timeout)
+  catch
+    :error, :undef ->
+      not_on_this_os(:cap_rights_limit, 4, timeout, __STACKTRACE__)
+  end
 
   @doc ~S"""
   `capabilities(7)`: Empty a capability set (clearing permitted clears effective too; bounding drops every capability it holds).
@@ -704,7 +747,7 @@ defmodule Alcove do
     do: :alcove.clearenv(drv, pipeline, timeout)
 
   @doc ~S"""
-  `clone(2)`: Create a child process in new namespaces.
+  `clone(2)`: Create a child process in new namespaces. An unknown constant atom returns {error, enotsup}, as in the original.
 
   Calls `:alcove.clone/4`; `timeout` defaults to `:infinity`.
 
@@ -741,7 +784,7 @@ defmodule Alcove do
     do: :alcove.clone_constant(drv, pipeline, symbol, timeout)
 
   @doc ~S"""
-  `clone3(2)`: Create a child process, as clone, in the cgroup v2 directory CgroupDir from its start (CLONE_INTO_CGROUP); it is outside the driver's teardown cgroup.
+  `clone3(2)`: Create a child process, as clone, in the cgroup v2 directory CgroupDir from its start (CLONE_INTO_CGROUP); it is outside the driver's teardown cgroup. An unknown constant atom returns {error, enotsup}, as in the original.
 
   Calls `:alcove.clone_into/5`; `timeout` defaults to `:infinity`.
 
@@ -930,7 +973,7 @@ defmodule Alcove do
     do: :alcove.exit(drv, pipeline, status, timeout)
 
   @doc ~S"""
-  `fcntl(2)`: Manipulate a file descriptor.
+  `fcntl(2)`: Manipulate a file descriptor. An unknown constant atom returns {error, enotsup}, as in the original.
 
   Calls `:alcove.fcntl/6`; `timeout` defaults to `:infinity`.
 
@@ -1198,7 +1241,7 @@ defmodule Alcove do
     do: :alcove.getpid(drv, pipeline, timeout)
 
   @doc ~S"""
-  `getpriority(2)`: Get a scheduling priority.
+  `getpriority(2)`: Get a scheduling priority. An unknown constant atom returns {error, enotsup}, as in the original.
 
   Calls `:alcove.getpriority/5`; `timeout` defaults to `:infinity`.
 
@@ -1257,7 +1300,7 @@ defmodule Alcove do
     do: :alcove.getresuid(drv, pipeline, timeout)
 
   @doc ~S"""
-  `getrlimit(2)`: Get a resource limit.
+  `getrlimit(2)`: Get a resource limit. An unknown constant atom returns {error, enotsup}, as in the original.
 
   Calls `:alcove.getrlimit/4`; `timeout` defaults to `:infinity`.
 
@@ -1308,7 +1351,7 @@ defmodule Alcove do
     do: :alcove.getuid(drv, pipeline, timeout)
 
   @doc ~S"""
-  `ioctl(2)`: Control a device (the argument an integer, a binary or a C struct).
+  `ioctl(2)`: Control a device (the argument an integer, a binary or a C struct). An unknown constant atom returns {error, enotsup}, as in the original.
 
   Calls `:alcove.ioctl/6`; `timeout` defaults to `:infinity`.
 
@@ -1373,12 +1416,16 @@ defmodule Alcove do
 
       iex> {:ok, drv} = Alcove.Drv.start_link()
       iex> Alcove.jail(drv, [], [])
-      ** (UndefinedFunctionError) function :alcove.jail/3 is undefined or private
+      ** (UndefinedFunctionError) function :alcove.jail/3 is not available on Linux (FreeBSD only)
   """
   @spec jail(drv(), pipeline(), jail :: :alcove.cstruct(), timeout()) ::
           {:ok, :alcove.int32_t()} | {:error, :alcove.posix()}
-  def jail(drv, pipeline, jail, timeout \\ :infinity),
-    do: :alcove.jail(drv, pipeline, jail, timeout)
+  def jail(drv, pipeline, jail, timeout \\ :infinity) do
+    :alcove.jail(drv, pipeline, jail, timeout)
+  catch
+    :error, :undef ->
+      not_on_this_os(:jail, 3, timeout, __STACKTRACE__)
+  end
 
   @doc ~S"""
   `jail_attach(2)`: Join a jail (FreeBSD).
@@ -1390,12 +1437,16 @@ defmodule Alcove do
 
       iex> {:ok, drv} = Alcove.Drv.start_link()
       iex> Alcove.jail_attach(drv, [], 0)
-      ** (UndefinedFunctionError) function :alcove.jail_attach/3 is undefined or private
+      ** (UndefinedFunctionError) function :alcove.jail_attach/3 is not available on Linux (FreeBSD only)
   """
   @spec jail_attach(drv(), pipeline(), j_i_d :: :alcove.int32_t(), timeout()) ::
           :ok | {:error, :alcove.posix()}
-  def jail_attach(drv, pipeline, j_i_d, timeout \\ :infinity),
-    do: :alcove.jail_attach(drv, pipeline, j_i_d, timeout)
+  def jail_attach(drv, pipeline, j_i_d, timeout \\ :infinity) do
+    :alcove.jail_attach(drv, pipeline, j_i_d, timeout)
+  catch
+    :error, :undef ->
+      not_on_this_os(:jail_attach, 3, timeout, __STACKTRACE__)
+  end
 
   @doc ~S"""
   `jail_remove(2)`: Remove a jail (FreeBSD).
@@ -1407,15 +1458,19 @@ defmodule Alcove do
 
       iex> {:ok, drv} = Alcove.Drv.start_link()
       iex> Alcove.jail_remove(drv, [], 0)
-      ** (UndefinedFunctionError) function :alcove.jail_remove/3 is undefined or private
+      ** (UndefinedFunctionError) function :alcove.jail_remove/3 is not available on Linux (FreeBSD only)
   """
   @spec jail_remove(drv(), pipeline(), j_i_d :: :alcove.int32_t(), timeout()) ::
           :ok | {:error, :alcove.posix()}
-  def jail_remove(drv, pipeline, j_i_d, timeout \\ :infinity),
-    do: :alcove.jail_remove(drv, pipeline, j_i_d, timeout)
+  def jail_remove(drv, pipeline, j_i_d, timeout \\ :infinity) do
+    :alcove.jail_remove(drv, pipeline, j_i_d, timeout)
+  catch
+    :error, :undef ->
+      not_on_this_os(:jail_remove, 3, timeout, __STACKTRACE__)
+  end
 
   @doc ~S"""
-  `kill(2)`: Send a signal to a process.
+  `kill(2)`: Send a signal to a process. An unknown constant atom returns {error, enotsup}, as in the original.
 
   Calls `:alcove.kill/5`; `timeout` defaults to `:infinity`.
 
@@ -1533,7 +1588,7 @@ defmodule Alcove do
     do: :alcove.mkfifo(drv, pipeline, path, mode, timeout)
 
   @doc ~S"""
-  `mount(2)`: Mount a filesystem (Options is for other OSes and ignored).
+  `mount(2)`: Mount a filesystem (Options is for other OSes and ignored). An unknown constant atom returns {error, enotsup}, as in the original.
 
   Calls `:alcove.mount/9`; `timeout` defaults to `:infinity`.
 
@@ -1583,7 +1638,7 @@ defmodule Alcove do
     do: :alcove.mount_constant(drv, pipeline, symbol, timeout)
 
   @doc ~S"""
-  `open(2)`: Open a file.
+  `open(2)`: Open a file. An unknown constant atom returns {error, enotsup}, as in the original.
 
   Calls `:alcove.open/6`; `timeout` defaults to `:infinity`.
 
@@ -1664,15 +1719,19 @@ defmodule Alcove do
 
       iex> {:ok, drv} = Alcove.Drv.start_link()
       iex> Alcove.pledge(drv, [], "", "")
-      ** (UndefinedFunctionError) function :alcove.pledge/4 is undefined or private
+      ** (UndefinedFunctionError) function :alcove.pledge/4 is not available on Linux (OpenBSD only)
   """
   @spec pledge(drv(), pipeline(), promises :: iodata(), exec_promises :: iodata(), timeout()) ::
           :ok | {:error, :alcove.posix()}
-  def pledge(drv, pipeline, promises, exec_promises, timeout \\ :infinity),
-    do: :alcove.pledge(drv, pipeline, promises, exec_promises, timeout)
+  def pledge(drv, pipeline, promises, exec_promises, timeout \\ :infinity) do
+    :alcove.pledge(drv, pipeline, promises, exec_promises, timeout)
+  catch
+    :error, :undef ->
+      not_on_this_os(:pledge, 4, timeout, __STACKTRACE__)
+  end
 
   @doc ~S"""
-  `prctl(2)`: Operations on a process (arguments as integers, binaries or C structs).
+  `prctl(2)`: Operations on a process (arguments as integers, binaries or C structs). An unknown constant atom returns {error, enotsup}, as in the original.
 
   Calls `:alcove.prctl/8`; `timeout` defaults to `:infinity`.
 
@@ -1729,7 +1788,7 @@ defmodule Alcove do
 
       iex> {:ok, drv} = Alcove.Drv.start_link()
       iex> Alcove.procctl(drv, [], 0, 0, 0, [])
-      ** (UndefinedFunctionError) function :alcove.procctl/6 is undefined or private
+      ** (UndefinedFunctionError) function :alcove.procctl/6 is not available on Linux (FreeBSD only)
   """
   @spec procctl(
           drv(),
@@ -1740,11 +1799,15 @@ defmodule Alcove do
           data :: [] | :alcove.cstruct(),
           timeout()
         ) :: {:ok, binary(), :alcove.cstruct()} | {:error, :alcove.posix()}
-  def procctl(drv, pipeline, i_d_type, i_d, cmd, data, timeout \\ :infinity),
-    do: :alcove.procctl(drv, pipeline, i_d_type, i_d, cmd, data, timeout)
+  def procctl(drv, pipeline, i_d_type, i_d, cmd, data, timeout \\ :infinity) do
+    :alcove.procctl(drv, pipeline, i_d_type, i_d, cmd, data, timeout)
+  catch
+    :error, :undef ->
+      not_on_this_os(:procctl, 6, timeout, __STACKTRACE__)
+  end
 
   @doc ~S"""
-  `ptrace(2)`: Trace a process.
+  `ptrace(2)`: Trace a process. An unknown constant atom returns {error, enotsup}, as in the original.
 
   Calls `:alcove.ptrace/7`; `timeout` defaults to `:infinity`.
 
@@ -1867,7 +1930,7 @@ defmodule Alcove do
     do: :alcove.rmdir(drv, pipeline, path, timeout)
 
   @doc ~S"""
-  `seccomp(2)`: Install a seccomp filter.
+  `seccomp(2)`: Install a seccomp filter. An unknown constant atom returns {error, enotsup}, as in the original.
 
   Calls `:alcove.seccomp/6`; `timeout` defaults to `:infinity`.
 
@@ -2143,7 +2206,7 @@ defmodule Alcove do
     do: :alcove.sethostname(drv, pipeline, hostname, timeout)
 
   @doc ~S"""
-  `setns(2)`: Join a namespace.
+  `setns(2)`: Join a namespace. An unknown constant atom returns {error, enotsup}, as in the original.
 
   Calls `:alcove.setns/5`; `timeout` defaults to `:infinity`.
 
@@ -2206,7 +2269,7 @@ defmodule Alcove do
     do: :alcove.setpgid(drv, pipeline, o_s_pid, pgid, timeout)
 
   @doc ~S"""
-  `setpriority(2)`: Set a scheduling priority.
+  `setpriority(2)`: Set a scheduling priority. An unknown constant atom returns {error, enotsup}, as in the original.
 
   Calls `:alcove.setpriority/6`; `timeout` defaults to `:infinity`.
 
@@ -2305,7 +2368,7 @@ defmodule Alcove do
     do: :alcove.setresuid(drv, pipeline, real, effective, saved, timeout)
 
   @doc ~S"""
-  `setrlimit(2)`: Set a resource limit.
+  `setrlimit(2)`: Set a resource limit. An unknown constant atom returns {error, enotsup}, as in the original.
 
   Calls `:alcove.setrlimit/5`; `timeout` defaults to `:infinity`.
 
@@ -2371,7 +2434,7 @@ defmodule Alcove do
     do: :alcove.setuid(drv, pipeline, user, timeout)
 
   @doc ~S"""
-  `sigaction(2)`: Set a signal handler: sig_dfl, sig_ign or sig_info (caught and sent as an event); [] reads it. sig_info on sigchld makes the caller reap children with waitpid.
+  `sigaction(2)`: Set a signal handler: sig_dfl, sig_ign or sig_info (caught and sent as an event); [] reads it. sig_info on sigchld makes the caller reap children with waitpid. An unknown constant atom returns {error, enotsup}, as in the original.
 
   Calls `:alcove.sigaction/5`; `timeout` defaults to `:infinity`.
 
@@ -2413,7 +2476,7 @@ defmodule Alcove do
     do: :alcove.signal_constant(drv, pipeline, symbol, timeout)
 
   @doc ~S"""
-  `socket(2)`: Create a socket.
+  `socket(2)`: Create a socket. An unknown constant atom returns {error, enotsup}, as in the original.
 
   Calls `:alcove.socket/6`; `timeout` defaults to `:infinity`.
 
@@ -2497,7 +2560,7 @@ defmodule Alcove do
     do: :alcove.umount(drv, pipeline, path, timeout)
 
   @doc ~S"""
-  `umount2(2)`: Unmount a filesystem, with flags.
+  `umount2(2)`: Unmount a filesystem, with flags. An unknown constant atom returns {error, enotsup}, as in the original.
 
   Calls `:alcove.umount2/5`; `timeout` defaults to `:infinity`.
 
@@ -2562,7 +2625,7 @@ defmodule Alcove do
     do: :alcove.unsetenv(drv, pipeline, name, timeout)
 
   @doc ~S"""
-  `unshare(2)`: Move the process into new namespaces.
+  `unshare(2)`: Move the process into new namespaces. An unknown constant atom returns {error, enotsup}, as in the original.
 
   Calls `:alcove.unshare/4`; `timeout` defaults to `:infinity`.
 
@@ -2594,12 +2657,16 @@ defmodule Alcove do
 
       iex> {:ok, drv} = Alcove.Drv.start_link()
       iex> Alcove.unveil(drv, [], "", "")
-      ** (UndefinedFunctionError) function :alcove.unveil/4 is undefined or private
+      ** (UndefinedFunctionError) function :alcove.unveil/4 is not available on Linux (OpenBSD only)
   """
   @spec unveil(drv(), pipeline(), path :: iodata(), permissions :: iodata(), timeout()) ::
           :ok | {:error, :alcove.posix()}
-  def unveil(drv, pipeline, path, permissions, timeout \\ :infinity),
-    do: :alcove.unveil(drv, pipeline, path, permissions, timeout)
+  def unveil(drv, pipeline, path, permissions, timeout \\ :infinity) do
+    :alcove.unveil(drv, pipeline, path, permissions, timeout)
+  catch
+    :error, :undef ->
+      not_on_this_os(:unveil, 4, timeout, __STACKTRACE__)
+  end
 
   @doc ~S"""
   `alcove`: The helper's version.
@@ -2617,7 +2684,7 @@ defmodule Alcove do
     do: :alcove.version(drv, pipeline, timeout)
 
   @doc ~S"""
-  `waitpid(2)`: Wait for a process. Processes alcove forks are reaped by the event loop unless SIGCHLD is set to sig_info.
+  `waitpid(2)`: Wait for a process. Processes alcove forks are reaped by the event loop unless SIGCHLD is set to sig_info. An unknown constant atom returns {error, enotsup}, as in the original.
 
   Calls `:alcove.waitpid/5`; `timeout` defaults to `:infinity`.
 

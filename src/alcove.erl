@@ -502,8 +502,8 @@ cap_constant(Drv, Pipeline, Symbol) ->
 
 %% @doc capsicum(4): Capsicum constants (FreeBSD). With a timeout.
 -spec cap_constant(alcove_drv:ref(), pipeline(), Symbol :: atom(), timeout()) -> integer() | unknown.
-cap_constant(Drv, Pipeline, Symbol, _Timeout) ->
-    erlang:error(undef, [Drv, Pipeline | [Symbol]]).
+cap_constant(Drv, Pipeline, Symbol, Timeout) ->
+    alcove_drv:not_on_this_os(cap_constant, [Drv, Pipeline | [Symbol]], Timeout).
 
 %% @doc cap_enter(2): Enter capability mode (FreeBSD).
 -dialyzer({no_return, [cap_enter/2, cap_enter/3]}).
@@ -513,8 +513,8 @@ cap_enter(Drv, Pipeline) ->
 
 %% @doc cap_enter(2): Enter capability mode (FreeBSD). With a timeout.
 -spec cap_enter(alcove_drv:ref(), pipeline(), timeout()) -> ok | {error, posix()}.
-cap_enter(Drv, Pipeline, _Timeout) ->
-    erlang:error(undef, [Drv, Pipeline | []]).
+cap_enter(Drv, Pipeline, Timeout) ->
+    alcove_drv:not_on_this_os(cap_enter, [Drv, Pipeline | []], Timeout).
 
 %% @doc cap_fcntls_get(2): Get the allowed fcntl commands (FreeBSD).
 -dialyzer({no_return, [cap_fcntls_get/3, cap_fcntls_get/4]}).
@@ -524,8 +524,8 @@ cap_fcntls_get(Drv, Pipeline, FD) ->
 
 %% @doc cap_fcntls_get(2): Get the allowed fcntl commands (FreeBSD). With a timeout.
 -spec cap_fcntls_get(alcove_drv:ref(), pipeline(), FD :: fd(), timeout()) -> {ok, integer()} | {error, posix()}.
-cap_fcntls_get(Drv, Pipeline, FD, _Timeout) ->
-    erlang:error(undef, [Drv, Pipeline | [FD]]).
+cap_fcntls_get(Drv, Pipeline, FD, Timeout) ->
+    alcove_drv:not_on_this_os(cap_fcntls_get, [Drv, Pipeline | [FD]], Timeout).
 
 %% @doc cap_fcntls_limit(2): Limit fcntl commands (FreeBSD).
 -dialyzer({no_return, [cap_fcntls_limit/4, cap_fcntls_limit/5]}).
@@ -535,8 +535,8 @@ cap_fcntls_limit(Drv, Pipeline, FD, Rights) ->
 
 %% @doc cap_fcntls_limit(2): Limit fcntl commands (FreeBSD). With a timeout.
 -spec cap_fcntls_limit(alcove_drv:ref(), pipeline(), FD :: fd(), Rights :: constant(), timeout()) -> ok | {error, posix()}.
-cap_fcntls_limit(Drv, Pipeline, FD, Rights, _Timeout) ->
-    erlang:error(undef, [Drv, Pipeline | [FD, Rights]]).
+cap_fcntls_limit(Drv, Pipeline, FD, Rights, Timeout) ->
+    alcove_drv:not_on_this_os(cap_fcntls_limit, [Drv, Pipeline | [FD, Rights]], Timeout).
 
 %% @doc cap_getmode(2): Whether in capability mode (FreeBSD).
 -dialyzer({no_return, [cap_getmode/2, cap_getmode/3]}).
@@ -546,8 +546,8 @@ cap_getmode(Drv, Pipeline) ->
 
 %% @doc cap_getmode(2): Whether in capability mode (FreeBSD). With a timeout.
 -spec cap_getmode(alcove_drv:ref(), pipeline(), timeout()) -> {ok, 0 | 1} | {error, posix()}.
-cap_getmode(Drv, Pipeline, _Timeout) ->
-    erlang:error(undef, [Drv, Pipeline | []]).
+cap_getmode(Drv, Pipeline, Timeout) ->
+    alcove_drv:not_on_this_os(cap_getmode, [Drv, Pipeline | []], Timeout).
 
 %% @doc cap_ioctls_limit(2): Limit ioctls (FreeBSD).
 -dialyzer({no_return, [cap_ioctls_limit/4, cap_ioctls_limit/5]}).
@@ -557,8 +557,8 @@ cap_ioctls_limit(Drv, Pipeline, FD, Rights) ->
 
 %% @doc cap_ioctls_limit(2): Limit ioctls (FreeBSD). With a timeout.
 -spec cap_ioctls_limit(alcove_drv:ref(), pipeline(), FD :: fd(), Rights :: constant(), timeout()) -> ok | {error, posix()}.
-cap_ioctls_limit(Drv, Pipeline, FD, Rights, _Timeout) ->
-    erlang:error(undef, [Drv, Pipeline | [FD, Rights]]).
+cap_ioctls_limit(Drv, Pipeline, FD, Rights, Timeout) ->
+    alcove_drv:not_on_this_os(cap_ioctls_limit, [Drv, Pipeline | [FD, Rights]], Timeout).
 
 %% @doc cap_rights_limit(2): Limit fd rights (FreeBSD).
 -dialyzer({no_return, [cap_rights_limit/4, cap_rights_limit/5]}).
@@ -568,8 +568,8 @@ cap_rights_limit(Drv, Pipeline, FD, Rights) ->
 
 %% @doc cap_rights_limit(2): Limit fd rights (FreeBSD). With a timeout.
 -spec cap_rights_limit(alcove_drv:ref(), pipeline(), FD :: fd(), Rights :: constant(), timeout()) -> ok | {error, posix()}.
-cap_rights_limit(Drv, Pipeline, FD, Rights, _Timeout) ->
-    erlang:error(undef, [Drv, Pipeline | [FD, Rights]]).
+cap_rights_limit(Drv, Pipeline, FD, Rights, Timeout) ->
+    alcove_drv:not_on_this_os(cap_rights_limit, [Drv, Pipeline | [FD, Rights]], Timeout).
 
 %% @doc capabilities(7): Empty a capability set (clearing permitted clears effective too; bounding drops every capability it holds).
 -spec caps_clear(alcove_drv:ref(), pipeline(), Set :: caps_set()) -> ok | {error, posix()}.
@@ -701,12 +701,12 @@ clearenv(Drv, Pipeline) ->
 clearenv(Drv, Pipeline, Timeout) ->
     alcove_drv:call(Drv, Pipeline, 20, [], Timeout).
 
-%% @doc clone(2): Create a child process in new namespaces.
+%% @doc clone(2): Create a child process in new namespaces. An unknown constant atom returns {error, enotsup}, as in the original.
 -spec clone(alcove_drv:ref(), pipeline(), Flags :: int32_t() | [constant()]) -> {ok, pid_t()} | {error, posix()}.
 clone(Drv, Pipeline, Flags) ->
     clone(Drv, Pipeline, Flags, infinity).
 
-%% @doc clone(2): Create a child process in new namespaces. With a timeout.
+%% @doc clone(2): Create a child process in new namespaces. An unknown constant atom returns {error, enotsup}, as in the original. With a timeout.
 -spec clone(alcove_drv:ref(), pipeline(), Flags :: int32_t() | [constant()], timeout()) -> {ok, pid_t()} | {error, posix()}.
 clone(Drv, Pipeline, Flags, Timeout) ->
     alcove_drv:call(Drv, Pipeline, 21, [Flags], Timeout).
@@ -721,12 +721,12 @@ clone_constant(Drv, Pipeline, Symbol) ->
 clone_constant(Drv, Pipeline, Symbol, Timeout) ->
     alcove_drv:call(Drv, Pipeline, 22, [Symbol], Timeout).
 
-%% @doc clone3(2): Create a child process, as clone, in the cgroup v2 directory CgroupDir from its start (CLONE_INTO_CGROUP); it is outside the driver's teardown cgroup.
+%% @doc clone3(2): Create a child process, as clone, in the cgroup v2 directory CgroupDir from its start (CLONE_INTO_CGROUP); it is outside the driver's teardown cgroup. An unknown constant atom returns {error, enotsup}, as in the original.
 -spec clone_into(alcove_drv:ref(), pipeline(), Flags :: int32_t() | [constant()], CgroupDir :: iodata()) -> {ok, pid_t()} | {error, posix()}.
 clone_into(Drv, Pipeline, Flags, CgroupDir) ->
     clone_into(Drv, Pipeline, Flags, CgroupDir, infinity).
 
-%% @doc clone3(2): Create a child process, as clone, in the cgroup v2 directory CgroupDir from its start (CLONE_INTO_CGROUP); it is outside the driver's teardown cgroup. With a timeout.
+%% @doc clone3(2): Create a child process, as clone, in the cgroup v2 directory CgroupDir from its start (CLONE_INTO_CGROUP); it is outside the driver's teardown cgroup. An unknown constant atom returns {error, enotsup}, as in the original. With a timeout.
 -spec clone_into(alcove_drv:ref(), pipeline(), Flags :: int32_t() | [constant()], CgroupDir :: iodata(), timeout()) -> {ok, pid_t()} | {error, posix()}.
 clone_into(Drv, Pipeline, Flags, CgroupDir, Timeout) ->
     alcove_drv:call(Drv, Pipeline, 23, [Flags, CgroupDir], Timeout).
@@ -811,12 +811,12 @@ exit(Drv, Pipeline, Status) ->
 exit(Drv, Pipeline, Status, Timeout) ->
     alcove_drv:call(Drv, Pipeline, 32, [Status], Timeout).
 
-%% @doc fcntl(2): Manipulate a file descriptor.
+%% @doc fcntl(2): Manipulate a file descriptor. An unknown constant atom returns {error, enotsup}, as in the original.
 -spec fcntl(alcove_drv:ref(), pipeline(), FD :: fd(), Cmd :: constant(), Arg :: int64_t()) -> {ok, int64_t()} | {error, posix()}.
 fcntl(Drv, Pipeline, FD, Cmd, Arg) ->
     fcntl(Drv, Pipeline, FD, Cmd, Arg, infinity).
 
-%% @doc fcntl(2): Manipulate a file descriptor. With a timeout.
+%% @doc fcntl(2): Manipulate a file descriptor. An unknown constant atom returns {error, enotsup}, as in the original. With a timeout.
 -spec fcntl(alcove_drv:ref(), pipeline(), FD :: fd(), Cmd :: constant(), Arg :: int64_t(), timeout()) -> {ok, int64_t()} | {error, posix()}.
 fcntl(Drv, Pipeline, FD, Cmd, Arg, Timeout) ->
     alcove_drv:call(Drv, Pipeline, 33, [FD, Cmd, Arg], Timeout).
@@ -951,12 +951,12 @@ getpid(Drv, Pipeline) ->
 getpid(Drv, Pipeline, Timeout) ->
     alcove_drv:call(Drv, Pipeline, 47, [], Timeout).
 
-%% @doc getpriority(2): Get a scheduling priority.
+%% @doc getpriority(2): Get a scheduling priority. An unknown constant atom returns {error, enotsup}, as in the original.
 -spec getpriority(alcove_drv:ref(), pipeline(), Which :: constant(), Who :: int32_t()) -> {ok, int32_t()} | {error, posix()}.
 getpriority(Drv, Pipeline, Which, Who) ->
     getpriority(Drv, Pipeline, Which, Who, infinity).
 
-%% @doc getpriority(2): Get a scheduling priority. With a timeout.
+%% @doc getpriority(2): Get a scheduling priority. An unknown constant atom returns {error, enotsup}, as in the original. With a timeout.
 -spec getpriority(alcove_drv:ref(), pipeline(), Which :: constant(), Who :: int32_t(), timeout()) -> {ok, int32_t()} | {error, posix()}.
 getpriority(Drv, Pipeline, Which, Who, Timeout) ->
     alcove_drv:call(Drv, Pipeline, 48, [Which, Who], Timeout).
@@ -981,12 +981,12 @@ getresuid(Drv, Pipeline) ->
 getresuid(Drv, Pipeline, Timeout) ->
     alcove_drv:call(Drv, Pipeline, 50, [], Timeout).
 
-%% @doc getrlimit(2): Get a resource limit.
+%% @doc getrlimit(2): Get a resource limit. An unknown constant atom returns {error, enotsup}, as in the original.
 -spec getrlimit(alcove_drv:ref(), pipeline(), Resource :: constant()) -> {ok, alcove_rlimit()} | {error, posix()}.
 getrlimit(Drv, Pipeline, Resource) ->
     getrlimit(Drv, Pipeline, Resource, infinity).
 
-%% @doc getrlimit(2): Get a resource limit. With a timeout.
+%% @doc getrlimit(2): Get a resource limit. An unknown constant atom returns {error, enotsup}, as in the original. With a timeout.
 -spec getrlimit(alcove_drv:ref(), pipeline(), Resource :: constant(), timeout()) -> {ok, alcove_rlimit()} | {error, posix()}.
 getrlimit(Drv, Pipeline, Resource, Timeout) ->
     alcove_drv:call(Drv, Pipeline, 51, [Resource], Timeout).
@@ -1011,12 +1011,12 @@ getuid(Drv, Pipeline) ->
 getuid(Drv, Pipeline, Timeout) ->
     alcove_drv:call(Drv, Pipeline, 53, [], Timeout).
 
-%% @doc ioctl(2): Control a device (the argument an integer, a binary or a C struct).
+%% @doc ioctl(2): Control a device (the argument an integer, a binary or a C struct). An unknown constant atom returns {error, enotsup}, as in the original.
 -spec ioctl(alcove_drv:ref(), pipeline(), FD :: fd(), Request :: constant(), Argp :: ptr_arg()) -> {ok, integer(), iodata()} | {error, posix()}.
 ioctl(Drv, Pipeline, FD, Request, Argp) ->
     ioctl(Drv, Pipeline, FD, Request, Argp, infinity).
 
-%% @doc ioctl(2): Control a device (the argument an integer, a binary or a C struct). With a timeout.
+%% @doc ioctl(2): Control a device (the argument an integer, a binary or a C struct). An unknown constant atom returns {error, enotsup}, as in the original. With a timeout.
 -spec ioctl(alcove_drv:ref(), pipeline(), FD :: fd(), Request :: constant(), Argp :: ptr_arg(), timeout()) -> {ok, integer(), iodata()} | {error, posix()}.
 ioctl(Drv, Pipeline, FD, Request, Argp, Timeout) ->
     alcove_drv:call(Drv, Pipeline, 54, [FD, Request, Argp], Timeout).
@@ -1049,8 +1049,8 @@ jail(Drv, Pipeline, Jail) ->
 
 %% @doc jail(2): Create a jail (FreeBSD). With a timeout.
 -spec jail(alcove_drv:ref(), pipeline(), Jail :: cstruct(), timeout()) -> {ok, int32_t()} | {error, posix()}.
-jail(Drv, Pipeline, Jail, _Timeout) ->
-    erlang:error(undef, [Drv, Pipeline | [Jail]]).
+jail(Drv, Pipeline, Jail, Timeout) ->
+    alcove_drv:not_on_this_os(jail, [Drv, Pipeline | [Jail]], Timeout).
 
 %% @doc jail_attach(2): Join a jail (FreeBSD).
 -dialyzer({no_return, [jail_attach/3, jail_attach/4]}).
@@ -1060,8 +1060,8 @@ jail_attach(Drv, Pipeline, JID) ->
 
 %% @doc jail_attach(2): Join a jail (FreeBSD). With a timeout.
 -spec jail_attach(alcove_drv:ref(), pipeline(), JID :: int32_t(), timeout()) -> ok | {error, posix()}.
-jail_attach(Drv, Pipeline, JID, _Timeout) ->
-    erlang:error(undef, [Drv, Pipeline | [JID]]).
+jail_attach(Drv, Pipeline, JID, Timeout) ->
+    alcove_drv:not_on_this_os(jail_attach, [Drv, Pipeline | [JID]], Timeout).
 
 %% @doc jail_remove(2): Remove a jail (FreeBSD).
 -dialyzer({no_return, [jail_remove/3, jail_remove/4]}).
@@ -1071,15 +1071,15 @@ jail_remove(Drv, Pipeline, JID) ->
 
 %% @doc jail_remove(2): Remove a jail (FreeBSD). With a timeout.
 -spec jail_remove(alcove_drv:ref(), pipeline(), JID :: int32_t(), timeout()) -> ok | {error, posix()}.
-jail_remove(Drv, Pipeline, JID, _Timeout) ->
-    erlang:error(undef, [Drv, Pipeline | [JID]]).
+jail_remove(Drv, Pipeline, JID, Timeout) ->
+    alcove_drv:not_on_this_os(jail_remove, [Drv, Pipeline | [JID]], Timeout).
 
-%% @doc kill(2): Send a signal to a process.
+%% @doc kill(2): Send a signal to a process. An unknown constant atom returns {error, enotsup}, as in the original.
 -spec kill(alcove_drv:ref(), pipeline(), OSPid :: pid_t(), Signal :: constant()) -> ok | {error, posix()}.
 kill(Drv, Pipeline, OSPid, Signal) ->
     kill(Drv, Pipeline, OSPid, Signal, infinity).
 
-%% @doc kill(2): Send a signal to a process. With a timeout.
+%% @doc kill(2): Send a signal to a process. An unknown constant atom returns {error, enotsup}, as in the original. With a timeout.
 -spec kill(alcove_drv:ref(), pipeline(), OSPid :: pid_t(), Signal :: constant(), timeout()) -> ok | {error, posix()}.
 kill(Drv, Pipeline, OSPid, Signal, Timeout) ->
     alcove_drv:call(Drv, Pipeline, 60, [OSPid, Signal], Timeout).
@@ -1124,12 +1124,12 @@ mkfifo(Drv, Pipeline, Path, Mode) ->
 mkfifo(Drv, Pipeline, Path, Mode, Timeout) ->
     alcove_drv:call(Drv, Pipeline, 64, [Path, Mode], Timeout).
 
-%% @doc mount(2): Mount a filesystem (Options is for other OSes and ignored).
+%% @doc mount(2): Mount a filesystem (Options is for other OSes and ignored). An unknown constant atom returns {error, enotsup}, as in the original.
 -spec mount(alcove_drv:ref(), pipeline(), Source :: iodata(), Target :: iodata(), FSType :: iodata(), Flags :: uint64_t() | [constant()], Data :: iodata(), Options :: iodata()) -> ok | {error, posix()}.
 mount(Drv, Pipeline, Source, Target, FSType, Flags, Data, Options) ->
     mount(Drv, Pipeline, Source, Target, FSType, Flags, Data, Options, infinity).
 
-%% @doc mount(2): Mount a filesystem (Options is for other OSes and ignored). With a timeout.
+%% @doc mount(2): Mount a filesystem (Options is for other OSes and ignored). An unknown constant atom returns {error, enotsup}, as in the original. With a timeout.
 -spec mount(alcove_drv:ref(), pipeline(), Source :: iodata(), Target :: iodata(), FSType :: iodata(), Flags :: uint64_t() | [constant()], Data :: iodata(), Options :: iodata(), timeout()) -> ok | {error, posix()}.
 mount(Drv, Pipeline, Source, Target, FSType, Flags, Data, Options, Timeout) ->
     alcove_drv:call(Drv, Pipeline, 65, [Source, Target, FSType, Flags, Data, Options], Timeout).
@@ -1144,12 +1144,12 @@ mount_constant(Drv, Pipeline, Symbol) ->
 mount_constant(Drv, Pipeline, Symbol, Timeout) ->
     alcove_drv:call(Drv, Pipeline, 66, [Symbol], Timeout).
 
-%% @doc open(2): Open a file.
+%% @doc open(2): Open a file. An unknown constant atom returns {error, enotsup}, as in the original.
 -spec open(alcove_drv:ref(), pipeline(), Path :: iodata(), Flags :: int32_t() | [constant()], Mode :: mode_t()) -> {ok, fd()} | {error, posix()}.
 open(Drv, Pipeline, Path, Flags, Mode) ->
     open(Drv, Pipeline, Path, Flags, Mode, infinity).
 
-%% @doc open(2): Open a file. With a timeout.
+%% @doc open(2): Open a file. An unknown constant atom returns {error, enotsup}, as in the original. With a timeout.
 -spec open(alcove_drv:ref(), pipeline(), Path :: iodata(), Flags :: int32_t() | [constant()], Mode :: mode_t(), timeout()) -> {ok, fd()} | {error, posix()}.
 open(Drv, Pipeline, Path, Flags, Mode, Timeout) ->
     alcove_drv:call(Drv, Pipeline, 67, [Path, Flags, Mode], Timeout).
@@ -1182,15 +1182,15 @@ pledge(Drv, Pipeline, Promises, ExecPromises) ->
 
 %% @doc pledge(2): Restrict system operations (OpenBSD). With a timeout.
 -spec pledge(alcove_drv:ref(), pipeline(), Promises :: iodata(), ExecPromises :: iodata(), timeout()) -> ok | {error, posix()}.
-pledge(Drv, Pipeline, Promises, ExecPromises, _Timeout) ->
-    erlang:error(undef, [Drv, Pipeline | [Promises, ExecPromises]]).
+pledge(Drv, Pipeline, Promises, ExecPromises, Timeout) ->
+    alcove_drv:not_on_this_os(pledge, [Drv, Pipeline | [Promises, ExecPromises]], Timeout).
 
-%% @doc prctl(2): Operations on a process (arguments as integers, binaries or C structs).
+%% @doc prctl(2): Operations on a process (arguments as integers, binaries or C structs). An unknown constant atom returns {error, enotsup}, as in the original.
 -spec prctl(alcove_drv:ref(), pipeline(), Option :: constant(), Arg2 :: ptr_arg(), Arg3 :: ptr_arg(), Arg4 :: ptr_arg(), Arg5 :: ptr_arg()) -> {ok, integer(), ptr_val(), ptr_val(), ptr_val(), ptr_val()} | {error, posix()}.
 prctl(Drv, Pipeline, Option, Arg2, Arg3, Arg4, Arg5) ->
     prctl(Drv, Pipeline, Option, Arg2, Arg3, Arg4, Arg5, infinity).
 
-%% @doc prctl(2): Operations on a process (arguments as integers, binaries or C structs). With a timeout.
+%% @doc prctl(2): Operations on a process (arguments as integers, binaries or C structs). An unknown constant atom returns {error, enotsup}, as in the original. With a timeout.
 -spec prctl(alcove_drv:ref(), pipeline(), Option :: constant(), Arg2 :: ptr_arg(), Arg3 :: ptr_arg(), Arg4 :: ptr_arg(), Arg5 :: ptr_arg(), timeout()) -> {ok, integer(), ptr_val(), ptr_val(), ptr_val(), ptr_val()} | {error, posix()}.
 prctl(Drv, Pipeline, Option, Arg2, Arg3, Arg4, Arg5, Timeout) ->
     alcove_drv:call(Drv, Pipeline, 71, [Option, Arg2, Arg3, Arg4, Arg5], Timeout).
@@ -1213,15 +1213,15 @@ procctl(Drv, Pipeline, IDType, ID, Cmd, Data) ->
 
 %% @doc procctl(2): Control processes (FreeBSD). With a timeout.
 -spec procctl(alcove_drv:ref(), pipeline(), IDType :: constant(), ID :: pid_t(), Cmd :: constant(), Data :: [] | cstruct(), timeout()) -> {ok, binary(), cstruct()} | {error, posix()}.
-procctl(Drv, Pipeline, IDType, ID, Cmd, Data, _Timeout) ->
-    erlang:error(undef, [Drv, Pipeline | [IDType, ID, Cmd, Data]]).
+procctl(Drv, Pipeline, IDType, ID, Cmd, Data, Timeout) ->
+    alcove_drv:not_on_this_os(procctl, [Drv, Pipeline | [IDType, ID, Cmd, Data]], Timeout).
 
-%% @doc ptrace(2): Trace a process.
+%% @doc ptrace(2): Trace a process. An unknown constant atom returns {error, enotsup}, as in the original.
 -spec ptrace(alcove_drv:ref(), pipeline(), Request :: constant(), OSPid :: pid_t(), Addr :: ptr_arg(), Data :: ptr_arg()) -> {ok, integer(), ptr_val(), ptr_val()} | {error, posix()}.
 ptrace(Drv, Pipeline, Request, OSPid, Addr, Data) ->
     ptrace(Drv, Pipeline, Request, OSPid, Addr, Data, infinity).
 
-%% @doc ptrace(2): Trace a process. With a timeout.
+%% @doc ptrace(2): Trace a process. An unknown constant atom returns {error, enotsup}, as in the original. With a timeout.
 -spec ptrace(alcove_drv:ref(), pipeline(), Request :: constant(), OSPid :: pid_t(), Addr :: ptr_arg(), Data :: ptr_arg(), timeout()) -> {ok, integer(), ptr_val(), ptr_val()} | {error, posix()}.
 ptrace(Drv, Pipeline, Request, OSPid, Addr, Data, Timeout) ->
     alcove_drv:call(Drv, Pipeline, 74, [Request, OSPid, Addr, Data], Timeout).
@@ -1276,12 +1276,12 @@ rmdir(Drv, Pipeline, Path) ->
 rmdir(Drv, Pipeline, Path, Timeout) ->
     alcove_drv:call(Drv, Pipeline, 79, [Path], Timeout).
 
-%% @doc seccomp(2): Install a seccomp filter.
+%% @doc seccomp(2): Install a seccomp filter. An unknown constant atom returns {error, enotsup}, as in the original.
 -spec seccomp(alcove_drv:ref(), pipeline(), Operation :: constant(), Flags :: constant(), Prog :: cstruct()) -> ok | {error, posix()}.
 seccomp(Drv, Pipeline, Operation, Flags, Prog) ->
     seccomp(Drv, Pipeline, Operation, Flags, Prog, infinity).
 
-%% @doc seccomp(2): Install a seccomp filter. With a timeout.
+%% @doc seccomp(2): Install a seccomp filter. An unknown constant atom returns {error, enotsup}, as in the original. With a timeout.
 -spec seccomp(alcove_drv:ref(), pipeline(), Operation :: constant(), Flags :: constant(), Prog :: cstruct(), timeout()) -> ok | {error, posix()}.
 seccomp(Drv, Pipeline, Operation, Flags, Prog, Timeout) ->
     alcove_drv:call(Drv, Pipeline, 80, [Operation, Flags, Prog], Timeout).
@@ -1386,12 +1386,12 @@ sethostname(Drv, Pipeline, Hostname) ->
 sethostname(Drv, Pipeline, Hostname, Timeout) ->
     alcove_drv:call(Drv, Pipeline, 90, [Hostname], Timeout).
 
-%% @doc setns(2): Join a namespace.
+%% @doc setns(2): Join a namespace. An unknown constant atom returns {error, enotsup}, as in the original.
 -spec setns(alcove_drv:ref(), pipeline(), FD :: fd(), NSType :: constant()) -> ok | {error, posix()}.
 setns(Drv, Pipeline, FD, NSType) ->
     setns(Drv, Pipeline, FD, NSType, infinity).
 
-%% @doc setns(2): Join a namespace. With a timeout.
+%% @doc setns(2): Join a namespace. An unknown constant atom returns {error, enotsup}, as in the original. With a timeout.
 -spec setns(alcove_drv:ref(), pipeline(), FD :: fd(), NSType :: constant(), timeout()) -> ok | {error, posix()}.
 setns(Drv, Pipeline, FD, NSType, Timeout) ->
     alcove_drv:call(Drv, Pipeline, 91, [FD, NSType], Timeout).
@@ -1416,12 +1416,12 @@ setpgid(Drv, Pipeline, OSPid, Pgid) ->
 setpgid(Drv, Pipeline, OSPid, Pgid, Timeout) ->
     alcove_drv:call(Drv, Pipeline, 93, [OSPid, Pgid], Timeout).
 
-%% @doc setpriority(2): Set a scheduling priority.
+%% @doc setpriority(2): Set a scheduling priority. An unknown constant atom returns {error, enotsup}, as in the original.
 -spec setpriority(alcove_drv:ref(), pipeline(), Which :: constant(), Who :: int32_t(), Prio :: int32_t()) -> ok | {error, posix()}.
 setpriority(Drv, Pipeline, Which, Who, Prio) ->
     setpriority(Drv, Pipeline, Which, Who, Prio, infinity).
 
-%% @doc setpriority(2): Set a scheduling priority. With a timeout.
+%% @doc setpriority(2): Set a scheduling priority. An unknown constant atom returns {error, enotsup}, as in the original. With a timeout.
 -spec setpriority(alcove_drv:ref(), pipeline(), Which :: constant(), Who :: int32_t(), Prio :: int32_t(), timeout()) -> ok | {error, posix()}.
 setpriority(Drv, Pipeline, Which, Who, Prio, Timeout) ->
     alcove_drv:call(Drv, Pipeline, 94, [Which, Who, Prio], Timeout).
@@ -1456,12 +1456,12 @@ setresuid(Drv, Pipeline, Real, Effective, Saved) ->
 setresuid(Drv, Pipeline, Real, Effective, Saved, Timeout) ->
     alcove_drv:call(Drv, Pipeline, 97, [Real, Effective, Saved], Timeout).
 
-%% @doc setrlimit(2): Set a resource limit.
+%% @doc setrlimit(2): Set a resource limit. An unknown constant atom returns {error, enotsup}, as in the original.
 -spec setrlimit(alcove_drv:ref(), pipeline(), Resource :: constant(), Limit :: alcove_rlimit()) -> ok | {error, posix()}.
 setrlimit(Drv, Pipeline, Resource, Limit) ->
     setrlimit(Drv, Pipeline, Resource, Limit, infinity).
 
-%% @doc setrlimit(2): Set a resource limit. With a timeout.
+%% @doc setrlimit(2): Set a resource limit. An unknown constant atom returns {error, enotsup}, as in the original. With a timeout.
 -spec setrlimit(alcove_drv:ref(), pipeline(), Resource :: constant(), Limit :: alcove_rlimit(), timeout()) -> ok | {error, posix()}.
 setrlimit(Drv, Pipeline, Resource, Limit, Timeout) ->
     alcove_drv:call(Drv, Pipeline, 98, [Resource, Limit], Timeout).
@@ -1486,12 +1486,12 @@ setuid(Drv, Pipeline, User) ->
 setuid(Drv, Pipeline, User, Timeout) ->
     alcove_drv:call(Drv, Pipeline, 100, [User], Timeout).
 
-%% @doc sigaction(2): Set a signal handler: sig_dfl, sig_ign or sig_info (caught and sent as an event); [] reads it. sig_info on sigchld makes the caller reap children with waitpid.
+%% @doc sigaction(2): Set a signal handler: sig_dfl, sig_ign or sig_info (caught and sent as an event); [] reads it. sig_info on sigchld makes the caller reap children with waitpid. An unknown constant atom returns {error, enotsup}, as in the original.
 -spec sigaction(alcove_drv:ref(), pipeline(), Signum :: constant(), Handler :: [] | atom()) -> {ok, OldHandler :: atom()} | {error, posix()}.
 sigaction(Drv, Pipeline, Signum, Handler) ->
     sigaction(Drv, Pipeline, Signum, Handler, infinity).
 
-%% @doc sigaction(2): Set a signal handler: sig_dfl, sig_ign or sig_info (caught and sent as an event); [] reads it. sig_info on sigchld makes the caller reap children with waitpid. With a timeout.
+%% @doc sigaction(2): Set a signal handler: sig_dfl, sig_ign or sig_info (caught and sent as an event); [] reads it. sig_info on sigchld makes the caller reap children with waitpid. An unknown constant atom returns {error, enotsup}, as in the original. With a timeout.
 -spec sigaction(alcove_drv:ref(), pipeline(), Signum :: constant(), Handler :: [] | atom(), timeout()) -> {ok, OldHandler :: atom()} | {error, posix()}.
 sigaction(Drv, Pipeline, Signum, Handler, Timeout) ->
     alcove_drv:call(Drv, Pipeline, 101, [Signum, Handler], Timeout).
@@ -1506,12 +1506,12 @@ signal_constant(Drv, Pipeline, Symbol) ->
 signal_constant(Drv, Pipeline, Symbol, Timeout) ->
     alcove_drv:call(Drv, Pipeline, 102, [Symbol], Timeout).
 
-%% @doc socket(2): Create a socket.
+%% @doc socket(2): Create a socket. An unknown constant atom returns {error, enotsup}, as in the original.
 -spec socket(alcove_drv:ref(), pipeline(), Domain :: constant(), Type :: constant(), Protocol :: int32_t()) -> {ok, fd()} | {error, posix()}.
 socket(Drv, Pipeline, Domain, Type, Protocol) ->
     socket(Drv, Pipeline, Domain, Type, Protocol, infinity).
 
-%% @doc socket(2): Create a socket. With a timeout.
+%% @doc socket(2): Create a socket. An unknown constant atom returns {error, enotsup}, as in the original. With a timeout.
 -spec socket(alcove_drv:ref(), pipeline(), Domain :: constant(), Type :: constant(), Protocol :: int32_t(), timeout()) -> {ok, fd()} | {error, posix()}.
 socket(Drv, Pipeline, Domain, Type, Protocol, Timeout) ->
     alcove_drv:call(Drv, Pipeline, 103, [Domain, Type, Protocol], Timeout).
@@ -1546,12 +1546,12 @@ umount(Drv, Pipeline, Path) ->
 umount(Drv, Pipeline, Path, Timeout) ->
     alcove_drv:call(Drv, Pipeline, 106, [Path], Timeout).
 
-%% @doc umount2(2): Unmount a filesystem, with flags.
+%% @doc umount2(2): Unmount a filesystem, with flags. An unknown constant atom returns {error, enotsup}, as in the original.
 -spec umount2(alcove_drv:ref(), pipeline(), Path :: iodata(), Flags :: int32_t() | [constant()]) -> ok | {error, posix()}.
 umount2(Drv, Pipeline, Path, Flags) ->
     umount2(Drv, Pipeline, Path, Flags, infinity).
 
-%% @doc umount2(2): Unmount a filesystem, with flags. With a timeout.
+%% @doc umount2(2): Unmount a filesystem, with flags. An unknown constant atom returns {error, enotsup}, as in the original. With a timeout.
 -spec umount2(alcove_drv:ref(), pipeline(), Path :: iodata(), Flags :: int32_t() | [constant()], timeout()) -> ok | {error, posix()}.
 umount2(Drv, Pipeline, Path, Flags, Timeout) ->
     alcove_drv:call(Drv, Pipeline, 107, [Path, Flags], Timeout).
@@ -1576,12 +1576,12 @@ unsetenv(Drv, Pipeline, Name) ->
 unsetenv(Drv, Pipeline, Name, Timeout) ->
     alcove_drv:call(Drv, Pipeline, 109, [Name], Timeout).
 
-%% @doc unshare(2): Move the process into new namespaces.
+%% @doc unshare(2): Move the process into new namespaces. An unknown constant atom returns {error, enotsup}, as in the original.
 -spec unshare(alcove_drv:ref(), pipeline(), Flags :: int32_t() | [constant()]) -> ok | {error, posix()}.
 unshare(Drv, Pipeline, Flags) ->
     unshare(Drv, Pipeline, Flags, infinity).
 
-%% @doc unshare(2): Move the process into new namespaces. With a timeout.
+%% @doc unshare(2): Move the process into new namespaces. An unknown constant atom returns {error, enotsup}, as in the original. With a timeout.
 -spec unshare(alcove_drv:ref(), pipeline(), Flags :: int32_t() | [constant()], timeout()) -> ok | {error, posix()}.
 unshare(Drv, Pipeline, Flags, Timeout) ->
     alcove_drv:call(Drv, Pipeline, 110, [Flags], Timeout).
@@ -1594,8 +1594,8 @@ unveil(Drv, Pipeline, Path, Permissions) ->
 
 %% @doc unveil(2): Restrict filesystem view (OpenBSD). With a timeout.
 -spec unveil(alcove_drv:ref(), pipeline(), Path :: iodata(), Permissions :: iodata(), timeout()) -> ok | {error, posix()}.
-unveil(Drv, Pipeline, Path, Permissions, _Timeout) ->
-    erlang:error(undef, [Drv, Pipeline | [Path, Permissions]]).
+unveil(Drv, Pipeline, Path, Permissions, Timeout) ->
+    alcove_drv:not_on_this_os(unveil, [Drv, Pipeline | [Path, Permissions]], Timeout).
 
 %% @doc alcove: The helper's version.
 -spec version(alcove_drv:ref(), pipeline()) -> binary().
@@ -1607,12 +1607,12 @@ version(Drv, Pipeline) ->
 version(Drv, Pipeline, Timeout) ->
     alcove_drv:call(Drv, Pipeline, 112, [], Timeout).
 
-%% @doc waitpid(2): Wait for a process. Processes alcove forks are reaped by the event loop unless SIGCHLD is set to sig_info.
+%% @doc waitpid(2): Wait for a process. Processes alcove forks are reaped by the event loop unless SIGCHLD is set to sig_info. An unknown constant atom returns {error, enotsup}, as in the original.
 -spec waitpid(alcove_drv:ref(), pipeline(), OSPid :: pid_t(), Options :: int32_t() | [constant()]) -> {ok, pid_t(), Status :: integer(), WaitStatus :: [waitstatus()]} | {error, posix()}.
 waitpid(Drv, Pipeline, OSPid, Options) ->
     waitpid(Drv, Pipeline, OSPid, Options, infinity).
 
-%% @doc waitpid(2): Wait for a process. Processes alcove forks are reaped by the event loop unless SIGCHLD is set to sig_info. With a timeout.
+%% @doc waitpid(2): Wait for a process. Processes alcove forks are reaped by the event loop unless SIGCHLD is set to sig_info. An unknown constant atom returns {error, enotsup}, as in the original. With a timeout.
 -spec waitpid(alcove_drv:ref(), pipeline(), OSPid :: pid_t(), Options :: int32_t() | [constant()], timeout()) -> {ok, pid_t(), Status :: integer(), WaitStatus :: [waitstatus()]} | {error, posix()}.
 waitpid(Drv, Pipeline, OSPid, Options, Timeout) ->
     alcove_drv:call(Drv, Pipeline, 113, [OSPid, Options], Timeout).

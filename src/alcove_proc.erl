@@ -1658,7 +1658,7 @@ clearenv(Task) ->
 clone_constant(Task, Symbol) ->
     call_task(Task, clone_constant, [Symbol]).
 
-%% @doc clone3(2): Create a child process, as clone, in the cgroup v2 directory CgroupDir from its start (CLONE_INTO_CGROUP); it is outside the driver's teardown cgroup.
+%% @doc clone3(2): Create a child process, as clone, in the cgroup v2 directory CgroupDir from its start (CLONE_INTO_CGROUP); it is outside the driver's teardown cgroup. An unknown constant atom returns {error, enotsup}, as in the original.
 -spec clone_into(task(), Flags :: alcove:int32_t() | [alcove:constant()], CgroupDir :: iodata()) -> {ok, alcove:pid_t()} | {error, alcove:posix()}.
 clone_into(Task, Flags, CgroupDir) ->
     call_task(Task, clone_into, [Flags, CgroupDir]).
@@ -1733,7 +1733,7 @@ getpgrp(Task) ->
 getpid(Task) ->
     call_task(Task, getpid, []).
 
-%% @doc getpriority(2): Get a scheduling priority.
+%% @doc getpriority(2): Get a scheduling priority. An unknown constant atom returns {error, enotsup}, as in the original.
 -spec getpriority(task(), Which :: alcove:constant(), Who :: alcove:int32_t()) -> {ok, alcove:int32_t()} | {error, alcove:posix()}.
 getpriority(Task, Which, Who) ->
     call_task(Task, getpriority, [Which, Who]).
@@ -1758,7 +1758,7 @@ getsid(Task, OSPid) ->
 getuid(Task) ->
     call_task(Task, getuid, []).
 
-%% @doc ioctl(2): Control a device (the argument an integer, a binary or a C struct).
+%% @doc ioctl(2): Control a device (the argument an integer, a binary or a C struct). An unknown constant atom returns {error, enotsup}, as in the original.
 -spec ioctl(task(), FD :: alcove:fd(), Request :: alcove:constant(), Argp :: alcove:ptr_arg()) -> {ok, integer(), iodata()} | {error, alcove:posix()}.
 ioctl(Task, FD, Request, Argp) ->
     call_task(Task, ioctl, [FD, Request, Argp]).
@@ -1785,7 +1785,7 @@ jail_attach(Task, JID) ->
 jail_remove(Task, JID) ->
     erlang:error(undef, [Task | [JID]]).
 
-%% @doc kill(2): Send a signal to a process.
+%% @doc kill(2): Send a signal to a process. An unknown constant atom returns {error, enotsup}, as in the original.
 -spec kill(task(), OSPid :: alcove:pid_t(), Signal :: alcove:constant()) -> ok | {error, alcove:posix()}.
 kill(Task, OSPid, Signal) ->
     call_task(Task, kill, [OSPid, Signal]).
@@ -1831,7 +1831,7 @@ pivot_root(Task, NewRoot, PutOld) ->
 pledge(Task, Promises, ExecPromises) ->
     erlang:error(undef, [Task | [Promises, ExecPromises]]).
 
-%% @doc prctl(2): Operations on a process (arguments as integers, binaries or C structs).
+%% @doc prctl(2): Operations on a process (arguments as integers, binaries or C structs). An unknown constant atom returns {error, enotsup}, as in the original.
 -spec prctl(task(), Option :: alcove:constant(), Arg2 :: alcove:ptr_arg(), Arg3 :: alcove:ptr_arg(), Arg4 :: alcove:ptr_arg(), Arg5 :: alcove:ptr_arg()) -> {ok, integer(), alcove:ptr_val(), alcove:ptr_val(), alcove:ptr_val(), alcove:ptr_val()} | {error, alcove:posix()}.
 prctl(Task, Option, Arg2, Arg3, Arg4, Arg5) ->
     call_task(Task, prctl, [Option, Arg2, Arg3, Arg4, Arg5]).
@@ -1847,7 +1847,7 @@ prctl_constant(Task, Symbol) ->
 procctl(Task, IDType, ID, Cmd, Data) ->
     erlang:error(undef, [Task | [IDType, ID, Cmd, Data]]).
 
-%% @doc ptrace(2): Trace a process.
+%% @doc ptrace(2): Trace a process. An unknown constant atom returns {error, enotsup}, as in the original.
 -spec ptrace(task(), Request :: alcove:constant(), OSPid :: alcove:pid_t(), Addr :: alcove:ptr_arg(), Data :: alcove:ptr_arg()) -> {ok, integer(), alcove:ptr_val(), alcove:ptr_val()} | {error, alcove:posix()}.
 ptrace(Task, Request, OSPid, Addr, Data) ->
     call_task(Task, ptrace, [Request, OSPid, Addr, Data]).
@@ -1877,7 +1877,7 @@ rlimit_constant(Task, Symbol) ->
 rmdir(Task, Path) ->
     call_task(Task, rmdir, [Path]).
 
-%% @doc seccomp(2): Install a seccomp filter.
+%% @doc seccomp(2): Install a seccomp filter. An unknown constant atom returns {error, enotsup}, as in the original.
 -spec seccomp(task(), Operation :: alcove:constant(), Flags :: alcove:constant(), Prog :: alcove:cstruct()) -> ok | {error, alcove:posix()}.
 seccomp(Task, Operation, Flags, Prog) ->
     call_task(Task, seccomp, [Operation, Flags, Prog]).
@@ -1932,7 +1932,7 @@ setopt(Task, Opt, Val) ->
 setpgid(Task, OSPid, Pgid) ->
     call_task(Task, setpgid, [OSPid, Pgid]).
 
-%% @doc setpriority(2): Set a scheduling priority.
+%% @doc setpriority(2): Set a scheduling priority. An unknown constant atom returns {error, enotsup}, as in the original.
 -spec setpriority(task(), Which :: alcove:constant(), Who :: alcove:int32_t(), Prio :: alcove:int32_t()) -> ok | {error, alcove:posix()}.
 setpriority(Task, Which, Who, Prio) ->
     call_task(Task, setpriority, [Which, Who, Prio]).
@@ -1967,7 +1967,7 @@ setuid(Task, User) ->
 signal_constant(Task, Symbol) ->
     call_task(Task, signal_constant, [Symbol]).
 
-%% @doc socket(2): Create a socket.
+%% @doc socket(2): Create a socket. An unknown constant atom returns {error, enotsup}, as in the original.
 -spec socket(task(), Domain :: alcove:constant(), Type :: alcove:constant(), Protocol :: alcove:int32_t()) -> {ok, alcove:fd()} | {error, alcove:posix()}.
 socket(Task, Domain, Type, Protocol) ->
     call_task(Task, socket, [Domain, Type, Protocol]).
@@ -1987,7 +1987,7 @@ syscall_constant(Task, Symbol) ->
 umount(Task, Path) ->
     call_task(Task, umount, [Path]).
 
-%% @doc umount2(2): Unmount a filesystem, with flags.
+%% @doc umount2(2): Unmount a filesystem, with flags. An unknown constant atom returns {error, enotsup}, as in the original.
 -spec umount2(task(), Path :: iodata(), Flags :: alcove:int32_t() | [alcove:constant()]) -> ok | {error, alcove:posix()}.
 umount2(Task, Path, Flags) ->
     call_task(Task, umount2, [Path, Flags]).
@@ -2002,7 +2002,7 @@ unlink(Task, Path) ->
 unsetenv(Task, Name) ->
     call_task(Task, unsetenv, [Name]).
 
-%% @doc unshare(2): Move the process into new namespaces.
+%% @doc unshare(2): Move the process into new namespaces. An unknown constant atom returns {error, enotsup}, as in the original.
 -spec unshare(task(), Flags :: alcove:int32_t() | [alcove:constant()]) -> ok | {error, alcove:posix()}.
 unshare(Task, Flags) ->
     call_task(Task, unshare, [Flags]).
@@ -2018,7 +2018,7 @@ unveil(Task, Path, Permissions) ->
 version(Task) ->
     call_task(Task, version, []).
 
-%% @doc waitpid(2): Wait for a process. Processes alcove forks are reaped by the event loop unless SIGCHLD is set to sig_info.
+%% @doc waitpid(2): Wait for a process. Processes alcove forks are reaped by the event loop unless SIGCHLD is set to sig_info. An unknown constant atom returns {error, enotsup}, as in the original.
 -spec waitpid(task(), OSPid :: alcove:pid_t(), Options :: alcove:int32_t() | [alcove:constant()]) -> {ok, alcove:pid_t(), Status :: integer(), WaitStatus :: [alcove:waitstatus()]} | {error, alcove:posix()}.
 waitpid(Task, OSPid, Options) ->
     call_task(Task, waitpid, [OSPid, Options]).

@@ -2,7 +2,7 @@
 %%% @doc The call list: names, numbers and which calls do not return.
 -module(alcove_proto).
 
--export([calls/0, call/1, noreturn/1]).
+-export([calls/0, call/1, noreturn/1, args/1, os/1]).
 
 %% @doc Every call name; bit N of a filter is call N.
 -spec calls() -> [atom()].
@@ -251,3 +251,140 @@ noreturn(execvp) -> true;
 noreturn(exit) -> true;
 noreturn(fexecve) -> true;
 noreturn(_) -> false.
+
+%% @doc A call's arguments after Drv and Pipeline: their names and
+%% declared types (as in its -spec).
+-spec args(atom()) -> [{atom(), string()}].
+args(alloc) -> [{'Ptr',"cstruct()"}];
+args(cap_constant) -> [{'Symbol',"atom()"}];
+args(cap_enter) -> [];
+args(cap_fcntls_get) -> [{'FD',"fd()"}];
+args(cap_fcntls_limit) -> [{'FD',"fd()"},{'Rights',"constant()"}];
+args(cap_getmode) -> [];
+args(cap_ioctls_limit) -> [{'FD',"fd()"},{'Rights',"constant()"}];
+args(cap_rights_limit) -> [{'FD',"fd()"},{'Rights',"constant()"}];
+args(caps_clear) -> [{'Set',"caps_set()"}];
+args(caps_drop) -> [{'Set',"caps_set()"},{'Caps',"[caps_name()]"}];
+args(caps_get) -> [{'Set',"caps_set()"}];
+args(caps_raise) -> [{'Set',"caps_set()"},{'Caps',"[caps_name()]"}];
+args(caps_set) -> [{'Set',"caps_set()"},{'Caps',"[caps_name()]"}];
+args(caps_supported) -> [];
+args(cgroup_unwatch) -> [{'WatchId',"pos_integer()"}];
+args(cgroup_watch) -> [{'Dir',"iodata()"}];
+args(chdir) -> [{'Path',"iodata()"}];
+args(chmod) -> [{'Path',"iodata()"},{'Mode',"mode_t()"}];
+args(chown) -> [{'Path',"iodata()"},{'Owner',"uid_t()"},{'Group',"gid_t()"}];
+args(chroot) -> [{'Path',"iodata()"}];
+args(clearenv) -> [];
+args(clone) -> [{'Flags',"int32_t() | [constant()]"}];
+args(clone_constant) -> [{'Symbol',"atom()"}];
+args(clone_into) -> [{'Flags',"int32_t() | [constant()]"},{'CgroupDir',"iodata()"}];
+args(close) -> [{'FD',"fd()"}];
+args(connect) -> [{'FD',"fd()"},{'Sockaddr',"[] | cstruct()"}];
+args(cpid) -> [];
+args(environ) -> [];
+args(eof) -> [{'OSPid',"pid_t()"},{'Stream',"stdin | stdout | stderr"}];
+args(errno_id) -> [{'Errno',"int32_t()"}];
+args(execve) -> [{'Arg0',"iodata()"},{'Argv',"[iodata()]"},{'Env',"[iodata()]"}];
+args(execvp) -> [{'Arg0',"iodata()"},{'Argv',"[iodata()]"}];
+args(exit) -> [{'Status',"int32_t()"}];
+args(fcntl) -> [{'FD',"fd()"},{'Cmd',"constant()"},{'Arg',"int64_t()"}];
+args(fcntl_constant) -> [{'Symbol',"atom()"}];
+args(fexecve) -> [{'FD',"fd()"},{'Argv',"[iodata()]"},{'Env',"[iodata()]"}];
+args(file_constant) -> [{'Symbol',"atom()"}];
+args(filter) -> [{'Calls',"binary()"},{'Children',"binary()"}];
+args(fork) -> [];
+args(getcwd) -> [];
+args(getenv) -> [{'Name',"iodata()"}];
+args(getgid) -> [];
+args(getgroups) -> [];
+args(gethostname) -> [];
+args(getopt) -> [{'Opt',"atom()"}];
+args(getpgrp) -> [];
+args(getpid) -> [];
+args(getpriority) -> [{'Which',"constant()"},{'Who',"int32_t()"}];
+args(getresgid) -> [];
+args(getresuid) -> [];
+args(getrlimit) -> [{'Resource',"constant()"}];
+args(getsid) -> [{'OSPid',"pid_t()"}];
+args(getuid) -> [];
+args(ioctl) -> [{'FD',"fd()"},{'Request',"constant()"},{'Argp',"ptr_arg()"}];
+args(ioctl_constant) -> [{'Symbol',"atom()"}];
+args(iolist_to_bin) -> [{'Iolist',"iodata()"}];
+args(jail) -> [{'Jail',"cstruct()"}];
+args(jail_attach) -> [{'JID',"int32_t()"}];
+args(jail_remove) -> [{'JID',"int32_t()"}];
+args(kill) -> [{'OSPid',"pid_t()"},{'Signal',"constant()"}];
+args(link) -> [{'OldPath',"iodata()"},{'NewPath',"iodata()"}];
+args(lseek) -> [{'FD',"fd()"},{'Offset',"off_t()"},{'Whence',"int32_t()"}];
+args(mkdir) -> [{'Path',"iodata()"},{'Mode',"mode_t()"}];
+args(mkfifo) -> [{'Path',"iodata()"},{'Mode',"mode_t()"}];
+args(mount) -> [{'Source',"iodata()"},{'Target',"iodata()"},{'FSType',"iodata()"},{'Flags',"uint64_t() | [constant()]"},{'Data',"iodata()"},{'Options',"iodata()"}];
+args(mount_constant) -> [{'Symbol',"atom()"}];
+args(open) -> [{'Path',"iodata()"},{'Flags',"int32_t() | [constant()]"},{'Mode',"mode_t()"}];
+args(outlive) -> [];
+args(pivot_root) -> [{'NewRoot',"iodata()"},{'PutOld',"iodata()"}];
+args(pledge) -> [{'Promises',"iodata()"},{'ExecPromises',"iodata()"}];
+args(prctl) -> [{'Option',"constant()"},{'Arg2',"ptr_arg()"},{'Arg3',"ptr_arg()"},{'Arg4',"ptr_arg()"},{'Arg5',"ptr_arg()"}];
+args(prctl_constant) -> [{'Symbol',"atom()"}];
+args(procctl) -> [{'IDType',"constant()"},{'ID',"pid_t()"},{'Cmd',"constant()"},{'Data',"[] | cstruct()"}];
+args(ptrace) -> [{'Request',"constant()"},{'OSPid',"pid_t()"},{'Addr',"ptr_arg()"},{'Data',"ptr_arg()"}];
+args(ptrace_constant) -> [{'Symbol',"atom()"}];
+args(read) -> [{'FD',"fd()"},{'Count',"size_t()"}];
+args(readdir) -> [{'Path',"iodata()"}];
+args(rlimit_constant) -> [{'Symbol',"atom()"}];
+args(rmdir) -> [{'Path',"iodata()"}];
+args(seccomp) -> [{'Operation',"constant()"},{'Flags',"constant()"},{'Prog',"cstruct()"}];
+args(seccomp_constant) -> [{'Symbol',"atom()"}];
+args(seccomp_listener) -> [{'OSPid',"pid_t()"},{'FD',"fd()"}];
+args(seccomp_load) -> [{'Default',"term()"},{'Rules',"[term()]"},{'Flags',"[atom()]"}];
+args(seccomp_respond) -> [{'OSPid',"pid_t()"},{'ID',"non_neg_integer()"},{'Response',"continue | {errno, atom() | integer()} | {return, integer()}"}];
+args(select) -> [{'Readfds',"fd_set()"},{'Writefds',"fd_set()"},{'Exceptfds',"fd_set()"},{'Timeval',"[] | alcove_timeval()"}];
+args(setcpid) -> [{'Child',"pid_t()"},{'Opt',"alcove_pid_field() | killpg"},{'Val',"int32_t()"}];
+args(setenv) -> [{'Name',"iodata()"},{'Value',"iodata()"},{'Overwrite',"int32_t()"}];
+args(setgid) -> [{'Gid',"gid_t()"}];
+args(setgroups) -> [{'Groups',"[gid_t()]"}];
+args(sethostname) -> [{'Hostname',"iodata()"}];
+args(setns) -> [{'FD',"fd()"},{'NSType',"constant()"}];
+args(setopt) -> [{'Opt',"atom()"},{'Val',"int32_t()"}];
+args(setpgid) -> [{'OSPid',"pid_t()"},{'Pgid',"pid_t()"}];
+args(setpriority) -> [{'Which',"constant()"},{'Who',"int32_t()"},{'Prio',"int32_t()"}];
+args(setproctitle) -> [{'Title',"iodata()"}];
+args(setresgid) -> [{'Real',"gid_t()"},{'Effective',"gid_t()"},{'Saved',"gid_t()"}];
+args(setresuid) -> [{'Real',"uid_t()"},{'Effective',"uid_t()"},{'Saved',"uid_t()"}];
+args(setrlimit) -> [{'Resource',"constant()"},{'Limit',"alcove_rlimit()"}];
+args(setsid) -> [];
+args(setuid) -> [{'User',"uid_t()"}];
+args(sigaction) -> [{'Signum',"constant()"},{'Handler',"[] | atom()"}];
+args(signal_constant) -> [{'Symbol',"atom()"}];
+args(socket) -> [{'Domain',"constant()"},{'Type',"constant()"},{'Protocol',"int32_t()"}];
+args(symlink) -> [{'OldPath',"iodata()"},{'NewPath',"iodata()"}];
+args(syscall_constant) -> [{'Symbol',"atom()"}];
+args(umount) -> [{'Path',"iodata()"}];
+args(umount2) -> [{'Path',"iodata()"},{'Flags',"int32_t() | [constant()]"}];
+args(unlink) -> [{'Path',"iodata()"}];
+args(unsetenv) -> [{'Name',"iodata()"}];
+args(unshare) -> [{'Flags',"int32_t() | [constant()]"}];
+args(unveil) -> [{'Path',"iodata()"},{'Permissions',"iodata()"}];
+args(version) -> [];
+args(waitpid) -> [{'OSPid',"pid_t()"},{'Options',"int32_t() | [constant()]"}];
+args(write) -> [{'FD',"fd()"},{'Buf',"iodata()"}];
+args(Name) -> erlang:error(badarg, [Name]).
+
+%% @doc Where a call is available: `linux', or the other OS it is for
+%% ("FreeBSD", "OpenBSD") when it raises `undef' on Linux.
+-spec os(atom()) -> linux | string().
+os(cap_constant) -> "FreeBSD";
+os(cap_enter) -> "FreeBSD";
+os(cap_fcntls_get) -> "FreeBSD";
+os(cap_fcntls_limit) -> "FreeBSD";
+os(cap_getmode) -> "FreeBSD";
+os(cap_ioctls_limit) -> "FreeBSD";
+os(cap_rights_limit) -> "FreeBSD";
+os(jail) -> "FreeBSD";
+os(jail_attach) -> "FreeBSD";
+os(jail_remove) -> "FreeBSD";
+os(pledge) -> "OpenBSD";
+os(procctl) -> "FreeBSD";
+os(unveil) -> "OpenBSD";
+os(_) -> linux.

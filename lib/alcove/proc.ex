@@ -524,7 +524,7 @@ defmodule Alcove.Proc do
   @spec clone_constant(task(), symbol :: atom()) :: :unknown | :alcove.int32_t()
   defdelegate clone_constant(task, symbol), to: :alcove_proc
 
-  @doc "`clone3(2)`: Create a child process, as clone, in the cgroup v2 directory CgroupDir from its start (CLONE_INTO_CGROUP); it is outside the driver's teardown cgroup. Calls `:alcove_proc.clone_into/3`."
+  @doc "`clone3(2)`: Create a child process, as clone, in the cgroup v2 directory CgroupDir from its start (CLONE_INTO_CGROUP); it is outside the driver's teardown cgroup. An unknown constant atom returns {error, enotsup}, as in the original. Calls `:alcove_proc.clone_into/3`."
   @spec clone_into(
           task(),
           flags :: :alcove.int32_t() | [:alcove.constant()],
@@ -589,7 +589,7 @@ defmodule Alcove.Proc do
   @spec getpid(task()) :: :alcove.pid_t()
   defdelegate getpid(task), to: :alcove_proc
 
-  @doc "`getpriority(2)`: Get a scheduling priority. Calls `:alcove_proc.getpriority/3`."
+  @doc "`getpriority(2)`: Get a scheduling priority. An unknown constant atom returns {error, enotsup}, as in the original. Calls `:alcove_proc.getpriority/3`."
   @spec getpriority(task(), which :: :alcove.constant(), who :: :alcove.int32_t()) ::
           {:ok, :alcove.int32_t()} | {:error, :alcove.posix()}
   defdelegate getpriority(task, which, who), to: :alcove_proc
@@ -615,7 +615,7 @@ defmodule Alcove.Proc do
   @spec getuid(task()) :: :alcove.uid_t()
   defdelegate getuid(task), to: :alcove_proc
 
-  @doc "`ioctl(2)`: Control a device (the argument an integer, a binary or a C struct). Calls `:alcove_proc.ioctl/4`."
+  @doc "`ioctl(2)`: Control a device (the argument an integer, a binary or a C struct). An unknown constant atom returns {error, enotsup}, as in the original. Calls `:alcove_proc.ioctl/4`."
   @spec ioctl(
           task(),
           f_d :: :alcove.fd(),
@@ -640,7 +640,7 @@ defmodule Alcove.Proc do
   @spec jail_remove(task(), j_i_d :: :alcove.int32_t()) :: :ok | {:error, :alcove.posix()}
   defdelegate jail_remove(task, j_i_d), to: :alcove_proc
 
-  @doc "`kill(2)`: Send a signal to a process. Calls `:alcove_proc.kill/3`."
+  @doc "`kill(2)`: Send a signal to a process. An unknown constant atom returns {error, enotsup}, as in the original. Calls `:alcove_proc.kill/3`."
   @spec kill(task(), o_s_pid :: :alcove.pid_t(), signal :: :alcove.constant()) ::
           :ok | {:error, :alcove.posix()}
   defdelegate kill(task, o_s_pid, signal), to: :alcove_proc
@@ -683,7 +683,7 @@ defmodule Alcove.Proc do
           :ok | {:error, :alcove.posix()}
   defdelegate pledge(task, promises, exec_promises), to: :alcove_proc
 
-  @doc "`prctl(2)`: Operations on a process (arguments as integers, binaries or C structs). Calls `:alcove_proc.prctl/6`."
+  @doc "`prctl(2)`: Operations on a process (arguments as integers, binaries or C structs). An unknown constant atom returns {error, enotsup}, as in the original. Calls `:alcove_proc.prctl/6`."
   @spec prctl(
           task(),
           option :: :alcove.constant(),
@@ -711,7 +711,7 @@ defmodule Alcove.Proc do
         ) :: {:ok, binary(), :alcove.cstruct()} | {:error, :alcove.posix()}
   defdelegate procctl(task, i_d_type, i_d, cmd, data), to: :alcove_proc
 
-  @doc "`ptrace(2)`: Trace a process. Calls `:alcove_proc.ptrace/5`."
+  @doc "`ptrace(2)`: Trace a process. An unknown constant atom returns {error, enotsup}, as in the original. Calls `:alcove_proc.ptrace/5`."
   @spec ptrace(
           task(),
           request :: :alcove.constant(),
@@ -742,7 +742,7 @@ defmodule Alcove.Proc do
   @spec rmdir(task(), path :: iodata()) :: :ok | {:error, :alcove.posix()}
   defdelegate rmdir(task, path), to: :alcove_proc
 
-  @doc "`seccomp(2)`: Install a seccomp filter. Calls `:alcove_proc.seccomp/4`."
+  @doc "`seccomp(2)`: Install a seccomp filter. An unknown constant atom returns {error, enotsup}, as in the original. Calls `:alcove_proc.seccomp/4`."
   @spec seccomp(
           task(),
           operation :: :alcove.constant(),
@@ -800,7 +800,7 @@ defmodule Alcove.Proc do
           :ok | {:error, :alcove.posix()}
   defdelegate setpgid(task, o_s_pid, pgid), to: :alcove_proc
 
-  @doc "`setpriority(2)`: Set a scheduling priority. Calls `:alcove_proc.setpriority/4`."
+  @doc "`setpriority(2)`: Set a scheduling priority. An unknown constant atom returns {error, enotsup}, as in the original. Calls `:alcove_proc.setpriority/4`."
   @spec setpriority(
           task(),
           which :: :alcove.constant(),
@@ -843,7 +843,7 @@ defmodule Alcove.Proc do
   @spec signal_constant(task(), symbol :: atom()) :: :unknown | non_neg_integer()
   defdelegate signal_constant(task, symbol), to: :alcove_proc
 
-  @doc "`socket(2)`: Create a socket. Calls `:alcove_proc.socket/4`."
+  @doc "`socket(2)`: Create a socket. An unknown constant atom returns {error, enotsup}, as in the original. Calls `:alcove_proc.socket/4`."
   @spec socket(
           task(),
           domain :: :alcove.constant(),
@@ -865,7 +865,7 @@ defmodule Alcove.Proc do
   @spec umount(task(), path :: iodata()) :: :ok | {:error, :alcove.posix()}
   defdelegate umount(task, path), to: :alcove_proc
 
-  @doc "`umount2(2)`: Unmount a filesystem, with flags. Calls `:alcove_proc.umount2/3`."
+  @doc "`umount2(2)`: Unmount a filesystem, with flags. An unknown constant atom returns {error, enotsup}, as in the original. Calls `:alcove_proc.umount2/3`."
   @spec umount2(task(), path :: iodata(), flags :: :alcove.int32_t() | [:alcove.constant()]) ::
           :ok | {:error, :alcove.posix()}
   defdelegate umount2(task, path, flags), to: :alcove_proc
@@ -878,7 +878,7 @@ defmodule Alcove.Proc do
   @spec unsetenv(task(), name :: iodata()) :: :ok | {:error, :alcove.posix()}
   defdelegate unsetenv(task, name), to: :alcove_proc
 
-  @doc "`unshare(2)`: Move the process into new namespaces. Calls `:alcove_proc.unshare/2`."
+  @doc "`unshare(2)`: Move the process into new namespaces. An unknown constant atom returns {error, enotsup}, as in the original. Calls `:alcove_proc.unshare/2`."
   @spec unshare(task(), flags :: :alcove.int32_t() | [:alcove.constant()]) ::
           :ok | {:error, :alcove.posix()}
   defdelegate unshare(task, flags), to: :alcove_proc
@@ -892,7 +892,7 @@ defmodule Alcove.Proc do
   @spec version(task()) :: binary()
   defdelegate version(task), to: :alcove_proc
 
-  @doc "`waitpid(2)`: Wait for a process. Processes alcove forks are reaped by the event loop unless SIGCHLD is set to sig_info. Calls `:alcove_proc.waitpid/3`."
+  @doc "`waitpid(2)`: Wait for a process. Processes alcove forks are reaped by the event loop unless SIGCHLD is set to sig_info. An unknown constant atom returns {error, enotsup}, as in the original. Calls `:alcove_proc.waitpid/3`."
   @spec waitpid(
           task(),
           o_s_pid :: :alcove.pid_t(),
