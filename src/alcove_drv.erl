@@ -268,14 +268,14 @@ call(Name, Pipeline, Call, Args, Timeout) when is_atom(Name) ->
     % A registered driver; a name no longer registered is a driver gone.
     case whereis(Name) of
         undefined ->
-            case is_integer(Call) andalso Call >= 0 andalso Call < length(alcove_proto:calls()) of
+            case is_integer(Call) andalso Call >= 0 andalso Call < alcove_proto:count() of
                 true -> raise(closed, Name, Pipeline, Call, Args, Timeout);
                 false -> erlang:error(closed, [Name, Pipeline, Call, Args, Timeout])
             end;
         Drv -> call(Drv, Pipeline, Call, Args, Timeout)
     end;
 call(Drv, Pipeline, Call, Args, Timeout) ->
-    case is_integer(Call) andalso Call >= 0 andalso Call < length(alcove_proto:calls()) of
+    case is_integer(Call) andalso Call >= 0 andalso Call < alcove_proto:count() of
         true -> ok;
         % No such call: as a call filtered out.
         false -> erlang:error(undef, [Drv, Pipeline, Call, Args, Timeout])

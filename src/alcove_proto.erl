@@ -2,7 +2,7 @@
 %%% @doc The call list: names, numbers and which calls do not return.
 -module(alcove_proto).
 
--export([calls/0, call/1, noreturn/1, args/1, os/1]).
+-export([calls/0, count/0, call/1, noreturn/1, args/1, os/1]).
 
 %% @doc Every call name; bit N of a filter is call N.
 -spec calls() -> [atom()].
@@ -124,6 +124,10 @@ calls() ->
         waitpid,
         write
     ].
+
+%% @doc How many calls there are (call numbers are 0 to count() - 1).
+-spec count() -> non_neg_integer().
+count() -> 115.
 
 %% @doc The number of a call.
 -spec call(atom()) -> non_neg_integer().
@@ -294,6 +298,7 @@ args(fexecve) -> [{'FD',"fd()"},{'Argv',"[iodata()]"},{'Env',"[iodata()]"}];
 args(file_constant) -> [{'Symbol',"atom()"}];
 args(filter) -> [{'Calls',"binary()"},{'Children',"binary()"}];
 args(fork) -> [];
+args(fork_exec) -> [{'Argv',"[iodata(), ...]"},{'Steps',"[fork_exec_step()]"}];
 args(getcwd) -> [];
 args(getenv) -> [{'Name',"iodata()"}];
 args(getgid) -> [];
