@@ -23,7 +23,7 @@ unread_gigabyte(_Config) ->
     {ok, C} = alcove:fork(Drv, []),
     ok = alcove:execvp(Drv, [C], "/bin/sh", ["sh", "-c", "exec head -c " ++ integer_to_list(Size) ++ " /dev/zero"]),
     % Wait until the output is held: the child is blocked writing.
-    ok = alcove_ct:wait_until(fun() -> blocked_writing(C) end),
+    ok = alcove_ct:wait_until(fun() -> alcove_ct:blocked_writing(C) end),
     timer:sleep(3000),
     Held = erlang:memory(total) - Before,
     {message_queue_len, Queued} = process_info(self(), message_queue_len),
@@ -40,7 +40,7 @@ order_kept(_Config) ->
     {ok, Drv} = alcove_drv:start_link(),
     {ok, C} = alcove:fork(Drv, []),
     ok = alcove:execvp(Drv, [C], "seq", ["seq", "1", "3000000"]),
-    ok = alcove_ct:wait_until(fun() -> blocked_writing(C) end),
+    ok = alcove_ct:wait_until(fun() -> alcove_ct:blocked_writing(C) end),
     {Out, Exit} = alcove_ct:read_until_exit(Drv, [C]),
     ?assertEqual({exit_status, 0}, Exit),
     Expected = iolist_to_binary([[integer_to_list(N), $\n] || N <- lists:seq(1, 3000000)]),
@@ -57,7 +57,7 @@ per_process(_Config) ->
     {Out, Exit} = alcove_ct:read_until_exit(Drv, [C2]),
     ?assertEqual({exit_status, 0}, Exit),
     ?assertEqual(20000000, iolist_size(Out)),
-    ?assert(blocked_writing(C1)),
+    ?assert(alcove_ct:blocked_writing(C1)),
     exit(Lazy, kill),
     alcove_drv:stop(Drv).
 
@@ -116,18 +116,11 @@ held_by_lazy_owner(Drv) ->
         receive stop -> ok end
     end),
     C = receive {held, Owner, P} -> P end,
-    ok = alcove_ct:wait_until(fun() -> blocked_writing(C) end),
+    ok = alcove_ct:wait_until(fun() -> alcove_ct:blocked_writing(C) end),
     {Owner, C}.
 
 %% The child is asleep writing to its stdout pipe (the helper no longer
 %% reads it).
-blocked_writing(Pid) ->
-    case file:read_file("/proc/" ++ integer_to_list(Pid) ++ "/wchan") of
-        % pipe_write, anon_pipe_write (6.x), pipe_wait (older kernels).
-        {ok, W} -> binary:match(W, <<"pipe_w">>) =/= nomatch andalso alcove_ct:proc_state(Pid) =:= <<"S">>;
-        _ -> false
-    end.
-
 count(Drv, Pipeline, N) ->
     receive
         {alcove_stdout, Drv, Pipeline, B} -> count(Drv, Pipeline, N + byte_size(B));

@@ -55,9 +55,9 @@ one_message_per_read(Config) ->
     ok = alcove:execvp(Drv, [C], "awk", ["awk", "BEGIN { for (i = 1; i <= 200000; i++) { print i; fflush() } }"]),
     % Five messages, then none: the helper stopped reading and awk blocks
     % on its full pipe.
-    granted(Drv, C, 5),
+    alcove_ct:granted(Drv, C, 5),
     true = alcove:setcpid(Drv, [], C, flowcontrol, 3),
-    granted(Drv, C, 3),
+    alcove_ct:granted(Drv, C, 3),
     true = alcove:setcpid(Drv, [], C, flowcontrol, -1),
     {_, Exit} = chunks_until_exit(Drv, [C], []),
     ?assertEqual({exit_status, 0}, Exit).
@@ -69,7 +69,7 @@ streams_not_merged(Config) ->
     {ok, C} = alcove:fork(Drv, []),
     Script = "i=0; while [ $i -lt 3000 ]; do echo o$i; echo e$i >&2; i=$((i+1)); done",
     ok = alcove:execvp(Drv, [C], "/bin/sh", ["sh", "-c", Script]),
-    {Out, Err, Exit} = both_until_exit(Drv, [C], [], []),
+    {Out, Err, Exit} = alcove_ct:both_until_exit(Drv, [C]),
     ?assertEqual({exit_status, 0}, Exit),
     ?assertEqual(iolist_to_binary([["o", integer_to_list(N), "\n"] || N <- lists:seq(0, 2999)]), Out),
     ?assertEqual(iolist_to_binary([["e", integer_to_list(N), "\n"] || N <- lists:seq(0, 2999)]), Err).
@@ -162,47 +162,9 @@ many_drivers(_Config) ->
 
 %%% helpers
 
-%% N output messages arrive, and no more once the writer is blocked.
-granted(Drv, C, N) ->
-    [receive {alcove_stdout, Drv, [C], _} -> ok after 10000 -> error({missing, I, N}) end
-     || I <- lists:seq(1, N)],
-    ok = alcove_ct:wait_until(fun() -> blocked_writing(C) end),
-    ?assertEqual([], drain_stdout(Drv, [C], [])).
-
-%% The output messages already in the mailbox. The helper sends a read's
-%% frame before it blocks again, and the reader thread forwards it: once
-%% the writer is blocked and two getpid round trips have gone through the
-%% same socket behind the last frame, every frame has arrived.
-drain_stdout(Drv, P, Acc) ->
-    _ = alcove:getpid(Drv, []),
-    _ = alcove:getpid(Drv, []),
-    drain_stdout_now(Drv, P, Acc).
-
-drain_stdout_now(Drv, P, Acc) ->
-    receive
-        {alcove_stdout, Drv, P, Data} -> drain_stdout_now(Drv, P, [Data | Acc])
-    after 0 -> lists:reverse(Acc)
-    end.
-
-blocked_writing(Pid) ->
-    case file:read_file("/proc/" ++ integer_to_list(Pid) ++ "/wchan") of
-        % pipe_write, anon_pipe_write (6.x), pipe_wait (older kernels).
-        {ok, W} -> binary:match(W, <<"pipe_w">>) =/= nomatch andalso alcove_ct:proc_state(Pid) =:= <<"S">>;
-        _ -> false
-    end.
-
 chunks_until_exit(Drv, P, Acc) ->
     receive
         {alcove_stdout, Drv, P, Data} -> chunks_until_exit(Drv, P, [Data | Acc]);
         {alcove_event, Drv, P, {exit_status, _} = Exit} -> {lists:reverse(Acc), Exit}
     after 60000 -> error({timeout, iolist_size(Acc)})
-    end.
-
-both_until_exit(Drv, P, Out, Err) ->
-    receive
-        {alcove_stdout, Drv, P, Data} -> both_until_exit(Drv, P, [Out, Data], Err);
-        {alcove_stderr, Drv, P, Data} -> both_until_exit(Drv, P, Out, [Err, Data]);
-        {alcove_event, Drv, P, {exit_status, _} = Exit} ->
-            {iolist_to_binary(Out), iolist_to_binary(Err), Exit}
-    after 60000 -> error(timeout)
     end.

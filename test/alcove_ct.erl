@@ -5,7 +5,8 @@
 -include_lib("common_test/include/ct.hrl").
 
 -export([init_driver/1, end_driver/1, root/0, read_until_exit/2, wait_exit/2, read_stdout/3,
-         wait_until/1, ensure_distributed/0, proc_state/1, ended/1]).
+         wait_until/1, ensure_distributed/0, proc_state/1, ended/1, blocked_writing/1,
+         both_until_exit/2, granted/3]).
 
 %% @doc Start a driver linked to the test case process (its owner).
 -spec init_driver(list()) -> list().
@@ -112,3 +113,41 @@ proc_state(OSPid) ->
 -spec ended(integer()) -> boolean().
 ended(OSPid) ->
     lists:member(proc_state(OSPid), [gone, <<"Z">>]).
+
+%% @doc Whether an OS process sleeps writing to a full pipe.
+-spec blocked_writing(integer()) -> boolean().
+blocked_writing(Pid) ->
+    case file:read_file("/proc/" ++ integer_to_list(Pid) ++ "/wchan") of
+        % pipe_write, anon_pipe_write (6.x), pipe_wait (older kernels).
+        {ok, W} -> binary:match(W, <<"pipe_w">>) =/= nomatch andalso proc_state(Pid) =:= <<"S">>;
+        _ -> false
+    end.
+
+%% @doc A process's stdout and stderr, each as one binary, and how it ended.
+-spec both_until_exit(pid(), [integer()]) -> {binary(), binary(), tuple()}.
+both_until_exit(Drv, P) ->
+    both_until_exit(Drv, P, [], []).
+
+both_until_exit(Drv, P, Out, Err) ->
+    receive
+        {alcove_stdout, Drv, P, Data} -> both_until_exit(Drv, P, [Out, Data], Err);
+        {alcove_stderr, Drv, P, Data} -> both_until_exit(Drv, P, Out, [Err, Data]);
+        {alcove_event, Drv, P, {Ended, _} = Exit} when Ended =:= exit_status; Ended =:= termsig ->
+            {iolist_to_binary(Out), iolist_to_binary(Err), Exit}
+    after 60000 -> error({timeout, iolist_size(Out), iolist_size(Err)})
+    end.
+
+%% @doc N output messages of the process `[C]' arrive, and no more once it
+%% is blocked writing (its flow control stopped the reads): after two call
+%% round trips, and 100 ms for the driver's output thread.
+-spec granted(pid(), integer(), non_neg_integer()) -> ok.
+granted(Drv, C, N) ->
+    [receive {alcove_stdout, Drv, [C], _} -> ok after 10000 -> error({missing, I, N}) end
+     || I <- lists:seq(1, N)],
+    ok = wait_until(fun() -> blocked_writing(C) end),
+    _ = alcove:getpid(Drv, []),
+    _ = alcove:getpid(Drv, []),
+    receive
+        {alcove_stdout, Drv, [C], _} -> error({more_than, N})
+    after 100 -> ok
+    end.

@@ -60,7 +60,7 @@ handed_over(Config) ->
     [#alcove_pid{stdin = In}] = alcove:cpid(Drv, []),
     ?assert(In > 2),
     ok = alcove:stdin(Drv, [C], <<"go\n">>),
-    {Stdout, Stderr, Exit} = both_until_exit(Drv, [C]),
+    {Stdout, Stderr, Exit} = alcove_ct:both_until_exit(Drv, [C]),
     ?assertEqual({exit_status, 0}, Exit),
     ?assertEqual(seq(200000), Stdout),
     ?assertEqual(seq(1000), Stderr).
@@ -72,7 +72,7 @@ output_before_exit(Config) ->
     [begin
          {ok, C} = alcove:fork(Drv, []),
          ok = alcove:execvp(Drv, [C], "head", ["head", "-c", "8388608", "/dev/zero"]),
-         {Stdout, <<>>, Exit} = both_until_exit(Drv, [C]),
+         {Stdout, <<>>, Exit} = alcove_ct:both_until_exit(Drv, [C]),
          ?assertEqual({exit_status, 0}, Exit),
          ?assertEqual(8388608, byte_size(Stdout))
      end || _ <- lists:seq(1, 20)].
@@ -103,11 +103,11 @@ flow_windows(Config) ->
     ok = alcove:execvp(Drv, [C], "/bin/sh", ["sh", "-c", "read x; exec " ++ Awk]),
     true = alcove:setcpid(Drv, [], C, flowcontrol, 4),
     ok = alcove:stdin(Drv, [C], <<"go\n">>),
-    granted(Drv, C, 4),
+    alcove_ct:granted(Drv, C, 4),
     true = alcove:setcpid(Drv, [], C, flowcontrol, 2),
-    granted(Drv, C, 2),
+    alcove_ct:granted(Drv, C, 2),
     true = alcove:setcpid(Drv, [], C, flowcontrol, -1),
-    {_, _, Exit} = both_until_exit(Drv, [C]),
+    {_, _, Exit} = alcove_ct:both_until_exit(Drv, [C]),
     ?assertEqual({exit_status, 0}, Exit).
 
 eof_stdout() ->
@@ -209,7 +209,7 @@ stdin_order_across_handover(Config) ->
          ok = alcove:execvp(Drv, [C], "cat", ["cat"]),
          receive {sent, Writer} -> ok after 30000 -> error(writer_timeout) end,
          ok = alcove:eof(Drv, [C]),
-         {Stdout, <<>>, Exit} = both_until_exit(Drv, [C]),
+         {Stdout, <<>>, Exit} = alcove_ct:both_until_exit(Drv, [C]),
          ?assertEqual({exit_status, 0}, Exit),
          ?assertEqual(seq(3000), Stdout)
      end || _ <- lists:seq(1, 10)].
@@ -223,7 +223,7 @@ stdin_then_eof_at_exec(Config) ->
          ok = alcove:execvp(Drv, [C], "wc", ["wc", "-c"]),
          ok = alcove:stdin(Drv, [C], <<"12345">>),
          ok = alcove:eof(Drv, [C], stdin),
-         {Stdout, <<>>, Exit} = both_until_exit(Drv, [C]),
+         {Stdout, <<>>, Exit} = alcove_ct:both_until_exit(Drv, [C]),
          ?assertEqual({exit_status, 0}, Exit),
          ?assertEqual(<<"5">>, string:trim(Stdout))
      end || _ <- lists:seq(1, 50)].
@@ -250,7 +250,7 @@ deeper_children_relayed(Config) ->
     ok = alcove:execvp(Drv, [C, P], "seq", ["seq", "1", "100000"]),
     [#alcove_pid{stdout = Out}] = alcove:cpid(Drv, [C]),
     ?assert(Out > 2),
-    {Stdout, <<>>, Exit} = both_until_exit(Drv, [C, P]),
+    {Stdout, <<>>, Exit} = alcove_ct:both_until_exit(Drv, [C, P]),
     ?assertEqual({exit_status, 0}, Exit),
     ?assertEqual(seq(100000), Stdout).
 
@@ -261,7 +261,7 @@ fork_exec_handed_over(Config) ->
     {ok, C} = alcove:fork_exec(Drv, [], ["/bin/sh", "-c", "read x; seq 1 50000"], []),
     [#alcove_pid{pid = C, stdout = -1, stderr = -1}] = alcove:cpid(Drv, []),
     ok = alcove:stdin(Drv, [C], <<"go\n">>),
-    {Stdout, <<>>, Exit} = both_until_exit(Drv, [C]),
+    {Stdout, <<>>, Exit} = alcove_ct:both_until_exit(Drv, [C]),
     ?assertEqual({exit_status, 0}, Exit),
     ?assertEqual(seq(50000), Stdout).
 
@@ -283,7 +283,7 @@ no_fd_left(Config) ->
     [begin
          {ok, C} = alcove:fork(Drv, []),
          ok = alcove:execvp(Drv, [C], "echo", ["echo", integer_to_list(N)]),
-         {_, _, {exit_status, 0}} = both_until_exit(Drv, [C])
+         {_, _, {exit_status, 0}} = alcove_ct:both_until_exit(Drv, [C])
      end || N <- lists:seq(1, 100)],
     ok = alcove_ct:wait_until(fun() -> alcove:cpid(Drv, []) =:= [] end),
     ?assertEqual(Before, length(vm_fds())).
@@ -297,39 +297,11 @@ chunks(<<Chunk:65536/binary, Rest/binary>>, 65536) -> [Chunk | chunks(Rest, 6553
 chunks(<<>>, _) -> [];
 chunks(Rest, _) -> [Rest].
 
-both_until_exit(Drv, P) ->
-    both_until_exit(Drv, P, [], []).
-
-both_until_exit(Drv, P, Out, Err) ->
-    receive
-        {alcove_stdout, Drv, P, Data} -> both_until_exit(Drv, P, [Out, Data], Err);
-        {alcove_stderr, Drv, P, Data} -> both_until_exit(Drv, P, Out, [Err, Data]);
-        {alcove_event, Drv, P, {exit_status, _} = Exit} ->
-            {iolist_to_binary(Out), iolist_to_binary(Err), Exit};
-        {alcove_event, Drv, P, {termsig, _} = Exit} ->
-            {iolist_to_binary(Out), iolist_to_binary(Err), Exit}
-    after 60000 -> error({timeout, iolist_size(Out), iolist_size(Err)})
-    end.
-
 wait_exit(Drv, P) ->
     receive
         {alcove_event, Drv, P, {exit_status, _} = Exit} -> Exit;
         {alcove_event, Drv, P, {termsig, _} = Exit} -> Exit
     after 30000 -> error(no_exit)
-    end.
-
-%% N output messages arrive, and no more once the writer is blocked.
-granted(Drv, C, N) ->
-    [receive {alcove_stdout, Drv, [C], _} -> ok after 10000 -> error({missing, I, N}) end
-     || I <- lists:seq(1, N)],
-    ok = alcove_ct:wait_until(fun() -> blocked_writing(C) end),
-    _ = alcove:getpid(Drv, []),
-    ?assertEqual(false, receive {alcove_stdout, Drv, [C], _} -> true after 100 -> false end).
-
-blocked_writing(Pid) ->
-    case file:read_file("/proc/" ++ integer_to_list(Pid) ++ "/wchan") of
-        {ok, W} -> binary:match(W, <<"pipe_w">>) =/= nomatch andalso alcove_ct:proc_state(Pid) =:= <<"S">>;
-        _ -> false
     end.
 
 vm_fds() ->
