@@ -24,12 +24,10 @@ all() ->
      exit_of_parent_with_held_child, exit_with_calls_in_flight, many_drivers].
 
 init_per_testcase(_Case, Config) ->
-    {ok, Drv} = alcove_drv:start_link(),
-    [{drv, Drv} | Config].
+    alcove_ct:init_driver(Config).
 
 end_per_testcase(_Case, Config) ->
-    catch alcove_drv:stop(?config(drv, Config)),
-    ok.
+    alcove_ct:end_driver(Config).
 
 small_writes_whole() ->
     [{doc, "Many small writes read faster than the owner takes them arrive whole and in order."}].

@@ -39,12 +39,10 @@ all() ->
      fork_exec_handed_over, no_fd_left].
 
 init_per_testcase(_Case, Config) ->
-    {ok, Drv} = alcove_drv:start_link(),
-    [{drv, Drv} | Config].
+    alcove_ct:init_driver(Config).
 
 end_per_testcase(_Case, Config) ->
-    catch alcove_drv:stop(?config(drv, Config)),
-    ok.
+    alcove_ct:end_driver(Config).
 
 handed_over() ->
     [{doc, "After exec the helper holds neither output pipe (cpid shows -1) and the output arrives whole."}].

@@ -24,7 +24,7 @@ pub const STDIN: u8 = 4;
 /// Hand a child's output over to the driver, if it just exec'd and this
 /// is the root helper talking to the NIF over a socket.
 pub fn pass_output(state: &mut State, idx: usize) {
-    if state.depth != 0 || state.up_closed || !crate::fdio::is_socket(state.up_write) {
+    if state.depth != 0 || state.up_closed || !state.up_is_socket {
         return;
     }
     let events = u8::from(state.opts.stdout_closed == 1) * STDOUT

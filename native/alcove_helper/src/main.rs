@@ -152,6 +152,7 @@ fn main() {
     let mut state = State {
         up_read: CTL_FD,
         up_write: CTL_FD,
+        up_is_socket: fdio::is_socket(CTL_FD),
         up_reader: Default::default(),
         up_out: Default::default(),
         up_closed: false,

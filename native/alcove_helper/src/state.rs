@@ -236,6 +236,9 @@ pub struct State {
     pub up_read: RawFd,
     /// Where frames go: [`CTL_FD`].
     pub up_write: RawFd,
+    /// `up_write` is a unix socket (fds can be passed up on it), checked
+    /// once at start.
+    pub up_is_socket: bool,
     pub up_reader: FrameReader,
     pub up_out: OutQueue,
     pub up_closed: bool,
