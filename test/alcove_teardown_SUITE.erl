@@ -15,7 +15,8 @@
     sigkill_root_helper/1,
     sigkill_vm/1,
     exited_program_leaves_background/1,
-    helper_exit_status/1
+    helper_exit_status/1,
+    leaves_reused/1
 ]).
 -export([start_escapees/3]).
 
@@ -24,7 +25,7 @@
 -define(GONE_WITHIN_MS, 5000).
 
 all() ->
-    [owner_exit, stop, kill_helper, sigkill_root_helper, sigkill_vm, exited_program_leaves_background, helper_exit_status].
+    [owner_exit, stop, kill_helper, sigkill_root_helper, sigkill_vm, exited_program_leaves_background, helper_exit_status, leaves_reused].
 
 init_per_suite(Config) ->
     {ok, Drv} = alcove_drv:start_link(),
@@ -153,7 +154,55 @@ helper_exit_status(_Config) ->
     ok = alcove:exit(Drv, [], 3),
     receive {'DOWN', Ref, process, Drv, Why} -> ?assertEqual({helper_exited, 3}, Why) end.
 
+%% An emptied leaf is kept for the next child rather than removed and
+%% made again: programs run one after another share one; a burst leaves
+%% at most 16 behind; a leaf something still runs in is not given out; a
+%% forked helper that execs enters a kept one; all go when the driver
+%% stops.
+leaves_reused(_Config) ->
+    {ok, Drv} = alcove_drv:start_link(),
+    Driver = cgroup_dir(alcove:getpid(Drv, [])),
+    Leaves = [program_cgroup(Drv, []) || _ <- lists:seq(1, 20)],
+    ?assertMatch([_], lists:usort(Leaves)),
+    [Leaf] = lists:usort(Leaves),
+    ?assertEqual(Driver, filename:dirname(Leaf)),
+    % A burst: 30 at once, then all killed and reaped.
+    Burst = [begin {ok, P} = alcove:fork_exec(Drv, [], ["sleep", "100"], []), P end || _ <- lists:seq(1, 30)],
+    ?assertEqual(30, length(lists:usort([cgroup_dir(P) || P <- Burst]))),
+    [ok = alcove:kill(Drv, [], P, sigkill) || P <- Burst],
+    [{termsig, sigkill} = alcove_ct:wait_exit(Drv, [P]) || P <- Burst],
+    ?assertEqual(16, length(subdirs(Driver))),
+    % A program leaving a process behind: its leaf stays its own.
+    Tag = tag(),
+    {ok, Shell} = alcove:fork_exec(Drv, [], ["sh", "-c", "setsid sleep " ++ Tag ++ " & exit 0"], []),
+    ?assertEqual({exit_status, 0}, alcove_ct:wait_exit(Drv, [Shell])),
+    [Left] = wait_for(Tag, 1),
+    Busy = cgroup_dir(Left),
+    ?assertEqual(Driver, filename:dirname(Busy)),
+    [?assertNotEqual(Busy, program_cgroup(Drv, [])) || _ <- lists:seq(1, 20)],
+    % A forked helper execs into a kept leaf.
+    {ok, C} = alcove:fork(Drv, []),
+    ok = alcove:execvp(Drv, [C], "/bin/cat", ["cat", "/proc/self/cgroup"]),
+    {Out, {exit_status, 0}} = alcove_ct:read_until_exit(Drv, [C]),
+    ?assert(lists:member(cgroup_mount() ++ v2_path(Out), subdirs(Driver))),
+    ok = alcove_drv:stop(Drv),
+    gone(leaves_reused, Tag, [Left]),
+    ok = alcove_ct:wait_until(fun() -> not filelib:is_dir(Driver) end).
+
 %%% Helpers
+
+%% The v2 cgroup a program spawned under Pipeline runs in.
+program_cgroup(Drv, Pipeline) ->
+    {ok, P} = alcove:fork_exec(Drv, Pipeline, ["cat", "/proc/self/cgroup"], []),
+    {Out, {exit_status, 0}} = alcove_ct:read_until_exit(Drv, Pipeline ++ [P]),
+    cgroup_mount() ++ v2_path(Out).
+
+v2_path(Out) ->
+    hd([string:trim(Path) || "0::" ++ Path <- string:split(binary_to_list(Out), "\n", all)]).
+
+subdirs(Dir) ->
+    {ok, Names} = file:list_dir(Dir),
+    lists:sort([filename:join(Dir, N) || N <- Names, filelib:is_dir(filename:join(Dir, N))]).
 
 %% A shell that leaves behind a background job, a double-forked process
 %% and a setsid'd one, each `sleep Tag', then sleeps itself.
@@ -208,6 +257,9 @@ own_cgroup(Pid) ->
     hd([string:trim(Path) || "0::" ++ Path <- string:split(binary_to_list(Bin), "\n", all)] ++ [""]).
 
 cgroup_dir(Pid) ->
+    cgroup_mount() ++ own_cgroup(Pid).
+
+cgroup_mount() ->
     {ok, Mounts} = file:read_file("/proc/self/mountinfo"),
     [Mount | _] = [
         lists:nth(5, string:lexemes(Left, " "))
@@ -215,4 +267,4 @@ cgroup_dir(Pid) ->
         [Left, Right] <- [string:split(Line, " - ")],
         hd(string:lexemes(Right, " ")) =:= "cgroup2"
     ],
-    Mount ++ own_cgroup(Pid).
+    Mount.

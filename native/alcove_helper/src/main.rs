@@ -172,6 +172,7 @@ fn main() {
         cgroup_seq: 0,
         child_cgroups: Vec::new(),
         lingering: Vec::new(),
+        spare_leaves: Vec::new(),
         outlive: false,
         cgwatch: Default::default(),
     };

@@ -271,6 +271,9 @@ pub struct State {
     pub child_cgroups: Vec<(i32, std::path::PathBuf)>,
     /// Children's leaves not yet removable (processes still in them).
     pub lingering: Vec<std::path::PathBuf>,
+    /// Emptied children's leaves kept for the next children (see
+    /// `teardown::reaped`).
+    pub spare_leaves: Vec<std::path::PathBuf>,
     /// This process called `outlive`: it is out of the driver's teardown
     /// and credential changes do not arm a parent-death signal again.
     pub outlive: bool,

@@ -10,6 +10,9 @@
 //!
 //! - a child that dies by a signal, or a helper that ends, has its cgroup
 //!   killed when its parent reaps it: all it started goes, setsid or not;
+//! - a child's leaf, once empty at its reap, is kept for the next child
+//!   (at most [`SPARE_MAX`]): directories are not made and removed per
+//!   spawn, which cost more than the fork and exec themselves;
 //! - a helper shutting down kills its children's cgroups after the grace;
 //! - a guardian, double-forked by the root helper before it enters the
 //!   driver's cgroup and so outside it, waits on a pidfd for the root
@@ -35,6 +38,11 @@ const GUARD_WAIT: Duration = Duration::from_secs(5);
 
 /// Most emptied cgroups remembered for removal later.
 const LINGER_MAX: usize = 4096;
+
+/// Most emptied leaves kept for reuse: making and removing a cgroup
+/// directory costs more than the fork and exec it serves (about 125 us a
+/// spawn here), entering an existing one next to nothing.
+const SPARE_MAX: usize = 16;
 
 /// The cgroup v2 mount point and this process's cgroup path in it.
 fn own_cgroup() -> Option<PathBuf> {
@@ -175,6 +183,9 @@ fn guard(pidfd: i32, dir: &Path) -> ! {
 /// pid may differ in a new PID namespace).
 pub fn child_dir(state: &mut State) -> Option<PathBuf> {
     let dir = state.cgroup.as_ref()?;
+    if let Some(spare) = state.spare_leaves.pop() {
+        return Some(spare);
+    }
     state.cgroup_seq += 1;
     Some(dir.join(format!("c{}", state.cgroup_seq)))
 }
@@ -186,6 +197,7 @@ pub fn child_dir(state: &mut State) -> Option<PathBuf> {
 pub fn become_child(state: &mut State, dir: Option<PathBuf>) {
     state.child_cgroups.clear();
     state.lingering.clear();
+    state.spare_leaves.clear();
     state.cgroup_seq = 0;
     state.cgroup = None;
     state.pending_cgroup = dir;
@@ -202,9 +214,17 @@ pub fn become_child(state: &mut State, dir: Option<PathBuf>) {
 /// starts stays there with it: the group it was moved to keeps it.
 pub fn ensure_own(state: &mut State) {
     if let Some(dir) = state.pending_cgroup.take() {
-        if in_parent_cgroup(&dir) && std::fs::create_dir(&dir).is_ok() && enter(&dir) {
+        if in_parent_cgroup(&dir) && make_leaf(&dir) && enter(&dir) {
             state.cgroup = Some(dir);
         }
+    }
+}
+
+/// Make a leaf, or take the spare one of that name (its parent kept it).
+pub fn make_leaf(dir: &Path) -> bool {
+    match std::fs::create_dir(dir) {
+        Ok(()) => true,
+        Err(e) => e.kind() == std::io::ErrorKind::AlreadyExists,
     }
 }
 
@@ -274,9 +294,18 @@ pub fn reaped(state: &mut State, pid: i32, kill_rest: bool) {
     if let Some(idx) = state.child_cgroups.iter().position(|(p, _)| *p == pid) {
         let (_, dir) = state.child_cgroups.swap_remove(idx);
         // Leaves are made lazily: a child that neither forked nor exec'd
-        // has none (ENOENT), and an empty one holds nothing to kill. One
-        // rmdir settles both; only a busy leaf is killed and walked.
-        if !remove_leaf(&dir) {
+        // has none, and an empty one holds nothing to kill: it is kept
+        // for the next child while there is room, or removed. Only a busy
+        // leaf is killed and walked.
+        let kept = match leaf_state(&dir) {
+            Leaf::Missing => true,
+            Leaf::Empty if state.spare_leaves.len() < SPARE_MAX => {
+                state.spare_leaves.push(dir.clone());
+                true
+            }
+            _ => false,
+        };
+        if !kept && !remove_leaf(&dir) {
             if kill_rest {
                 kill(&dir);
             }
@@ -288,6 +317,31 @@ pub fn reaped(state: &mut State, pid: i32, kill_rest: bool) {
     // Leaves whose processes were still exiting, or that exec'd programs'
     // background processes kept: retried on every reap.
     state.lingering.retain(|dir| !remove_tree(dir, 0));
+}
+
+enum Leaf {
+    /// Never made (or removed).
+    Missing,
+    /// No process in it and no cgroup below it.
+    Empty,
+    /// Processes or cgroups in it, or unreadable.
+    Busy,
+}
+
+/// What a child's leaf holds, from its `cgroup.events` and `cgroup.stat`.
+fn leaf_state(dir: &Path) -> Leaf {
+    let events = match std::fs::read_to_string(dir.join("cgroup.events")) {
+        Ok(events) => events,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Leaf::Missing,
+        Err(_) => return Leaf::Busy,
+    };
+    if !events.lines().any(|l| l == "populated 0") {
+        return Leaf::Busy;
+    }
+    match std::fs::read_to_string(dir.join("cgroup.stat")) {
+        Ok(stat) if stat.lines().any(|l| l == "nr_descendants 0") => Leaf::Empty,
+        _ => Leaf::Busy,
+    }
 }
 
 /// rmdir of one leaf: true when it is gone (removed now or never made).
@@ -305,6 +359,7 @@ fn leaves(state: &State) -> impl Iterator<Item = &PathBuf> {
         .iter()
         .map(|(_, dir)| dir)
         .chain(&state.lingering)
+        .chain(&state.spare_leaves)
 }
 
 /// A helper shutting down: kill everything in its children's leaves.

@@ -161,7 +161,9 @@ fn start(
 /// The teardown leaf made and its `cgroup.procs` open for the child to
 /// write itself into; None where there is no leaf to have.
 fn open_leaf(dir: &std::path::Path) -> Option<OwnedFd> {
-    std::fs::create_dir(dir).ok()?;
+    if !crate::teardown::make_leaf(dir) {
+        return None;
+    }
     let file = std::fs::OpenOptions::new()
         .write(true)
         .open(dir.join("cgroup.procs"));
