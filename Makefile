@@ -14,7 +14,7 @@ DEMO_APP := _build/demo/lib/alcove
 PREFIX ?= /usr/local
 GROUP ?= alcove
 
-.PHONY: install-setuid all deps demo-deps build demo docs test test-rust test-erlang test-elixir test-build-script package-check check-gen bench bench-orig bench-compare bench-peers gen lint clean conformance fuzz soak
+.PHONY: install-setuid all deps demo-deps build demo docs test test-rust test-erlang test-elixir test-build-script package-check check-gen bench bench-orig bench-compare bench-peers bench-floor gen lint clean conformance fuzz soak
 
 all: build
 
@@ -103,6 +103,13 @@ bench-compare: build bench-orig
 
 bench-peers: build bench-orig
 	ALCOVE_ORIG="$(ALCOVE_ORIG)" ERLEXEC="$(ERLEXEC)" ALCOVE_BENCH_ROUNDS=$(ALCOVE_BENCH_ROUNDS) sh bench/compare.sh peers
+
+# The machine's floor under the spawn and fork figures: a C loop with no
+# Erlang and no IPC (bench/floor.c; needs a C compiler).
+bench-floor:
+	@mkdir -p _build/bench
+	cc -O2 -Wall -o _build/bench/floor bench/floor.c
+	_build/bench/floor $(FLOOR_CYCLES)
 
 gen:
 	escript gen/gen_calls.escript
