@@ -12,11 +12,11 @@
 -export([bad_options/1, good_options/1, unknown_call_numbers/1, stopped_driver/1,
          kill_group_spares_vm/1, stop_blocked_helper/1, shared_binary_amplification/1,
          replies_bounded/1, owner_death_takes_program_group/1, vm_death_blocked_helper/1,
-         stop_blocked_in_fifo_open/1, replies_left_unread/1]).
+         stop_blocked_in_fifo_open/1, replies_left_unread/1, drivers_share_reactor/1]).
 -export([bad_options/0, good_options/0, unknown_call_numbers/0, stopped_driver/0,
          kill_group_spares_vm/0, stop_blocked_helper/0, shared_binary_amplification/0,
          replies_bounded/0, owner_death_takes_program_group/0, vm_death_blocked_helper/0,
-         stop_blocked_in_fifo_open/0, replies_left_unread/0]).
+         stop_blocked_in_fifo_open/0, replies_left_unread/0, drivers_share_reactor/0]).
 
 suite() ->
     [{timetrap, {seconds, 60}}].
@@ -25,7 +25,7 @@ all() ->
     [bad_options, good_options, unknown_call_numbers, stopped_driver, kill_group_spares_vm,
      stop_blocked_helper, shared_binary_amplification, replies_bounded,
      owner_death_takes_program_group, vm_death_blocked_helper, stop_blocked_in_fifo_open,
-     replies_left_unread].
+     replies_left_unread, drivers_share_reactor].
 
 bad_options() ->
     [{doc, "A wrong option name, type or range is {error, {badopt, Opt}} and starts nothing."}].
@@ -332,3 +332,42 @@ replies_left_unread(_Config) ->
     ?assert(Peak < 64),
     ?assertEqual(ok, alcove:close(Drv, [], Fd)),
     ok = alcove_drv:stop(Drv).
+
+drivers_share_reactor() ->
+    [{doc, "One thread reads every driver's socket: concurrent callers on 12 drivers each get "
+           "their own driver's replies, and helpers killed or stopped in the middle end their "
+           "drivers only."}].
+drivers_share_reactor(_Config) ->
+    process_flag(trap_exit, true),
+    Drvs = [begin {ok, D} = alcove_drv:start_link(), D end || _ <- lists:seq(1, 12)],
+    Helpers = [{D, alcove:getpid(D, [])} || D <- Drvs],
+    Self = self(),
+    Callers = [spawn_link(fun() ->
+                   Got = [alcove:getpid(D, []) || _ <- lists:seq(1, 2000)],
+                   Self ! {self(), D, lists:usort(Got)}
+               end) || D <- Drvs],
+    {Killed, Rest} = lists:split(4, Helpers),
+    {Stopped, Kept} = lists:split(2, Rest),
+    [[] = os:cmd("kill -9 " ++ integer_to_list(H)) || {_, H} <- Killed],
+    [ok = alcove_drv:stop(D) || {D, _} <- Stopped],
+    Ended = [D || {D, _} <- Killed ++ Stopped],
+    % A caller of an ended driver dies with `closed'; the others finish
+    % with their own helper's pid only.
+    Results = [receive
+                   {C, D, Got} -> {D, Got};
+                   {'EXIT', C, {closed, _}} -> {D, closed};
+                   {'EXIT', C, Why} -> {D, {exit, Why}}
+               after 30000 -> ct:fail({caller_stuck, D})
+               end || {C, D} <- lists:zip(Callers, Drvs)],
+    [?assertEqual({D, [H]}, lists:keyfind(D, 1, Results)) || {D, H} <- Kept],
+    [?assertMatch({D, R} when R =:= closed; is_list(R), lists:keyfind(D, 1, Results)) || D <- Ended],
+    [?assertError(closed, alcove:getpid(D, [])) || D <- Ended],
+    % The kept drivers go on serving, forks and output included.
+    [begin
+         {ok, P} = alcove:fork_exec(D, [], ["echo", integer_to_list(H)], []),
+         ?assertEqual({list_to_binary(integer_to_list(H) ++ "\n"), {exit_status, 0}},
+                      alcove_ct:read_until_exit(D, [P]))
+     end || {D, H} <- Kept],
+    ct:pal("~b drivers: ~b killed, ~b stopped, ~b kept serving", [length(Drvs), length(Killed), length(Stopped), length(Kept)]),
+    [alcove_drv:stop(D) || {D, _} <- Kept],
+    ok.

@@ -129,7 +129,7 @@ impl Driver {
             };
             routes.pending.insert(request_id, pending);
         }
-        // A write that fails means the helper is going: the reader thread
+        // A write that fails means the helper is going: the reactor
         // answers the pending call with `closed` when it sees the end.
         self.send(frame);
         Ok(request_id)

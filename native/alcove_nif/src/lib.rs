@@ -6,6 +6,7 @@ mod direct;
 mod direct_stdin;
 mod direct_thread;
 mod driver;
+mod reactor;
 mod reader;
 mod registry;
 mod routes;
@@ -71,7 +72,8 @@ fn start<'a>(
         Err(errno) => return Ok((error(), errno).encode(env)),
     };
     drop(theirs);
-    // Reads block in the reader thread; writes never block (MSG_DONTWAIT).
+    // Reads are the reactor thread's (one for every driver); writes never
+    // block (MSG_DONTWAIT).
     let driver = Arc::new(Driver {
         drv,
         owner,
@@ -106,7 +108,8 @@ fn start<'a>(
         driver.clone(),
         resource.clone(),
     );
-    let started = spawn("alcove_reader", Box::new(move || reader::read_loop(d1, r1)))
+    let started = reactor::register(d1, r1)
+        .map_err(std::io::Error::other)
         .and_then(|_| spawn("alcove_writer", Box::new(move || d2.writer.run())))
         .and_then(|_| {
             spawn(

@@ -1,4 +1,4 @@
-//! The reader thread: frames from the helper, routed to the caller that
+//! Frames from the helper (read by `reactor`), routed to the caller that
 //! waits for a reply or to the owner of the process that sent output or
 //! an event.
 
@@ -8,18 +8,18 @@ use crate::driver::{
     watch_owner, Driver, DriverResource,
 };
 use crate::routes::Owner;
-use alcove_proto::{decode_value, encode_frame, Frame, FrameReader, Kind, NextRef, Value};
+use alcove_proto::{decode_value, encode_frame, Frame, Kind, Value};
 use rustler::env::OwnedEnv;
 use rustler::types::tuple::make_tuple;
 use rustler::{Atom, Encoder, Env, LocalPid, ResourceArc, Term};
-use std::os::unix::io::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::io::{FromRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 /// How long the reader keeps polling the socket before it sleeps: a reply
 /// usually follows a reply within this, and a sleeping thread costs a
 /// cross-CPU wake-up (about 20 µs here) to get going again.
-const SPIN: std::time::Duration = std::time::Duration::from_micros(40);
+pub(crate) const SPIN: std::time::Duration = std::time::Duration::from_micros(40);
 
 /// Spins in a row that found nothing before the reader stops spinning.
 const SPIN_MISSES: u32 = 2;
@@ -44,10 +44,10 @@ fn max_spinners() -> usize {
 }
 
 /// A spinning slot, given back when dropped.
-struct SpinSlot;
+pub(crate) struct SpinSlot;
 
 impl SpinSlot {
-    fn take() -> Option<SpinSlot> {
+    pub(crate) fn take() -> Option<SpinSlot> {
         let max = max_spinners();
         SPINNERS
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
@@ -66,13 +66,13 @@ impl Drop for SpinSlot {
 
 /// Whether the reader spins before its next sleeping receive.
 #[derive(Default)]
-struct Spin {
+pub(crate) struct Spin {
     misses: u32,
     resting: u32,
 }
 
 impl Spin {
-    fn wanted(&mut self) -> bool {
+    pub(crate) fn wanted(&mut self) -> bool {
         if self.resting > 0 {
             self.resting -= 1;
             return false;
@@ -80,7 +80,7 @@ impl Spin {
         true
     }
 
-    fn record(&mut self, hit: bool) {
+    pub(crate) fn record(&mut self, hit: bool) {
         if hit {
             self.misses = 0;
             return;
@@ -99,7 +99,12 @@ const FDS_MAX: usize = 8;
 
 /// recvmsg(2): bytes into `buf`, fds passed with them (close-on-exec)
 /// onto `fds`.
-fn recv_with_fds(fd: RawFd, buf: &mut [u8], flags: libc::c_int, fds: &mut Vec<OwnedFd>) -> isize {
+pub(crate) fn recv_with_fds(
+    fd: RawFd,
+    buf: &mut [u8],
+    flags: libc::c_int,
+    fds: &mut Vec<OwnedFd>,
+) -> isize {
     // u64s: aligned for cmsghdr.
     let mut control = [0u64; 1 + (FDS_MAX * 4 + 16) / 8];
     let mut iov = libc::iovec {
@@ -138,95 +143,15 @@ fn recv_with_fds(fd: RawFd, buf: &mut [u8], flags: libc::c_int, fds: &mut Vec<Ow
     n
 }
 
-/// recv(2), polling without sleeping for a short while first (unless
-/// recent spins found nothing).
-fn recv_spinning(fd: RawFd, buf: &mut [u8], spin: &mut Spin, fds: &mut Vec<OwnedFd>) -> isize {
-    let slot = if spin.wanted() {
-        SpinSlot::take()
-    } else {
-        None
-    };
-    let spinning = slot.is_some();
-    let start = std::time::Instant::now();
-    let mut first = true;
-    loop {
-        // SAFETY: buf is writable for buf.len() bytes.
-        let n = recv_with_fds(fd, buf, libc::MSG_DONTWAIT, fds);
-        let again = n < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EAGAIN);
-        if !again {
-            // Data already there needs no spin: it says nothing of spinning.
-            if spinning && !first {
-                spin.record(true);
-            }
-            return n;
-        }
-        first = false;
-        if !spinning || start.elapsed() >= SPIN {
-            break;
-        }
-        std::hint::spin_loop();
-    }
-    if spinning {
-        spin.record(false);
-    }
-    drop(slot);
-    // This one sleeps until data or end of file.
-    recv_with_fds(fd, buf, 0, fds)
-}
-
 /// Bytes asked of each recv(2): a few of the helper's output frames.
-const READ_SIZE: usize = 256 * 1024;
+pub(crate) const READ_SIZE: usize = 256 * 1024;
 
-/// The reader thread: frames from the helper, routed to callers and owners.
-/// Frames are read straight into the frame reader's buffer and handled in
-/// place: no copy and no allocation per frame before the message is made.
-/// Each output frame stays one message: the helper's flow control counts
-/// reads, and its users (the process layer's windows) count messages.
-pub fn read_loop(driver: Arc<Driver>, resource: ResourceArc<DriverResource>) {
-    let fd = driver.socket.as_raw_fd();
-    let mut reader = FrameReader::new();
-    let mut env = OwnedEnv::new();
-    let mut spin = Spin::default();
-    let mut fds = Vec::new();
-    loop {
-        let got = reader.fill(READ_SIZE, |space| {
-            let n = recv_spinning(fd, space, &mut spin, &mut fds);
-            usize::try_from(n).map_err(|_| n)
-        });
-        if !fds.is_empty() {
-            driver.direct.received(std::mem::take(&mut fds));
-        }
-        match got {
-            Ok(0) => break,
-            Ok(_) => {}
-            Err(_) => match std::io::Error::last_os_error().raw_os_error() {
-                Some(libc::EINTR) | Some(libc::EAGAIN) => {
-                    let mut pfd = libc::pollfd {
-                        fd,
-                        events: libc::POLLIN,
-                        revents: 0,
-                    };
-                    // SAFETY: one valid pollfd.
-                    unsafe { libc::poll(&mut pfd, 1, 1000) };
-                    continue;
-                }
-                _ => break,
-            },
-        }
-        loop {
-            match reader.next_body() {
-                NextRef::Body(body) => route(&driver, &resource, &mut env, body),
-                NextRef::Oversized { .. } => {}
-                NextRef::NeedMore => break,
-            }
-        }
-    }
-    driver.writer.close();
-    driver.direct.shut();
-    driver.fail_all_pending();
-}
-
-fn route(driver: &Driver, resource: &ResourceArc<DriverResource>, env: &mut OwnedEnv, body: &[u8]) {
+pub(crate) fn route(
+    driver: &Driver,
+    resource: &ResourceArc<DriverResource>,
+    env: &mut OwnedEnv,
+    body: &[u8],
+) {
     let Ok(frame) = Frame::decode(body) else {
         return;
     };

@@ -1,0 +1,222 @@
+//! One thread reads the helper sockets of every driver in the VM: an
+//! epoll set over them, level-triggered. Frames are read straight into
+//! each driver's frame reader and routed in place (see `reader`), at most
+//! [`BUDGET`] reads of a socket per wake-up so that one busy driver does
+//! not hold the others back.
+//!
+//! With one driver per caller, a reader thread per driver meant one
+//! cross-CPU wake-up per reply and per driver; here replies to several
+//! drivers that arrive together are read in one wake-up, and the one
+//! thread that may spin (see `reader::Spin`) covers every driver.
+
+use crate::driver::{Driver, DriverResource};
+use crate::reader::{recv_with_fds, route, Spin, SpinSlot, READ_SIZE, SPIN};
+use alcove_proto::{FrameReader, NextRef};
+use rustler::env::OwnedEnv;
+use rustler::ResourceArc;
+use std::collections::HashMap;
+use std::os::unix::io::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// Reads of one socket per wake-up, at most.
+const BUDGET: usize = 4;
+
+/// Events taken per epoll_wait(2).
+const EVENTS: usize = 64;
+
+struct Entry {
+    driver: Arc<Driver>,
+    resource: ResourceArc<DriverResource>,
+    reader: FrameReader,
+    env: OwnedEnv,
+    fds: Vec<OwnedFd>,
+}
+
+struct Reactor {
+    epoll: OwnedFd,
+    /// New drivers, taken by the reactor thread before it looks up a
+    /// socket it does not know yet.
+    incoming: Mutex<Sender<(u64, Entry)>>,
+    next: std::sync::atomic::AtomicU64,
+}
+
+fn reactor() -> Result<&'static Reactor, String> {
+    static REACTOR: OnceLock<Result<Reactor, String>> = OnceLock::new();
+    REACTOR
+        .get_or_init(|| {
+            // SAFETY: epoll_create1 takes a flag only.
+            let fd = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+            if fd < 0 {
+                return Err(std::io::Error::last_os_error().to_string());
+            }
+            // SAFETY: fd was just returned by epoll_create1 and is ours.
+            let epoll = unsafe { OwnedFd::from_raw_fd(fd) };
+            let (tx, rx) = channel();
+            let raw = epoll.as_raw_fd();
+            std::thread::Builder::new()
+                .name("alcove_reactor".into())
+                .spawn(move || run(raw, rx))
+                .map_err(|e| e.to_string())?;
+            Ok(Reactor {
+                epoll,
+                incoming: Mutex::new(tx),
+                next: std::sync::atomic::AtomicU64::new(1),
+            })
+        })
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+/// Read this driver's socket from now on, until end of file.
+pub fn register(driver: Arc<Driver>, resource: ResourceArc<DriverResource>) -> Result<(), String> {
+    let reactor = reactor()?;
+    let token = reactor
+        .next
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let fd = driver.socket.as_raw_fd();
+    let entry = Entry {
+        driver,
+        resource,
+        reader: FrameReader::new(),
+        env: OwnedEnv::new(),
+        fds: Vec::new(),
+    };
+    // Queued before the socket is added: the thread finds it when the
+    // socket's first event comes.
+    reactor
+        .incoming
+        .lock()
+        .map_err(|_| "reactor gone".to_string())?
+        .send((token, entry))
+        .map_err(|_| "reactor gone".to_string())?;
+    let mut event = libc::epoll_event {
+        events: libc::EPOLLIN as u32,
+        u64: token,
+    };
+    // SAFETY: a valid epoll fd, the driver's open socket and a valid event.
+    let rc = unsafe {
+        libc::epoll_ctl(
+            reactor.epoll.as_raw_fd(),
+            libc::EPOLL_CTL_ADD,
+            fd,
+            &mut event,
+        )
+    };
+    if rc < 0 {
+        return Err(std::io::Error::last_os_error().to_string());
+    }
+    Ok(())
+}
+
+fn run(epoll: RawFd, incoming: Receiver<(u64, Entry)>) {
+    let mut entries: HashMap<u64, Entry> = HashMap::new();
+    let mut events = [libc::epoll_event { events: 0, u64: 0 }; EVENTS];
+    let mut spin = Spin::default();
+    loop {
+        let n = wait(epoll, &mut events, &mut spin);
+        for event in &events[..n] {
+            let token = event.u64;
+            if !entries.contains_key(&token) {
+                entries.extend(incoming.try_iter());
+            }
+            let Some(entry) = entries.get_mut(&token) else {
+                continue;
+            };
+            // A panic while routing ends that driver only (as if its
+            // helper had closed the socket), not the others.
+            let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_some(entry)));
+            if !matches!(read, Ok(true)) {
+                let fd = entry.driver.socket.as_raw_fd();
+                // SAFETY: removes an fd from a valid epoll set; no event
+                // pointer is needed for EPOLL_CTL_DEL.
+                unsafe { libc::epoll_ctl(epoll, libc::EPOLL_CTL_DEL, fd, std::ptr::null_mut()) };
+                if let Some(entry) = entries.remove(&token) {
+                    closed(entry);
+                }
+            }
+        }
+    }
+}
+
+/// Events ready, spinning first for a while if recent spins paid.
+fn wait(epoll: RawFd, events: &mut [libc::epoll_event], spin: &mut Spin) -> usize {
+    let slot = if spin.wanted() {
+        SpinSlot::take()
+    } else {
+        None
+    };
+    if slot.is_some() {
+        let start = std::time::Instant::now();
+        let mut first = true;
+        loop {
+            let n = epoll_wait(epoll, events, 0);
+            if n > 0 {
+                if !first {
+                    spin.record(true);
+                }
+                return n;
+            }
+            first = false;
+            if start.elapsed() >= SPIN {
+                break;
+            }
+            std::hint::spin_loop();
+        }
+        spin.record(false);
+    }
+    drop(slot);
+    loop {
+        let n = epoll_wait(epoll, events, -1);
+        if n > 0 {
+            return n;
+        }
+    }
+}
+
+fn epoll_wait(epoll: RawFd, events: &mut [libc::epoll_event], timeout: i32) -> usize {
+    // SAFETY: events is a writable array of events.len() epoll_events.
+    let n = unsafe { libc::epoll_wait(epoll, events.as_mut_ptr(), events.len() as i32, timeout) };
+    usize::try_from(n).unwrap_or(0)
+}
+
+/// Read what the socket holds (up to the budget) and route its frames;
+/// false at end of file or on an error other than "nothing more now".
+fn read_some(entry: &mut Entry) -> bool {
+    let fd = entry.driver.socket.as_raw_fd();
+    for _ in 0..BUDGET {
+        let fds = &mut entry.fds;
+        let got = entry.reader.fill(READ_SIZE, |space| {
+            let n = recv_with_fds(fd, space, libc::MSG_DONTWAIT, fds);
+            usize::try_from(n).map_err(|_| std::io::Error::last_os_error().raw_os_error())
+        });
+        if !entry.fds.is_empty() {
+            entry.driver.direct.received(std::mem::take(&mut entry.fds));
+        }
+        let full = match got {
+            Ok(0) => return false,
+            Ok(n) => n == READ_SIZE,
+            Err(Some(libc::EAGAIN)) => return true,
+            Err(Some(libc::EINTR)) => continue,
+            Err(_) => return false,
+        };
+        loop {
+            match entry.reader.next_body() {
+                NextRef::Body(body) => route(&entry.driver, &entry.resource, &mut entry.env, body),
+                NextRef::Oversized { .. } => {}
+                NextRef::NeedMore => break,
+            }
+        }
+        if !full {
+            return true;
+        }
+    }
+    true
+}
+
+/// The helper closed its end: fail what waits on it.
+fn closed(entry: Entry) {
+    entry.driver.writer.close();
+    entry.driver.direct.shut();
+    entry.driver.fail_all_pending();
+}
