@@ -122,11 +122,7 @@ impl Direct {
                     if bit == STDIN {
                         stdin = Some(Stdin::new(fd, usize::try_from(limit).unwrap_or(usize::MAX)));
                     } else {
-                        taken.push(Stream {
-                            fd,
-                            bit,
-                            read: 0,
-                        });
+                        taken.push(Stream { fd, bit, read: 0 });
                     }
                 }
             }
