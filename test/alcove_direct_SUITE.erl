@@ -29,14 +29,15 @@
     stdin_then_eof_at_exec/1, stdin_then_eof_at_exec/0,
     deeper_children_relayed/1, deeper_children_relayed/0,
     fork_exec_handed_over/1, fork_exec_handed_over/0,
-    no_fd_left/1, no_fd_left/0
+    no_fd_left/1, no_fd_left/0,
+    streaming_pipe_grows/1, streaming_pipe_grows/0
 ]).
 
 all() ->
     [handed_over, output_before_exit, flow_after_exit, flow_windows, eof_stdout, stream_events,
      no_exit_event, caller_reaps, owner_gone_while_held, stdin_direct, stdin_order_across_handover,
      stdin_reader_gone, stdin_then_eof_at_exec, deeper_children_relayed,
-     fork_exec_handed_over, no_fd_left].
+     fork_exec_handed_over, no_fd_left, streaming_pipe_grows].
 
 init_per_testcase(_Case, Config) ->
     alcove_ct:init_driver(Config).
@@ -322,4 +323,47 @@ cloexec(Fd) ->
             [Flags] = [F || <<"flags:\t", F/binary>> <- binary:split(Info, <<"\n">>, [global])],
             binary_to_integer(Flags, 8) band 8#2000000 =/= 0;
         {error, enoent} -> true
+    end.
+
+streaming_pipe_grows() ->
+    [{doc, "Once 256 KiB of a program's stdout have been read, its pipe holds 1 MiB: with reads "
+           "stopped it writes 900,000 bytes more and exits, where a program that wrote little "
+           "is blocked at 64 KiB."}].
+streaming_pipe_grows(Config) ->
+    Drv = ?config(drv, Config),
+    Run = fun(First) ->
+        {ok, C} = alcove:fork(Drv, []),
+        Script = "head -c " ++ integer_to_list(First) ++ " /dev/zero; read x; exec head -c 900000 /dev/zero",
+        ok = alcove:execvp(Drv, [C], "/bin/sh", ["sh", "-c", Script]),
+        % The first part read whole (the program then waits on stdin),
+        % then no more reads.
+        ok = stdout_bytes(Drv, C, First),
+        true = alcove:setcpid(Drv, [], C, flowcontrol, 0),
+        ok = alcove:stdin(Drv, [C], <<"go\n">>),
+        C
+    end,
+    Streamed = Run(300000),
+    ?assertEqual(ok, alcove_ct:wait_until(fun() -> alcove_ct:ended(Streamed) end)),
+    Quiet = Run(1000),
+    ?assertEqual(ok, alcove_ct:wait_until(fun() -> alcove_ct:blocked_writing(Quiet) end)),
+    ?assertNot(alcove_ct:ended(Quiet)),
+    % Everything still arrives once reads resume, then the exit events.
+    [begin
+         true = alcove:setcpid(Drv, [], C, flowcontrol, -1),
+         ?assertEqual({900000, {exit_status, 0}}, count_until_exit(Drv, C, 0))
+     end || C <- [Streamed, Quiet]].
+
+stdout_bytes(_Drv, _C, 0) ->
+    ok;
+stdout_bytes(Drv, C, Left) when Left > 0 ->
+    receive
+        {alcove_stdout, Drv, [C], Data} -> stdout_bytes(Drv, C, Left - byte_size(Data))
+    after 10000 -> {missing, Left}
+    end.
+
+count_until_exit(Drv, C, N) ->
+    receive
+        {alcove_stdout, Drv, [C], Data} -> count_until_exit(Drv, C, N + byte_size(Data));
+        {alcove_event, Drv, [C], {exit_status, _} = Exit} -> {N, Exit}
+    after 10000 -> {timeout, N}
     end.

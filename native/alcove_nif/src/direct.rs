@@ -24,6 +24,9 @@ pub(crate) const STDIN: u8 = 4;
 pub(crate) struct Stream {
     pub(crate) fd: OwnedFd,
     pub(crate) bit: u8,
+    /// Bytes read from it until its pipe is grown (see
+    /// `direct_thread::GROWN_PIPE`); u64::MAX once grown or tried.
+    pub(crate) read: u64,
 }
 
 /// One program whose output this driver reads.
@@ -119,7 +122,7 @@ impl Direct {
                     if bit == STDIN {
                         stdin = Some(Stdin::new(fd, usize::try_from(limit).unwrap_or(usize::MAX)));
                     } else {
-                        taken.push(Stream { fd, bit });
+                        taken.push(Stream { fd, bit, read: 0 });
                     }
                 }
             }

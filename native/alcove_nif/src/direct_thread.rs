@@ -18,6 +18,20 @@ use std::sync::Arc;
 /// Bytes read from a pipe at a time: a pipe's default capacity.
 const READ_SIZE: usize = 64 * 1024;
 
+/// Output read from a pipe before it is grown: a program streaming output,
+/// not one answering a command now and then.
+const GROW_AFTER: u64 = 256 * 1024;
+
+/// The capacity an output pipe is grown to once [`GROW_AFTER`] bytes have
+/// come through it (a program streaming output): the program then
+/// writes on while its earlier output is sent, instead of waiting on the
+/// pipe's lock and a wake-up per 64 KiB. About 1.5 times the throughput
+/// of stdout and of a `cat` echo here. Linux's default `pipe-max-size`;
+/// refused (and left as it is) past the pipe owner's `pipe-user-pages`
+/// limits. A program held back by flow control or backpressure then
+/// blocks after this much unread output rather than 64 KiB.
+const GROWN_PIPE: libc::c_int = 1 << 20;
+
 /// The output thread.
 pub fn output_loop(driver: Arc<Driver>) {
     let direct = &driver.direct;
@@ -127,6 +141,14 @@ fn read_stream(
     let n = unsafe { libc::read(fd, space.as_mut_ptr().cast(), space.len()) };
     if n > 0 {
         let size = n as usize;
+        let stream = &mut program.streams[pos];
+        stream.read = stream.read.saturating_add(size as u64);
+        if stream.read >= GROW_AFTER && stream.read != u64::MAX {
+            stream.read = u64::MAX;
+            // SAFETY: fcntl(2) on an fd this driver owns; a refusal leaves
+            // the pipe as it was.
+            unsafe { libc::fcntl(fd, libc::F_SETPIPE_SZ, GROWN_PIPE) };
+        }
         if program.flow > 0 {
             program.flow -= 1;
             // The helper's count follows (getcpid), before the owner has
