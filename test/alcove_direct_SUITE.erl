@@ -30,14 +30,15 @@
     deeper_children_relayed/1, deeper_children_relayed/0,
     fork_exec_handed_over/1, fork_exec_handed_over/0,
     no_fd_left/1, no_fd_left/0,
-    streaming_pipe_grows/1, streaming_pipe_grows/0
+    streaming_pipe_grows/1, streaming_pipe_grows/0,
+    streaming_stdin_grows/1, streaming_stdin_grows/0
 ]).
 
 all() ->
     [handed_over, output_before_exit, flow_after_exit, flow_windows, eof_stdout, stream_events,
      no_exit_event, caller_reaps, owner_gone_while_held, stdin_direct, stdin_order_across_handover,
      stdin_reader_gone, stdin_then_eof_at_exec, deeper_children_relayed,
-     fork_exec_handed_over, no_fd_left, streaming_pipe_grows].
+     fork_exec_handed_over, no_fd_left, streaming_pipe_grows, streaming_stdin_grows].
 
 init_per_testcase(_Case, Config) ->
     alcove_ct:init_driver(Config).
@@ -367,3 +368,25 @@ count_until_exit(Drv, C, N) ->
         {alcove_event, Drv, [C], {exit_status, _} = Exit} -> {N, Exit}
     after 10000 -> {timeout, N}
     end.
+
+streaming_stdin_grows() ->
+    [{doc, "A program's stdin pipe keeps its size (64 KiB) until 256 KiB have gone through it, then "
+           "holds 1 MiB (seen through the helper's copy of its write end)."}].
+streaming_stdin_grows(Config) ->
+    Drv = ?config(drv, Config),
+    {ok, C} = alcove:fork(Drv, []),
+    ok = alcove:execvp(Drv, [C], "cat", ["cat"]),
+    Stdin = alcove:getcpid(Drv, [], C, stdin),
+    PipeSize = fun() -> {ok, Size} = alcove:fcntl(Drv, [], Stdin, f_getpipe_sz, 0), Size end,
+    Initial = PipeSize(),
+    ?assert(Initial < 1 bsl 20),
+    Echo = fun(Bytes) ->
+        ok = alcove:stdin(Drv, [C], binary:copy(<<"y">>, Bytes)),
+        ok = stdout_bytes(Drv, C, Bytes)
+    end,
+    Echo(100000),
+    ?assertEqual(Initial, PipeSize()),
+    Echo(200000),
+    ?assertEqual(1 bsl 20, PipeSize()),
+    ok = alcove:eof(Drv, [C]),
+    ?assertEqual({exit_status, 0}, alcove_ct:wait_exit(Drv, [C])).

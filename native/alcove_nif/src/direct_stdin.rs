@@ -28,6 +28,9 @@ pub struct Stdin {
     waiting_bytes: usize,
     /// eof asked: close once the queue has drained.
     close_pending: bool,
+    /// Bytes written until the pipe is grown (as output pipes are, see
+    /// `direct_thread::GROWN_PIPE`); u64::MAX once grown or tried.
+    written: u64,
 }
 
 /// How a write went: refused past `Written` bytes, or not at all.
@@ -45,6 +48,7 @@ impl Stdin {
             waiting: Vec::new(),
             waiting_bytes: 0,
             close_pending: false,
+            written: 0,
         }
     }
 
@@ -140,7 +144,10 @@ impl Stdin {
             };
             match write_raw(fd, &self.queue[self.start..]) {
                 Ok(0) => break,
-                Ok(n) => self.start += n,
+                Ok(n) => {
+                    self.start += n;
+                    self.wrote(fd, n);
+                }
                 Err(()) => {
                     // The reader went away: nothing more can be delivered.
                     self.fd = None;
@@ -162,7 +169,21 @@ impl Stdin {
     /// One non-blocking write; Err when the pipe is broken (then closed).
     fn write_now(&mut self, bytes: &[u8]) -> Result<usize, ()> {
         let fd = self.fd.as_ref().map(AsRawFd::as_raw_fd).ok_or(())?;
-        write_raw(fd, bytes).inspect_err(|_| self.fd = None)
+        let n = write_raw(fd, bytes).inspect_err(|_| self.fd = None)?;
+        self.wrote(fd, n);
+        Ok(n)
+    }
+
+    /// Count bytes the pipe took; past `GROW_AFTER`, grow it once.
+    fn wrote(&mut self, fd: RawFd, n: usize) {
+        if self.written == u64::MAX {
+            return;
+        }
+        self.written = self.written.saturating_add(n as u64);
+        if self.written >= crate::direct_thread::GROW_AFTER {
+            self.written = u64::MAX;
+            crate::direct_thread::grow_pipe(fd);
+        }
     }
 }
 

@@ -18,18 +18,21 @@ use std::sync::Arc;
 /// Bytes read from a pipe at a time: a pipe's default capacity.
 const READ_SIZE: usize = 64 * 1024;
 
-/// Output read from a pipe before it is grown: a program streaming output,
-/// not one answering a command now and then.
-const GROW_AFTER: u64 = 256 * 1024;
+/// Bytes through a pipe (read from stdout or stderr, written to stdin)
+/// before it is grown: a program streaming, not one answering a command
+/// now and then.
+pub(crate) const GROW_AFTER: u64 = 256 * 1024;
 
-/// The capacity an output pipe is grown to once [`GROW_AFTER`] bytes have
-/// come through it (a program streaming output): the program then
-/// writes on while its earlier output is sent, instead of waiting on the
-/// pipe's lock and a wake-up per 64 KiB. About 1.5 times the throughput
-/// of stdout and of a `cat` echo here. Linux's default `pipe-max-size`;
-/// refused (and left as it is) past the pipe owner's `pipe-user-pages`
-/// limits. A program held back by flow control or backpressure then
-/// blocks after this much unread output rather than 64 KiB.
+/// The capacity a pipe is grown to once [`GROW_AFTER`] bytes have gone
+/// through it: the program then writes on while its earlier output is
+/// sent (reads on while more input is written), instead of waiting on
+/// the pipe's lock and a wake-up per 64 KiB. About 1.5 times the
+/// throughput of stdout and of a `cat` echo here. Linux's default
+/// `pipe-max-size`; refused (and left as it is) past the pipe owner's
+/// `pipe-user-pages` limits. A program held back by flow control or
+/// backpressure then blocks after this much unread output rather than
+/// 64 KiB; a grown stdin pipe takes this much before `stdin_queue`
+/// counts.
 const GROWN_PIPE: libc::c_int = 1 << 20;
 
 /// The output thread.
@@ -145,9 +148,7 @@ fn read_stream(
         stream.read = stream.read.saturating_add(size as u64);
         if stream.read >= GROW_AFTER && stream.read != u64::MAX {
             stream.read = u64::MAX;
-            // SAFETY: fcntl(2) on an fd this driver owns; a refusal leaves
-            // the pipe as it was.
-            unsafe { libc::fcntl(fd, libc::F_SETPIPE_SZ, GROWN_PIPE) };
+            grow_pipe(fd);
         }
         if program.flow > 0 {
             program.flow -= 1;
@@ -252,6 +253,13 @@ fn owner_gone(driver: &Driver, pipeline: &[i32]) -> bool {
         .routes
         .lock()
         .is_ok_and(|routes| routes.owner_of(pipeline) == Some(Owner::Gone))
+}
+
+/// Grow a pipe to [`GROWN_PIPE`]; a refusal leaves it as it was.
+pub(crate) fn grow_pipe(fd: RawFd) {
+    // SAFETY: fcntl(2) on an open fd; F_SETPIPE_SZ changes only the
+    // pipe's capacity.
+    unsafe { libc::fcntl(fd, libc::F_SETPIPE_SZ, GROWN_PIPE) };
 }
 
 /// Bytes a pipe holds not read yet.
