@@ -31,14 +31,16 @@
     fork_exec_handed_over/1, fork_exec_handed_over/0,
     no_fd_left/1, no_fd_left/0,
     streaming_pipe_grows/1, streaming_pipe_grows/0,
-    streaming_stdin_grows/1, streaming_stdin_grows/0
+    streaming_stdin_grows/1, streaming_stdin_grows/0,
+    grown_pipes_capped/1, grown_pipes_capped/0
 ]).
 
 all() ->
     [handed_over, output_before_exit, flow_after_exit, flow_windows, eof_stdout, stream_events,
      no_exit_event, caller_reaps, owner_gone_while_held, stdin_direct, stdin_order_across_handover,
      stdin_reader_gone, stdin_then_eof_at_exec, deeper_children_relayed,
-     fork_exec_handed_over, no_fd_left, streaming_pipe_grows, streaming_stdin_grows].
+     fork_exec_handed_over, no_fd_left, streaming_pipe_grows, streaming_stdin_grows,
+     grown_pipes_capped].
 
 init_per_testcase(_Case, Config) ->
     alcove_ct:init_driver(Config).
@@ -390,3 +392,29 @@ streaming_stdin_grows(Config) ->
     ?assertEqual(1 bsl 20, PipeSize()),
     ok = alcove:eof(Drv, [C]),
     ?assertEqual({exit_status, 0}, alcove_ct:wait_exit(Drv, [C])).
+
+grown_pipes_capped() ->
+    [{doc, "At most 16 pipes are grown at once in a VM (16 MiB counted against the helper's user): "
+           "of 20 streaming `cat`s (stdin and stdout each) only the first 8 grow; once those "
+           "have gone, a new one grows again."}].
+grown_pipes_capped(Config) ->
+    Drv = ?config(drv, Config),
+    Start = fun() ->
+        {ok, C} = alcove:fork(Drv, []),
+        ok = alcove:execvp(Drv, [C], "cat", ["cat"]),
+        ok = alcove:stdin(Drv, [C], binary:copy(<<"z">>, 300000)),
+        ok = stdout_bytes(Drv, C, 300000),
+        C
+    end,
+    Grown = fun(C) ->
+        {ok, Size} = alcove:fcntl(Drv, [], alcove:getcpid(Drv, [], C, stdin), f_getpipe_sz, 0),
+        Size =:= 1 bsl 20
+    end,
+    Cats = [Start() || _ <- lists:seq(1, 20)],
+    {Big, Small} = lists:partition(Grown, Cats),
+    ct:pal("stdin pipes grown: ~b of ~b", [length(Big), length(Cats)]),
+    ?assert(length(Big) >= 1 andalso length(Big) =< 8),
+    [begin ok = alcove:eof(Drv, [C]), {exit_status, 0} = alcove_ct:wait_exit(Drv, [C]) end || C <- Big],
+    ok = alcove_ct:wait_until(fun() -> lists:all(fun(C) -> not lists:keymember(C, 2, alcove:cpid(Drv, [])) end, Big) end),
+    ?assert(Grown(Start())),
+    [alcove:kill(Drv, [], C, sigkill) || C <- Small].

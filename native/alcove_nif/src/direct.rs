@@ -27,6 +27,8 @@ pub(crate) struct Stream {
     /// Bytes read from it until its pipe is grown (see
     /// `direct_thread::GROWN_PIPE`); u64::MAX once grown or tried.
     pub(crate) read: u64,
+    /// Its pipe's place among the grown ones, once grown.
+    pub(crate) grown: Option<crate::direct_thread::Grown>,
 }
 
 /// One program whose output this driver reads.
@@ -122,7 +124,12 @@ impl Direct {
                     if bit == STDIN {
                         stdin = Some(Stdin::new(fd, usize::try_from(limit).unwrap_or(usize::MAX)));
                     } else {
-                        taken.push(Stream { fd, bit, read: 0 });
+                        taken.push(Stream {
+                            fd,
+                            bit,
+                            read: 0,
+                            grown: None,
+                        });
                     }
                 }
             }

@@ -31,6 +31,7 @@ pub struct Stdin {
     /// Bytes written until the pipe is grown (as output pipes are, see
     /// `direct_thread::GROWN_PIPE`); u64::MAX once grown or tried.
     written: u64,
+    grown: Option<crate::direct_thread::Grown>,
 }
 
 /// How a write went: refused past `Written` bytes, or not at all.
@@ -49,6 +50,7 @@ impl Stdin {
             waiting_bytes: 0,
             close_pending: false,
             written: 0,
+            grown: None,
         }
     }
 
@@ -176,14 +178,7 @@ impl Stdin {
 
     /// Count bytes the pipe took; past `GROW_AFTER`, grow it once.
     fn wrote(&mut self, fd: RawFd, n: usize) {
-        if self.written == u64::MAX {
-            return;
-        }
-        self.written = self.written.saturating_add(n as u64);
-        if self.written >= crate::direct_thread::GROW_AFTER {
-            self.written = u64::MAX;
-            crate::direct_thread::grow_pipe(fd);
-        }
+        crate::direct_thread::count_and_grow(fd, &mut self.written, &mut self.grown, n);
     }
 }
 

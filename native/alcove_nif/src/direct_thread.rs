@@ -12,7 +12,7 @@ use rustler::env::OwnedEnv;
 use rustler::{Binary, Encoder, OwnedBinary};
 use std::collections::HashMap;
 use std::os::unix::io::{AsRawFd, RawFd};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 /// Bytes read from a pipe at a time: a pipe's default capacity.
@@ -21,7 +21,7 @@ const READ_SIZE: usize = 64 * 1024;
 /// Bytes through a pipe (read from stdout or stderr, written to stdin)
 /// before it is grown: a program streaming, not one answering a command
 /// now and then.
-pub(crate) const GROW_AFTER: u64 = 256 * 1024;
+const GROW_AFTER: u64 = 256 * 1024;
 
 /// The capacity a pipe is grown to once [`GROW_AFTER`] bytes have gone
 /// through it: the program then writes on while its earlier output is
@@ -145,11 +145,7 @@ fn read_stream(
     if n > 0 {
         let size = n as usize;
         let stream = &mut program.streams[pos];
-        stream.read = stream.read.saturating_add(size as u64);
-        if stream.read >= GROW_AFTER && stream.read != u64::MAX {
-            stream.read = u64::MAX;
-            grow_pipe(fd);
-        }
+        count_and_grow(fd, &mut stream.read, &mut stream.grown, size);
         if program.flow > 0 {
             program.flow -= 1;
             // The helper's count follows (getcpid), before the owner has
@@ -255,11 +251,69 @@ fn owner_gone(driver: &Driver, pipeline: &[i32]) -> bool {
         .is_ok_and(|routes| routes.owner_of(pipeline) == Some(Owner::Gone))
 }
 
+/// Pipes grown at most at once, over every driver in the VM. The kernel
+/// counts a pipe's capacity against the user who made it (the helper's),
+/// and past `pipe-user-pages-soft` (64 MiB by default) it gives every new
+/// pipe of an unprivileged user 8 KiB: 16 MiB of grown pipes leave the
+/// rest of that user's pipes their room.
+const GROWN_MAX: usize = 16;
+
+static GROWN: AtomicUsize = AtomicUsize::new(0);
+
+/// One of the [`GROWN_MAX`] grown pipes, given back when dropped (with the
+/// stream or stdin that holds it).
+pub(crate) struct Grown(());
+
+impl Drop for Grown {
+    fn drop(&mut self) {
+        GROWN.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// How growing a pipe went.
+pub(crate) enum Growth {
+    Grown(Grown),
+    /// The kernel refused: not tried again.
+    Refused,
+    /// [`GROWN_MAX`] pipes are grown: tried again later.
+    Busy,
+}
+
 /// Grow a pipe to [`GROWN_PIPE`]; a refusal leaves it as it was.
-pub(crate) fn grow_pipe(fd: RawFd) {
+pub(crate) fn grow_pipe(fd: RawFd) -> Growth {
+    let slot = GROWN.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+        (n < GROWN_MAX).then_some(n + 1)
+    });
+    if slot.is_err() {
+        return Growth::Busy;
+    }
+    let grown = Grown(());
     // SAFETY: fcntl(2) on an open fd; F_SETPIPE_SZ changes only the
     // pipe's capacity.
-    unsafe { libc::fcntl(fd, libc::F_SETPIPE_SZ, GROWN_PIPE) };
+    match unsafe { libc::fcntl(fd, libc::F_SETPIPE_SZ, GROWN_PIPE) } {
+        rc if rc >= 0 => Growth::Grown(grown),
+        _ => Growth::Refused,
+    }
+}
+
+/// Count `n` more bytes through a pipe and grow it once past
+/// [`GROW_AFTER`]; `through` is u64::MAX once grown or refused.
+pub(crate) fn count_and_grow(fd: RawFd, through: &mut u64, grown: &mut Option<Grown>, n: usize) {
+    if *through == u64::MAX {
+        return;
+    }
+    *through = through.saturating_add(n as u64);
+    if *through < GROW_AFTER {
+        return;
+    }
+    match grow_pipe(fd) {
+        Growth::Grown(token) => {
+            *grown = Some(token);
+            *through = u64::MAX;
+        }
+        Growth::Refused => *through = u64::MAX,
+        Growth::Busy => {}
+    }
 }
 
 /// Bytes a pipe holds not read yet.
