@@ -330,12 +330,13 @@ cloexec(Fd) ->
 
 streaming_pipe_grows() ->
     [{doc, "Once 256 KiB of a program's stdout have been read, its pipe holds 1 MiB: with reads "
-           "stopped it writes 900,000 bytes more and exits, where a program that wrote little "
-           "is blocked at 64 KiB."}].
+           "stopped it writes 900,000 bytes more and exits, where a program that wrote little, "
+           "or one paced by a flow control limit, is blocked at 64 KiB."}].
 streaming_pipe_grows(Config) ->
     Drv = ?config(drv, Config),
-    Run = fun(First) ->
+    Run = fun(First, Flow) ->
         {ok, C} = alcove:fork(Drv, []),
+        true = alcove:setcpid(Drv, [], C, flowcontrol, Flow),
         Script = "head -c " ++ integer_to_list(First) ++ " /dev/zero; read x; exec head -c 900000 /dev/zero",
         ok = alcove:execvp(Drv, [C], "/bin/sh", ["sh", "-c", Script]),
         % The first part read whole (the program then waits on stdin),
@@ -345,16 +346,21 @@ streaming_pipe_grows(Config) ->
         ok = alcove:stdin(Drv, [C], <<"go\n">>),
         C
     end,
-    Streamed = Run(300000),
+    Streamed = Run(300000, -1),
     ?assertEqual(ok, alcove_ct:wait_until(fun() -> alcove_ct:ended(Streamed) end)),
-    Quiet = Run(1000),
+    Quiet = Run(1000, -1),
     ?assertEqual(ok, alcove_ct:wait_until(fun() -> alcove_ct:blocked_writing(Quiet) end)),
     ?assertNot(alcove_ct:ended(Quiet)),
+    % Paced by a flow control limit, a pipe does not grow, however much
+    % has come through it.
+    Paced = Run(300000, 100000),
+    ?assertEqual(ok, alcove_ct:wait_until(fun() -> alcove_ct:blocked_writing(Paced) end)),
+    ?assertNot(alcove_ct:ended(Paced)),
     % Everything still arrives once reads resume, then the exit events.
     [begin
          true = alcove:setcpid(Drv, [], C, flowcontrol, -1),
          ?assertEqual({900000, {exit_status, 0}}, count_until_exit(Drv, C, 0))
-     end || C <- [Streamed, Quiet]].
+     end || C <- [Streamed, Quiet, Paced]].
 
 stdout_bytes(_Drv, _C, 0) ->
     ok;

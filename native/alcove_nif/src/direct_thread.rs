@@ -29,8 +29,9 @@ const GROW_AFTER: u64 = 256 * 1024;
 /// the pipe's lock and a wake-up per 64 KiB. About 1.5 times the
 /// throughput of stdout and of a `cat` echo here. Linux's default
 /// `pipe-max-size`; refused (and left as it is) past the pipe owner's
-/// `pipe-user-pages` limits. A program held back by flow control or
-/// backpressure then blocks after this much unread output rather than
+/// `pipe-user-pages` limits. Output pipes grow only while the program
+/// has no flow control limit (flowcontrol -1, the default): one held back
+/// by backpressure then blocks after this much unread output rather than
 /// 64 KiB; a grown stdin pipe takes this much before `stdin_queue`
 /// counts.
 const GROWN_PIPE: libc::c_int = 1 << 20;
@@ -144,8 +145,12 @@ fn read_stream(
     let n = unsafe { libc::read(fd, space.as_mut_ptr().cast(), space.len()) };
     if n > 0 {
         let size = n as usize;
-        let stream = &mut program.streams[pos];
-        count_and_grow(fd, &mut stream.read, &mut stream.grown, size);
+        // Not while a flow control limit paces the program: there a
+        // pipe's worth is what it may write ahead of the grants.
+        if program.flow < 0 {
+            let stream = &mut program.streams[pos];
+            count_and_grow(fd, &mut stream.read, &mut stream.grown, size);
+        }
         if program.flow > 0 {
             program.flow -= 1;
             // The helper's count follows (getcpid), before the owner has
