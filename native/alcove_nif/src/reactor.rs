@@ -7,23 +7,68 @@
 //! With one driver per caller, a reader thread per driver meant one
 //! cross-CPU wake-up per reply and per driver; here replies to several
 //! drivers that arrive together are read in one wake-up, and the one
-//! thread that may spin (see `reader::Spin`) covers every driver.
+//! thread that may spin (see [`Spin`]) covers every driver: no spinner
+//! per driver takes the CPUs the helpers need.
 
 use crate::driver::{Driver, DriverResource};
-use crate::reader::{recv_with_fds, route, Spin, SpinSlot, READ_SIZE, SPIN};
+use crate::reader::{recv_with_fds, route, READ_SIZE};
 use alcove_proto::{FrameReader, NextRef};
 use rustler::env::OwnedEnv;
 use rustler::ResourceArc;
 use std::collections::HashMap;
 use std::os::unix::io::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::mpsc::{channel, Receiver, Sender};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 
 /// Reads of one socket per wake-up, at most.
 const BUDGET: usize = 4;
 
 /// Events taken per epoll_wait(2).
 const EVENTS: usize = 64;
+
+/// How long the reactor keeps polling before it sleeps: a reply usually
+/// follows a reply within this, and a sleeping thread costs a cross-CPU
+/// wake-up (about 20 µs here) to get going again.
+const SPIN: std::time::Duration = std::time::Duration::from_micros(40);
+
+/// Spins in a row that found nothing before the reactor stops spinning.
+const SPIN_MISSES: u32 = 2;
+
+/// Waits without spinning after [`SPIN_MISSES`] spins found nothing,
+/// before it tries spinning again. When frames come further apart than
+/// [`SPIN`] (forks, exits, programs' output), spinning only takes a CPU
+/// from the helpers and their children (2 CPUs here: a fork + exit cycle
+/// ran with the reader spinning about 150 µs of every 550).
+const SPIN_REST: u32 = 16;
+
+/// Whether the reactor spins before its next sleeping wait.
+#[derive(Default)]
+struct Spin {
+    misses: u32,
+    resting: u32,
+}
+
+impl Spin {
+    fn wanted(&mut self) -> bool {
+        if self.resting > 0 {
+            self.resting -= 1;
+            return false;
+        }
+        true
+    }
+
+    fn record(&mut self, hit: bool) {
+        if hit {
+            self.misses = 0;
+            return;
+        }
+        self.misses += 1;
+        if self.misses >= SPIN_MISSES {
+            self.misses = 0;
+            self.resting = SPIN_REST;
+        }
+    }
+}
 
 struct Entry {
     driver: Arc<Driver>,
@@ -37,7 +82,7 @@ struct Reactor {
     epoll: OwnedFd,
     /// New drivers, taken by the reactor thread before it looks up a
     /// socket it does not know yet.
-    incoming: Mutex<Sender<(u64, Entry)>>,
+    incoming: Sender<(u64, Entry)>,
     next: std::sync::atomic::AtomicU64,
 }
 
@@ -60,7 +105,7 @@ fn reactor() -> Result<&'static Reactor, String> {
                 .map_err(|e| e.to_string())?;
             Ok(Reactor {
                 epoll,
-                incoming: Mutex::new(tx),
+                incoming: tx,
                 next: std::sync::atomic::AtomicU64::new(1),
             })
         })
@@ -86,8 +131,6 @@ pub fn register(driver: Arc<Driver>, resource: ResourceArc<DriverResource>) -> R
     // socket's first event comes.
     reactor
         .incoming
-        .lock()
-        .map_err(|_| "reactor gone".to_string())?
         .send((token, entry))
         .map_err(|_| "reactor gone".to_string())?;
     let mut event = libc::epoll_event {
@@ -141,12 +184,7 @@ fn run(epoll: RawFd, incoming: Receiver<(u64, Entry)>) {
 
 /// Events ready, spinning first for a while if recent spins paid.
 fn wait(epoll: RawFd, events: &mut [libc::epoll_event], spin: &mut Spin) -> usize {
-    let slot = if spin.wanted() {
-        SpinSlot::take()
-    } else {
-        None
-    };
-    if slot.is_some() {
+    if spin.wanted() {
         let start = std::time::Instant::now();
         let mut first = true;
         loop {
@@ -165,7 +203,6 @@ fn wait(epoll: RawFd, events: &mut [libc::epoll_event], spin: &mut Spin) -> usiz
         }
         spin.record(false);
     }
-    drop(slot);
     loop {
         let n = epoll_wait(epoll, events, -1);
         if n > 0 {
