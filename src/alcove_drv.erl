@@ -604,7 +604,11 @@ init([Owner, Opts, Argv]) ->
     process_flag(trap_exit, true),
     erlang:monitor(process, Owner),
     Env = [{to_bin(K), to_bin(V)} || {K, V} <- proplists:get_value(env, Opts, [])],
-    Numbers = {alcove_proto:call(fork), alcove_proto:call(clone), alcove_proto:call(kill), alcove_proto:call(fork_exec)},
+    % The calls that go down the tree of helpers even to a process the
+    % driver has a shortcut to: its parent answers or records them.
+    TreeOnly = [alcove_proto:call(C) || C <- [execve, execvp, fexecve, exit, outlive, fork_exec]],
+    Numbers = {alcove_proto:call(fork), alcove_proto:call(clone), alcove_proto:call(kill),
+               alcove_proto:call(fork_exec), TreeOnly},
     Signal = proplists:get_value(owner_exit_signal, Opts, 9),
     case alcove_nif:start(self(), Owner, [to_bin(A) || A <- Argv], Env, Numbers, Signal) of
         {ok, Resource, Helper} ->

@@ -29,6 +29,9 @@ enum Tag {
     CgroupInotify,
     /// A cgroup watch's v1 OOM eventfd, by watch id.
     CgroupOom(u64),
+    /// This helper's shortcut to the driver (see `shortcut`).
+    ShortcutRead,
+    ShortcutWrite,
 }
 
 pub fn run(state: &mut State) -> ! {
@@ -42,6 +45,13 @@ pub fn run(state: &mut State) -> ! {
         // Requests read but left while the replies queued up were many.
         if !state.upstream_full() && state.up_reader.buffered() > 0 {
             handle_upstream_frames(state);
+        }
+        if state
+            .shortcut
+            .as_ref()
+            .is_some_and(|s| !s.full() && s.reader.buffered() > 0)
+        {
+            crate::shortcut::handle_frames(state);
         }
         fds.clear();
         tags.clear();
@@ -68,6 +78,14 @@ pub fn run(state: &mut State) -> ! {
         }
         if !state.up_out.is_empty() {
             watch(state.up_write, libc::POLLOUT, Tag::UpWrite);
+        }
+        if let Some(shortcut) = &state.shortcut {
+            if !shortcut.full() {
+                watch(shortcut.fd, libc::POLLIN, Tag::ShortcutRead);
+            }
+            if !shortcut.out.is_empty() {
+                watch(shortcut.fd, libc::POLLOUT, Tag::ShortcutWrite);
+            }
         }
         for child in &state.children {
             if !full {
@@ -129,6 +147,8 @@ pub fn run(state: &mut State) -> ! {
                 Tag::ExecReport(pid) => crate::sys::spawn::on_report(state, pid, false),
                 Tag::CgroupInotify => crate::cgwatch::on_inotify(state),
                 Tag::CgroupOom(id) => crate::cgwatch::on_eventfd(state, id),
+                Tag::ShortcutRead => crate::shortcut::on_readable(state, &mut buf),
+                Tag::ShortcutWrite => crate::shortcut::flush(state),
             }
             if state.epoch != epoch {
                 break;
@@ -136,6 +156,7 @@ pub fn run(state: &mut State) -> ! {
         }
         if state.epoch == epoch {
             flush_upstream(state);
+            crate::shortcut::flush(state);
         }
     }
 }
@@ -234,7 +255,7 @@ fn handle_upstream_frame(state: &mut State, body: &[u8]) {
     }
 }
 
-fn call_here(state: &mut State, request_id: u64, payload: &[u8]) {
+pub fn call_here(state: &mut State, request_id: u64, payload: &[u8]) {
     let epoch = state.epoch;
     let result = match (payload.get(..2), payload.get(2..).map(decode_value)) {
         (Some(nr), Some(Ok(Value::List(args)))) => {

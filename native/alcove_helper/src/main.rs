@@ -28,6 +28,7 @@ mod lifecycle;
 mod privilege;
 mod pty;
 mod reexec;
+mod shortcut;
 mod seccomp_rules;
 mod signals;
 mod spawn_child;
@@ -164,6 +165,8 @@ fn main() {
         epoch: 0,
         drain_buf: Vec::new(),
         reply_later: false,
+        shortcut: None,
+        via_shortcut: None,
         current_request: 0,
         filter: Default::default(),
         child_filter: Default::default(),

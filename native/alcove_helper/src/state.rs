@@ -285,11 +285,23 @@ pub struct State {
     /// Set by a call that answers later itself (`fork_exec`): the loop
     /// sends no reply for it now.
     pub reply_later: bool,
+    /// This helper's own socket to the driver (forked helpers; see
+    /// `shortcut`).
+    pub shortcut: Option<crate::shortcut::Shortcut>,
+    /// The call being run came by the shortcut: its answer goes back there.
+    pub via_shortcut: Option<u64>,
 }
 
 impl State {
     /// Queue a frame for upstream.
     pub fn send(&mut self, kind: Kind, request_id: u64, pipeline: &[i32], payload: &[u8]) {
+        if matches!(kind, Kind::Reply | Kind::Raise) && self.via_shortcut == Some(request_id) {
+            // Lost if the shortcut broke: the driver answers badpid then.
+            if let Some(shortcut) = &mut self.shortcut {
+                encode_frame_into(shortcut.out.buffer(), kind, request_id, pipeline, payload);
+            }
+            return;
+        }
         if self.up_closed {
             return;
         }

@@ -98,6 +98,12 @@ impl Direct {
         }
     }
 
+    /// The next fd that came with the helper's bytes (a `Shortcut`
+    /// frame's).
+    pub fn take_received(&self) -> Option<OwnedFd> {
+        self.received.lock().ok()?.pop_front()
+    }
+
     /// An `Output` frame: the program's streams are this driver's to read
     /// (and its stdin to write, when passed). Payload: `u8 streams`, `i64
     /// flowcontrol`, `u8 events`, `u64 stdin limit`.

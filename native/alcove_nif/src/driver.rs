@@ -7,6 +7,8 @@ use alcove_proto::{encode_frame, encode_value, Kind, Value, STDIO_CHUNK};
 use rustler::env::OwnedEnv;
 use rustler::types::tuple::make_tuple;
 use rustler::{Encoder, Env, LocalPid, ResourceArc};
+use crate::shortcut::Shortcut;
+use std::collections::HashMap;
 use std::os::unix::io::{AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -21,6 +23,7 @@ rustler::atoms! {
     alcove_pipe,
     alcove_closed,
     alcove_hold,
+    badpid,
     closed,
     ok,
     exit_status,
@@ -28,13 +31,16 @@ rustler::atoms! {
 }
 
 /// Call numbers the driver acts on, given by the Erlang side at start.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 pub struct CallNumbers {
     pub fork: u16,
     pub clone: u16,
     pub kill: u16,
     /// A program spawned in one call: its caller owns it, as with fork.
     pub fork_exec: u16,
+    /// Calls that go down the tree even when the process has a shortcut
+    /// (see `shortcut`): exec, exit, outlive, fork_exec.
+    pub tree_only: Vec<u16>,
 }
 
 /// Why a call was not sent.
@@ -66,6 +72,8 @@ pub struct Driver {
     pub owner_exit_signal: i32,
     /// Programs whose output this driver reads itself.
     pub direct: crate::direct::Direct,
+    /// Sockets straight to forked helpers, by pipeline.
+    pub shortcuts: Mutex<HashMap<Vec<i32>, Arc<Shortcut>>>,
 }
 
 /// The resource Erlang holds; its monitors watch owners and the driver process.
@@ -108,13 +116,24 @@ impl Driver {
         payload.extend_from_slice(&number.to_be_bytes());
         encode_value(&mut payload, args);
         let request_id = self.request_id();
-        let frame = encode_frame(Kind::Call, request_id, &pipeline, &payload);
-        if frame.len() > alcove_proto::MAX_FRAME + 4 {
+        // Length prefix, header, pids, payload (as encode_frame lays it out).
+        let tree_len = 4 + alcove_proto::HEADER_FIXED + 4 * pipeline.len() + payload.len();
+        if tree_len > alcove_proto::MAX_FRAME + 4 {
             return Err(CallRefused::TooLarge);
         }
         let spawns = number == self.numbers.fork
             || number == self.numbers.clone
             || number == self.numbers.fork_exec;
+        let shortcut = if pipeline.is_empty() || self.numbers.tree_only.contains(&number) {
+            None
+        } else {
+            self.shortcut_for(&pipeline)
+        };
+        // Down the tree: encoded before the pipeline moves into the route.
+        let tree_frame = shortcut
+            .is_none()
+            .then(|| encode_frame(Kind::Call, request_id, &pipeline, &payload));
+        let pipeline_kept = shortcut.as_ref().map(|_| pipeline.clone());
         {
             let mut routes = self.routes.lock().map_err(|_| CallRefused::Closed)?;
             // Checked under the lock the reader takes to fail every pending
@@ -126,13 +145,83 @@ impl Driver {
                 caller,
                 pipeline,
                 spawns,
+                via: shortcut.as_ref().map_or(0, |s| s.token),
             };
             routes.pending.insert(request_id, pending);
         }
+        if let Some(shortcut) = shortcut {
+            if shortcut.send(&encode_frame(Kind::Call, request_id, &[], &payload)) {
+                return Ok(request_id);
+            }
+            // Not sent there: down the tree, no longer waiting on it.
+            if let Ok(mut routes) = self.routes.lock() {
+                if let Some(pending) = routes.pending.get_mut(&request_id) {
+                    pending.via = 0;
+                }
+            }
+        }
+        let frame = match (tree_frame, pipeline_kept) {
+            (Some(frame), _) => frame,
+            (None, Some(pipeline)) => encode_frame(Kind::Call, request_id, &pipeline, &payload),
+            (None, None) => return Ok(request_id),
+        };
         // A write that fails means the helper is going: the reactor
         // answers the pending call with `closed` when it sees the end.
         self.send(frame);
         Ok(request_id)
+    }
+
+    /// The shortcut to the process at `pipeline`, if there is one.
+    pub fn shortcut_for(&self, pipeline: &[i32]) -> Option<Arc<Shortcut>> {
+        let shortcuts = self.shortcuts.lock().ok()?;
+        if shortcuts.is_empty() {
+            return None;
+        }
+        shortcuts.get(pipeline).cloned()
+    }
+
+    /// A shortcut closed: forget it, and raise `badpid` in the calls sent
+    /// on it that saw no answer.
+    pub fn shortcut_closed(&self, pipeline: &[i32], token: u64) {
+        if let Ok(mut shortcuts) = self.shortcuts.lock() {
+            if shortcuts.get(pipeline).is_some_and(|s| s.token == token) {
+                shortcuts.remove(pipeline);
+            }
+        }
+        let Ok(mut routes) = self.routes.lock() else {
+            return;
+        };
+        let lost: Vec<u64> = routes
+            .pending
+            .iter()
+            .filter(|(_, p)| p.via == token)
+            .map(|(id, _)| *id)
+            .collect();
+        let mut env = OwnedEnv::new();
+        for id in lost {
+            let Some(p) = routes.pending.remove(&id) else {
+                continue;
+            };
+            // Sent with the routes locked, as replies are (see reader::route).
+            let _ = env.send_and_clear(&p.caller, |env| {
+                make_tuple(
+                    env,
+                    &[
+                        alcove_ctl().encode(env),
+                        self.drv.encode(env),
+                        p.pipeline.encode(env),
+                        badpid().encode(env),
+                    ],
+                )
+            });
+        }
+    }
+
+    /// End every shortcut (the driver is closing).
+    pub fn shut_shortcuts(&self) {
+        if let Ok(shortcuts) = self.shortcuts.lock() {
+            shortcuts.values().for_each(|s| s.shut());
+        }
     }
 
     /// Send stdin in chunks, each its own frame, in order.

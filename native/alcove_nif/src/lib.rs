@@ -10,6 +10,7 @@ mod reactor;
 mod reader;
 mod registry;
 mod routes;
+mod shortcut;
 mod spawn;
 mod writer;
 
@@ -57,7 +58,7 @@ fn start<'a>(
     owner: LocalPid,
     argv: Vec<Binary>,
     envs: Vec<(Binary, Binary)>,
-    numbers: (u16, u16, u16, u16),
+    numbers: (u16, u16, u16, u16, Vec<u16>),
     owner_exit_signal: i32,
 ) -> NifResult<Term<'a>> {
     let os = |b: &Binary| std::ffi::OsString::from_vec(b.as_slice().to_vec());
@@ -86,12 +87,14 @@ fn start<'a>(
             clone: numbers.1,
             kill: numbers.2,
             fork_exec: numbers.3,
+            tree_only: numbers.4,
         },
         helper_pid: child.pid as u32,
         exit: Mutex::new(Default::default()),
         exited: Condvar::new(),
         owner_exit_signal,
         direct: crate::direct::Direct::new().map_err(|e| Error::Term(Box::new(e.to_string())))?,
+        shortcuts: Mutex::new(Default::default()),
     });
     let resource = ResourceArc::new(DriverResource {
         driver: driver.clone(),

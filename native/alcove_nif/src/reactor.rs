@@ -12,7 +12,9 @@
 
 use crate::driver::{Driver, DriverResource};
 use crate::reader::{recv_with_fds, route, READ_SIZE};
-use alcove_proto::{FrameReader, NextRef};
+use crate::shortcut::Shortcut;
+use alcove_proto::{Frame, FrameReader, Kind, NextRef};
+use std::collections::VecDeque;
 use rustler::env::OwnedEnv;
 use rustler::ResourceArc;
 use std::collections::HashMap;
@@ -76,6 +78,20 @@ struct Entry {
     reader: FrameReader,
     env: OwnedEnv,
     fds: Vec<OwnedFd>,
+    /// A shortcut's socket (see `shortcut`), with the pipeline of the
+    /// helper at its other end; None: the driver's own socket.
+    shortcut: Option<(Vec<i32>, Arc<Shortcut>)>,
+    /// Fds that came on a shortcut, in order, for its `Shortcut` frames.
+    received: VecDeque<OwnedFd>,
+}
+
+impl Entry {
+    fn fd(&self) -> RawFd {
+        match &self.shortcut {
+            Some((_, shortcut)) => shortcut.fd.as_raw_fd(),
+            None => self.driver.socket.as_raw_fd(),
+        }
+    }
 }
 
 struct Reactor {
@@ -120,13 +136,26 @@ pub fn register(driver: Arc<Driver>, resource: ResourceArc<DriverResource>) -> R
         .next
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let fd = driver.socket.as_raw_fd();
-    let entry = Entry {
+    add(reactor, token, fd, entry(driver, resource, None))
+}
+
+fn entry(
+    driver: Arc<Driver>,
+    resource: ResourceArc<DriverResource>,
+    shortcut: Option<(Vec<i32>, Arc<Shortcut>)>,
+) -> Entry {
+    Entry {
         driver,
         resource,
         reader: FrameReader::new(),
         env: OwnedEnv::new(),
         fds: Vec::new(),
-    };
+        shortcut,
+        received: VecDeque::new(),
+    }
+}
+
+fn add(reactor: &Reactor, token: u64, fd: RawFd, entry: Entry) -> Result<(), String> {
     // Queued before the socket is added: the thread finds it when the
     // socket's first event comes.
     reactor
@@ -137,7 +166,7 @@ pub fn register(driver: Arc<Driver>, resource: ResourceArc<DriverResource>) -> R
         events: libc::EPOLLIN as u32,
         u64: token,
     };
-    // SAFETY: a valid epoll fd, the driver's open socket and a valid event.
+    // SAFETY: a valid epoll fd, an open socket and a valid event.
     let rc = unsafe {
         libc::epoll_ctl(
             reactor.epoll.as_raw_fd(),
@@ -150,6 +179,37 @@ pub fn register(driver: Arc<Driver>, resource: ResourceArc<DriverResource>) -> R
         return Err(std::io::Error::last_os_error().to_string());
     }
     Ok(())
+}
+
+/// A helper's shortcut came (a `Shortcut` frame): the driver sends that
+/// helper's calls on it from now on, and the reactor reads it. Without
+/// room for it (see `shortcut::reserve`) it is closed, and that helper is
+/// reached through the tree.
+pub fn add_shortcut(resource: &ResourceArc<DriverResource>, pipeline: Vec<i32>, fd: OwnedFd) {
+    let driver = &resource.driver;
+    if pipeline.is_empty() || !crate::shortcut::reserve() {
+        return;
+    }
+    let Ok(reactor) = reactor() else {
+        return;
+    };
+    let token = reactor
+        .next
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let raw = fd.as_raw_fd();
+    let shortcut = Arc::new(Shortcut::new(token, fd));
+    let entry = entry(
+        driver.clone(),
+        resource.clone(),
+        Some((pipeline.clone(), shortcut.clone())),
+    );
+    if add(reactor, token, raw, entry).is_err() {
+        return;
+    }
+    if let Ok(mut shortcuts) = driver.shortcuts.lock() {
+        // A former process's with the same pid goes when its socket ends.
+        shortcuts.insert(pipeline, shortcut);
+    }
 }
 
 fn run(epoll: RawFd, incoming: Receiver<(u64, Entry)>) {
@@ -170,7 +230,7 @@ fn run(epoll: RawFd, incoming: Receiver<(u64, Entry)>) {
             // helper had closed the socket), not the others.
             let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_some(entry)));
             if !matches!(read, Ok(true)) {
-                let fd = entry.driver.socket.as_raw_fd();
+                let fd = entry.fd();
                 // SAFETY: removes an fd from a valid epoll set; no event
                 // pointer is needed for EPOLL_CTL_DEL.
                 unsafe { libc::epoll_ctl(epoll, libc::EPOLL_CTL_DEL, fd, std::ptr::null_mut()) };
@@ -220,7 +280,7 @@ fn epoll_wait(epoll: RawFd, events: &mut [libc::epoll_event], timeout: i32) -> u
 /// Read what the socket holds (up to the budget) and route its frames;
 /// false at end of file or on an error other than "nothing more now".
 fn read_some(entry: &mut Entry) -> bool {
-    let fd = entry.driver.socket.as_raw_fd();
+    let fd = entry.fd();
     for _ in 0..BUDGET {
         let fds = &mut entry.fds;
         let got = entry.reader.fill(READ_SIZE, |space| {
@@ -228,7 +288,11 @@ fn read_some(entry: &mut Entry) -> bool {
             usize::try_from(n).map_err(|_| std::io::Error::last_os_error().raw_os_error())
         });
         if !entry.fds.is_empty() {
-            entry.driver.direct.received(std::mem::take(&mut entry.fds));
+            let fds = std::mem::take(&mut entry.fds);
+            match entry.shortcut {
+                Some(_) => entry.received.extend(fds),
+                None => entry.driver.direct.received(fds),
+            }
         }
         let full = match got {
             Ok(0) => return false,
@@ -239,7 +303,17 @@ fn read_some(entry: &mut Entry) -> bool {
         };
         loop {
             match entry.reader.next_body() {
-                NextRef::Body(body) => route(&entry.driver, &entry.resource, &mut entry.env, body),
+                NextRef::Body(body) => match &entry.shortcut {
+                    None => route(&entry.driver, &entry.resource, &mut entry.env, body),
+                    Some((pipeline, shortcut)) => route_shortcut(
+                        &entry.resource,
+                        &mut entry.env,
+                        pipeline,
+                        shortcut,
+                        &mut entry.received,
+                        body,
+                    ),
+                },
                 NextRef::Oversized { .. } => {}
                 NextRef::NeedMore => break,
             }
@@ -251,9 +325,43 @@ fn read_some(entry: &mut Entry) -> bool {
     true
 }
 
-/// The helper closed its end: fail what waits on it.
+/// A frame from a shortcut: an answer, or a shortcut to a child of that
+/// helper (its pipeline is relative to the helper's).
+fn route_shortcut(
+    resource: &ResourceArc<DriverResource>,
+    env: &mut OwnedEnv,
+    pipeline: &[i32],
+    shortcut: &Shortcut,
+    received: &mut VecDeque<OwnedFd>,
+    body: &[u8],
+) {
+    match body.first().copied().and_then(Kind::from_u8) {
+        Some(Kind::Reply | Kind::Raise) => {
+            shortcut.answered();
+            route(&resource.driver, resource, env, body);
+        }
+        Some(Kind::Shortcut) => {
+            let (Ok(frame), Some(fd)) = (Frame::decode(body), received.pop_front()) else {
+                return;
+            };
+            let mut path = pipeline.to_vec();
+            path.extend_from_slice(&frame.header.pipeline);
+            add_shortcut(resource, path, fd);
+        }
+        // Nothing else comes this way.
+        _ => {}
+    }
+}
+
+/// The socket ended: for a driver's, fail what waits on it and end its
+/// shortcuts; for a shortcut, raise badpid in the calls sent on it.
 fn closed(entry: Entry) {
+    if let Some((pipeline, shortcut)) = &entry.shortcut {
+        entry.driver.shortcut_closed(pipeline, shortcut.token);
+        return;
+    }
     entry.driver.writer.close();
     entry.driver.direct.shut();
     entry.driver.fail_all_pending();
+    entry.driver.shut_shortcuts();
 }

@@ -97,6 +97,7 @@ pub(crate) fn route(
                 if let Some(child) = spawned_pid(&value) {
                     let mut path = pending.pipeline.clone();
                     path.push(child);
+                    unclaimed_shortcut(driver, &path);
                     routes.owners.insert(path, Owner::Process(pending.caller));
                     watch_owner(&mut routes, resource, None, pending.caller);
                 }
@@ -149,7 +150,24 @@ pub(crate) fn route(
                 value_to_term(env, &value)
             });
         }
+        Kind::Shortcut => {
+            if let Some(fd) = driver.direct.take_received() {
+                crate::reactor::add_shortcut(resource, header.pipeline.to_vec(), fd);
+            }
+        }
         Kind::Call | Kind::Hold | Kind::Done => {}
+    }
+}
+
+/// A fork named a new process: a shortcut for its pipeline must be the
+/// one that came for it, ahead of this answer. One a fork named before is
+/// a former process's (the pid was reused, and no shortcut came for this
+/// one): it goes.
+fn unclaimed_shortcut(driver: &Driver, path: &[i32]) {
+    if let Ok(mut shortcuts) = driver.shortcuts.lock() {
+        if shortcuts.get(path).is_some_and(|s| !s.claim()) {
+            shortcuts.remove(path);
+        }
     }
 }
 

@@ -9,6 +9,8 @@ pub struct Pending {
     pub pipeline: Vec<i32>,
     /// The call creates a child (fork, clone): its caller becomes the owner.
     pub spawns: bool,
+    /// Sent on this shortcut (its token; 0: down the tree).
+    pub via: u64,
 }
 
 /// The owner of an OS process.

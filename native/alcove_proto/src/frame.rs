@@ -57,6 +57,12 @@ pub enum Kind {
     /// `u8`: 1 stdout, 2 stderr), as eof/3 asked; 0: the program ended
     /// without an exit event.
     Close = 24,
+    /// helper -> NIF: a socket to the forked helper named by the pipeline
+    /// (passed with this frame, SCM_RIGHTS; empty payload). The NIF may
+    /// send that helper's own calls (pipeline `[]`) on it, and it answers
+    /// them there: no helper in between wakes up (see the helper's
+    /// `shortcut` module).
+    Shortcut = 25,
 }
 
 impl Kind {
@@ -76,6 +82,7 @@ impl Kind {
             22 => Kind::Output,
             23 => Kind::Flow,
             24 => Kind::Close,
+            25 => Kind::Shortcut,
             _ => return None,
         })
     }

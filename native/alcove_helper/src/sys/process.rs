@@ -62,6 +62,8 @@ pub fn spawn(state: &mut State, how: Spawn) -> CallResult {
     let fds = ChildFds::new(pty, true).map_err(CallError::Errno)?;
     // Output queued for upstream must not be duplicated into the child.
     crate::event_loop::flush_upstream(state);
+    crate::shortcut::flush(state);
+    let shortcut = crate::shortcut::pair_for_child(state);
     // Signals wait until the child has a signal pipe of its own: one
     // caught in between would be written to the parent's pipe.
     crate::teardown::ensure_own(state);
@@ -87,12 +89,14 @@ pub fn spawn(state: &mut State, how: Spawn) -> CallResult {
             fds.parent_ends()
                 .into_iter()
                 .chain(fds.child_ends())
+                .chain(shortcut.into_iter().flat_map(|(a, b)| [a, b]))
                 .for_each(fdio::close);
             return Err(err.into());
         }
     };
     if pid == 0 {
         become_child(state, &fds, parent);
+        crate::shortcut::in_child(state, shortcut);
         crate::teardown::become_child(state, cgroup);
         crate::signals::restore_mask(&saved_mask);
         return Ok(Value::ok());
@@ -102,6 +106,7 @@ pub fn spawn(state: &mut State, how: Spawn) -> CallResult {
     // The control socket was made non-blocking (both ends).
     let child = new_child(state, pid, &fds);
     state.children.push(child);
+    crate::shortcut::in_parent(state, pid, shortcut);
     Ok(Value::ok_with(Value::Int(pid as i64)))
 }
 

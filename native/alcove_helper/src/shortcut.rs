@@ -1,0 +1,197 @@
+//! A forked helper's own socket to the driver. Each level of the tree a
+//! call passes through costs a process wake-up there and back: a call to
+//! depth 4 woke four helpers before it reached the one that runs it. So
+//! when a helper forks (or clones) a child, it makes a socket pair, keeps
+//! nothing of it, gives one end to the child and passes the other up to
+//! the driver with a `Shortcut` frame: on the root helper's own socket,
+//! or on the parent's shortcut (every forked helper has one once the
+//! driver took it), never through the helpers in between.
+//!
+//! The driver sends on it only the child's own calls (pipeline `[]`),
+//! and only those the parent need not see: exec, exit, `outlive` and
+//! `fork_exec` still go down the tree, as the parent answers or records
+//! them (see `event_loop::forward_call`). The child answers a call on the
+//! channel it came by; everything else it sends (events, its children's
+//! output) still goes up the tree. When the shortcut closes (the child
+//! exec'd: it is close-on-exec; or it exited), the driver answers the
+//! calls it sent on it and saw no answer to with `badpid`, as the tree
+//! does for the calls behind an exec.
+//!
+//! The driver is the only peer: what comes here is decoded as what comes
+//! up the tree is (`alcove_proto`, fuzzed), and a call here is bounded as
+//! one there (no reads while the answers queued are over the high-water
+//! mark).
+
+use crate::calls;
+use crate::fdio::{self, OutQueue, ReadOutcome};
+use crate::state::{State, UPSTREAM_HIGH_WATER};
+use alcove_proto::{encode_frame, Frame, FrameReader, Kind, Next, Value};
+use std::os::unix::io::RawFd;
+
+/// This helper's end of its shortcut.
+pub struct Shortcut {
+    pub fd: RawFd,
+    pub reader: FrameReader,
+    pub out: OutQueue,
+}
+
+impl Shortcut {
+    fn close(mut self) {
+        self.out.clear();
+        fdio::close(self.fd);
+    }
+
+    /// Too many answers wait to go out to read more calls.
+    pub fn full(&self) -> bool {
+        self.out.len() >= UPSTREAM_HIGH_WATER
+    }
+}
+
+/// A pair for a child about to be forked, when this helper can pass its
+/// end to the driver: (driver's end, child's end), both close-on-exec
+/// and non-blocking.
+pub fn pair_for_child(state: &State) -> Option<(RawFd, RawFd)> {
+    let root = state.depth == 0 && state.up_is_socket && !state.up_closed;
+    if !root && state.shortcut.is_none() {
+        return None;
+    }
+    fdio::socketpair().ok()
+}
+
+/// In the parent after the fork: the child's end is the child's; the
+/// driver's goes up, ahead of the answer to the fork.
+pub fn in_parent(state: &mut State, pid: i32, pair: Option<(RawFd, RawFd)>) {
+    let Some((driver_end, child_end)) = pair else {
+        return;
+    };
+    fdio::close(child_end);
+    let frame = encode_frame(Kind::Shortcut, 0, &[pid], &[]);
+    if state.depth == 0 {
+        state.up_out.push_with_fds(&frame, vec![driver_end]);
+    } else if let Some(shortcut) = &mut state.shortcut {
+        shortcut.out.push_with_fds(&frame, vec![driver_end]);
+    } else {
+        fdio::close(driver_end);
+    }
+}
+
+/// In the new child: the parent's shortcut (inherited) is dropped, and
+/// the child's end of the new pair becomes this helper's.
+pub fn in_child(state: &mut State, pair: Option<(RawFd, RawFd)>) {
+    if let Some(inherited) = state.shortcut.take() {
+        inherited.close();
+    }
+    state.via_shortcut = None;
+    if let Some((driver_end, child_end)) = pair {
+        fdio::close(driver_end);
+        state.shortcut = Some(Shortcut {
+            fd: child_end,
+            reader: FrameReader::new(),
+            out: OutQueue::default(),
+        });
+    }
+}
+
+/// Close the shortcut (the driver closed it, or it broke).
+pub fn drop_it(state: &mut State) {
+    if let Some(shortcut) = state.shortcut.take() {
+        shortcut.close();
+    }
+    state.via_shortcut = None;
+}
+
+/// Write what is queued; a broken shortcut is dropped.
+pub fn flush(state: &mut State) {
+    let Some(shortcut) = &mut state.shortcut else {
+        return;
+    };
+    if shortcut.out.is_empty() {
+        return;
+    }
+    if shortcut.out.flush(shortcut.fd).is_err() {
+        drop_it(state);
+    }
+}
+
+/// The shortcut is readable: take the calls it brings.
+pub fn on_readable(state: &mut State, buf: &mut [u8]) {
+    let Some(shortcut) = &mut state.shortcut else {
+        return;
+    };
+    match fdio::read(shortcut.fd, buf) {
+        ReadOutcome::Data(n) => shortcut.reader.push(&buf[..n]),
+        ReadOutcome::WouldBlock => return,
+        ReadOutcome::Eof | ReadOutcome::Error => return drop_it(state),
+    }
+    handle_frames(state);
+}
+
+/// Run every whole call the shortcut holds (while answers have room).
+pub fn handle_frames(state: &mut State) {
+    let epoch = state.epoch;
+    loop {
+        let next = match &mut state.shortcut {
+            Some(shortcut) if !shortcut.full() => shortcut.reader.next_frame(),
+            _ => break,
+        };
+        match next {
+            Next::Body(body) => handle_frame(state, &body),
+            Next::Oversized {
+                request_id: Some(id),
+                ..
+            } => answer_here(state, id, &Value::atom("badarg")),
+            Next::Oversized { .. } => {}
+            Next::NeedMore => break,
+        }
+        if state.epoch != epoch {
+            // A freshly forked child: the calls after the fork are the
+            // parent's, and this shortcut is not the child's any more.
+            break;
+        }
+    }
+}
+
+fn handle_frame(state: &mut State, body: &[u8]) {
+    let Ok(frame) = Frame::decode(body) else {
+        if let Some(id) = alcove_proto::peek_request_id(body) {
+            answer_here(state, id, &Value::atom("badarg"));
+        }
+        return;
+    };
+    let id = frame.header.request_id;
+    if frame.header.kind != Kind::Call || !frame.header.pipeline.is_empty() {
+        // Only this helper's own calls come this way.
+        return;
+    }
+    let nr = frame
+        .payload
+        .get(..2)
+        .map(|b| u16::from_be_bytes([b[0], b[1]]));
+    if nr.is_some_and(tree_only) {
+        return answer_here(state, id, &Value::atom("badarg"));
+    }
+    state.via_shortcut = Some(id);
+    crate::event_loop::call_here(state, id, frame.payload);
+    if state.via_shortcut == Some(id) {
+        state.via_shortcut = None;
+    }
+}
+
+/// Calls the parent must see (it answers them, or records what they do),
+/// or that answer later: these come down the tree only.
+pub fn tree_only(nr: u16) -> bool {
+    calls::is_noreturn(nr)
+        || matches!(
+            calls::NAMES.get(nr as usize),
+            Some(&"outlive") | Some(&"fork_exec")
+        )
+}
+
+/// A `Raise` for a call that came by the shortcut, sent back on it.
+fn answer_here(state: &mut State, id: u64, reason: &Value) {
+    if let Some(shortcut) = &mut state.shortcut {
+        let mut payload = Vec::new();
+        alcove_proto::encode_value(&mut payload, reason);
+        alcove_proto::encode_frame_into(shortcut.out.buffer(), Kind::Raise, id, &[], &payload);
+    }
+}

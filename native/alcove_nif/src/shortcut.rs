@@ -1,0 +1,149 @@
+//! Sockets straight to forked helpers (the helper's `shortcut` module
+//! makes them). A call to `[P1, ..., Pn]` goes on Pn's shortcut when the
+//! driver has one for it: the helpers above Pn do not wake up for it, so
+//! a call at depth 4 costs about what a call at depth 1 does. Calls the
+//! parents must see (exec, exit, `outlive`, `fork_exec`), stdin and
+//! everything else still go down the tree, and events and output still
+//! come up it.
+//!
+//! Each shortcut is read by the reactor like a driver's socket. When it
+//! closes (the helper exec'd or exited), the calls sent on it and not
+//! answered raise `badpid`, as the tree answers calls queued behind an
+//! exec. Writes never block a scheduler: a shortcut takes at most
+//! [`INFLIGHT_MAX`] unanswered calls of at most [`FRAME_MAX`] bytes, far
+//! less than its socket buffer holds; a call over either limit takes the
+//! tree instead.
+
+use std::os::unix::io::{AsRawFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+/// Unanswered calls on one shortcut, at most.
+pub const INFLIGHT_MAX: usize = 16;
+
+/// Largest call frame sent on a shortcut.
+pub const FRAME_MAX: usize = 8 * 1024;
+
+/// Shortcuts open in this VM, at most (each is an fd of the VM's): past
+/// this, new helpers are reached through the tree only.
+const VM_MAX: usize = 1024;
+
+static OPEN: AtomicUsize = AtomicUsize::new(0);
+
+pub struct Shortcut {
+    /// The reactor's token for its socket.
+    pub token: u64,
+    pub fd: OwnedFd,
+    /// Calls sent whose answer has not been read.
+    inflight: AtomicUsize,
+    /// A fork's answer named this process since the shortcut came: a
+    /// second one means the pid was reused without a new shortcut.
+    claimed: AtomicBool,
+    /// One frame at a time on the socket.
+    send_lock: Mutex<()>,
+}
+
+/// A slot under [`VM_MAX`], given back when the shortcut is dropped.
+pub fn reserve() -> bool {
+    OPEN.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+        (n < VM_MAX).then_some(n + 1)
+    })
+    .is_ok()
+}
+
+impl Drop for Shortcut {
+    fn drop(&mut self) {
+        OPEN.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl Shortcut {
+    /// A shortcut on `fd`, its slot reserved (see [`reserve`]).
+    pub fn new(token: u64, fd: OwnedFd) -> Shortcut {
+        Shortcut {
+            token,
+            fd,
+            inflight: AtomicUsize::new(0),
+            claimed: AtomicBool::new(false),
+            send_lock: Mutex::new(()),
+        }
+    }
+
+    /// Send a call frame (pipeline `[]`). False when it was not sent: it
+    /// goes down the tree then.
+    pub fn send(&self, frame: &[u8]) -> bool {
+        if frame.len() > FRAME_MAX {
+            return false;
+        }
+        let Ok(_guard) = self.send_lock.lock() else {
+            return false;
+        };
+        if self.inflight.load(Ordering::Acquire) >= INFLIGHT_MAX {
+            return false;
+        }
+        let fd = self.fd.as_raw_fd();
+        let mut done = 0;
+        while done < frame.len() {
+            // SAFETY: frame[done..] is a valid readable slice.
+            let n = unsafe {
+                libc::send(
+                    fd,
+                    frame[done..].as_ptr().cast(),
+                    frame.len() - done,
+                    libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
+                )
+            };
+            if n > 0 {
+                done += n as usize;
+                continue;
+            }
+            match std::io::Error::last_os_error().raw_os_error() {
+                Some(libc::EINTR) => continue,
+                Some(libc::EAGAIN) if done == 0 => return false,
+                Some(libc::EAGAIN) => {
+                    // Not expected under the limits above. The frame is
+                    // half out: finish it, or give the shortcut up.
+                    let mut pfd = libc::pollfd {
+                        fd,
+                        events: libc::POLLOUT,
+                        revents: 0,
+                    };
+                    // SAFETY: one valid pollfd.
+                    if unsafe { libc::poll(&mut pfd, 1, 5000) } <= 0 {
+                        self.shut();
+                        self.inflight.fetch_add(1, Ordering::AcqRel);
+                        return true;
+                    }
+                }
+                // The helper is gone (EPIPE) or going: the reactor sees
+                // the end; this call takes the tree.
+                _ if done == 0 => return false,
+                _ => {
+                    self.inflight.fetch_add(1, Ordering::AcqRel);
+                    return true;
+                }
+            }
+        }
+        self.inflight.fetch_add(1, Ordering::AcqRel);
+        true
+    }
+
+    /// An answer came on it.
+    pub fn answered(&self) {
+        let _ = self
+            .inflight
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
+    }
+
+    /// A fork's answer names its process: false when one did before
+    /// (this shortcut is a former process's with the same pid).
+    pub fn claim(&self) -> bool {
+        !self.claimed.swap(true, Ordering::AcqRel)
+    }
+
+    /// End it: the reactor sees the end and answers what waits on it.
+    pub fn shut(&self) {
+        // SAFETY: shutdown on a socket this shortcut owns.
+        unsafe { libc::shutdown(self.fd.as_raw_fd(), libc::SHUT_RDWR) };
+    }
+}
