@@ -531,15 +531,21 @@ badpid_exited_mid_pipeline(Config) ->
     ok = alcove:exit(Drv, [C, G], 0),
     ?assertEqual({exit_status, 0}, alcove_ct:wait_exit(Drv, [C, G])),
     ?assertError(badpid, alcove:getpid(Drv, [C, G])),
-    % Stop the middle one, send a call through it, kill it: the caller gets
+    % Stop the middle one and its child, make calls that wait in each (an
+    % exec, which goes through the middle one, and a getpid, which goes
+    % straight to the child), kill the middle one: both callers get
     % badpid, not a hang.
     {ok, G2} = alcove:fork(Drv, [C]),
+    ok = alcove:kill(Drv, [C], G2, sigstop),
     ok = alcove:kill(Drv, [], C, sigstop),
+    Stopped = fun(Pid) -> alcove_ct:proc_state(Pid) =:= <<"T">> end,
+    ok = alcove_ct:wait_until(fun() -> Stopped(C) andalso Stopped(G2) end),
     Self = self(),
     spawn_link(fun() -> Self ! {r, catch alcove:getpid(Drv, [C, G2])} end),
-    timer:sleep(200),
+    spawn_link(fun() -> Self ! {r, catch alcove:execvp(Drv, [C, G2], "/bin/true", ["true"])} end),
     ok = alcove:kill(Drv, [], C, sigkill),
-    receive {r, R} -> ?assertMatch({'EXIT', {badpid, _}}, R) after 5000 -> ct:fail(hang) end.
+    [receive {r, R} -> ?assertMatch({'EXIT', {badpid, _}}, R) after 5000 -> ct:fail(hang) end
+     || _ <- [1, 2]].
 
 depth16(Config) ->
     Drv = drv(Config),

@@ -612,7 +612,7 @@ death_during_call(Config) ->
         Self ! {raised, catch alcove:select(Drv, [C], [], [], [], [])}
     end),
     Select = [alcove:syscall_constant(Drv, [], S) || S <- [sys_select, sys_pselect6]],
-    ok = alcove_ct:wait_until(fun() -> in_syscall(C, Select) end),
+    ok = alcove_ct:wait_until(fun() -> alcove_ct:in_syscall(C, Select) end),
     ok = alcove:kill(Drv, [], C, sigkill),
     {raised, {'EXIT', {Reason, _}}} = receive {raised, _} = R -> R after 10000 -> timeout end,
     ?assertEqual({termsig, sigkill}, Reason),
@@ -622,20 +622,10 @@ death_during_call(Config) ->
     {ok, C2} = alcove:fork(Drv, []),
     {ok, G} = alcove:fork(Drv, [C2]),
     spawn_link(fun() -> Self ! {raised, catch alcove:select(Drv, [C2, G], [], [], [], [])} end),
-    ok = alcove_ct:wait_until(fun() -> in_syscall(G, Select) end),
+    ok = alcove_ct:wait_until(fun() -> alcove_ct:in_syscall(G, Select) end),
     ok = alcove:kill(Drv, [], C2, sigkill),
     {raised, {'EXIT', {Reason2, _}}} = receive {raised, _} = R2 -> R2 after 10000 -> timeout end,
     ?assertEqual(badpid, Reason2).
-
-%% Whether the process sleeps in one of these system calls.
-in_syscall(OSPid, Numbers) ->
-    case file:read_file("/proc/" ++ integer_to_list(OSPid) ++ "/syscall") of
-        {ok, Line} ->
-            [Nr | _] = binary:split(Line, <<" ">>),
-            lists:member(Nr, [integer_to_binary(N) || N <- Numbers, is_integer(N)]);
-        _ ->
-            false
-    end.
 
 drv_stdout_event() ->
     [{doc, "alcove_drv:stdout/3, stderr/3 and event/3 take one message each, false when none comes."}].

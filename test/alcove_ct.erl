@@ -6,7 +6,7 @@
 
 -export([init_driver/1, end_driver/1, root/0, read_until_exit/2, wait_exit/2, read_stdout/3,
          wait_until/1, ensure_distributed/0, proc_state/1, ended/1, blocked_writing/1,
-         both_until_exit/2, granted/3]).
+         both_until_exit/2, granted/3, in_syscall/2]).
 
 %% @doc Start a driver linked to the test case process (its owner).
 -spec init_driver(list()) -> list().
@@ -150,4 +150,16 @@ granted(Drv, C, N) ->
     receive
         {alcove_stdout, Drv, [C], _} -> error({more_than, N})
     after 100 -> ok
+    end.
+
+%% @doc Whether an OS process sleeps in one of these system calls (numbers;
+%% `undefined' for one the platform lacks is skipped).
+-spec in_syscall(integer(), [integer() | undefined]) -> boolean().
+in_syscall(OSPid, Numbers) ->
+    case file:read_file("/proc/" ++ integer_to_list(OSPid) ++ "/syscall") of
+        {ok, Line} ->
+            [Nr | _] = binary:split(Line, <<" ">>),
+            lists:member(Nr, [integer_to_binary(N) || N <- Numbers, is_integer(N)]);
+        _ ->
+            false
     end.

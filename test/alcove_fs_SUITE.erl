@@ -401,7 +401,8 @@ internal_fds(Config) ->
     [#alcove_pid{pid = C, fdctl = CCtl, stdin = CIn, stdout = COut, stderr = CErr}] =
         alcove:cpid(Drv, []),
     ?assertEqual(lists:sort([0, 1, 2, 3, 4, 5, CCtl, CIn, COut, CErr]), open_fds(RootPid)),
-    ?assertEqual(4, length(open_fds(C) -- [0, 1, 2, 3, 4, 5])),
+    % C: G's four and C's shortcut to the driver (a socket).
+    ?assertEqual(5, length(open_fds(C) -- [0, 1, 2, 3, 4, 5])),
     [?assertEqual({Pl, Fd, {ok, FdCloexec}}, {Pl, Fd, alcove:fcntl(Drv, Pl, Fd, f_getfd, 0)})
      || Pl <- [[], P], Fd <- [3, 4, 5]],
     [?assertEqual({Pl, Fd, {error, ebadf}}, {Pl, Fd, alcove:Call(Drv, Pl, Fd)})
@@ -422,7 +423,15 @@ internal_fds(Config) ->
     % G's pipes, seen from C: not to be read or written.
     [#alcove_pid{pid = G, fdctl = Ctl, stdin = In, stdout = Out, stderr = Err}] =
         alcove:cpid(Drv, P),
-    ?assertEqual(lists:sort([Ctl, In, Out, Err]), open_fds(C) -- [0, 1, 2, 3, 4, 5]),
+    [Shortcut] = open_fds(C) -- [0, 1, 2, 3, 4, 5, Ctl, In, Out, Err],
+    {ok, "socket:" ++ _} = file:read_link("/proc/" ++ integer_to_list(C) ++ "/fd/" ++ integer_to_list(Shortcut)),
+    % The shortcut is the helper's own, as 3, 4 and 5 are.
+    ?assertEqual({ok, FdCloexec}, alcove:fcntl(Drv, P, Shortcut, f_getfd, 0)),
+    [?assertEqual({Call, {error, ebadf}}, {Call, Result})
+     || {Call, Result} <- [{close, alcove:close(Drv, P, Shortcut)},
+                           {read, alcove:read(Drv, P, Shortcut, 1)},
+                           {write, alcove:write(Drv, P, Shortcut, <<"x">>)},
+                           {dupfd, alcove:fcntl(Drv, P, Shortcut, f_dupfd, 0)}]],
     [?assertEqual({Fd, {error, ebadf}}, {Fd, alcove:read(Drv, P, Fd, 1)}) || Fd <- [Ctl, Out, Err]],
     [?assertEqual({Fd, {error, ebadf}}, {Fd, alcove:write(Drv, P, Fd, <<"x">>)}) || Fd <- [Ctl, In]],
     % Everything still works: calls, forks, signals and exit events.

@@ -487,6 +487,9 @@ fn answer_closed(state: &mut State, idx: usize) {
         return;
     }
     let inflight = std::mem::take(&mut child.inflight);
+    // After exec or exit, or when no reap will answer them: what the
+    // shortcut held is lost, as the calls queued here are.
+    crate::shortcut::child_gone(state, pid, &Value::atom("badpid"));
     for Inflight { request_id: id, .. } in inflight {
         if Some(id) == noreturn {
             state.send_value(Kind::Reply, id, &[pid], &Value::ok());

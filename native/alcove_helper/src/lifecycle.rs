@@ -138,6 +138,7 @@ pub fn finish_exited(state: &mut State, pid: i32) {
         return;
     }
     let direct = state.children[idx].direct != 0;
+    let shortcut = state.children[idx].shortcut.take();
     let (event, inflight, pending_noreturn) = if direct {
         // The driver reads this program's output: the record stays, for
         // setcpid and cpid, until the driver has sent the output and the
@@ -175,6 +176,9 @@ pub fn finish_exited(state: &mut State, pid: i32) {
     // N}`), as in the original; one bound further down, or when the end
     // is not reported, raises badpid.
     let badpid = Value::atom("badpid");
+    if let Some(seq) = shortcut {
+        crate::shortcut::send_gone(state, &[pid], seq, event.as_ref().unwrap_or(&badpid));
+    }
     for call in inflight {
         if Some(call.request_id) == pending_noreturn {
             state.send_value(Kind::Reply, call.request_id, &[pid], &Value::ok());

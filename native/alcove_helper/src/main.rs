@@ -167,6 +167,7 @@ fn main() {
         reply_later: false,
         shortcut: None,
         via_shortcut: None,
+        shortcut_seq: 0,
         current_request: 0,
         filter: Default::default(),
         child_filter: Default::default(),

@@ -31,6 +31,8 @@ use std::os::unix::io::RawFd;
 /// This helper's end of its shortcut.
 pub struct Shortcut {
     pub fd: RawFd,
+    /// The parent's number for it (in `Shortcut` and `Gone` frames).
+    pub seq: u64,
     pub reader: FrameReader,
     pub out: OutQueue,
 }
@@ -47,57 +49,104 @@ impl Shortcut {
     }
 }
 
+/// A socket pair made for a child about to be forked.
+pub struct Pair {
+    driver_end: RawFd,
+    child_end: RawFd,
+    seq: u64,
+}
+
+impl Pair {
+    /// After a failed fork.
+    pub fn close(self) {
+        fdio::close(self.driver_end);
+        fdio::close(self.child_end);
+    }
+}
+
 /// A pair for a child about to be forked, when this helper can pass its
-/// end to the driver: (driver's end, child's end), both close-on-exec
-/// and non-blocking.
-pub fn pair_for_child(state: &State) -> Option<(RawFd, RawFd)> {
+/// end to the driver (both ends close-on-exec and non-blocking).
+pub fn pair_for_child(state: &mut State) -> Option<Pair> {
     let root = state.depth == 0 && state.up_is_socket && !state.up_closed;
     if !root && state.shortcut.is_none() {
         return None;
     }
-    fdio::socketpair().ok()
+    let (driver_end, child_end) = fdio::socketpair().ok()?;
+    state.shortcut_seq += 1;
+    Some(Pair {
+        driver_end,
+        child_end,
+        seq: state.shortcut_seq,
+    })
 }
 
 /// In the parent after the fork: the child's end is the child's; the
 /// driver's goes up, ahead of the answer to the fork.
-pub fn in_parent(state: &mut State, pid: i32, pair: Option<(RawFd, RawFd)>) {
-    let Some((driver_end, child_end)) = pair else {
+pub fn in_parent(state: &mut State, pid: i32, pair: Option<Pair>) {
+    let Some(pair) = pair else {
         return;
     };
-    fdio::close(child_end);
-    let frame = encode_frame(Kind::Shortcut, 0, &[pid], &[]);
-    if state.depth == 0 {
-        state.up_out.push_with_fds(&frame, vec![driver_end]);
+    fdio::close(pair.child_end);
+    let frame = encode_frame(Kind::Shortcut, 0, &[pid], &pair.seq.to_be_bytes());
+    let queue = if state.depth == 0 {
+        &mut state.up_out
     } else if let Some(shortcut) = &mut state.shortcut {
-        shortcut.out.push_with_fds(&frame, vec![driver_end]);
+        &mut shortcut.out
     } else {
-        fdio::close(driver_end);
+        return fdio::close(pair.driver_end);
+    };
+    queue.push_with_fds(&frame, vec![pair.driver_end]);
+    if let Some(idx) = state.child_index(pid) {
+        state.children[idx].shortcut = Some(pair.seq);
     }
 }
 
 /// In the new child: the parent's shortcut (inherited) is dropped, and
 /// the child's end of the new pair becomes this helper's.
-pub fn in_child(state: &mut State, pair: Option<(RawFd, RawFd)>) {
+pub fn in_child(state: &mut State, pair: Option<Pair>) {
     if let Some(inherited) = state.shortcut.take() {
         inherited.close();
     }
     state.via_shortcut = None;
-    if let Some((driver_end, child_end)) = pair {
-        fdio::close(driver_end);
+    if let Some(pair) = pair {
+        fdio::close(pair.driver_end);
         state.shortcut = Some(Shortcut {
-            fd: child_end,
+            fd: pair.child_end,
+            seq: pair.seq,
             reader: FrameReader::new(),
             out: OutQueue::default(),
         });
     }
 }
 
-/// Close the shortcut (the driver closed it, or it broke).
-pub fn drop_it(state: &mut State) {
-    if let Some(shortcut) = state.shortcut.take() {
-        shortcut.close();
+/// A child's shortcut will answer nothing more (it exec'd, exited or was
+/// reaped): the driver raises `reason` in the calls it saw no answer to.
+/// Sent once, up the tree, whatever way the child went.
+pub fn child_gone(state: &mut State, pid: i32, reason: &Value) {
+    let Some(idx) = state.child_index(pid) else {
+        return;
+    };
+    if let Some(seq) = state.children[idx].shortcut.take() {
+        send_gone(state, &[pid], seq, reason);
     }
+}
+
+pub fn send_gone(state: &mut State, pipeline: &[i32], seq: u64, reason: &Value) {
+    let mut payload = seq.to_be_bytes().to_vec();
+    alcove_proto::encode_value(&mut payload, reason);
+    state.send(Kind::Gone, 0, pipeline, &payload);
+}
+
+/// Close the shortcut while this helper goes on (the driver closed it,
+/// it broke, or this helper re-executes itself): the calls it held are
+/// lost, and the driver is told so up the tree.
+pub fn drop_it(state: &mut State) {
     state.via_shortcut = None;
+    if let Some(shortcut) = state.shortcut.take() {
+        let seq = shortcut.seq;
+        shortcut.close();
+        send_gone(state, &[], seq, &Value::atom("badpid"));
+    }
 }
 
 /// Write what is queued; a broken shortcut is dropped.

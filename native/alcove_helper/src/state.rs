@@ -197,6 +197,9 @@ pub struct Child {
     /// A `fork_exec` child not yet exec'd: the read end of its report
     /// pipe and the request to answer (see `sys::spawn`).
     pub exec_report: Option<ExecReport>,
+    /// The number of the shortcut made for it, until the driver is told
+    /// it is gone (see `shortcut`).
+    pub shortcut: Option<u64>,
 }
 
 impl Child {
@@ -290,6 +293,8 @@ pub struct State {
     pub shortcut: Option<crate::shortcut::Shortcut>,
     /// The call being run came by the shortcut: its answer goes back there.
     pub via_shortcut: Option<u64>,
+    /// Numbers the shortcuts made for children.
+    pub shortcut_seq: u64,
 }
 
 impl State {

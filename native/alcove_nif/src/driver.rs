@@ -23,7 +23,6 @@ rustler::atoms! {
     alcove_pipe,
     alcove_closed,
     alcove_hold,
-    badpid,
     closed,
     ok,
     exit_status,
@@ -74,6 +73,9 @@ pub struct Driver {
     pub direct: crate::direct::Direct,
     /// Sockets straight to forked helpers, by pipeline.
     pub shortcuts: Mutex<HashMap<Vec<i32>, Arc<Shortcut>>>,
+    /// Shortcuts read to their end with calls unanswered, until their
+    /// helper's `Gone` says what those raise.
+    pub ending: Mutex<HashMap<Vec<i32>, Arc<Shortcut>>>,
 }
 
 /// The resource Erlang holds; its monitors watch owners and the driver process.
@@ -180,14 +182,76 @@ impl Driver {
         shortcuts.get(pipeline).cloned()
     }
 
-    /// A shortcut closed: forget it, and raise `badpid` in the calls sent
-    /// on it that saw no answer.
-    pub fn shortcut_closed(&self, pipeline: &[i32], token: u64) {
+    /// A shortcut's end was read: forget it; the calls sent on it with no
+    /// answer raise what its helper's `Gone` said, or wait for it.
+    pub fn shortcut_closed(&self, pipeline: &[i32], shortcut: &Arc<Shortcut>) {
         if let Ok(mut shortcuts) = self.shortcuts.lock() {
-            if shortcuts.get(pipeline).is_some_and(|s| s.token == token) {
+            if shortcuts.get(pipeline).is_some_and(|s| s.token == shortcut.token) {
                 shortcuts.remove(pipeline);
             }
         }
+        if let Some(reason) = shortcut.ended() {
+            return self.raise_sent_on(shortcut.token, &reason);
+        }
+        let waiting = self
+            .routes
+            .lock()
+            .is_ok_and(|routes| routes.pending.values().any(|p| p.via == shortcut.token));
+        if !waiting {
+            return;
+        }
+        let former = match self.ending.lock() {
+            Ok(mut ending) => ending.insert(pipeline.to_vec(), shortcut.clone()),
+            Err(_) => None,
+        };
+        if let Some(former) = former {
+            self.raise_sent_on(former.token, &Value::atom("badpid"));
+        }
+    }
+
+    /// A `Gone` frame: the helper at `pipeline` (its shortcut numbered
+    /// `seq`) will answer nothing more on it, and nothing under it will.
+    pub fn gone(&self, pipeline: &[i32], seq: u64, reason: Value) {
+        let badpid = Value::atom("badpid");
+        let mut raise = Vec::new();
+        let under = |path: &[i32]| path.len() > pipeline.len() && path.starts_with(pipeline);
+        if let Ok(mut shortcuts) = self.shortcuts.lock() {
+            if shortcuts.get(pipeline).is_some_and(|s| s.seq == seq) {
+                if let Some(shortcut) = shortcuts.remove(pipeline) {
+                    // Raised once its end is read (what came before it
+                    // are answers).
+                    shortcut.gone(reason.clone());
+                    shortcut.shut();
+                }
+            }
+            shortcuts.retain(|path, shortcut| {
+                if under(path) {
+                    shortcut.gone(badpid.clone());
+                    shortcut.shut();
+                }
+                !under(path)
+            });
+        }
+        if let Ok(mut ending) = self.ending.lock() {
+            if ending.get(pipeline).is_some_and(|s| s.seq == seq) {
+                if let Some(shortcut) = ending.remove(pipeline) {
+                    raise.push((shortcut.token, reason));
+                }
+            }
+            ending.retain(|path, shortcut| {
+                if under(path) {
+                    raise.push((shortcut.token, badpid.clone()));
+                }
+                !under(path)
+            });
+        }
+        for (token, reason) in raise {
+            self.raise_sent_on(token, &reason);
+        }
+    }
+
+    /// Raise `reason` in the calls sent on a shortcut and not answered.
+    fn raise_sent_on(&self, token: u64, reason: &Value) {
         let Ok(mut routes) = self.routes.lock() else {
             return;
         };
@@ -210,7 +274,7 @@ impl Driver {
                         alcove_ctl().encode(env),
                         self.drv.encode(env),
                         p.pipeline.encode(env),
-                        badpid().encode(env),
+                        crate::convert::value_to_term(env, reason),
                     ],
                 )
             });

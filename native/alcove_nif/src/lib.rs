@@ -95,6 +95,7 @@ fn start<'a>(
         owner_exit_signal,
         direct: crate::direct::Direct::new().map_err(|e| Error::Term(Box::new(e.to_string())))?,
         shortcuts: Mutex::new(Default::default()),
+        ending: Mutex::new(Default::default()),
     });
     let resource = ResourceArc::new(DriverResource {
         driver: driver.clone(),

@@ -185,7 +185,12 @@ fn add(reactor: &Reactor, token: u64, fd: RawFd, entry: Entry) -> Result<(), Str
 /// helper's calls on it from now on, and the reactor reads it. Without
 /// room for it (see `shortcut::reserve`) it is closed, and that helper is
 /// reached through the tree.
-pub fn add_shortcut(resource: &ResourceArc<DriverResource>, pipeline: Vec<i32>, fd: OwnedFd) {
+pub fn add_shortcut(
+    resource: &ResourceArc<DriverResource>,
+    pipeline: Vec<i32>,
+    seq: u64,
+    fd: OwnedFd,
+) {
     let driver = &resource.driver;
     if pipeline.is_empty() || !crate::shortcut::reserve() {
         return;
@@ -197,7 +202,7 @@ pub fn add_shortcut(resource: &ResourceArc<DriverResource>, pipeline: Vec<i32>, 
         .next
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let raw = fd.as_raw_fd();
-    let shortcut = Arc::new(Shortcut::new(token, fd));
+    let shortcut = Arc::new(Shortcut::new(token, seq, fd));
     let entry = entry(
         driver.clone(),
         resource.clone(),
@@ -346,7 +351,7 @@ fn route_shortcut(
             };
             let mut path = pipeline.to_vec();
             path.extend_from_slice(&frame.header.pipeline);
-            add_shortcut(resource, path, fd);
+            add_shortcut(resource, path, crate::reader::seq(frame.payload), fd);
         }
         // Nothing else comes this way.
         _ => {}
@@ -357,7 +362,7 @@ fn route_shortcut(
 /// shortcuts; for a shortcut, raise badpid in the calls sent on it.
 fn closed(entry: Entry) {
     if let Some((pipeline, shortcut)) = &entry.shortcut {
-        entry.driver.shortcut_closed(pipeline, shortcut.token);
+        entry.driver.shortcut_closed(pipeline, shortcut);
         return;
     }
     entry.driver.writer.close();

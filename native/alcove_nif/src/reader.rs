@@ -152,11 +152,28 @@ pub(crate) fn route(
         }
         Kind::Shortcut => {
             if let Some(fd) = driver.direct.take_received() {
-                crate::reactor::add_shortcut(resource, header.pipeline.to_vec(), fd);
+                let seq = seq(frame.payload);
+                crate::reactor::add_shortcut(resource, header.pipeline.to_vec(), seq, fd);
+            }
+        }
+        Kind::Gone => {
+            let (Some(head), Some(rest)) = (frame.payload.get(..8), frame.payload.get(8..)) else {
+                return;
+            };
+            if let Ok(reason) = decode_value(rest) {
+                driver.gone(&header.pipeline, seq(head), reason);
             }
         }
         Kind::Call | Kind::Hold | Kind::Done => {}
     }
+}
+
+/// The shortcut number a `Shortcut` or `Gone` payload starts with.
+pub(crate) fn seq(payload: &[u8]) -> u64 {
+    payload
+        .get(..8)
+        .and_then(|b| b.try_into().ok())
+        .map_or(0, u64::from_be_bytes)
 }
 
 /// A fork named a new process: a shortcut for its pipeline must be the

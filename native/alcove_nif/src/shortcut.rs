@@ -8,12 +8,16 @@
 //!
 //! Each shortcut is read by the reactor like a driver's socket. When it
 //! closes (the helper exec'd or exited), the calls sent on it and not
-//! answered raise `badpid`, as the tree answers calls queued behind an
-//! exec. Writes never block a scheduler: a shortcut takes at most
+//! answered wait for the helper's parent to say how the helper went (a
+//! `Gone` frame up the tree, sent when the parent answers its own calls
+//! to it): they raise that, `{termsig, Sig}` for a call the process died
+//! in, `badpid` after an exec, as calls through the tree do. Either may
+//! come first. Writes never block a scheduler: a shortcut takes at most
 //! [`INFLIGHT_MAX`] unanswered calls of at most [`FRAME_MAX`] bytes, far
 //! less than its socket buffer holds; a call over either limit takes the
 //! tree instead.
 
+use alcove_proto::Value;
 use std::os::unix::io::{AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -33,7 +37,11 @@ static OPEN: AtomicUsize = AtomicUsize::new(0);
 pub struct Shortcut {
     /// The reactor's token for its socket.
     pub token: u64,
+    /// The parent helper's number for it (`Gone` frames name it).
+    pub seq: u64,
     pub fd: OwnedFd,
+    /// Its end was read, and what the calls left on it raise, once known.
+    ending: Mutex<(bool, Option<Value>)>,
     /// Calls sent whose answer has not been read.
     inflight: AtomicUsize,
     /// A fork's answer named this process since the shortcut came: a
@@ -59,10 +67,12 @@ impl Drop for Shortcut {
 
 impl Shortcut {
     /// A shortcut on `fd`, its slot reserved (see [`reserve`]).
-    pub fn new(token: u64, fd: OwnedFd) -> Shortcut {
+    pub fn new(token: u64, seq: u64, fd: OwnedFd) -> Shortcut {
         Shortcut {
             token,
+            seq,
             fd,
+            ending: Mutex::new((false, None)),
             inflight: AtomicUsize::new(0),
             claimed: AtomicBool::new(false),
             send_lock: Mutex::new(()),
@@ -139,6 +149,26 @@ impl Shortcut {
     /// (this shortcut is a former process's with the same pid).
     pub fn claim(&self) -> bool {
         !self.claimed.swap(true, Ordering::AcqRel)
+    }
+
+    /// Its end was read. What the calls left on it raise, when the helper
+    /// has said (`gone`); None: not yet.
+    pub fn ended(&self) -> Option<Value> {
+        let mut ending = self.ending.lock().ok()?;
+        ending.0 = true;
+        ending.1.clone()
+    }
+
+    /// What the calls left on it raise. True when its end was read
+    /// already: they can be raised now.
+    pub fn gone(&self, reason: Value) -> bool {
+        match self.ending.lock() {
+            Ok(mut ending) => {
+                ending.1 = Some(reason);
+                ending.0
+            }
+            Err(_) => false,
+        }
     }
 
     /// End it: the reactor sees the end and answers what waits on it.

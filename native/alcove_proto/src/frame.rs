@@ -58,11 +58,16 @@ pub enum Kind {
     /// without an exit event.
     Close = 24,
     /// helper -> NIF: a socket to the forked helper named by the pipeline
-    /// (passed with this frame, SCM_RIGHTS; empty payload). The NIF may
-    /// send that helper's own calls (pipeline `[]`) on it, and it answers
-    /// them there: no helper in between wakes up (see the helper's
-    /// `shortcut` module).
+    /// (passed with this frame, SCM_RIGHTS; payload `u64` the parent's
+    /// number for it). The NIF may send that helper's own calls (pipeline
+    /// `[]`) on it, and it answers them there: no helper in between wakes
+    /// up (see the helper's `shortcut` module).
     Shortcut = 25,
+    /// helper -> NIF: the shortcut numbered so (payload `u64`, then a
+    /// `Value`) will answer nothing more: the calls the NIF sent on it and
+    /// saw no answer to raise the value (how the process ended, or
+    /// `badpid`), and those to the processes under it raise `badpid`.
+    Gone = 26,
 }
 
 impl Kind {
@@ -83,6 +88,7 @@ impl Kind {
             23 => Kind::Flow,
             24 => Kind::Close,
             25 => Kind::Shortcut,
+            26 => Kind::Gone,
             _ => return None,
         })
     }

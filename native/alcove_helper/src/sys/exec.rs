@@ -37,6 +37,12 @@ fn run_exec(state: &mut State, exec: impl FnOnce(Option<&CStr>) -> Errno) -> Cal
     } else {
         None
     };
+    if reexec {
+        // The new image keeps the parent's channel but not the shortcut
+        // (close-on-exec), and its parent sees no exec: this helper tells
+        // the driver itself, ahead of what it flushes now.
+        crate::shortcut::drop_it(state);
+    }
     // What is queued upstream would be lost with this image.
     crate::lifecycle::flush_before_exit(state);
     if !reexec {

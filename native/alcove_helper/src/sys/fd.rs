@@ -41,10 +41,11 @@ fn fd_arg(args: &Args, index: usize) -> Result<RawFd, CallError> {
     args.i32(index)
 }
 
-/// Whether `fd` is one of this helper's own: its control channel or its
-/// signal pipe.
+/// Whether `fd` is one of this helper's own: its control channel, its
+/// shortcut to the driver or its signal pipe.
 fn own(state: &State, fd: RawFd) -> bool {
-    fd == state.up_read
+    state.shortcut.as_ref().is_some_and(|s| s.fd == fd)
+        || fd == state.up_read
         || fd == state.up_write
         || fd == crate::signals::SIGNAL_READ_FD
         || fd == crate::signals::SIGNAL_WRITE_FD

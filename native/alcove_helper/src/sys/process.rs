@@ -89,8 +89,10 @@ pub fn spawn(state: &mut State, how: Spawn) -> CallResult {
             fds.parent_ends()
                 .into_iter()
                 .chain(fds.child_ends())
-                .chain(shortcut.into_iter().flat_map(|(a, b)| [a, b]))
                 .for_each(fdio::close);
+            if let Some(pair) = shortcut {
+                pair.close();
+            }
             return Err(err.into());
         }
     };
@@ -143,6 +145,7 @@ pub fn new_child(state: &State, pid: i32, fds: &ChildFds) -> Child {
         exited: None,
         seccomp_listeners: Vec::new(),
         exec_report: None,
+        shortcut: None,
         direct: 0,
         reported: false,
     }
