@@ -25,6 +25,9 @@ use std::sync::{Arc, OnceLock};
 /// Reads of one socket per wake-up, at most.
 const BUDGET: usize = 4;
 
+/// Bytes asked of each recv(2) on a shortcut.
+const SHORTCUT_READ_SIZE: usize = 16 * 1024;
+
 /// Events taken per epoll_wait(2).
 const EVENTS: usize = 64;
 
@@ -76,7 +79,9 @@ struct Entry {
     driver: Arc<Driver>,
     resource: ResourceArc<DriverResource>,
     reader: FrameReader,
-    env: OwnedEnv,
+    /// Made when a frame is first routed (a forked helper that is never
+    /// called needs none).
+    env: Option<OwnedEnv>,
     fds: Vec<OwnedFd>,
     /// A shortcut's socket (see `shortcut`), with the pipeline of the
     /// helper at its other end; None: the driver's own socket.
@@ -148,7 +153,7 @@ fn entry(
         driver,
         resource,
         reader: FrameReader::new(),
-        env: OwnedEnv::new(),
+        env: None,
         fds: Vec::new(),
         shortcut,
         received: VecDeque::new(),
@@ -286,9 +291,15 @@ fn epoll_wait(epoll: RawFd, events: &mut [libc::epoll_event], timeout: i32) -> u
 /// false at end of file or on an error other than "nothing more now".
 fn read_some(entry: &mut Entry) -> bool {
     let fd = entry.fd();
+    // A shortcut brings answers, mostly small: a driver's read size would
+    // make (and zero) a 256 KiB buffer for every forked helper.
+    let size = match entry.shortcut {
+        Some(_) => SHORTCUT_READ_SIZE,
+        None => READ_SIZE,
+    };
     for _ in 0..BUDGET {
         let fds = &mut entry.fds;
-        let got = entry.reader.fill(READ_SIZE, |space| {
+        let got = entry.reader.fill(size, |space| {
             let n = recv_with_fds(fd, space, libc::MSG_DONTWAIT, fds);
             usize::try_from(n).map_err(|_| std::io::Error::last_os_error().raw_os_error())
         });
@@ -301,7 +312,7 @@ fn read_some(entry: &mut Entry) -> bool {
         }
         let full = match got {
             Ok(0) => return false,
-            Ok(n) => n == READ_SIZE,
+            Ok(n) => n == size,
             Err(Some(libc::EAGAIN)) => return true,
             Err(Some(libc::EINTR)) => continue,
             Err(_) => return false,
@@ -309,10 +320,15 @@ fn read_some(entry: &mut Entry) -> bool {
         loop {
             match entry.reader.next_body() {
                 NextRef::Body(body) => match &entry.shortcut {
-                    None => route(&entry.driver, &entry.resource, &mut entry.env, body),
+                    None => route(
+                        &entry.driver,
+                        &entry.resource,
+                        entry.env.get_or_insert_with(OwnedEnv::new),
+                        body,
+                    ),
                     Some((pipeline, shortcut)) => route_shortcut(
                         &entry.resource,
-                        &mut entry.env,
+                        entry.env.get_or_insert_with(OwnedEnv::new),
                         pipeline,
                         shortcut,
                         &mut entry.received,
