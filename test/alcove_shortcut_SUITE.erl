@@ -14,17 +14,17 @@
 -export([all/0, suite/0, init_per_testcase/2, end_per_testcase/2]).
 -export([skips_stopped_parent/1, fds_follow_helpers/1, exec_ends_shortcut/1,
          death_during_call_deep/1, many_callers/1, large_calls/1, timed_out_calls/1,
-         stop_closes_shortcuts/1]).
+         stop_closes_shortcuts/1, capped_by_fd_limit/1]).
 -export([skips_stopped_parent/0, fds_follow_helpers/0, exec_ends_shortcut/0,
          death_during_call_deep/0, many_callers/0, large_calls/0, timed_out_calls/0,
-         stop_closes_shortcuts/0]).
+         stop_closes_shortcuts/0, capped_by_fd_limit/0]).
 
 suite() ->
     [{timetrap, {seconds, 60}}].
 
 all() ->
     [skips_stopped_parent, fds_follow_helpers, exec_ends_shortcut, death_during_call_deep,
-     many_callers, large_calls, timed_out_calls, stop_closes_shortcuts].
+     many_callers, large_calls, timed_out_calls, stop_closes_shortcuts, capped_by_fd_limit].
 
 init_per_testcase(_Case, Config) ->
     alcove_ct:init_driver(Config).
@@ -173,3 +173,31 @@ stop_closes_shortcuts(_Config) ->
 
 chain_under(_Drv, P, 0) -> P;
 chain_under(Drv, P, N) -> {ok, C} = alcove:fork(Drv, P), chain_under(Drv, P ++ [C], N - 1).
+
+capped_by_fd_limit() ->
+    [{doc, "A VM with 80 fds holds at most 20 shortcuts; helpers past that answer through the tree, "
+           "and programs' output still reaches the VM."}].
+capped_by_fd_limit(_Config) ->
+    Ebin = filename:dirname(code:which(alcove)),
+    Script =
+        "{ok, Drv} = alcove_drv:start_link([]),"
+        "Dir = \"/proc/\" ++ os:getpid() ++ \"/fd/\","
+        "Socks = fun() -> {ok, Ns} = file:list_dir(Dir),"
+        "    length([N || N <- Ns, {ok, \"socket:\" ++ _} <- [file:read_link(Dir ++ N)]]) end,"
+        "S0 = Socks(),"
+        % 12 at the root and 12 under the first: each helper may have 16
+        % children under this limit.
+        "Top = [begin {ok, C} = alcove:fork(Drv, []), [C] end || _ <- lists:seq(1, 12)],"
+        "[[F] | _] = Top,"
+        "All = Top ++ [begin {ok, C} = alcove:fork(Drv, [F]), [F, C] end || _ <- lists:seq(1, 12)],"
+        "S1 = Socks(),"
+        "Answers = lists:all(fun(P) -> alcove:getpid(Drv, P) =:= lists:last(P) end, All),"
+        "[_, Last] = lists:last(All),"
+        "ok = alcove:execvp(Drv, [F, Last], \"/bin/echo\", [\"echo\", \"out\"]),"
+        "Out = receive {alcove_stdout, Drv, [F, Last], O} -> O after 5000 -> none end,"
+        "io:format(\"~p~n\", [{S1 - S0, Answers, Out}]),"
+        "halt().",
+    Out = os:cmd("ulimit -n 80; erl -noshell -pa " ++ Ebin ++ " -eval '" ++ Script ++ "'"),
+    ct:pal("~s", [Out]),
+    {ok, Tokens, _} = erl_scan:string(Out ++ "."),
+    ?assertEqual({ok, {20, true, <<"out\n">>}}, erl_parse:parse_term(Tokens)).

@@ -34,6 +34,33 @@ const VM_MAX: usize = 1024;
 
 static OPEN: AtomicUsize = AtomicUsize::new(0);
 
+/// [`VM_MAX`], or a quarter of the VM's fd limit if that is less: the
+/// fds that come with programs' output must always find room (one the
+/// kernel cannot give the VM is dropped with the frame's).
+fn vm_max() -> usize {
+    static MAX: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *MAX.get_or_init(|| {
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit writes one rlimit struct we own.
+        if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } < 0 {
+            return 0;
+        }
+        usize::try_from(limit.rlim_cur / 4).map_or(VM_MAX, |quarter| quarter.min(VM_MAX))
+    })
+}
+
+/// A slot under [`vm_max`], given back when the shortcut is dropped.
+pub fn reserve() -> bool {
+    let max = vm_max();
+    OPEN.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+        (n < max).then_some(n + 1)
+    })
+    .is_ok()
+}
+
 pub struct Shortcut {
     /// The reactor's token for its socket.
     pub token: u64,
@@ -51,13 +78,6 @@ pub struct Shortcut {
     send_lock: Mutex<()>,
 }
 
-/// A slot under [`VM_MAX`], given back when the shortcut is dropped.
-pub fn reserve() -> bool {
-    OPEN.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-        (n < VM_MAX).then_some(n + 1)
-    })
-    .is_ok()
-}
 
 impl Drop for Shortcut {
     fn drop(&mut self) {
