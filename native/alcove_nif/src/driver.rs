@@ -109,6 +109,7 @@ impl Driver {
     /// Register a call and send it. Returns the request id.
     pub fn call(
         &self,
+        resource: &ResourceArc<DriverResource>,
         caller: LocalPid,
         pipeline: Vec<i32>,
         number: u16,
@@ -130,6 +131,7 @@ impl Driver {
             None
         } else {
             self.shortcut_for(&pipeline)
+                .filter(|s| crate::reactor::watch_shortcut(resource, &pipeline, s))
         };
         // Down the tree: encoded before the pipeline moves into the route.
         let tree_frame = shortcut
@@ -283,8 +285,10 @@ impl Driver {
 
     /// End every shortcut (the driver is closing).
     pub fn shut_shortcuts(&self) {
-        if let Ok(shortcuts) = self.shortcuts.lock() {
-            shortcuts.values().for_each(|s| s.shut());
+        if let Ok(mut shortcuts) = self.shortcuts.lock() {
+            // The reactor closes those it reads when it sees their end;
+            // the others close as they are dropped here.
+            shortcuts.drain().for_each(|(_, s)| s.shut());
         }
     }
 

@@ -168,7 +168,7 @@ fn call(env: Env, drv: LocalPid, pipeline: Term, number: u32, args: Term) -> Nif
     let mut budget = convert::ARGS_BUDGET;
     let args = term_to_value(args, 0, &mut budget).map_err(|_| Error::BadArg)?;
     driver
-        .call(env.pid(), pipeline, number, &args)
+        .call(&resource, env.pid(), pipeline, number, &args)
         .map_err(|refused| match refused {
             CallRefused::TooLarge => Error::BadArg,
             CallRefused::Closed => Error::RaiseAtom("closed"),

@@ -187,16 +187,10 @@ fn add(reactor: &Reactor, token: u64, fd: RawFd, entry: Entry) -> Result<(), Str
 }
 
 /// A helper's shortcut came (a `Shortcut` frame): the driver sends that
-/// helper's calls on it from now on, and the reactor reads it. Without
+/// helper's calls on it from now on (see [`watch_shortcut`]). Without
 /// room for it (see `shortcut::reserve`) it is closed, and that helper is
 /// reached through the tree.
-pub fn add_shortcut(
-    resource: &ResourceArc<DriverResource>,
-    pipeline: Vec<i32>,
-    seq: u64,
-    fd: OwnedFd,
-) {
-    let driver = &resource.driver;
+pub fn add_shortcut(driver: &Driver, pipeline: Vec<i32>, seq: u64, fd: OwnedFd) {
     if pipeline.is_empty() || !crate::shortcut::reserve() {
         return;
     }
@@ -206,20 +200,51 @@ pub fn add_shortcut(
     let token = reactor
         .next
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let raw = fd.as_raw_fd();
     let shortcut = Arc::new(Shortcut::new(token, seq, fd));
-    let entry = entry(
-        driver.clone(),
-        resource.clone(),
-        Some((pipeline.clone(), shortcut.clone())),
-    );
-    if add(reactor, token, raw, entry).is_err() {
-        return;
-    }
     if let Ok(mut shortcuts) = driver.shortcuts.lock() {
         // A former process's with the same pid goes when its socket ends.
         shortcuts.insert(pipeline, shortcut);
     }
+}
+
+/// Read a shortcut from now on: a call is about to be sent on it. False
+/// when that cannot be (the call takes the tree then).
+pub fn watch_shortcut(
+    resource: &ResourceArc<DriverResource>,
+    pipeline: &[i32],
+    shortcut: &Arc<Shortcut>,
+) -> bool {
+    if shortcut.watched.load(std::sync::atomic::Ordering::Acquire) {
+        return true;
+    }
+    let Ok(reactor) = reactor() else {
+        return false;
+    };
+    // Under the shortcut's own flag: one caller registers it.
+    if shortcut
+        .watched
+        .compare_exchange(
+            false,
+            true,
+            std::sync::atomic::Ordering::AcqRel,
+            std::sync::atomic::Ordering::Acquire,
+        )
+        .is_err()
+    {
+        return true;
+    }
+    let entry = entry(
+        resource.driver.clone(),
+        resource.clone(),
+        Some((pipeline.to_vec(), shortcut.clone())),
+    );
+    if add(reactor, shortcut.token, shortcut.fd.as_raw_fd(), entry).is_err() {
+        // Nobody would read its answers: ended, so that every call sent
+        // on it from now on fails (EPIPE) and takes the tree.
+        shortcut.shut();
+        return false;
+    }
+    true
 }
 
 fn run(epoll: RawFd, incoming: Receiver<(u64, Entry)>) {
@@ -367,7 +392,7 @@ fn route_shortcut(
             };
             let mut path = pipeline.to_vec();
             path.extend_from_slice(&frame.header.pipeline);
-            add_shortcut(resource, path, crate::reader::seq(frame.payload), fd);
+            add_shortcut(&resource.driver, path, crate::reader::seq(frame.payload), fd);
         }
         // Nothing else comes this way.
         _ => {}

@@ -6,7 +6,10 @@
 //! everything else still go down the tree, and events and output still
 //! come up it.
 //!
-//! Each shortcut is read by the reactor like a driver's socket. When it
+//! Each shortcut is read by the reactor like a driver's socket, from the
+//! first call sent on it (most forked helpers are exec'd or exit without
+//! a call of their own: their shortcut is then just closed when their
+//! parent reports them gone). When it
 //! closes (the helper exec'd or exited), the calls sent on it and not
 //! answered wait for the helper's parent to say how the helper went (a
 //! `Gone` frame up the tree, sent when the parent answers its own calls
@@ -76,6 +79,10 @@ pub struct Shortcut {
     claimed: AtomicBool,
     /// One frame at a time on the socket.
     send_lock: Mutex<()>,
+    /// The reactor reads it (from the first call sent on it: a helper
+    /// that is never called costs no epoll registration, and its end no
+    /// wake-up).
+    pub watched: AtomicBool,
 }
 
 
@@ -96,6 +103,7 @@ impl Shortcut {
             inflight: AtomicUsize::new(0),
             claimed: AtomicBool::new(false),
             send_lock: Mutex::new(()),
+            watched: AtomicBool::new(false),
         }
     }
 
