@@ -249,9 +249,11 @@ deeper_children_relayed(Config) ->
     Drv = ?config(drv, Config),
     {ok, C} = alcove:fork(Drv, []),
     {ok, P} = alcove:fork(Drv, [C]),
-    ok = alcove:execvp(Drv, [C, P], "seq", ["seq", "1", "100000"]),
+    % It waits for a line first: C's record of it is looked at while it runs.
+    ok = alcove:execvp(Drv, [C, P], "sh", ["sh", "-c", "read go && exec seq 1 100000"]),
     [#alcove_pid{stdout = Out}] = alcove:cpid(Drv, [C]),
     ?assert(Out > 2),
+    ok = alcove:stdin(Drv, [C, P], <<"go\n">>),
     {Stdout, <<>>, Exit} = alcove_ct:both_until_exit(Drv, [C, P]),
     ?assertEqual({exit_status, 0}, Exit),
     ?assertEqual(seq(100000), Stdout).

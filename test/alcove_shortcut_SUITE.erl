@@ -14,17 +14,18 @@
 -export([all/0, suite/0, init_per_testcase/2, end_per_testcase/2]).
 -export([skips_stopped_parent/1, fds_follow_helpers/1, exec_ends_shortcut/1,
          death_during_call_deep/1, many_callers/1, large_calls/1, timed_out_calls/1,
-         stop_closes_shortcuts/1, capped_by_fd_limit/1]).
+         stop_closes_shortcuts/1, capped_by_fd_limit/1, reexec_keeps_shortcut/1]).
 -export([skips_stopped_parent/0, fds_follow_helpers/0, exec_ends_shortcut/0,
          death_during_call_deep/0, many_callers/0, large_calls/0, timed_out_calls/0,
-         stop_closes_shortcuts/0, capped_by_fd_limit/0]).
+         stop_closes_shortcuts/0, capped_by_fd_limit/0, reexec_keeps_shortcut/0]).
 
 suite() ->
     [{timetrap, {seconds, 60}}].
 
 all() ->
     [skips_stopped_parent, fds_follow_helpers, exec_ends_shortcut, death_during_call_deep,
-     many_callers, large_calls, timed_out_calls, stop_closes_shortcuts, capped_by_fd_limit].
+     many_callers, large_calls, timed_out_calls, stop_closes_shortcuts, capped_by_fd_limit,
+     reexec_keeps_shortcut].
 
 init_per_testcase(_Case, Config) ->
     alcove_ct:init_driver(Config).
@@ -201,3 +202,38 @@ capped_by_fd_limit(_Config) ->
     ct:pal("~s", [Out]),
     {ok, Tokens, _} = erl_scan:string(Out ++ "."),
     ?assertEqual({ok, {20, true, <<"out\n">>}}, erl_parse:parse_term(Tokens)).
+
+reexec_keeps_shortcut() ->
+    [{doc, "Calls waiting on a helper's shortcut while it re-executes itself are answered by the new image."}].
+reexec_keeps_shortcut(Config) ->
+    Drv = drv(Config),
+    {ok, C} = alcove:fork(Drv, []),
+    {ok, FD} = alcove:open(Drv, [C], alcove_drv:progname(), [o_rdonly, o_cloexec], 0),
+    {ok, _} = alcove:fcntl(Drv, [C], 5, f_setfd, 0),
+    Argv = alcove_drv:getopts([{depth, 1}]),
+    ok = alcove:kill(Drv, [], C, sigstop),
+    ok = alcove_ct:wait_until(fun() -> stopped(C) end),
+    Self = self(),
+    % While C is stopped: the exec waits on its channel from the root, the
+    % getpids on its shortcut. When it goes on, it reads the exec first.
+    Exec = spawn_link(fun() -> Self ! {execed, alcove:fexecve(Drv, [C], FD, Argv, [], 10000)} end),
+    ok = alcove_ct:wait_until(fun() -> waiting(Exec) end),
+    Callers = [spawn_link(fun() -> Self ! {answered, self(), catch alcove:getpid(Drv, [C], 10000)} end)
+               || _ <- lists:seq(1, 10)],
+    ok = alcove_ct:wait_until(fun() -> lists:all(fun waiting/1, Callers) end),
+    ok = alcove:kill(Drv, [], C, sigcont),
+    ?assertEqual(ok, receive {execed, R} -> R after 15000 -> timeout end),
+    [?assertEqual({P, C}, receive {answered, P, Pid} -> {P, Pid} after 15000 -> {P, timeout} end)
+     || P <- Callers],
+    % The new image still has it: C's fds are stdio, 3 to 5 and one socket.
+    Dir = "/proc/" ++ integer_to_list(C) ++ "/fd/",
+    {ok, Names} = file:list_dir(Dir),
+    Fds = lists:sort([list_to_integer(N) || N <- Names]),
+    [Shortcut] = Fds -- [0, 1, 2, 3, 4, 5],
+    {ok, "socket:" ++ _} = file:read_link(Dir ++ integer_to_list(Shortcut)),
+    ?assertEqual({error, ebadf}, alcove:close(Drv, [C], Shortcut)),
+    ?assertEqual(C, alcove:getpid(Drv, [C])).
+
+%% Whether an Erlang process waits in a receive (its call is sent).
+waiting(Pid) ->
+    process_info(Pid, status) =:= {status, waiting}.

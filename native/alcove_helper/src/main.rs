@@ -184,7 +184,11 @@ fn main() {
         // The exec call that made this image is answered by it.
         state.send_value(Kind::Reply, handoff.request_id, &[], &Value::ok());
         state.up_reader = FrameReader::resume(&handoff.pending, handoff.skipping);
+        if let Some(kept) = handoff.shortcut {
+            shortcut::resume(&mut state, kept);
+        }
         event_loop::handle_upstream_frames(&mut state);
+        shortcut::handle_frames(&mut state);
     }
     event_loop::run(&mut state)
 }

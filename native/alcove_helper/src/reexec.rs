@@ -14,7 +14,11 @@
 //! - the depth of the process in the tree (what `-d` says is the caller's
 //!   word; prx passes its parent's);
 //! - the bytes the old image had read from the channel but not handled
-//!   yet (calls queued behind the exec), which the new image handles first.
+//!   yet (calls queued behind the exec), which the new image handles first;
+//! - its shortcut to the driver (see `shortcut`), kept open across the
+//!   exec like fd 5, with its number and the bytes read from it but not
+//!   handled yet: calls sent on it while the exec runs are answered by
+//!   the new image.
 
 use crate::fdio;
 use nix::fcntl::{fcntl, FcntlArg};
@@ -26,15 +30,26 @@ use std::os::unix::io::{AsRawFd, IntoRawFd, RawFd};
 /// The environment variable naming the handoff fd.
 pub const ENV: &str = "ALCOVE_REEXEC_FD";
 const MAGIC: &[u8; 8] = b"ALCVEXEC";
-/// magic, request id, depth, bytes to skip.
-const HEADER: usize = 8 + 8 + 8 + 8;
+/// magic, request id, depth, bytes to skip; the shortcut's fd (-1: none),
+/// number, bytes to skip and bytes pending (those come last).
+const HEADER: usize = 8 + 8 + 8 + 8 + 8 + 8 + 8 + 8;
 /// A reader holds at most one frame and one read; anything bigger is not ours.
-const MAX_HANDOFF: usize = HEADER + 2 * alcove_proto::MAX_FRAME + alcove_proto::STDIO_CHUNK;
+const MAX_HANDOFF: usize = HEADER + 4 * alcove_proto::MAX_FRAME + 2 * alcove_proto::STDIO_CHUNK;
 
 /// What the old image leaves to the new one.
 pub struct Handoff {
     pub request_id: u64,
     pub depth: i64,
+    pub pending: Vec<u8>,
+    pub skipping: usize,
+    pub shortcut: Option<KeptShortcut>,
+}
+
+/// The shortcut as the old image left it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct KeptShortcut {
+    pub fd: RawFd,
+    pub seq: u64,
     pub pending: Vec<u8>,
     pub skipping: usize,
 }
@@ -47,15 +62,25 @@ pub fn prepare(
     depth: i64,
     pending: &[u8],
     skipping: usize,
+    shortcut: Option<&KeptShortcut>,
 ) -> Result<(RawFd, CString), i32> {
     // No MFD_CLOEXEC, so exec keeps it; closed (dropped) on an error.
     let fd = memfd_create(c"alcove-reexec", MFdFlags::empty()).map_err(|e| e as i32)?;
-    let mut data = Vec::with_capacity(HEADER + pending.len());
+    let kept = shortcut.cloned().unwrap_or(KeptShortcut {
+        fd: -1,
+        ..Default::default()
+    });
+    let mut data = Vec::with_capacity(HEADER + pending.len() + kept.pending.len());
     data.extend_from_slice(MAGIC);
     data.extend_from_slice(&request_id.to_be_bytes());
     data.extend_from_slice(&depth.to_be_bytes());
     data.extend_from_slice(&(skipping as u64).to_be_bytes());
+    data.extend_from_slice(&i64::from(kept.fd).to_be_bytes());
+    data.extend_from_slice(&kept.seq.to_be_bytes());
+    data.extend_from_slice(&(kept.skipping as u64).to_be_bytes());
+    data.extend_from_slice(&(kept.pending.len() as u64).to_be_bytes());
     data.extend_from_slice(pending);
+    data.extend_from_slice(&kept.pending);
     let mut written = 0;
     while written < data.len() {
         match fdio::write(fd.as_raw_fd(), &data[written..]) {
@@ -112,11 +137,27 @@ fn parse(data: &[u8]) -> Option<Handoff> {
         bytes.copy_from_slice(&data[at..at + 8]);
         u64::from_be_bytes(bytes)
     };
+    let rest = &data[HEADER..];
+    let kept_len = usize::try_from(word(56)).ok().filter(|&n| n <= rest.len())?;
+    let (pending, kept_pending) = rest.split_at(rest.len() - kept_len);
+    // Two's complement: -1 for none; any fd number fits in an i32.
+    let kept_fd = RawFd::try_from(word(32) as i64).ok()?;
+    let shortcut = match kept_fd {
+        -1 => None,
+        fd if fd > 2 => Some(KeptShortcut {
+            fd,
+            seq: word(40),
+            skipping: usize::try_from(word(48)).ok()?,
+            pending: kept_pending.to_vec(),
+        }),
+        _ => return None,
+    };
     Some(Handoff {
         request_id: word(8),
         depth: i64::try_from(word(16)).ok()?,
         skipping: usize::try_from(word(24)).ok()?,
-        pending: data[HEADER..].to_vec(),
+        pending: pending.to_vec(),
+        shortcut,
     })
 }
 
@@ -128,7 +169,13 @@ mod tests {
     #[test]
     fn handoff_round_trip_and_malformed_ones() {
         let pending = b"\x00\x00\x00\x05queued".to_vec();
-        let (fd, entry) = prepare(42, 3, &pending, 7).expect("memfd");
+        let kept = KeptShortcut {
+            fd: 9,
+            seq: 4,
+            pending: b"\x00\x00\x00\x02sc".to_vec(),
+            skipping: 1,
+        };
+        let (fd, entry) = prepare(42, 3, &pending, 7, Some(&kept)).expect("memfd");
         assert_eq!(entry.to_str().unwrap(), format!("{ENV}={fd}"));
         std::env::set_var(ENV, fd.to_string());
         let handoff = take().expect("handoff");
@@ -136,6 +183,7 @@ mod tests {
         assert_eq!(handoff.depth, 3);
         assert_eq!(handoff.skipping, 7);
         assert_eq!(handoff.pending, pending);
+        assert_eq!(handoff.shortcut, Some(kept));
         assert!(std::env::var_os(ENV).is_none());
         assert!(
             fdio::with_fd(fd, |fd| fcntl(fd, FcntlArg::F_GETFD)).is_err(),
@@ -147,7 +195,19 @@ mod tests {
         assert!(parse(&MAGIC[..]).is_none());
         let mut ok = MAGIC.to_vec();
         ok.extend_from_slice(&[0; 24]);
-        assert!(parse(&ok).is_some_and(|h| h.pending.is_empty() && h.request_id == 0));
+        ok.extend_from_slice(&(-1i64).to_be_bytes());
+        ok.extend_from_slice(&[0; 24]);
+        assert!(parse(&ok).is_some_and(|h| h.pending.is_empty()
+            && h.request_id == 0
+            && h.shortcut.is_none()));
+        // A shortcut's pending bytes longer than what follows the header.
+        let mut long = ok.clone();
+        long[HEADER - 8..].copy_from_slice(&1u64.to_be_bytes());
+        assert!(parse(&long).is_none());
+        // Without a shortcut, fd 0 to 2 are not one.
+        let mut low = ok.clone();
+        low[32..40].copy_from_slice(&2i64.to_be_bytes());
+        assert!(parse(&low).is_none());
         std::env::set_var(ENV, "not a number");
         assert!(take().is_none());
         assert!(std::env::var_os(ENV).is_none());
@@ -173,11 +233,12 @@ mod tests {
             if round % 2 == 0 {
                 data.extend_from_slice(MAGIC);
             }
-            let len = next() as usize % 64;
+            let len = next() as usize % 96;
             data.extend((0..len).map(|_| next() as u8));
             if let Some(handoff) = parse(&data) {
                 assert!(data.len() >= HEADER);
-                assert_eq!(handoff.pending.len(), data.len() - HEADER);
+                let kept = handoff.shortcut.map_or(0, |s| s.pending.len());
+                assert_eq!(handoff.pending.len() + kept, data.len() - HEADER);
             }
         }
     }

@@ -149,6 +149,53 @@ pub fn drop_it(state: &mut State) {
     }
 }
 
+/// Before a re-exec of this helper: the shortcut as the new image will
+/// take it (see `reexec`), its answers written out first (for up to a
+/// second) and its fd kept open across the exec.
+pub fn keep_for_reexec(state: &mut State) -> Option<crate::reexec::KeptShortcut> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+    loop {
+        flush(state);
+        let shortcut = state.shortcut.as_ref()?;
+        if shortcut.out.is_empty() || std::time::Instant::now() >= deadline {
+            break;
+        }
+        crate::child_io::poll_one(shortcut.fd, libc::POLLOUT, 100);
+    }
+    let shortcut = state.shortcut.as_ref()?;
+    fdio::set_cloexec(shortcut.fd, false);
+    let (pending, skipping) = shortcut.reader.pending();
+    Some(crate::reexec::KeptShortcut {
+        fd: shortcut.fd,
+        seq: shortcut.seq,
+        pending: pending.to_vec(),
+        skipping,
+    })
+}
+
+/// The re-exec failed (or never ran): the shortcut is this image's again.
+pub fn not_kept(state: &mut State) {
+    if let Some(shortcut) = &state.shortcut {
+        fdio::set_cloexec(shortcut.fd, true);
+    }
+}
+
+/// In a re-executed helper: the shortcut the old image kept, if it is
+/// still a socket.
+pub fn resume(state: &mut State, kept: crate::reexec::KeptShortcut) {
+    if !fdio::is_socket(kept.fd) {
+        return;
+    }
+    fdio::set_cloexec(kept.fd, true);
+    fdio::set_nonblock(kept.fd);
+    state.shortcut = Some(Shortcut {
+        fd: kept.fd,
+        seq: kept.seq,
+        reader: FrameReader::resume(&kept.pending, kept.skipping),
+        out: OutQueue::default(),
+    });
+}
+
 /// Write what is queued; a broken shortcut is dropped.
 pub fn flush(state: &mut State) {
     let Some(shortcut) = &mut state.shortcut else {

@@ -29,20 +29,27 @@ fn run_exec(state: &mut State, exec: impl FnOnce(Option<&CStr>) -> Errno) -> Cal
         return Err(CallError::Errno(libc::EINVAL));
     }
     let handoff = if reexec {
+        // The shortcut goes over too (its answers flushed first): the
+        // parent sees no exec, and calls sent on it meanwhile wait there.
+        let kept = crate::shortcut::keep_for_reexec(state);
         let (pending, skipping) = state.up_reader.pending();
-        Some(
-            crate::reexec::prepare(state.current_request, state.depth, pending, skipping)
-                .map_err(CallError::Errno)?,
-        )
+        let prepared = crate::reexec::prepare(
+            state.current_request,
+            state.depth,
+            pending,
+            skipping,
+            kept.as_ref(),
+        );
+        match prepared {
+            Ok(prepared) => Some(prepared),
+            Err(errno) => {
+                crate::shortcut::not_kept(state);
+                return Err(CallError::Errno(errno));
+            }
+        }
     } else {
         None
     };
-    if reexec {
-        // The new image keeps the parent's channel but not the shortcut
-        // (close-on-exec), and its parent sees no exec: this helper tells
-        // the driver itself, ahead of what it flushes now.
-        crate::shortcut::drop_it(state);
-    }
     // What is queued upstream would be lost with this image.
     crate::lifecycle::flush_before_exit(state);
     if !reexec {
@@ -56,6 +63,7 @@ fn run_exec(state: &mut State, exec: impl FnOnce(Option<&CStr>) -> Errno) -> Cal
     let err = exec(handoff.as_ref().map(|(_, entry)| entry.as_c_str()));
     if let Some((fd, _)) = handoff {
         fdio::close(fd);
+        crate::shortcut::not_kept(state);
     }
     crate::lifecycle::become_subreaper(true);
     state.signals.apply_all();
