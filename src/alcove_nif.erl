@@ -21,7 +21,12 @@ priv_dir() ->
             Dir
     end.
 
--spec start(pid(), pid(), [binary()], [{binary(), binary()}], {non_neg_integer(), non_neg_integer(), non_neg_integer(), non_neg_integer()}, integer()) ->
+%% CallNumbers: fork, clone, kill, fork_exec, and the calls that go down
+%% the tree even to a process the driver has a shortcut to.
+-spec start(pid(), pid(), [binary()], [{binary(), binary()}],
+            {non_neg_integer(), non_neg_integer(), non_neg_integer(), non_neg_integer(),
+             [non_neg_integer()]},
+            integer()) ->
     {ok, reference(), non_neg_integer()} | {error, integer()}.
 start(_Drv, _Owner, _Argv, _Env, _CallNumbers, _OwnerExitSignal) -> erlang:nif_error(not_loaded).
 

@@ -138,7 +138,9 @@ fn parse(data: &[u8]) -> Option<Handoff> {
         u64::from_be_bytes(bytes)
     };
     let rest = &data[HEADER..];
-    let kept_len = usize::try_from(word(56)).ok().filter(|&n| n <= rest.len())?;
+    let kept_len = usize::try_from(word(56))
+        .ok()
+        .filter(|&n| n <= rest.len())?;
     let (pending, kept_pending) = rest.split_at(rest.len() - kept_len);
     // Two's complement: -1 for none; any fd number fits in an i32.
     let kept_fd = RawFd::try_from(word(32) as i64).ok()?;
@@ -197,9 +199,8 @@ mod tests {
         ok.extend_from_slice(&[0; 24]);
         ok.extend_from_slice(&(-1i64).to_be_bytes());
         ok.extend_from_slice(&[0; 24]);
-        assert!(parse(&ok).is_some_and(|h| h.pending.is_empty()
-            && h.request_id == 0
-            && h.shortcut.is_none()));
+        assert!(parse(&ok)
+            .is_some_and(|h| h.pending.is_empty() && h.request_id == 0 && h.shortcut.is_none()));
         // A shortcut's pending bytes longer than what follows the header.
         let mut long = ok.clone();
         long[HEADER - 8..].copy_from_slice(&1u64.to_be_bytes());

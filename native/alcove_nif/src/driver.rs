@@ -2,12 +2,12 @@
 //! it, and the routing of everything that comes back.
 
 use crate::routes::{Owner, Pending, Routes};
+use crate::shortcut::Shortcut;
 use crate::writer::Writer;
 use alcove_proto::{encode_frame, encode_value, Kind, Value, STDIO_CHUNK};
 use rustler::env::OwnedEnv;
 use rustler::types::tuple::make_tuple;
 use rustler::{Encoder, Env, LocalPid, ResourceArc};
-use crate::shortcut::Shortcut;
 use std::collections::HashMap;
 use std::os::unix::io::{AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -188,7 +188,10 @@ impl Driver {
     /// answer raise what its helper's `Gone` said, or wait for it.
     pub fn shortcut_closed(&self, pipeline: &[i32], shortcut: &Arc<Shortcut>) {
         if let Ok(mut shortcuts) = self.shortcuts.lock() {
-            if shortcuts.get(pipeline).is_some_and(|s| s.token == shortcut.token) {
+            if shortcuts
+                .get(pipeline)
+                .is_some_and(|s| s.token == shortcut.token)
+            {
                 shortcuts.remove(pipeline);
             }
         }

@@ -14,10 +14,10 @@ use crate::driver::{Driver, DriverResource};
 use crate::reader::{recv_with_fds, route, READ_SIZE};
 use crate::shortcut::Shortcut;
 use alcove_proto::{Frame, FrameReader, Kind, NextRef};
-use std::collections::VecDeque;
 use rustler::env::OwnedEnv;
 use rustler::ResourceArc;
 use std::collections::HashMap;
+use std::collections::VecDeque;
 use std::os::unix::io::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, OnceLock};
@@ -392,7 +392,12 @@ fn route_shortcut(
             };
             let mut path = pipeline.to_vec();
             path.extend_from_slice(&frame.header.pipeline);
-            add_shortcut(&resource.driver, path, crate::reader::seq(frame.payload), fd);
+            add_shortcut(
+                &resource.driver,
+                path,
+                crate::reader::seq(frame.payload),
+                fd,
+            );
         }
         // Nothing else comes this way.
         _ => {}

@@ -85,7 +85,6 @@ pub struct Shortcut {
     pub watched: AtomicBool,
 }
 
-
 impl Drop for Shortcut {
     fn drop(&mut self) {
         OPEN.fetch_sub(1, Ordering::AcqRel);
