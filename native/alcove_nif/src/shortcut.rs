@@ -20,6 +20,7 @@
 //! less than its socket buffer holds; a call over either limit takes the
 //! tree instead.
 
+use crate::writer::{write_some, Wrote};
 use alcove_proto::Value;
 use std::os::unix::io::{AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -120,24 +121,14 @@ impl Shortcut {
         }
         let fd = self.fd.as_raw_fd();
         let mut done = 0;
-        while done < frame.len() {
-            // SAFETY: frame[done..] is a valid readable slice.
-            let n = unsafe {
-                libc::send(
-                    fd,
-                    frame[done..].as_ptr().cast(),
-                    frame.len() - done,
-                    libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
-                )
-            };
-            if n > 0 {
-                done += n as usize;
-                continue;
-            }
-            match std::io::Error::last_os_error().raw_os_error() {
-                Some(libc::EINTR) => continue,
-                Some(libc::EAGAIN) if done == 0 => return false,
-                Some(libc::EAGAIN) => {
+        loop {
+            match write_some(fd, &frame[done..]) {
+                Wrote::All => break,
+                // Full, or the helper gone (EPIPE) or going (the reactor
+                // sees the end): this call takes the tree.
+                Wrote::Part(0) | Wrote::Broken if done == 0 => return false,
+                Wrote::Part(n) => {
+                    done += n;
                     // Not expected under the limits above. The frame is
                     // half out: finish it, or give the shortcut up.
                     let mut pfd = libc::pollfd {
@@ -148,17 +139,11 @@ impl Shortcut {
                     // SAFETY: one valid pollfd.
                     if unsafe { libc::poll(&mut pfd, 1, 5000) } <= 0 {
                         self.shut();
-                        self.inflight.fetch_add(1, Ordering::AcqRel);
-                        return true;
+                        break;
                     }
                 }
-                // The helper is gone (EPIPE) or going: the reactor sees
-                // the end; this call takes the tree.
-                _ if done == 0 => return false,
-                _ => {
-                    self.inflight.fetch_add(1, Ordering::AcqRel);
-                    return true;
-                }
+                // Half a frame out and the socket broke: its end answers.
+                Wrote::Broken => break,
             }
         }
         self.inflight.fetch_add(1, Ordering::AcqRel);

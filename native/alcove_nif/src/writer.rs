@@ -22,13 +22,17 @@ pub struct Writer {
     ready: Condvar,
 }
 
-enum Wrote {
+/// How far a non-blocking write got.
+pub(crate) enum Wrote {
     All,
+    /// The socket is full after this many bytes.
     Part(usize),
     Broken,
 }
 
-fn write_some(fd: RawFd, bytes: &[u8]) -> Wrote {
+/// send(2) without blocking until all is written, the socket is full or
+/// it broke.
+pub(crate) fn write_some(fd: RawFd, bytes: &[u8]) -> Wrote {
     let mut done = 0;
     while done < bytes.len() {
         // SAFETY: bytes[done..] is a valid readable slice.
