@@ -201,7 +201,7 @@ impl Driver {
         let waiting = self
             .routes
             .lock()
-            .is_ok_and(|routes| routes.pending.values().any(|p| p.via == shortcut.token));
+            .is_ok_and(|routes| routes.pending.iter().any(|(_, p)| p.via == shortcut.token));
         if !waiting {
             return;
         }
@@ -420,7 +420,7 @@ impl Driver {
         let pending: Vec<Pending> = match self.routes.lock() {
             Ok(mut routes) => {
                 routes.closed = true;
-                routes.pending.drain().map(|(_, p)| p).collect()
+                routes.pending.take_all()
             }
             Err(_) => return,
         };

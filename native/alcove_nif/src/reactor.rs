@@ -55,6 +55,13 @@ struct Spin {
 
 impl Spin {
     fn wanted(&mut self) -> bool {
+        // While calls overlap (callers at once, in one driver or several),
+        // replies come without it and the CPU a spin takes is one the
+        // helpers need: 8 callers made 15-20 % more calls a second without
+        // the spin. A lone caller's round trip is what it shortens.
+        if crate::routes::overlapping() {
+            return false;
+        }
         if self.resting > 0 {
             self.resting -= 1;
             return false;
