@@ -23,8 +23,20 @@ fuzz_target!(|body: &[u8]| {
     let payload = match h.kind {
         Kind::Call => frame.payload.get(2..),
         Kind::Reply | Kind::Event | Kind::Raise | Kind::Pipe => Some(frame.payload),
-        // Raw bytes: stdio, and Hold's one-byte flag.
-        Kind::Stdin | Kind::Stdout | Kind::Stderr | Kind::Hold => None,
+        // A shortcut's number, then how its calls end.
+        Kind::Gone => frame.payload.get(8..),
+        // Raw bytes: stdio, Hold's one-byte flag, and the fixed-size
+        // fields of the stream and shortcut frames.
+        Kind::Stdin
+        | Kind::Stdout
+        | Kind::Stderr
+        | Kind::Hold
+        | Kind::Done
+        | Kind::Mark
+        | Kind::Output
+        | Kind::Flow
+        | Kind::Close
+        | Kind::Shortcut => None,
     };
     if let Some(payload) = payload {
         let (_, peak) = peak_alloc(|| decode_value(payload));
