@@ -275,7 +275,7 @@ fn handle_frame(state: &mut State, body: &[u8]) {
 
 /// Calls the parent must see (it answers them, or records what they do),
 /// or that answer later: these come down the tree only.
-pub fn tree_only(nr: u16) -> bool {
+fn tree_only(nr: u16) -> bool {
     calls::is_noreturn(nr)
         || matches!(
             calls::NAMES.get(nr as usize),
@@ -283,11 +283,10 @@ pub fn tree_only(nr: u16) -> bool {
         )
 }
 
-/// A `Raise` for a call that came by the shortcut, sent back on it.
+/// A `Raise` for a call that came by the shortcut, sent back on it (as
+/// `State::send` routes an answer to the call being run).
 fn answer_here(state: &mut State, id: u64, reason: &Value) {
-    if let Some(shortcut) = &mut state.shortcut {
-        let mut payload = Vec::new();
-        alcove_proto::encode_value(&mut payload, reason);
-        alcove_proto::encode_frame_into(shortcut.out.buffer(), Kind::Raise, id, &[], &payload);
-    }
+    state.via_shortcut = Some(id);
+    state.send_value(Kind::Raise, id, &[], reason);
+    state.via_shortcut = None;
 }

@@ -134,10 +134,9 @@ impl Driver {
                 .filter(|s| crate::reactor::watch_shortcut(resource, &pipeline, s))
         };
         // Down the tree: encoded before the pipeline moves into the route.
-        let tree_frame = shortcut
+        let mut frame = shortcut
             .is_none()
             .then(|| encode_frame(Kind::Call, request_id, &pipeline, &payload));
-        let pipeline_kept = shortcut.as_ref().map(|_| pipeline.clone());
         {
             let mut routes = self.routes.lock().map_err(|_| CallRefused::Closed)?;
             // Checked under the lock the reader takes to fail every pending
@@ -157,21 +156,24 @@ impl Driver {
             if shortcut.send(&encode_frame(Kind::Call, request_id, &[], &payload)) {
                 return Ok(request_id);
             }
-            // Not sent there: down the tree, no longer waiting on it.
-            if let Ok(mut routes) = self.routes.lock() {
-                if let Some(pending) = routes.pending.get_mut(&request_id) {
-                    pending.via = 0;
-                }
+            // Not sent there: down the tree, no longer waiting on it (unless
+            // it was answered meanwhile, as the shortcut ended).
+            let mut routes = self.routes.lock().map_err(|_| CallRefused::Closed)?;
+            if let Some(pending) = routes.pending.get_mut(&request_id) {
+                pending.via = 0;
+                frame = Some(encode_frame(
+                    Kind::Call,
+                    request_id,
+                    &pending.pipeline,
+                    &payload,
+                ));
             }
         }
-        let frame = match (tree_frame, pipeline_kept) {
-            (Some(frame), _) => frame,
-            (None, Some(pipeline)) => encode_frame(Kind::Call, request_id, &pipeline, &payload),
-            (None, None) => return Ok(request_id),
-        };
         // A write that fails means the helper is going: the reactor
         // answers the pending call with `closed` when it sees the end.
-        self.send(frame);
+        if let Some(frame) = frame {
+            self.send(frame);
+        }
         Ok(request_id)
     }
 
@@ -225,14 +227,12 @@ impl Driver {
                 if let Some(shortcut) = shortcuts.remove(pipeline) {
                     // Raised once its end is read (what came before it
                     // are answers).
-                    shortcut.gone(reason.clone());
-                    shortcut.shut();
+                    shortcut.end(reason.clone());
                 }
             }
             shortcuts.retain(|path, shortcut| {
                 if under(path) {
-                    shortcut.gone(badpid.clone());
-                    shortcut.shut();
+                    shortcut.end(badpid.clone());
                 }
                 !under(path)
             });

@@ -171,16 +171,13 @@ impl Shortcut {
         ending.1.clone()
     }
 
-    /// What the calls left on it raise. True when its end was read
-    /// already: they can be raised now.
-    pub fn gone(&self, reason: Value) -> bool {
-        match self.ending.lock() {
-            Ok(mut ending) => {
-                ending.1 = Some(reason);
-                ending.0
-            }
-            Err(_) => false,
+    /// Its helper is gone: the calls left on it raise `reason` once the
+    /// reactor has read its end, which this brings about.
+    pub fn end(&self, reason: Value) {
+        if let Ok(mut ending) = self.ending.lock() {
+            ending.1 = Some(reason);
         }
+        self.shut();
     }
 
     /// End it: the reactor sees the end and answers what waits on it.
