@@ -39,9 +39,29 @@ if cargo fetch --offline ${host:+--target "$host"} >/dev/null 2>&1; then
     offline=--offline
 fi
 echo "alcove: building the native code with cargo $found (release; the first build takes a minute or two)..."
-cargo build --release $offline -p alcove_helper -p alcove_nif
+target="${CARGO_TARGET_DIR:-target}"
+# The helper is linked statically where the C library's static archive is
+# installed (Debian: libc6-dev, which any C linker needs): a static helper
+# has half the memory mappings, so each fork copies and each exit tears
+# down less, and no dynamic loader runs in a setuid helper.
+# ALCOVE_STATIC_HELPER=0 links it dynamically.
+static=
+if [ -n "$host" ] && [ "${ALCOVE_STATIC_HELPER:-1}" != 0 ]; then
+    libc_a=$(cc -print-file-name=libc.a 2>/dev/null || true)
+    case "$libc_a" in
+    /*) [ -f "$libc_a" ] && static=yes ;;
+    esac
+fi
+if [ -n "$static" ]; then
+    cargo build --release $offline -p alcove_nif
+    RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }-C target-feature=+crt-static" \
+        cargo build --release $offline -p alcove_helper --target "$host"
+    helper="$target/$host/release/alcove"
+else
+    cargo build --release $offline -p alcove_helper -p alcove_nif
+    helper="$target/release/alcove"
+fi
 mkdir -p priv
-target="${CARGO_TARGET_DIR:-target}/release"
-install -m 0755 "$target/alcove" "priv/alcove.tmp.$$" && mv -f "priv/alcove.tmp.$$" priv/alcove
-install -m 0644 "$target/libalcove_nif.so" "priv/alcove_nif.so.tmp.$$" && mv -f "priv/alcove_nif.so.tmp.$$" priv/alcove_nif.so
-echo "alcove: installed priv/alcove and priv/alcove_nif.so"
+install -m 0755 "$helper" "priv/alcove.tmp.$$" && mv -f "priv/alcove.tmp.$$" priv/alcove
+install -m 0644 "$target/release/libalcove_nif.so" "priv/alcove_nif.so.tmp.$$" && mv -f "priv/alcove_nif.so.tmp.$$" priv/alcove_nif.so
+echo "alcove: installed priv/alcove${static:+ (statically linked)} and priv/alcove_nif.so"

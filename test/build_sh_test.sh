@@ -40,8 +40,15 @@ case "\$1" in
 --version) echo "$1"; exit ${2:-0} ;;
 fetch) exit 0 ;;
 build)
-    mkdir -p "\${CARGO_TARGET_DIR:-target}/release"
-    echo helper >"\${CARGO_TARGET_DIR:-target}/release/alcove"
+    echo "RUSTFLAGS=\${RUSTFLAGS:-}" >>"$tmp/cargo.log"
+    dir="\${CARGO_TARGET_DIR:-target}/release"
+    helper=dynamic
+    while [ \$# -gt 0 ]; do
+        [ "\$1" = --target ] && dir="\${CARGO_TARGET_DIR:-target}/\$2/release" && helper="static for \$2"
+        shift
+    done
+    mkdir -p "\$dir" "\${CARGO_TARGET_DIR:-target}/release"
+    echo "helper \$helper" >"\$dir/alcove"
     echo nif >"\${CARGO_TARGET_DIR:-target}/release/libalcove_nif.so"
     echo "   Compiling alcove_helper (fake)" >&2
     exit 0 ;;
@@ -117,8 +124,57 @@ for version in "cargo $need.0 (f2d3ce0bd 2026-03-21)" "cargo $need_major.100.0-n
     *) fail "$version: no progress lines: $out" ;;
     esac
     grep -q '^build --release' "$tmp/cargo.log" || fail "$version: cargo build --release did not run"
-    [ "$(cat "$tmp/project/priv/alcove" 2>/dev/null)" = helper ] || fail "$version: priv/alcove not installed"
+    [ "$(cat "$tmp/project/priv/alcove" 2>/dev/null)" = "helper dynamic" ] || fail "$version: priv/alcove not installed"
     [ "$(cat "$tmp/project/priv/alcove_nif.so" 2>/dev/null)" = nif ] || fail "$version: priv/alcove_nif.so not installed"
+done
+
+# fake_toolchain LIBC_A: a rustc naming its host and a cc that prints
+# LIBC_A for -print-file-name=libc.a (as gcc does: the bare name when the
+# archive is not installed).
+fake_toolchain() {
+    printf '#!/bin/sh\necho "rustc 1.95.0"\necho "host: x86_64-unknown-linux-gnu"\n' >"$tmp/bin/rustc"
+    printf '#!/bin/sh\necho "%s"\n' "$1" >"$tmp/bin/cc"
+    chmod +x "$tmp/bin/rustc" "$tmp/bin/cc"
+}
+
+# The C library's static archive is there: the helper is built on its own,
+# for the host target, with crt-static, and that binary is installed.
+setup
+fake_cargo "cargo $need.0"
+: >"$tmp/libc.a"
+fake_toolchain "$tmp/libc.a"
+run_build
+[ "$status" -eq 0 ] || fail "static: exit status $status; output: $out"
+[ "$(cat "$tmp/project/priv/alcove" 2>/dev/null)" = "helper static for x86_64-unknown-linux-gnu" ] ||
+    fail "static: the static helper was not installed: $(cat "$tmp/project/priv/alcove" 2>/dev/null)"
+grep -q -- '-p alcove_helper --target x86_64-unknown-linux-gnu' "$tmp/cargo.log" || fail "static: no helper build for the host target: $(cat "$tmp/cargo.log")"
+grep -q -- 'RUSTFLAGS=-C target-feature=+crt-static' "$tmp/cargo.log" || fail "static: no crt-static: $(cat "$tmp/cargo.log")"
+[ "$(cat "$tmp/project/priv/alcove_nif.so" 2>/dev/null)" = nif ] || fail "static: priv/alcove_nif.so not installed"
+case "$out" in
+*"installed priv/alcove (statically linked)"*) ;;
+*) fail "static: the output does not say so: $out" ;;
+esac
+
+# No static archive, or the switch off: the helper is linked dynamically.
+for case in missing off; do
+    setup
+    fake_cargo "cargo $need.0"
+    if [ "$case" = missing ]; then
+        fake_toolchain "libc.a"
+        run_build
+    else
+        : >"$tmp/libc.a"
+        fake_toolchain "$tmp/libc.a"
+        tests=$((tests + 1))
+        out=$(cd "$tmp" && env -i PATH="$tmp/bin" HOME="$tmp" ALCOVE_STATIC_HELPER=0 sh "$tmp/project/native/build.sh" 2>&1)
+        status=$?
+    fi
+    [ "$status" -eq 0 ] || fail "dynamic ($case): exit status $status; output: $out"
+    [ "$(cat "$tmp/project/priv/alcove" 2>/dev/null)" = "helper dynamic" ] ||
+        fail "dynamic ($case): $(cat "$tmp/project/priv/alcove" 2>/dev/null)"
+    if grep -q -- 'crt-static' "$tmp/cargo.log"; then
+        fail "dynamic ($case): crt-static was asked for: $(cat "$tmp/cargo.log")"
+    fi
 done
 
 if [ "$failures" -ne 0 ]; then
