@@ -108,7 +108,7 @@ bench-peers: build bench-orig
 # Erlang and no IPC (bench/floor.c; needs a C compiler).
 bench-floor:
 	@mkdir -p _build/bench
-	cc -O2 -Wall -o _build/bench/floor bench/floor.c
+	cc -O2 -Wall -pthread -o _build/bench/floor bench/floor.c
 	_build/bench/floor $(FLOOR_CYCLES)
 
 gen:

@@ -205,13 +205,18 @@ alcove_stdout(Drv, Bytes) ->
     {ok, C} = alcove:fork(Drv, []),
     T0 = erlang:monotonic_time(),
     ok = alcove:execvp(Drv, [C], Head, [Head, "-c", integer_to_list(Bytes), "/dev/zero"]),
-    Bytes = count_alcove_stdout(Drv, [C], 0),
+    Bytes = count_alcove_stdout(Drv, [C], 0, Bytes, false),
     mb_per_s(Bytes, elapsed_s(T0)).
 
-count_alcove_stdout(Drv, P, N) ->
+%% Until every byte and the exit event have come: the original alcove may
+%% deliver the last output after the exit event (ours never does): once
+%% 9 bytes of 256 MiB came after it.
+count_alcove_stdout(_Drv, _P, N, Bytes, true) when N >= Bytes ->
+    N;
+count_alcove_stdout(Drv, P, N, Bytes, Exited) ->
     receive
-        {alcove_stdout, Drv, P, Bin} -> count_alcove_stdout(Drv, P, N + byte_size(Bin));
-        {alcove_event, Drv, P, {exit_status, 0}} -> N;
+        {alcove_stdout, Drv, P, Bin} -> count_alcove_stdout(Drv, P, N + byte_size(Bin), Bytes, Exited);
+        {alcove_event, Drv, P, {exit_status, 0}} -> count_alcove_stdout(Drv, P, N, Bytes, true);
         {alcove_event, Drv, P, Other} -> error({unexpected_event, Other})
     after 30000 -> error({stdout_timeout, N})
     end.
@@ -621,27 +626,49 @@ row(Cells) ->
     io:format("| ~ts |~n", [lists:join(" | ", Cells)]).
 
 report(compare, Terms) ->
-    Figs = [{rt_root, rt_root, "call round trip, `[]`"},
-            {rt_depth1, rt_depth1, "call round trip, depth 1"},
-            {rt_depth4, rt_depth4, "call round trip, depth 4"},
-            {fork_exit, fork_exit, "fork + exit event"},
-            {stdout_256m, stdout_256m, "child stdout to the owner, 256 MiB"},
-            {cat_echo_64m, cat_echo_64m, "`cat` echo, 64 MiB (32 KiB writes)"},
-            {conc_drv_per_caller, conc_drv_per_caller, "concurrent calls, 8 callers, one Drv per caller"},
-            {conc_one_drv, conc_drv_per_caller,
+    % {ours' figure, the original's, the floor's, name}: the floor is what
+    % bench/floor.c measures for that shape with no Erlang (a call at any
+    % depth is at best one round trip between two processes).
+    Figs = [{rt_root, rt_root, rt_root, "call round trip, `[]`"},
+            {rt_depth1, rt_depth1, rt_root, "call round trip, depth 1"},
+            {rt_depth4, rt_depth4, rt_root, "call round trip, depth 4"},
+            {fork_exit, fork_exit, fork_exit, "fork + exit event"},
+            {stdout_256m, stdout_256m, stdout_256m, "child stdout to the owner, 256 MiB"},
+            {cat_echo_64m, cat_echo_64m, cat_echo_64m, "`cat` echo, 64 MiB (32 KiB writes)"},
+            {conc_drv_per_caller, conc_drv_per_caller, conc_drv_per_caller,
+             "concurrent calls, 8 callers, one Drv per caller"},
+            {conc_one_drv, conc_drv_per_caller, conc_drv_per_caller,
              "concurrent calls, 8 callers on one Drv (original: one Drv per caller)"}],
     Rounds = length(lists:usort([R || {T, R, _, _, _, _} <- Terms, T =:= ours, R > 0])),
+    Floor = [T || T <- Terms, element(1, T) =:= floor] =/= [],
     io:format("ours vs original, ~b alternating rounds (each round of each build in a fresh VM)~n~n", [Rounds]),
+    FloorHead = case Floor of
+        true -> ["floor median", "floor/original (the best ratio possible)"];
+        false -> []
+    end,
     row(["figure", "unit", "better", "ours min", "ours median", "original min", "original median",
-         "ratio of medians (ours/original)"]),
-    row(["---", "---", "---", "---:", "---:", "---:", "---:", "---:"]),
+         "ratio of medians (ours/original)" | FloorHead]),
+    row(["---", "---", "---", "---:", "---:", "---:", "---:", "---:" | ["---:" || _ <- FloorHead]]),
     [begin
          {Unit, B} = unit_of(Terms, Ours),
          O = values(Terms, ours, Ours),
          G = values(Terms, original, Orig),
+         F = values(Terms, floor, FloorFig),
+         FloorCells = case Floor of
+             true -> [num(median(F)), ratio(median(F), median(G))];
+             false -> []
+         end,
          row([Name, Unit, better(B), num(minimum(O)), num(median(O)), num(minimum(G)), num(median(G)),
-              ratio(median(O), median(G))])
-     end || {Ours, Orig, Name} <- Figs],
+              ratio(median(O), median(G)) | FloorCells])
+     end || {Ours, Orig, FloorFig, Name} <- Figs],
+    case Floor of
+        true ->
+            io:format("~nfloor: bench/floor.c, no Erlang, run as a target of its own in every round; "
+                      "a round trip through a second thread (as a NIF's I/O thread relays an answer): "
+                      "~s us (median)~n", [num(median(values(Terms, floor, rt_relayed)))]);
+        false ->
+            ok
+    end,
     Mem = [{helper_rss_start, "helper RSS at start"},
            {helper_rss_1st_1000, "helper RSS growth, first 1,000 children"},
            {helper_rss_per_1000_children, "helper RSS growth per 1,000 children (over 2,000)"},

@@ -14,6 +14,8 @@
 # median and the ratio of medians per figure) is printed at the end.
 set -eu
 cd "$(dirname "$0")/.."
+out=$(pwd)/_build/bench
+mkdir -p "$out"
 mode=${1:-compare}
 rounds=${ALCOVE_BENCH_ROUNDS:-5}
 : "${ALCOVE_ORIG:?set ALCOVE_ORIG to a built msantos/alcove checkout}"
@@ -24,7 +26,15 @@ orig_ebin=$orig/_build/default/lib/alcove/ebin
 [ -f "$orig_ebin/alcove.beam" ] && [ -x "$orig_ebin/../priv/alcove" ] ||
     { echo "bench: build the original first (cd $orig && PROJECT=alcove rebar3 compile)" >&2; exit 2; }
 case $mode in
-compare) targets="ours original" ;;
+compare)
+    targets="ours original"
+    # The machine's floor for each figure (bench/floor.c), as a target of
+    # its own: what no implementation can beat in this run.
+    if cc -O2 -Wall -pthread -o "$(pwd)/_build/bench/floor" bench/floor.c 2>/dev/null; then
+        targets="$targets floor"
+    else
+        echo "bench: no C compiler: the floor is left out" >&2
+    fi ;;
 peers)
     targets="ours original port"
     if [ -n "${ERLEXEC:-}" ]; then
@@ -36,8 +46,6 @@ peers)
     fi ;;
 *) echo "usage: compare.sh compare|peers" >&2; exit 2 ;;
 esac
-out=$(pwd)/_build/bench
-mkdir -p "$out"
 erlc +debug_info -o "$out" bench/alcove_cmp.erl
 res=$out/$mode-$(date -u +%Y%m%dT%H%M%SZ).terms
 : >"$res"
@@ -51,7 +59,11 @@ ebin_of() {
     esac
 }
 run_one() { # target mode round
-    erl -noshell -pa "$(ebin_of "$1")" -pa "$out" -run alcove_cmp main "$1" "$2" "$3" "$res"
+    if [ "$1" = floor ]; then
+        "$out/floor" terms "$3" "$res"
+    else
+        erl -noshell -pa "$(ebin_of "$1")" -pa "$out" -run alcove_cmp main "$1" "$2" "$3" "$res"
+    fi
 }
 reverse() { r=; for t in $1; do r="$t $r"; done; echo $r; }
 

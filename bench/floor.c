@@ -17,14 +17,38 @@
  *
  * The cgroup rows need a writable cgroup v2 tree (as root); the
  * directories go under the cgroup this process is in.
+ *
+ * With `terms ROUND FILE` it instead measures, in the same shape as
+ * bench-compare's figures (which run it as the target `floor`, round by
+ * round with the builds), what any implementation of each figure can at
+ * best do here, and appends them to FILE as Erlang terms:
+ *
+ *   rt_root            a 24-byte request and answer between two processes
+ *                      over a socket pair (us a round trip)
+ *   rt_relayed         the same answer read by a second thread that hands
+ *                      it to the caller (eventfd): the shape of a call
+ *                      through a NIF's I/O thread
+ *   fork_exit          fork + _exit + waitpid
+ *   stdout_256m        head -c 256MiB /dev/zero into a pipe, read 64 KiB at
+ *                      a time (MB/s)
+ *   cat_echo_64m       64 MiB through cat, 32 KiB writes, at most 2 MiB
+ *                      outstanding, as the benchmark's echo
+ *   conc_drv_per_caller 8 threads, each doing round trips with a process
+ *                      of its own (calls/s)
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <spawn.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -135,7 +159,256 @@ static void figure(const char *name, int n, int exec_it, int spawn_it,
   printf("%-34s %8.0f /s  %7.1f us each\n", name, n / t, t / n * 1e6);
 }
 
+/* ---- the floor under bench-compare's figures ---- */
+
+#define FRAME 24
+
+static int full_read(int fd, char *buf, size_t len) {
+  size_t got = 0;
+  while (got < len) {
+    ssize_t n = read(fd, buf + got, len - got);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return -1;
+    got += (size_t)n;
+  }
+  return 0;
+}
+
+/* A process answering every FRAME bytes read on fd with FRAME bytes,
+ * until EOF. */
+static pid_t answerer(int sv[2]) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    char buf[FRAME];
+    /* Only its own end: a sibling's inherited end would keep that
+     * sibling from seeing EOF. */
+    for (int fd = 3; fd < 1024; fd++)
+      if (fd != sv[1])
+        close(fd);
+    while (full_read(sv[1], buf, FRAME) == 0)
+      if (write(sv[1], buf, FRAME) != FRAME)
+        _exit(1);
+    _exit(0);
+  }
+  close(sv[1]);
+  return pid;
+}
+
+static double rt_root(int n) {
+  int sv[2];
+  char buf[FRAME] = {0};
+  if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
+    return -1;
+  pid_t pid = answerer(sv);
+  double t0 = seconds();
+  for (int i = 0; i < n; i++)
+    if (write(sv[0], buf, FRAME) != FRAME || full_read(sv[0], buf, FRAME) < 0)
+      return -1;
+  double t = seconds() - t0;
+  close(sv[0]);
+  wait_for(pid);
+  return t / n * 1e6;
+}
+
+struct relay {
+  int sock, efd;
+};
+
+static void *relay_thread(void *arg) {
+  struct relay *r = arg;
+  char buf[FRAME];
+  uint64_t one = 1;
+  while (full_read(r->sock, buf, FRAME) == 0)
+    if (write(r->efd, &one, sizeof(one)) != sizeof(one))
+      break;
+  return NULL;
+}
+
+static double rt_relayed(int n) {
+  int sv[2];
+  char buf[FRAME] = {0};
+  uint64_t v;
+  if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
+    return -1;
+  pid_t pid = answerer(sv);
+  struct relay r = {sv[0], eventfd(0, 0)};
+  pthread_t th;
+  pthread_create(&th, NULL, relay_thread, &r);
+  double t0 = seconds();
+  for (int i = 0; i < n; i++)
+    if (write(sv[0], buf, FRAME) != FRAME || read(r.efd, &v, sizeof(v)) != sizeof(v))
+      return -1;
+  double t = seconds() - t0;
+  shutdown(sv[0], SHUT_WR);
+  pthread_join(th, NULL);
+  close(sv[0]);
+  close(r.efd);
+  wait_for(pid);
+  return t / n * 1e6;
+}
+
+static double fork_exit_rate(int n) {
+  double t0 = seconds();
+  for (int i = 0; i < n; i++)
+    if (cycle(0, 0, NO_LEAF, NULL, i) < 0)
+      return -1;
+  return n / (seconds() - t0);
+}
+
+/* A child running argv with stdin from in_fd (or /dev/null when < 0) and
+ * stdout to out_fd. */
+static pid_t run_with(char *const argv[], int in_fd, int out_fd) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    if (in_fd >= 0)
+      dup2(in_fd, 0);
+    dup2(out_fd, 1);
+    for (int fd = 3; fd < 64; fd++)
+      close(fd);
+    execv(argv[0], argv);
+    _exit(127);
+  }
+  return pid;
+}
+
+static double stdout_rate(long long bytes) {
+  int p[2];
+  static char buf[65536];
+  char count[32];
+  snprintf(count, sizeof(count), "%lld", bytes);
+  char *argv[] = {"/usr/bin/head", "-c", count, "/dev/zero", NULL};
+  if (pipe(p) < 0)
+    return -1;
+  double t0 = seconds();
+  pid_t pid = run_with(argv, -1, p[1]);
+  close(p[1]);
+  long long got = 0;
+  ssize_t n;
+  while ((n = read(p[0], buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))
+    if (n > 0)
+      got += n;
+  double t = seconds() - t0;
+  close(p[0]);
+  wait_for(pid);
+  return got == bytes ? bytes / t / 1e6 : -1;
+}
+
+static double echo_rate(long long bytes) {
+  int in[2], out[2];
+  static char chunk[32768], buf[65536];
+  char *argv[] = {"/bin/cat", NULL};
+  if (pipe(in) < 0 || pipe(out) < 0)
+    return -1;
+  double t0 = seconds();
+  pid_t pid = run_with(argv, in[0], out[1]);
+  close(in[0]);
+  close(out[1]);
+  fcntl(in[1], F_SETFL, O_NONBLOCK);
+  long long sent = 0, got = 0;
+  size_t part = 0; /* bytes of the current chunk written */
+  while (got < bytes) {
+    int can_send = sent < bytes && sent - got + (long long)sizeof(chunk) <= 2 << 20;
+    struct pollfd fds[2] = {{out[0], POLLIN, 0}, {in[1], can_send ? POLLOUT : 0, 0}};
+    if (poll(fds, 2, -1) < 0 && errno != EINTR)
+      return -1;
+    if (fds[1].revents & POLLOUT) {
+      ssize_t n = write(in[1], chunk + part, sizeof(chunk) - part);
+      if (n > 0 && (part += (size_t)n) == sizeof(chunk)) {
+        sent += sizeof(chunk);
+        part = 0;
+      }
+    }
+    if (fds[0].revents & (POLLIN | POLLHUP)) {
+      ssize_t n = read(out[0], buf, sizeof(buf));
+      if (n == 0)
+        return -1;
+      if (n > 0)
+        got += n;
+    }
+  }
+  double t = seconds() - t0;
+  close(in[1]);
+  close(out[0]);
+  wait_for(pid);
+  return bytes / t / 1e6;
+}
+
+struct caller {
+  int sock, n;
+};
+
+static void *caller_thread(void *arg) {
+  struct caller *c = arg;
+  char buf[FRAME] = {0};
+  for (int i = 0; i < c->n; i++)
+    if (write(c->sock, buf, FRAME) != FRAME || full_read(c->sock, buf, FRAME) < 0)
+      break;
+  return NULL;
+}
+
+static double concurrent_rate(int callers, int n) {
+  struct caller c[callers];
+  pthread_t th[callers];
+  pid_t pid[callers];
+  for (int i = 0; i < callers; i++) {
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
+      return -1;
+    pid[i] = answerer(sv);
+    c[i].sock = sv[0];
+    c[i].n = n;
+  }
+  double t0 = seconds();
+  for (int i = 0; i < callers; i++)
+    pthread_create(&th[i], NULL, caller_thread, &c[i]);
+  for (int i = 0; i < callers; i++)
+    pthread_join(th[i], NULL);
+  double t = seconds() - t0;
+  for (int i = 0; i < callers; i++) {
+    close(c[i].sock);
+    wait_for(pid[i]);
+  }
+  return (double)callers * n / t;
+}
+
+static int terms(int round, const char *file) {
+  FILE *f = fopen(file, "a");
+  if (f == NULL) {
+    perror(file);
+    return 1;
+  }
+  struct {
+    const char *name;
+    double value;
+    const char *unit, *better;
+  } figs[] = {
+      {"rt_root", rt_root(20000), "us/call", "lower"},
+      {"rt_relayed", rt_relayed(20000), "us/call", "lower"},
+      {"fork_exit", fork_exit_rate(2000), "cycles/s", "higher"},
+      {"stdout_256m", stdout_rate(256LL << 20), "MB/s", "higher"},
+      {"cat_echo_64m", echo_rate(64LL << 20), "MB/s", "higher"},
+      {"conc_drv_per_caller", concurrent_rate(8, 5000), "calls/s", "higher"},
+  };
+  for (size_t i = 0; i < sizeof(figs) / sizeof(figs[0]); i++) {
+    if (figs[i].value < 0) {
+      fprintf(stderr, "floor: %s failed: %s\n", figs[i].name, strerror(errno));
+      fclose(f);
+      return 1;
+    }
+    fprintf(f, "{floor,%d,%s,%f,\"%s\",%s}.\n", round, figs[i].name, figs[i].value,
+            figs[i].unit, figs[i].better);
+    printf("  %-10s %-30s %14.2f %s\n", "floor", figs[i].name, figs[i].value, figs[i].unit);
+  }
+  fclose(f);
+  return 0;
+}
+
 int main(int argc, char *argv[]) {
+  signal(SIGPIPE, SIG_IGN);
+  if (argc == 4 && strcmp(argv[1], "terms") == 0)
+    return terms(atoi(argv[2]), argv[3]);
   int n = argc > 1 ? atoi(argv[1]) : 2000;
   if (n <= 0) {
     fprintf(stderr, "usage: %s [cycles]\n", argv[0]);
