@@ -85,7 +85,11 @@ init_per_testcase(_Case, Config) ->
     % Every case starts from the installed state.
     Installed = ?config(installed, Config),
     sh("chown root:" ++ ?GROUP ++ " " ++ Installed ++ " && chmod 4750 " ++ Installed),
-    ok = file:write_file(?config(conf, Config), "# written by alcove_setuid_SUITE\ngroup " ++ ?GROUP ++ "\n"),
+    % Names no account has come first: they are skipped, in a statically
+    % linked helper too (whose C library would crash loading a directory
+    % service's NSS module to look them up).
+    ok = file:write_file(?config(conf, Config), "# written by alcove_setuid_SUITE\n"
+                         "user alcove-ct-nobody\ngroup alcove-ct-nogroup\ngroup " ++ ?GROUP ++ "\n"),
     sh("chown root:root " ++ ?config(conf, Config) ++ " && chmod 0644 " ++ ?config(conf, Config)),
     Config.
 

@@ -13,7 +13,7 @@
 //! own rules decided.
 
 use nix::sys::stat::{fstat, lstat, FileStat};
-use nix::unistd::{getgroups, getresgid, getresuid, Gid, Group, Uid, User};
+use nix::unistd::{getgroups, getresgid, getresuid, Gid, Uid};
 use std::io::Read;
 use std::os::unix::fs::OpenOptionsExt;
 
@@ -215,16 +215,72 @@ pub trait Lookup {
 
 struct Names;
 
+/// A dynamically linked helper asks the C library (NSS: files, then any
+/// directory service the system lists).
+#[cfg(not(target_feature = "crt-static"))]
 impl Lookup for Names {
     fn uid(&self, name: &str) -> Option<u32> {
-        User::from_name(name).ok().flatten().map(|u| u.uid.as_raw())
+        nix::unistd::User::from_name(name)
+            .ok()
+            .flatten()
+            .map(|u| u.uid.as_raw())
     }
     fn gid(&self, name: &str) -> Option<u32> {
-        Group::from_name(name)
+        nix::unistd::Group::from_name(name)
             .ok()
             .flatten()
             .map(|g| g.gid.as_raw())
     }
+}
+
+/// A statically linked helper reads /etc/passwd and /etc/group itself: the
+/// static C library would load any other NSS module (systemd's, LDAP's)
+/// from the system's shared C library into this process, which crashes it
+/// unless both are the same build. A name only a directory service knows
+/// is not found, and skipped like any unknown name.
+#[cfg(target_feature = "crt-static")]
+impl Lookup for Names {
+    fn uid(&self, name: &str) -> Option<u32> {
+        id_in_file("/etc/passwd", name)
+    }
+    fn gid(&self, name: &str) -> Option<u32> {
+        id_in_file("/etc/group", name)
+    }
+}
+
+/// Largest /etc/passwd or /etc/group read.
+#[cfg(any(target_feature = "crt-static", test))]
+const MAX_ACCOUNTS_FILE: u64 = 4 << 20;
+
+#[cfg(target_feature = "crt-static")]
+fn id_in_file(path: &str, name: &str) -> Option<u32> {
+    let file = std::fs::File::open(path).ok()?;
+    let mut text = String::new();
+    file.take(MAX_ACCOUNTS_FILE)
+        .read_to_string(&mut text)
+        .ok()?;
+    id_in_accounts(&text, name)
+}
+
+/// The id (third field) of the entry `name` in the text of /etc/passwd or
+/// /etc/group (`name:password:id:...`), as the C library's files lookup
+/// reads them: the first entry of that name wins; NIS `+`/`-` lines and
+/// malformed ones are skipped.
+#[cfg(any(target_feature = "crt-static", test))]
+fn id_in_accounts(text: &str, name: &str) -> Option<u32> {
+    if name.is_empty() || name.starts_with(['+', '-']) {
+        return None;
+    }
+    text.lines()
+        .filter_map(|line| {
+            let mut fields = line.split(':');
+            let (Some(entry), Some(_), Some(id)) = (fields.next(), fields.next(), fields.next())
+            else {
+                return None;
+            };
+            (entry == name).then(|| id.parse::<u32>().ok()).flatten()
+        })
+        .next()
 }
 
 impl Rules {
@@ -286,6 +342,39 @@ mod tests {
         assert!(rules.allows(Uid::from_raw(1001), &[]));
         assert!(rules.allows(Uid::from_raw(42), &[Gid::from_raw(3), Gid::from_raw(2001)]));
         assert!(!rules.allows(Uid::from_raw(42), &[Gid::from_raw(3)]));
+    }
+
+    #[test]
+    fn ids_from_accounts_files() {
+        let passwd = "root:x:0:0:root:/root:/bin/bash\n\
+                      +nis::::::\n\
+                      broken line\n\
+                      alice:x:1001:1001::/home/alice:/bin/sh\n\
+                      bad:x:notanumber:1::/:/bin/sh\n\
+                      alice:x:1002:1002::/:/bin/sh\n\
+                      big:x:4294967296:1::/:/bin/sh\n";
+        assert_eq!(id_in_accounts(passwd, "root"), Some(0));
+        // The first well-formed entry of a name, as the C library's files
+        // lookup.
+        assert_eq!(id_in_accounts(passwd, "alice"), Some(1001));
+        assert_eq!(id_in_accounts("bad:x:y:1\nbad:x:5:1\n", "bad"), Some(5));
+        for missing in [
+            "bob",
+            "",
+            "+nis",
+            "broken line",
+            "bad",
+            "big",
+            "alic",
+            "alice:x",
+        ] {
+            assert_eq!(id_in_accounts(passwd, missing), None, "{missing:?}");
+        }
+        let group = "root:x:0:\nalcove:x:2001:alice,bob\nempty::7:\n";
+        assert_eq!(id_in_accounts(group, "alcove"), Some(2001));
+        assert_eq!(id_in_accounts(group, "empty"), Some(7));
+        assert_eq!(id_in_accounts("", "root"), None);
+        assert!(MAX_ACCOUNTS_FILE >= 1 << 20);
     }
 
     #[test]
