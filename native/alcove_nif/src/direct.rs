@@ -14,7 +14,7 @@ use alcove_proto::{encode_frame, Kind, Value};
 use std::collections::{HashMap, VecDeque};
 use std::os::unix::io::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// Stream bits of `Output` and `Close` payloads (as the helper's).
 pub(crate) const STDOUT: u8 = 1;
@@ -22,7 +22,10 @@ pub(crate) const STDERR: u8 = 2;
 pub(crate) const STDIN: u8 = 4;
 
 pub(crate) struct Stream {
-    pub(crate) fd: OwnedFd,
+    /// Shared with a read in progress, which the output thread makes
+    /// without the table locked: the fd stays open until that read is
+    /// done, even if a `Close` frame drops the stream meanwhile.
+    pub(crate) fd: Arc<OwnedFd>,
     pub(crate) bit: u8,
     /// Bytes read from it until its pipe is grown (see
     /// `direct_thread::GROWN_PIPE`); u64::MAX once grown or tried.
@@ -43,8 +46,9 @@ pub(crate) struct Program {
     /// The program ended: its exit event (None when there is none to
     /// send), kept until the output before it has gone.
     pub(crate) exit: Option<Option<Value>>,
-    /// Its stdin, when that was passed too.
-    pub(crate) stdin: Option<Stdin>,
+    /// Its stdin, when that was passed too; locked on its own, so that a
+    /// write to it does not hold up the reading of every program's output.
+    pub(crate) stdin: Option<Arc<Mutex<Stdin>>>,
     /// Writes refused (`{alcove_pipe, ...}` to send), bytes taken of each.
     pub(crate) refused: Vec<i64>,
 }
@@ -128,10 +132,13 @@ impl Direct {
                         return;
                     };
                     if bit == STDIN {
-                        stdin = Some(Stdin::new(fd, usize::try_from(limit).unwrap_or(usize::MAX)));
+                        stdin = Some(Arc::new(Mutex::new(Stdin::new(
+                            fd,
+                            usize::try_from(limit).unwrap_or(usize::MAX),
+                        ))));
                     } else {
                         taken.push(Stream {
-                            fd,
+                            fd: Arc::new(fd),
                             bit,
                             read: 0,
                             grown: None,
@@ -168,29 +175,39 @@ impl Direct {
     /// output thread is woken only when it has something to do: a queue
     /// to flush or a refusal to report.
     pub fn stdin(&self, pipeline: &[i32], data: &[u8], relay: impl FnOnce(&[u8]) -> bool) -> bool {
-        let Ok(mut programs) = self.programs.lock() else {
-            return relay(data);
+        let stdin = {
+            let Ok(programs) = self.programs.lock() else {
+                return relay(data);
+            };
+            // Relayed with the table locked, so that these bytes reach the
+            // helper before a mark for this program can.
+            match programs.get(pipeline).and_then(|p| p.stdin.clone()) {
+                Some(stdin) => stdin,
+                None => return relay(data),
+            }
         };
-        // Relayed with the table locked, so that these bytes reach the
-        // helper before a mark for this program can.
-        let Some(stdin) = programs.get_mut(pipeline).and_then(|p| p.stdin.as_mut()) else {
-            return relay(data);
-        };
-        // In chunks, as through the helper: each chunk is taken or
-        // refused on its own (and reported).
+        // Written with only this program's stdin locked (the table is
+        // not: the output thread goes on reading meanwhile). In chunks, as
+        // through the helper: each chunk is taken or refused on its own
+        // (and reported).
         let mut wake = false;
         let mut refused = Vec::new();
-        for chunk in data.chunks(alcove_proto::STDIO_CHUNK) {
-            if let Some(written) = stdin.write(chunk) {
-                refused.push(written);
-                wake = true;
+        if let Ok(mut stdin) = stdin.lock() {
+            for chunk in data.chunks(alcove_proto::STDIO_CHUNK) {
+                if let Some(written) = stdin.write(chunk) {
+                    refused.push(written);
+                    wake = true;
+                }
+            }
+            wake |= stdin.wants_write().is_some();
+        }
+        if !refused.is_empty() {
+            if let Ok(mut programs) = self.programs.lock() {
+                if let Some(program) = programs.get_mut(pipeline) {
+                    program.refused.extend(refused);
+                }
             }
         }
-        wake |= stdin.wants_write().is_some();
-        if let Some(program) = programs.get_mut(pipeline) {
-            program.refused.extend(refused);
-        }
-        drop(programs);
         if wake {
             self.wake();
         }
@@ -201,7 +218,7 @@ impl Direct {
     /// it, sent back.
     pub fn bounced(&self, pipeline: &[i32], data: &[u8]) {
         self.update(pipeline, |program| {
-            if let Some(stdin) = &mut program.stdin {
+            if let Some(Ok(mut stdin)) = program.stdin.as_ref().map(|s| s.lock()) {
                 stdin.bounced(data);
             }
         });
@@ -210,10 +227,11 @@ impl Direct {
     /// The helper's answer to the mark: its bytes have all come back.
     pub fn marked(&self, pipeline: &[i32]) {
         self.update(pipeline, |program| {
-            if let Some(stdin) = &mut program.stdin {
-                let refused = stdin.marked();
-                program.refused.extend(refused);
-            }
+            let refused = match program.stdin.as_ref().map(|s| s.lock()) {
+                Some(Ok(mut stdin)) => stdin.marked(),
+                _ => return,
+            };
+            program.refused.extend(refused);
         });
     }
 
@@ -231,7 +249,7 @@ impl Direct {
         match payload.first().copied() {
             Some(0) => self.update(pipeline, |program| program.exit = Some(None)),
             Some(STDIN) => self.update(pipeline, |program| {
-                if let Some(stdin) = &mut program.stdin {
+                if let Some(Ok(mut stdin)) = program.stdin.as_ref().map(|s| s.lock()) {
                     stdin.close();
                 }
             }),

@@ -3,7 +3,6 @@
 //! take them, and sends each exit event once the output before it has gone.
 
 use crate::direct::{Program, STDERR, STDIN, STDOUT};
-use crate::direct_stdin::Stdin;
 use crate::driver::{alcove_event, alcove_pipe, alcove_stderr, alcove_stdout, Driver};
 use crate::reader::{deliver, deliver_output_with};
 use crate::routes::Owner;
@@ -52,7 +51,11 @@ pub fn output_loop(driver: Arc<Driver>) {
         });
         if let Ok(programs) = direct.programs.lock() {
             for (pipeline, program) in programs.iter() {
-                if let Some(fd) = program.stdin.as_ref().and_then(Stdin::wants_write) {
+                let wants = program
+                    .stdin
+                    .as_ref()
+                    .and_then(|s| s.lock().ok()?.wants_write());
+                if let Some(fd) = wants {
                     pfds.push(libc::pollfd {
                         fd,
                         events: libc::POLLOUT,
@@ -85,24 +88,44 @@ pub fn output_loop(driver: Arc<Driver>) {
         if pfds[0].revents != 0 {
             drain_wake(direct.wake_read.as_raw_fd());
         }
-        let Ok(mut programs) = direct.programs.lock() else {
-            break;
-        };
+        // The table is locked only around each step, never across a read
+        // or a write: a stdin write and this thread's reads of other
+        // streams go on meanwhile.
         for (pfd, (pipeline, bit)) in pfds[1..].iter().zip(&keys) {
             if pfd.revents == 0 {
                 continue;
             }
-            let Some(program) = programs.get_mut(pipeline) else {
-                continue;
-            };
             if *bit == STDIN {
-                if let Some(stdin) = &mut program.stdin {
+                let stdin = match direct.programs.lock() {
+                    Ok(programs) => programs.get(pipeline).and_then(|p| p.stdin.clone()),
+                    Err(_) => None,
+                };
+                if let Some(Ok(mut stdin)) = stdin.as_ref().map(|s| s.lock()) {
                     stdin.flush();
                 }
-            } else {
-                let _ = read_stream(&driver, &mut env, pipeline, program, *bit);
+                continue;
+            }
+            let fd = match direct.programs.lock() {
+                Ok(programs) => programs
+                    .get(pipeline)
+                    .filter(|p| p.may_read())
+                    .and_then(|p| p.streams.iter().find(|s| s.bit == *bit))
+                    .map(|s| s.fd.clone()),
+                Err(_) => None,
+            };
+            let Some(fd) = fd else {
+                continue;
+            };
+            let read = read_chunk(fd.as_raw_fd());
+            if let Ok(mut programs) = direct.programs.lock() {
+                if let Some(program) = programs.get_mut(pipeline) {
+                    let _ = took(&driver, &mut env, pipeline, program, *bit, read);
+                }
             }
         }
+        let Ok(mut programs) = direct.programs.lock() else {
+            break;
+        };
         for (pipeline, program) in programs.iter_mut() {
             for written in program.refused.drain(..) {
                 deliver(&driver, &mut env, pipeline, alcove_pipe(), |env| {
@@ -136,19 +159,55 @@ fn read_stream(
     if !program.may_read() {
         return None;
     }
-    let pos = program.streams.iter().position(|s| s.bit == bit)?;
-    let fd = program.streams[pos].fd.as_raw_fd();
-    // Read straight into the binary the owner gets: no copy in between.
+    let stream = program.streams.iter().find(|s| s.bit == bit)?;
+    let read = read_chunk(stream.fd.as_raw_fd());
+    took(driver, env, pipeline, program, bit, read)
+}
+
+/// What one read of a stream gave.
+enum Read {
+    Data(OwnedBinary, usize),
+    /// Nothing there now (or interrupted).
+    Nothing,
+    /// End of file, or a broken pipe end.
+    End,
+}
+
+/// One read of an output pipe, straight into the binary the owner gets
+/// (no copy in between). Needs no lock: the caller holds the fd open.
+fn read_chunk(fd: RawFd) -> Read {
     let mut binary = OwnedBinary::new(READ_SIZE);
     let space = binary.as_mut_slice();
     // SAFETY: reads into a valid buffer of space.len() bytes.
     let n = unsafe { libc::read(fd, space.as_mut_ptr().cast(), space.len()) };
     if n > 0 {
-        let size = n as usize;
+        return Read::Data(binary, n as usize);
+    }
+    let errno = std::io::Error::last_os_error().raw_os_error();
+    if n < 0 && matches!(errno, Some(libc::EAGAIN) | Some(libc::EINTR)) {
+        return Read::Nothing;
+    }
+    Read::End
+}
+
+/// Account for a read of `program`'s stream `bit` and send what it gave:
+/// the bytes read, or None once nothing more can be read now. The stream
+/// may have been dropped (eof/3) since the read: its bytes still go.
+fn took(
+    driver: &Driver,
+    env: &mut OwnedEnv,
+    pipeline: &[i32],
+    program: &mut Program,
+    bit: u8,
+    read: Read,
+) -> Option<usize> {
+    let pos = program.streams.iter().position(|s| s.bit == bit);
+    if let Read::Data(mut binary, size) = read {
         // Not while a flow control limit paces the program: there a
         // pipe's worth is what it may write ahead of the grants.
-        if program.flow < 0 {
+        if let (true, Some(pos)) = (program.flow < 0, pos) {
             let stream = &mut program.streams[pos];
+            let fd = stream.fd.as_raw_fd();
             count_and_grow(fd, &mut stream.read, &mut stream.grown, size);
         }
         if program.flow > 0 {
@@ -181,10 +240,9 @@ fn read_stream(
         }
         return Some(size);
     }
-    let errno = std::io::Error::last_os_error().raw_os_error();
-    if n < 0 && matches!(errno, Some(libc::EAGAIN) | Some(libc::EINTR)) {
+    let (Read::End, Some(pos)) = (read, pos) else {
         return None;
-    }
+    };
     // End of file (or a broken pipe end): close it and say so if asked.
     program.streams.remove(pos);
     if program.events & bit != 0 {
