@@ -2,7 +2,9 @@
 # native/build.sh's check of the Rust toolchain, run on a copy of the
 # script (so nothing is installed into this checkout's priv/) with a PATH
 # whose cargo is missing, a fake printing an old or a new version, or
-# broken. Run by `make test` (make test-build-script).
+# broken; how it links the helper (static or not); and that the helper
+# the real build installed is static where it can be. Run by `make test`
+# (make test-build-script).
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
 need=$(sed -n 's/^rust-version *= *"\([0-9.]*\)".*/\1/p' "$root/Cargo.toml")
@@ -176,6 +178,18 @@ for case in missing off; do
         fail "dynamic ($case): crt-static was asked for: $(cat "$tmp/cargo.log")"
     fi
 done
+
+# The helper this checkout's build installed: statically linked (no
+# program interpreter) where the C library's static archive is there,
+# unless the build was asked for a dynamic one.
+libc_a=$(cc -print-file-name=libc.a 2>/dev/null || true)
+if [ -x "$root/priv/alcove" ] && [ -f "$libc_a" ] && [ "${ALCOVE_STATIC_HELPER:-1}" != 0 ] &&
+    command -v readelf >/dev/null 2>&1; then
+    tests=$((tests + 1))
+    if readelf -l "$root/priv/alcove" | grep -q INTERP; then
+        fail "priv/alcove is dynamically linked although $libc_a is installed"
+    fi
+fi
 
 if [ "$failures" -ne 0 ]; then
     echo "build_sh_test: $failures failed checks in $tests cases"
