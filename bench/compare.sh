@@ -30,7 +30,7 @@ compare)
     targets="ours original"
     # The machine's floor for each figure (bench/floor.c), as a target of
     # its own: what no implementation can beat in this run.
-    if cc -O2 -Wall -pthread -o "$(pwd)/_build/bench/floor" bench/floor.c 2>/dev/null; then
+    if cc -O2 -Wall -pthread -o "$out/floor" bench/floor.c 2>/dev/null; then
         targets="$targets floor"
     else
         echo "bench: no C compiler: the floor is left out" >&2

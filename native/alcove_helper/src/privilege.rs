@@ -249,7 +249,7 @@ impl Lookup for Names {
 }
 
 /// Largest /etc/passwd or /etc/group read.
-#[cfg(any(target_feature = "crt-static", test))]
+#[cfg(target_feature = "crt-static")]
 const MAX_ACCOUNTS_FILE: u64 = 4 << 20;
 
 #[cfg(target_feature = "crt-static")]
@@ -374,7 +374,6 @@ mod tests {
         assert_eq!(id_in_accounts(group, "alcove"), Some(2001));
         assert_eq!(id_in_accounts(group, "empty"), Some(7));
         assert_eq!(id_in_accounts("", "root"), None);
-        assert!(MAX_ACCOUNTS_FILE >= 1 << 20);
     }
 
     #[test]

@@ -14,7 +14,7 @@ use alcove_proto::{encode_frame, Kind, Value};
 use std::collections::{HashMap, VecDeque};
 use std::os::unix::io::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Stream bits of `Output` and `Close` payloads (as the helper's).
 pub(crate) const STDOUT: u8 = 1;
@@ -56,6 +56,11 @@ pub(crate) struct Program {
 impl Program {
     pub(crate) fn may_read(&self) -> bool {
         self.flow != 0 && !self.held
+    }
+
+    /// Its stdin, locked; None when it has none.
+    pub(crate) fn lock_stdin(&self) -> Option<MutexGuard<'_, Stdin>> {
+        self.stdin.as_ref()?.lock().ok()
     }
 }
 
@@ -218,7 +223,7 @@ impl Direct {
     /// it, sent back.
     pub fn bounced(&self, pipeline: &[i32], data: &[u8]) {
         self.update(pipeline, |program| {
-            if let Some(Ok(mut stdin)) = program.stdin.as_ref().map(|s| s.lock()) {
+            if let Some(mut stdin) = program.lock_stdin() {
                 stdin.bounced(data);
             }
         });
@@ -227,9 +232,8 @@ impl Direct {
     /// The helper's answer to the mark: its bytes have all come back.
     pub fn marked(&self, pipeline: &[i32]) {
         self.update(pipeline, |program| {
-            let refused = match program.stdin.as_ref().map(|s| s.lock()) {
-                Some(Ok(mut stdin)) => stdin.marked(),
-                _ => return,
+            let Some(refused) = program.lock_stdin().map(|mut stdin| stdin.marked()) else {
+                return;
             };
             program.refused.extend(refused);
         });
@@ -249,7 +253,7 @@ impl Direct {
         match payload.first().copied() {
             Some(0) => self.update(pipeline, |program| program.exit = Some(None)),
             Some(STDIN) => self.update(pipeline, |program| {
-                if let Some(Ok(mut stdin)) = program.stdin.as_ref().map(|s| s.lock()) {
+                if let Some(mut stdin) = program.lock_stdin() {
                     stdin.close();
                 }
             }),

@@ -51,10 +51,7 @@ pub fn output_loop(driver: Arc<Driver>) {
         });
         if let Ok(programs) = direct.programs.lock() {
             for (pipeline, program) in programs.iter() {
-                let wants = program
-                    .stdin
-                    .as_ref()
-                    .and_then(|s| s.lock().ok()?.wants_write());
+                let wants = program.lock_stdin().and_then(|stdin| stdin.wants_write());
                 if let Some(fd) = wants {
                     pfds.push(libc::pollfd {
                         fd,
