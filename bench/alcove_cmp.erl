@@ -626,24 +626,29 @@ row(Cells) ->
     io:format("| ~ts |~n", [lists:join(" | ", Cells)]).
 
 report(compare, Terms) ->
-    % {ours' figure, the original's, the floor's, name}: the floor is what
-    % bench/floor.c measures for that shape with no Erlang (a call at any
-    % depth is at best one round trip between two processes).
-    Figs = [{rt_root, rt_root, rt_root, "call round trip, `[]`"},
-            {rt_depth1, rt_depth1, rt_root, "call round trip, depth 1"},
-            {rt_depth4, rt_depth4, rt_root, "call round trip, depth 4"},
-            {fork_exit, fork_exit, fork_exit, "fork + exit event"},
-            {stdout_256m, stdout_256m, stdout_256m, "child stdout to the owner, 256 MiB"},
-            {cat_echo_64m, cat_echo_64m, cat_echo_64m, "`cat` echo, 64 MiB (32 KiB writes)"},
-            {conc_drv_per_caller, conc_drv_per_caller, conc_drv_per_caller,
+    % {ours' figure, the original's, the floor's, the shaped floor's, name}:
+    % the floor is what bench/floor.c measures for that shape with no
+    % Erlang (a call at any depth is at best one round trip between two
+    % processes); the shaped one is the same done in C the way a driver
+    % has to (answers read by an I/O thread and handed to the caller,
+    % children made and reaped by a helper process), its threads blocking
+    % where they wait.
+    Figs = [{rt_root, rt_root, rt_root, rt_relayed, "call round trip, `[]`"},
+            {rt_depth1, rt_depth1, rt_root, rt_relayed, "call round trip, depth 1"},
+            {rt_depth4, rt_depth4, rt_root, rt_relayed, "call round trip, depth 4"},
+            {fork_exit, fork_exit, fork_exit, fork_exit_shaped, "fork + exit event"},
+            {stdout_256m, stdout_256m, stdout_256m, none, "child stdout to the owner, 256 MiB"},
+            {cat_echo_64m, cat_echo_64m, cat_echo_64m, none, "`cat` echo, 64 MiB (32 KiB writes)"},
+            {conc_drv_per_caller, conc_drv_per_caller, conc_drv_per_caller, conc_relayed,
              "concurrent calls, 8 callers, one Drv per caller"},
-            {conc_one_drv, conc_drv_per_caller, conc_drv_per_caller,
+            {conc_one_drv, conc_drv_per_caller, conc_drv_per_caller, conc_relayed,
              "concurrent calls, 8 callers on one Drv (original: one Drv per caller)"}],
     Rounds = length(lists:usort([R || {T, R, _, _, _, _} <- Terms, T =:= ours, R > 0])),
     Floor = [T || T <- Terms, element(1, T) =:= floor] =/= [],
     io:format("ours vs original, ~b alternating rounds (each round of each build in a fresh VM)~n~n", [Rounds]),
     FloorHead = case Floor of
-        true -> ["floor median", "floor/original (the best ratio possible)"];
+        true -> ["floor median", "floor/original (the best ratio possible)",
+                 "C in a driver's shape, median", "shaped/original"];
         false -> []
     end,
     row(["figure", "unit", "better", "ours min", "ours median", "original min", "original median",
@@ -654,18 +659,22 @@ report(compare, Terms) ->
          O = values(Terms, ours, Ours),
          G = values(Terms, original, Orig),
          F = values(Terms, floor, FloorFig),
+         S = values(Terms, floor, Shaped),
          FloorCells = case Floor of
-             true -> [num(median(F)), ratio(median(F), median(G))];
+             true -> [num(median(F)), ratio(median(F), median(G)),
+                      num(median(S)), ratio(median(S), median(G))];
              false -> []
          end,
          row([Name, Unit, better(B), num(minimum(O)), num(median(O)), num(minimum(G)), num(median(G)),
               ratio(median(O), median(G)) | FloorCells])
-     end || {Ours, Orig, FloorFig, Name} <- Figs],
+     end || {Ours, Orig, FloorFig, Shaped, Name} <- Figs],
     case Floor of
         true ->
-            io:format("~nfloor: bench/floor.c, no Erlang, run as a target of its own in every round; "
-                      "a round trip through a second thread (as a NIF's I/O thread relays an answer): "
-                      "~s us (median)~n", [num(median(values(Terms, floor, rt_relayed)))]);
+            io:format("~nfloor: bench/floor.c, no Erlang, run as a target of its own in every round. "
+                      "Shaped: the same in C as a driver must do it (answers read by a second "
+                      "thread and handed over; fork and exit through a helper process that gives "
+                      "each child three pipes and a control socket), each thread blocking while "
+                      "it waits: not a bound (a VM's schedulers spin before they sleep).~n", []);
         false ->
             ok
     end,
@@ -694,7 +703,7 @@ report(compare, Terms) ->
     end,
     ok;
 report(peers, Terms) ->
-    Targets = [T || T <- [erlexec, ours, original, port], values(Terms, T, spawn_true) =/= []],
+    Targets = [T || T <- [erlexec, ours, original, port, floor], values(Terms, T, spawn_true) =/= []],
     Rounds = length(lists:usort([R || {T, R, _, _, _, _} <- Terms, T =:= ours])),
     io:format("peers, ~b alternating rounds; median (min) per target; higher is better~n~n", [Rounds]),
     Others = Targets -- [ours],
@@ -715,6 +724,7 @@ report(peers, Terms) ->
              ++ [ratio(Med(ours), Med(T)) || T <- Others])
      end || {F, Name} <- [{spawn_true, "spawn `/bin/true`, wait for its exit"},
                           {spawn_true_fork_exec, "spawn `/bin/true` with fork_exec (one request), wait for its exit"},
+                          {spawn_true_leaf, "spawn `/bin/true` into a kept cgroup leaf (as alcove does), wait for its exit"},
                           {stdout_256m, "child stdout, 256 MiB"},
                           {cat_echo_64m, "`cat` echo, 64 MiB (32 KiB writes)"}]],
     ok.

@@ -25,18 +25,16 @@ orig_ebin=$orig/_build/default/lib/alcove/ebin
 [ -f "$ours_ebin/alcove.beam" ] && [ -x priv/alcove ] || { echo "bench: run 'rebar3 compile' first" >&2; exit 2; }
 [ -f "$orig_ebin/alcove.beam" ] && [ -x "$orig_ebin/../priv/alcove" ] ||
     { echo "bench: build the original first (cd $orig && PROJECT=alcove rebar3 compile)" >&2; exit 2; }
+# The machine's floor for each figure (bench/floor.c, C with no Erlang),
+# as a target of its own in every round.
+floor=floor
+cc -O2 -Wall -pthread -o "$out/floor" bench/floor.c 2>/dev/null ||
+    { echo "bench: no C compiler: the floor is left out" >&2; floor=; }
 case $mode in
 compare)
-    targets="ours original"
-    # The machine's floor for each figure (bench/floor.c), as a target of
-    # its own: what no implementation can beat in this run.
-    if cc -O2 -Wall -pthread -o "$out/floor" bench/floor.c 2>/dev/null; then
-        targets="$targets floor"
-    else
-        echo "bench: no C compiler: the floor is left out" >&2
-    fi ;;
+    targets="ours original $floor" ;;
 peers)
-    targets="ours original port"
+    targets="ours original port $floor"
     if [ -n "${ERLEXEC:-}" ]; then
         erlexec=$(cd "$ERLEXEC" && pwd)
         [ -f "$erlexec/ebin/exec.beam" ] || { echo "bench: $erlexec/ebin/exec.beam missing (see bench/README.md)" >&2; exit 2; }
@@ -60,7 +58,7 @@ ebin_of() {
 }
 run_one() { # target mode round
     if [ "$1" = floor ]; then
-        "$out/floor" terms "$3" "$res"
+        case $2 in compare) "$out/floor" terms "$3" "$res" ;; *) "$out/floor" "$2" "$3" "$res" ;; esac
     else
         erl -noshell -pa "$(ebin_of "$1")" -pa "$out" -run alcove_cmp main "$1" "$2" "$3" "$res"
     fi

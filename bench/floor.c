@@ -38,6 +38,23 @@
  * program's)
  *   conc_drv_per_caller 8 threads, each doing round trips with a process
  *                      of its own (calls/s)
+ *
+ * and two figures done in the shape a driver must give them, its threads
+ * blocking where they wait (not a bound: a VM's schedulers spin first):
+ *
+ *   fork_exit_shaped   a fork request to a helper process, which makes a
+ *                      child with three stdio pipes and a control socket
+ *                      and answers; an exit request, passed to the child
+ *                      over that socket; the helper reaps it and answers
+ *                      with its status. Answers are read by a second
+ *                      thread and handed to the caller, as in rt_relayed.
+ *   conc_relayed       conc_drv_per_caller with every answer read by one
+ *                      thread (epoll) and handed to its caller (eventfd)
+ *
+ * With `peers ROUND FILE`, bench-peers' figures: posix_spawn of /bin/true
+ * and its wait (spawn_true), fork + exec into a kept cgroup v2 leaf
+ * (spawn_true_leaf, as alcove spawns; left out without a writable
+ * tree), stdout_256m and cat_echo_64m as above.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -50,6 +67,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -252,6 +270,108 @@ static double rt_relayed(int n) {
   return t / n * 1e6;
 }
 
+/* ---- the same figures in the shape of a driver (a NIF relaying answers
+ * through an I/O thread) talking to a helper process ---- */
+
+enum { OP_FORK = 1, OP_EXIT = 2 };
+
+/* A helper process: a fork request makes a child with three stdio pipes
+ * and a control socket (what every child of an alcove helper has) and
+ * answers its pid; an exit request goes to that child over its control
+ * socket, which _exits; the helper reaps it, reads its pipes' EOF and
+ * answers with its status (the exit event). It blocks where a real
+ * helper has to poll: a bound below any implementation. */
+static pid_t fork_helper(int sv[2]) {
+  pid_t pid = fork();
+  if (pid != 0) {
+    close(sv[1]);
+    return pid;
+  }
+  for (int fd = 3; fd < 1024; fd++)
+    if (fd != sv[1])
+      close(fd);
+  char buf[FRAME] = {0};
+  int in[2], out[2], err[2], ctl[2];
+  pid_t child = -1;
+  while (full_read(sv[1], buf, FRAME) == 0) {
+    int32_t op;
+    memcpy(&op, buf, sizeof(op));
+    if (op == OP_FORK) {
+      if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0 ||
+          socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ctl) < 0)
+        _exit(1);
+      child = fork();
+      if (child == 0) {
+        char b;
+        dup2(in[0], 0);
+        dup2(out[1], 1);
+        dup2(err[1], 2);
+        close(sv[1]);
+        close(in[1]);
+        close(out[0]);
+        close(err[0]);
+        close(ctl[0]);
+        _exit(read(ctl[1], &b, 1) == 1 ? 0 : 1);
+      }
+      close(in[0]);
+      close(out[1]);
+      close(err[1]);
+      close(ctl[1]);
+      memcpy(buf + sizeof(op), &child, sizeof(child));
+    } else {
+      int status = -1;
+      char b;
+      if (write(ctl[0], "x", 1) != 1)
+        _exit(1);
+      while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+        ;
+      if (read(out[0], &b, 1) != 0 || read(err[0], &b, 1) != 0)
+        _exit(1);
+      close(in[1]);
+      close(out[0]);
+      close(err[0]);
+      close(ctl[0]);
+      memcpy(buf + sizeof(op), &status, sizeof(status));
+    }
+    if (write(sv[1], buf, FRAME) != FRAME)
+      _exit(1);
+  }
+  _exit(0);
+}
+
+/* One request, its answer read by the relay thread and handed over. */
+static int relayed_call(int sock, int efd, int32_t op, char *buf) {
+  uint64_t v;
+  memcpy(buf, &op, sizeof(op));
+  if (write(sock, buf, FRAME) != FRAME || read(efd, &v, sizeof(v)) != sizeof(v))
+    return -1;
+  return 0;
+}
+
+/* fork + exit + exit event in that shape: two requests through the
+ * helper, answers through a relay thread. */
+static double fork_exit_shaped(int n) {
+  int sv[2];
+  char buf[FRAME] = {0};
+  if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
+    return -1;
+  pid_t pid = fork_helper(sv);
+  struct relay r = {sv[0], eventfd(0, 0)};
+  pthread_t th;
+  pthread_create(&th, NULL, relay_thread, &r);
+  double t0 = seconds();
+  for (int i = 0; i < n; i++)
+    if (relayed_call(sv[0], r.efd, OP_FORK, buf) < 0 || relayed_call(sv[0], r.efd, OP_EXIT, buf) < 0)
+      return -1;
+  double t = seconds() - t0;
+  shutdown(sv[0], SHUT_WR);
+  pthread_join(th, NULL);
+  close(sv[0]);
+  close(r.efd);
+  wait_for(pid);
+  return n / t;
+}
+
 static double fork_exit_rate(int n) {
   double t0 = seconds();
   for (int i = 0; i < n; i++)
@@ -385,25 +505,109 @@ static double concurrent_rate(int callers, int n) {
   return (double)callers * n / t;
 }
 
-static int terms(int round, const char *file) {
+/* 8 callers, each with a process of its own, the answers read by one
+ * relay thread (epoll) that hands each to its caller: the shape of
+ * callers on their own Drvs behind one NIF I/O thread. */
+struct conc_relay {
+  int epfd, stop;
+  int *socks, *efds;
+};
+
+static void *conc_relay_thread(void *arg) {
+  struct conc_relay *r = arg;
+  char buf[FRAME];
+  uint64_t one = 1;
+  for (;;) {
+    struct epoll_event ev[16];
+    int k = epoll_wait(r->epfd, ev, 16, -1);
+    if (k < 0 && errno == EINTR)
+      continue;
+    if (k < 0)
+      return NULL;
+    for (int j = 0; j < k; j++) {
+      int i = (int)ev[j].data.u32;
+      if (i < 0 || r->socks[i] == r->stop)
+        return NULL;
+      if (full_read(r->socks[i], buf, FRAME) < 0 ||
+          write(r->efds[i], &one, sizeof(one)) != sizeof(one))
+        return NULL;
+    }
+  }
+}
+
+struct rcaller {
+  int sock, efd, n;
+};
+
+static void *rcaller_thread(void *arg) {
+  struct rcaller *c = arg;
+  char buf[FRAME] = {0};
+  uint64_t v;
+  for (int i = 0; i < c->n; i++)
+    if (write(c->sock, buf, FRAME) != FRAME || read(c->efd, &v, sizeof(v)) != sizeof(v))
+      break;
+  return NULL;
+}
+
+static double concurrent_relayed(int callers, int n) {
+  struct rcaller c[callers];
+  pthread_t th[callers], relay;
+  pid_t pid[callers];
+  int socks[callers + 1], efds[callers];
+  struct conc_relay r = {epoll_create1(EPOLL_CLOEXEC), eventfd(0, 0), socks, efds};
+  if (r.epfd < 0 || r.stop < 0)
+    return -1;
+  for (int i = 0; i <= callers; i++) {
+    int sv[2];
+    if (i < callers) {
+      if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
+        return -1;
+      pid[i] = answerer(sv);
+      socks[i] = sv[0];
+      efds[i] = eventfd(0, 0);
+      c[i] = (struct rcaller){sv[0], efds[i], n};
+    } else {
+      socks[i] = r.stop;
+    }
+    struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)i};
+    if (epoll_ctl(r.epfd, EPOLL_CTL_ADD, socks[i], &ev) < 0)
+      return -1;
+  }
+  pthread_create(&relay, NULL, conc_relay_thread, &r);
+  double t0 = seconds();
+  for (int i = 0; i < callers; i++)
+    pthread_create(&th[i], NULL, rcaller_thread, &c[i]);
+  for (int i = 0; i < callers; i++)
+    pthread_join(th[i], NULL);
+  double t = seconds() - t0;
+  uint64_t one = 1;
+  if (write(r.stop, &one, sizeof(one)) != sizeof(one))
+    return -1;
+  pthread_join(relay, NULL);
+  for (int i = 0; i < callers; i++) {
+    close(socks[i]);
+    close(efds[i]);
+    wait_for(pid[i]);
+  }
+  close(r.stop);
+  close(r.epfd);
+  return (double)callers * n / t;
+}
+
+struct fig {
+  const char *name;
+  double value;
+  const char *unit, *better;
+};
+
+/* Append figures to FILE as Erlang terms of target `floor`. */
+static int emit(int round, const char *file, const struct fig *figs, size_t n) {
   FILE *f = fopen(file, "a");
   if (f == NULL) {
     perror(file);
     return 1;
   }
-  struct {
-    const char *name;
-    double value;
-    const char *unit, *better;
-  } figs[] = {
-      {"rt_root", rt_root(20000), "us/call", "lower"},
-      {"rt_relayed", rt_relayed(20000), "us/call", "lower"},
-      {"fork_exit", fork_exit_rate(2000), "cycles/s", "higher"},
-      {"stdout_256m", stdout_rate(256LL << 20), "MB/s", "higher"},
-      {"cat_echo_64m", echo_rate(64LL << 20), "MB/s", "higher"},
-      {"conc_drv_per_caller", concurrent_rate(8, 5000), "calls/s", "higher"},
-  };
-  for (size_t i = 0; i < sizeof(figs) / sizeof(figs[0]); i++) {
+  for (size_t i = 0; i < n; i++) {
     if (figs[i].value < 0) {
       fprintf(stderr, "floor: %s failed: %s\n", figs[i].name, strerror(errno));
       fclose(f);
@@ -417,10 +621,59 @@ static int terms(int round, const char *file) {
   return 0;
 }
 
+static int terms(int round, const char *file) {
+  struct fig figs[] = {
+      {"rt_root", rt_root(20000), "us/call", "lower"},
+      {"rt_relayed", rt_relayed(20000), "us/call", "lower"},
+      {"fork_exit", fork_exit_rate(2000), "cycles/s", "higher"},
+      {"stdout_256m", stdout_rate(256LL << 20), "MB/s", "higher"},
+      {"cat_echo_64m", echo_rate(64LL << 20), "MB/s", "higher"},
+      {"conc_drv_per_caller", concurrent_rate(8, 5000), "calls/s", "higher"},
+      {"fork_exit_shaped", fork_exit_shaped(2000), "cycles/s", "higher"},
+      {"conc_relayed", concurrent_relayed(8, 5000), "calls/s", "higher"},
+  };
+  return emit(round, file, figs, sizeof(figs) / sizeof(figs[0]));
+}
+
+/* Spawns of /bin/true a second, waiting for each: posix_spawn, or fork
+ * + exec with the child entering a kept cgroup leaf under BASE. */
+static double spawn_rate(int n, enum leaf leaf, const char *base) {
+  double t0 = seconds();
+  for (int i = 0; i < n; i++)
+    if (cycle(1, leaf == NO_LEAF, leaf, base, i) < 0)
+      return -1;
+  return n / (seconds() - t0);
+}
+
+/* bench-peers' figures: spawning /bin/true (and into a kept cgroup leaf,
+ * as alcove spawns, when this process may make one), stdout, echo. */
+static int peers_terms(int round, const char *file) {
+  char own[4096], base[4200], kept[4300];
+  struct fig figs[4];
+  size_t n = 0;
+  figs[n++] = (struct fig){"spawn_true", spawn_rate(400, NO_LEAF, NULL), "spawns/s", "higher"};
+  /* Without a writable cgroup v2 tree the leaf row is left out. */
+  if (own_cgroup(own, sizeof(own))) {
+    snprintf(base, sizeof(base), "%s/floor.%d", own, (int)getpid());
+    if (mkdir(base, 0755) == 0) {
+      figs[n++] = (struct fig){"spawn_true_leaf", spawn_rate(400, LEAF_REUSED, base), "spawns/s",
+                               "higher"};
+      snprintf(kept, sizeof(kept), "%s/kept", base);
+      rmdir(kept);
+      rmdir(base);
+    }
+  }
+  figs[n++] = (struct fig){"stdout_256m", stdout_rate(256LL << 20), "MB/s", "higher"};
+  figs[n++] = (struct fig){"cat_echo_64m", echo_rate(64LL << 20), "MB/s", "higher"};
+  return emit(round, file, figs, n);
+}
+
 int main(int argc, char *argv[]) {
   signal(SIGPIPE, SIG_IGN);
   if (argc == 4 && strcmp(argv[1], "terms") == 0)
     return terms(atoi(argv[2]), argv[3]);
+  if (argc == 4 && strcmp(argv[1], "peers") == 0)
+    return peers_terms(atoi(argv[2]), argv[3]);
   int n = argc > 1 ? atoi(argv[1]) : 2000;
   if (n <= 0) {
     fprintf(stderr, "usage: %s [cycles]\n", argv[0]);
