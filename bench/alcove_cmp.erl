@@ -638,7 +638,7 @@ report(compare, Terms) ->
             {rt_depth4, rt_depth4, rt_root, rt_relayed, "call round trip, depth 4"},
             {fork_exit, fork_exit, fork_exit, fork_exit_shaped, "fork + exit event"},
             {stdout_256m, stdout_256m, stdout_256m, none, "child stdout to the owner, 256 MiB"},
-            {cat_echo_64m, cat_echo_64m, cat_echo_64m, none, "`cat` echo, 64 MiB (32 KiB writes)"},
+            {cat_echo_64m, cat_echo_64m, cat_echo_64m, cat_echo_64m_shaped, "`cat` echo, 64 MiB (32 KiB writes)"},
             {conc_drv_per_caller, conc_drv_per_caller, conc_drv_per_caller, conc_relayed,
              "concurrent calls, 8 callers, one Drv per caller"},
             {conc_one_drv, conc_drv_per_caller, conc_drv_per_caller, conc_relayed,
@@ -673,7 +673,8 @@ report(compare, Terms) ->
             io:format("~nfloor: bench/floor.c, no Erlang, run as a target of its own in every round. "
                       "Shaped: the same in C as a driver must do it (answers read by a second "
                       "thread and handed over; fork and exit through a helper process that gives "
-                      "each child three pipes and a control socket), each thread blocking while "
+                      "each child three pipes and a control socket; echo's output read by a second "
+                      "thread), each thread blocking while "
                       "it waits: not a bound (a VM's schedulers spin before they sleep).~n", []);
         false ->
             ok

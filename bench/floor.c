@@ -50,6 +50,9 @@
  *                      thread and handed to the caller, as in rt_relayed.
  *   conc_relayed       conc_drv_per_caller with every answer read by one
  *                      thread (epoll) and handed to its caller (eventfd)
+ *   cat_echo_64m_shaped cat_echo_64m with stdout read by a second thread
+ *                      that hands each read over (eventfd), the writing
+ *                      thread waiting while the pipe is full
  *
  * With `peers ROUND FILE`, bench-peers' figures: posix_spawn of /bin/true
  * and its wait (spawn_true), fork + exec into a kept cgroup v2 leaf
@@ -247,27 +250,39 @@ static void *relay_thread(void *arg) {
   return NULL;
 }
 
-static double rt_relayed(int n) {
+/* Seconds for n rounds of the requests in ops (their 4 first bytes) to
+ * the process start() makes, each answer read by a relay thread and
+ * handed to this one: the shape of a call through a NIF's I/O thread. */
+static double relayed(pid_t (*start)(int sv[2]), int n, const int32_t *ops, int nops) {
   int sv[2];
   char buf[FRAME] = {0};
   uint64_t v;
   if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
     return -1;
-  pid_t pid = answerer(sv);
+  pid_t pid = start(sv);
   struct relay r = {sv[0], eventfd(0, 0)};
   pthread_t th;
   pthread_create(&th, NULL, relay_thread, &r);
   double t0 = seconds();
   for (int i = 0; i < n; i++)
-    if (write(sv[0], buf, FRAME) != FRAME || read(r.efd, &v, sizeof(v)) != sizeof(v))
-      return -1;
+    for (int k = 0; k < nops; k++) {
+      memcpy(buf, &ops[k], sizeof(ops[k]));
+      if (write(sv[0], buf, FRAME) != FRAME || read(r.efd, &v, sizeof(v)) != sizeof(v))
+        return -1;
+    }
   double t = seconds() - t0;
   shutdown(sv[0], SHUT_WR);
   pthread_join(th, NULL);
   close(sv[0]);
   close(r.efd);
   wait_for(pid);
-  return t / n * 1e6;
+  return t;
+}
+
+static double rt_relayed(int n) {
+  static const int32_t op = 0;
+  double t = relayed(answerer, n, &op, 1);
+  return t < 0 ? -1 : t / n * 1e6;
 }
 
 /* ---- the same figures in the shape of a driver (a NIF relaying answers
@@ -339,37 +354,12 @@ static pid_t fork_helper(int sv[2]) {
   _exit(0);
 }
 
-/* One request, its answer read by the relay thread and handed over. */
-static int relayed_call(int sock, int efd, int32_t op, char *buf) {
-  uint64_t v;
-  memcpy(buf, &op, sizeof(op));
-  if (write(sock, buf, FRAME) != FRAME || read(efd, &v, sizeof(v)) != sizeof(v))
-    return -1;
-  return 0;
-}
-
 /* fork + exit + exit event in that shape: two requests through the
  * helper, answers through a relay thread. */
 static double fork_exit_shaped(int n) {
-  int sv[2];
-  char buf[FRAME] = {0};
-  if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
-    return -1;
-  pid_t pid = fork_helper(sv);
-  struct relay r = {sv[0], eventfd(0, 0)};
-  pthread_t th;
-  pthread_create(&th, NULL, relay_thread, &r);
-  double t0 = seconds();
-  for (int i = 0; i < n; i++)
-    if (relayed_call(sv[0], r.efd, OP_FORK, buf) < 0 || relayed_call(sv[0], r.efd, OP_EXIT, buf) < 0)
-      return -1;
-  double t = seconds() - t0;
-  shutdown(sv[0], SHUT_WR);
-  pthread_join(th, NULL);
-  close(sv[0]);
-  close(r.efd);
-  wait_for(pid);
-  return n / t;
+  static const int32_t ops[] = {OP_FORK, OP_EXIT};
+  double t = relayed(fork_helper, n, ops, 2);
+  return t < 0 ? -1 : n / t;
 }
 
 static double fork_exit_rate(int n) {
@@ -463,6 +453,66 @@ static double echo_rate(long long bytes) {
   double t = seconds() - t0;
   close(in[1]);
   close(out[0]);
+  wait_for(pid);
+  return bytes / t / 1e6;
+}
+
+/* What the output thread of echo_shaped reads: it adds each read's size
+ * to an eventfd's counter, which the writing thread reads. */
+struct echo_reader {
+  int fd, efd;
+};
+
+static void *echo_reader_thread(void *arg) {
+  struct echo_reader *r = arg;
+  static char buf[65536];
+  ssize_t n;
+  while ((n = read(r->fd, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR)) {
+    uint64_t v = (uint64_t)n;
+    if (n > 0 && write(r->efd, &v, sizeof(v)) != sizeof(v))
+      break;
+  }
+  return NULL;
+}
+
+/* echo_rate in a driver's shape: this thread writes cat's stdin (waiting
+ * while the pipe is full) and a second one reads its stdout and hands
+ * each read over, as an output thread sends each read as a message. */
+static double echo_shaped(long long bytes) {
+  int in[2], out[2];
+  static char chunk[32768];
+  char *argv[] = {"/bin/cat", NULL};
+  if (grown_pipe(in) < 0 || grown_pipe(out) < 0)
+    return -1;
+  double t0 = seconds();
+  pid_t pid = run_with(argv, in[0], out[1]);
+  close(in[0]);
+  close(out[1]);
+  struct echo_reader r = {out[0], eventfd(0, 0)};
+  pthread_t th;
+  pthread_create(&th, NULL, echo_reader_thread, &r);
+  long long sent = 0, got = 0;
+  while (got < bytes) {
+    while (sent < bytes && sent - got + (long long)sizeof(chunk) <= 2 << 20) {
+      for (size_t part = 0; part < sizeof(chunk);) {
+        ssize_t n = write(in[1], chunk + part, sizeof(chunk) - part);
+        if (n < 0 && errno != EINTR)
+          return -1;
+        if (n > 0)
+          part += (size_t)n;
+      }
+      sent += sizeof(chunk);
+    }
+    uint64_t v;
+    if (read(r.efd, &v, sizeof(v)) != sizeof(v))
+      return -1;
+    got += (long long)v;
+  }
+  double t = seconds() - t0;
+  close(in[1]);
+  pthread_join(th, NULL);
+  close(out[0]);
+  close(r.efd);
   wait_for(pid);
   return bytes / t / 1e6;
 }
@@ -631,6 +681,7 @@ static int terms(int round, const char *file) {
       {"conc_drv_per_caller", concurrent_rate(8, 5000), "calls/s", "higher"},
       {"fork_exit_shaped", fork_exit_shaped(2000), "cycles/s", "higher"},
       {"conc_relayed", concurrent_relayed(8, 5000), "calls/s", "higher"},
+      {"cat_echo_64m_shaped", echo_shaped(64LL << 20), "MB/s", "higher"},
   };
   return emit(round, file, figs, sizeof(figs) / sizeof(figs[0]));
 }
