@@ -417,16 +417,25 @@ static double stdout_rate(long long bytes) {
   return got == bytes ? bytes / t / 1e6 : -1;
 }
 
-static double echo_rate(long long bytes) {
-  int in[2], out[2];
-  static char chunk[32768], buf[65536];
+/* cat with its stdin from in[1] and its stdout to out[0] (grown pipes;
+ * the ends it has are closed here); its pid, or -1. */
+static pid_t start_cat(int in[2], int out[2]) {
   char *argv[] = {"/bin/cat", NULL};
   if (grown_pipe(in) < 0 || grown_pipe(out) < 0)
     return -1;
-  double t0 = seconds();
   pid_t pid = run_with(argv, in[0], out[1]);
   close(in[0]);
   close(out[1]);
+  return pid;
+}
+
+static double echo_rate(long long bytes) {
+  int in[2], out[2];
+  static char chunk[32768], buf[65536];
+  double t0 = seconds();
+  pid_t pid = start_cat(in, out);
+  if (pid < 0)
+    return -1;
   fcntl(in[1], F_SETFL, O_NONBLOCK);
   long long sent = 0, got = 0;
   size_t part = 0; /* bytes of the current chunk written */
@@ -481,13 +490,10 @@ static void *echo_reader_thread(void *arg) {
 static double echo_shaped(long long bytes) {
   int in[2], out[2];
   static char chunk[32768];
-  char *argv[] = {"/bin/cat", NULL};
-  if (grown_pipe(in) < 0 || grown_pipe(out) < 0)
-    return -1;
   double t0 = seconds();
-  pid_t pid = run_with(argv, in[0], out[1]);
-  close(in[0]);
-  close(out[1]);
+  pid_t pid = start_cat(in, out);
+  if (pid < 0)
+    return -1;
   struct echo_reader r = {out[0], eventfd(0, 0)};
   pthread_t th;
   pthread_create(&th, NULL, echo_reader_thread, &r);
