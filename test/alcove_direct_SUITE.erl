@@ -24,6 +24,7 @@
     caller_reaps/1, caller_reaps/0,
     owner_gone_while_held/1, owner_gone_while_held/0,
     stdin_direct/1, stdin_direct/0,
+    stdin_terms/1, stdin_terms/0,
     stdin_order_across_handover/1, stdin_order_across_handover/0,
     stdin_reader_gone/1, stdin_reader_gone/0,
     stdin_then_eof_at_exec/1, stdin_then_eof_at_exec/0,
@@ -37,7 +38,8 @@
 
 all() ->
     [handed_over, output_before_exit, flow_after_exit, flow_windows, eof_stdout, stream_events,
-     no_exit_event, caller_reaps, owner_gone_while_held, stdin_direct, stdin_order_across_handover,
+     no_exit_event, caller_reaps, owner_gone_while_held, stdin_direct, stdin_terms,
+     stdin_order_across_handover,
      stdin_reader_gone, stdin_then_eof_at_exec, deeper_children_relayed,
      fork_exec_handed_over, no_fd_left, streaming_pipe_grows, streaming_stdin_grows,
      grown_pipes_capped].
@@ -192,6 +194,29 @@ stdin_direct(Config) ->
     receive sent -> ok after 30000 -> error(stdin_timeout) end,
     Echoed = iolist_to_binary(alcove_ct:read_stdout(Drv, [C], byte_size(Data))),
     ?assertEqual(erlang:md5(Data), erlang:md5(Echoed)),
+    ok = alcove:eof(Drv, [C]),
+    ?assertEqual({exit_status, 0}, wait_exit(Drv, [C])).
+
+stdin_terms() ->
+    [{doc, "A refc binary, a sub-binary (byte-aligned or not), a heap binary and an iolist reach a "
+           "handed-over stdin whole and in order; a bitstring raises badarg and sends nothing."}].
+stdin_terms(Config) ->
+    Drv = ?config(drv, Config),
+    {ok, C} = alcove:fork(Drv, []),
+    ok = alcove:execvp(Drv, [C], "cat", ["cat"]),
+    % Echoed: the program runs and its output pipe is the driver's.
+    ok = alcove:stdin(Drv, [C], <<"ready\n">>),
+    ?assertEqual(<<"ready\n">>, iolist_to_binary(alcove_ct:read_stdout(Drv, [C], 6))),
+    Big = crypto:strong_rand_bytes(100000),
+    <<_:3, Unaligned:40000/binary, _/bitstring>> = Big,
+    Parts = [Big, binary:part(Big, 1, 70000), Unaligned, <<"short">>, ["io", $l, [<<"ist">>]]],
+    ?assertError(badarg, alcove:stdin(Drv, [C], <<1:3>>)),
+    ?assertError(badarg, alcove:stdin(Drv, [C], [<<"a">>, <<1:3>>])),
+    [ok = alcove:stdin(Drv, [C], Part) || Part <- Parts],
+    Want = iolist_to_binary(Parts),
+    Got = iolist_to_binary(alcove_ct:read_stdout(Drv, [C], byte_size(Want))),
+    ?assertEqual(byte_size(Want), byte_size(Got)),
+    ?assertEqual(erlang:md5(Want), erlang:md5(Got)),
     ok = alcove:eof(Drv, [C]),
     ?assertEqual({exit_status, 0}, wait_exit(Drv, [C])).
 

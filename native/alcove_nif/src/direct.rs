@@ -13,8 +13,8 @@ use crate::driver::Driver;
 use alcove_proto::{encode_frame, Kind, Value};
 use std::collections::{HashMap, VecDeque};
 use std::os::unix::io::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// Stream bits of `Output` and `Close` payloads (as the helper's).
 pub(crate) const STDOUT: u8 = 1;
@@ -48,7 +48,7 @@ pub(crate) struct Program {
     pub(crate) exit: Option<Option<Value>>,
     /// Its stdin, when that was passed too; locked on its own, so that a
     /// write to it does not hold up the reading of every program's output.
-    pub(crate) stdin: Option<Arc<Mutex<Stdin>>>,
+    pub(crate) stdin: Option<Arc<SharedStdin>>,
     /// Writes refused (`{alcove_pipe, ...}` to send), bytes taken of each.
     pub(crate) refused: Vec<i64>,
 }
@@ -58,9 +58,43 @@ impl Program {
         self.flow != 0 && !self.held
     }
 
-    /// Its stdin, locked; None when it has none.
-    pub(crate) fn lock_stdin(&self) -> Option<MutexGuard<'_, Stdin>> {
-        self.stdin.as_ref()?.lock().ok()
+    /// `change` applied to its stdin (locked); None when it has none.
+    pub(crate) fn with_stdin<R>(&self, change: impl FnOnce(&mut Stdin) -> R) -> Option<R> {
+        self.stdin.as_ref()?.with(change)
+    }
+}
+
+/// A program's stdin, and whether bytes wait for its pipe to take more:
+/// that, the output thread reads without the lock, which a scheduler
+/// writing to the pipe may be holding.
+pub(crate) struct SharedStdin {
+    stdin: Mutex<Stdin>,
+    /// The pipe's fd while bytes wait for it, else -1.
+    waiting_on: AtomicI32,
+}
+
+impl SharedStdin {
+    fn new(stdin: Stdin) -> SharedStdin {
+        SharedStdin {
+            stdin: Mutex::new(stdin),
+            waiting_on: AtomicI32::new(-1),
+        }
+    }
+
+    /// `change` applied with the stdin locked; what waits is noted before
+    /// the lock is let go. None if a panic poisoned the lock.
+    pub(crate) fn with<R>(&self, change: impl FnOnce(&mut Stdin) -> R) -> Option<R> {
+        let mut stdin = self.stdin.lock().ok()?;
+        let result = change(&mut stdin);
+        self.waiting_on
+            .store(stdin.wants_write().unwrap_or(-1), Ordering::Release);
+        Some(result)
+    }
+
+    /// The fd to wait on for the pipe to take more, if bytes wait for it.
+    pub(crate) fn wants_write(&self) -> Option<RawFd> {
+        let fd = self.waiting_on.load(Ordering::Acquire);
+        (fd >= 0).then_some(fd)
     }
 }
 
@@ -137,7 +171,7 @@ impl Direct {
                         return;
                     };
                     if bit == STDIN {
-                        stdin = Some(Arc::new(Mutex::new(Stdin::new(
+                        stdin = Some(Arc::new(SharedStdin::new(Stdin::new(
                             fd,
                             usize::try_from(limit).unwrap_or(usize::MAX),
                         ))));
@@ -195,17 +229,15 @@ impl Direct {
         // not: the output thread goes on reading meanwhile). In chunks, as
         // through the helper: each chunk is taken or refused on its own
         // (and reported).
-        let mut wake = false;
         let mut refused = Vec::new();
-        if let Ok(mut stdin) = stdin.lock() {
+        stdin.with(|stdin| {
             for chunk in data.chunks(alcove_proto::STDIO_CHUNK) {
                 if let Some(written) = stdin.write(chunk) {
                     refused.push(written);
-                    wake = true;
                 }
             }
-            wake |= stdin.wants_write().is_some();
-        }
+        });
+        let wake = !refused.is_empty() || stdin.wants_write().is_some();
         if !refused.is_empty() {
             if let Ok(mut programs) = self.programs.lock() {
                 if let Some(program) = programs.get_mut(pipeline) {
@@ -223,16 +255,14 @@ impl Direct {
     /// it, sent back.
     pub fn bounced(&self, pipeline: &[i32], data: &[u8]) {
         self.update(pipeline, |program| {
-            if let Some(mut stdin) = program.lock_stdin() {
-                stdin.bounced(data);
-            }
+            program.with_stdin(|stdin| stdin.bounced(data));
         });
     }
 
     /// The helper's answer to the mark: its bytes have all come back.
     pub fn marked(&self, pipeline: &[i32]) {
         self.update(pipeline, |program| {
-            let Some(refused) = program.lock_stdin().map(|mut stdin| stdin.marked()) else {
+            let Some(refused) = program.with_stdin(Stdin::marked) else {
                 return;
             };
             program.refused.extend(refused);
@@ -253,9 +283,7 @@ impl Direct {
         match payload.first().copied() {
             Some(0) => self.update(pipeline, |program| program.exit = Some(None)),
             Some(STDIN) => self.update(pipeline, |program| {
-                if let Some(mut stdin) = program.lock_stdin() {
-                    stdin.close();
-                }
+                program.with_stdin(Stdin::close);
             }),
             Some(bit) => self.update(pipeline, |program| program.streams.retain(|s| s.bit != bit)),
             None => false,

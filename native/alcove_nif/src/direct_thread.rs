@@ -3,6 +3,7 @@
 //! take them, and sends each exit event once the output before it has gone.
 
 use crate::direct::{Program, STDERR, STDIN, STDOUT};
+use crate::direct_stdin::Stdin;
 use crate::driver::{alcove_event, alcove_pipe, alcove_stderr, alcove_stdout, Driver};
 use crate::reader::{deliver, deliver_output_with};
 use crate::routes::Owner;
@@ -51,7 +52,7 @@ pub fn output_loop(driver: Arc<Driver>) {
         });
         if let Ok(programs) = direct.programs.lock() {
             for (pipeline, program) in programs.iter() {
-                let wants = program.lock_stdin().and_then(|stdin| stdin.wants_write());
+                let wants = program.stdin.as_ref().and_then(|stdin| stdin.wants_write());
                 if let Some(fd) = wants {
                     pfds.push(libc::pollfd {
                         fd,
@@ -97,8 +98,8 @@ pub fn output_loop(driver: Arc<Driver>) {
                     Ok(programs) => programs.get(pipeline).and_then(|p| p.stdin.clone()),
                     Err(_) => None,
                 };
-                if let Some(Ok(mut stdin)) = stdin.as_ref().map(|s| s.lock()) {
-                    stdin.flush();
+                if let Some(stdin) = stdin {
+                    stdin.with(Stdin::flush);
                 }
                 continue;
             }

@@ -181,7 +181,12 @@ fn stdin(drv: LocalPid, pipeline: Term, data: Term) -> NifResult<rustler::Atom> 
     let resource = lookup(drv)?;
     let driver = &resource.driver;
     let pipeline = decode_pipeline(pipeline, alcove_proto::MAX_DEPTH).map_err(|_| Error::BadArg)?;
-    let bytes = Binary::from_iolist(data).map_err(|_| Error::BadArg)?;
+    // A binary is read where it is; only an iolist is flattened (rustler's
+    // from_iolist copies even a binary into a new one).
+    let bytes = match Binary::from_term(data) {
+        Ok(binary) => binary,
+        Err(_) => Binary::from_iolist(data).map_err(|_| Error::BadArg)?,
+    };
     driver.stdin(&pipeline, bytes.as_slice());
     Ok(ok())
 }
