@@ -358,7 +358,8 @@ cloexec(Fd) ->
 streaming_pipe_grows() ->
     [{doc, "Once 256 KiB of a program's stdout have been read, its pipe holds 1 MiB: with reads "
            "stopped it writes 900,000 bytes more and exits, where a program that wrote little, "
-           "or one paced by a flow control limit, is blocked at 64 KiB."}].
+           "or one paced by a flow control limit, is blocked at 64 KiB. A grown pipe is read "
+           "128 KiB at a time, another 64 KiB."}].
 streaming_pipe_grows(Config) ->
     Drv = ?config(drv, Config),
     Run = fun(First, Flow) ->
@@ -384,10 +385,17 @@ streaming_pipe_grows(Config) ->
     ?assertEqual(ok, alcove_ct:wait_until(fun() -> alcove_ct:blocked_writing(Paced) end)),
     ?assertNot(alcove_ct:ended(Paced)),
     % Everything still arrives once reads resume, then the exit events.
-    [begin
-         true = alcove:setcpid(Drv, [], C, flowcontrol, -1),
-         ?assertEqual({900000, {exit_status, 0}}, count_until_exit(Drv, C, 0))
-     end || C <- [Streamed, Quiet, Paced]].
+    Sizes = [begin
+                 true = alcove:setcpid(Drv, [], C, flowcontrol, -1),
+                 {N, Exit, Chunks} = count_until_exit(Drv, C, 0, []),
+                 ?assertEqual({900000, {exit_status, 0}}, {N, Exit}),
+                 Chunks
+             end || C <- [Streamed, Quiet, Paced]],
+    % The first read after the pause finds a full pipe: 128 KiB of the
+    % grown one, 64 KiB of the others (which grow only later in the
+    % stream); no read is ever larger.
+    ?assertEqual([131072, 65536, 65536], [hd(Chunks) || Chunks <- Sizes]),
+    ?assertEqual(131072, lists:max(lists:append(Sizes))).
 
 stdout_bytes(_Drv, _C, 0) ->
     ok;
@@ -397,11 +405,12 @@ stdout_bytes(Drv, C, Left) when Left > 0 ->
     after 10000 -> {missing, Left}
     end.
 
-count_until_exit(Drv, C, N) ->
+count_until_exit(Drv, C, N, Chunks) ->
     receive
-        {alcove_stdout, Drv, [C], Data} -> count_until_exit(Drv, C, N + byte_size(Data));
-        {alcove_event, Drv, [C], {exit_status, _} = Exit} -> {N, Exit}
-    after 10000 -> {timeout, N}
+        {alcove_stdout, Drv, [C], Data} ->
+            count_until_exit(Drv, C, N + byte_size(Data), [byte_size(Data) | Chunks]);
+        {alcove_event, Drv, [C], {exit_status, _} = Exit} -> {N, Exit, lists:reverse(Chunks)}
+    after 10000 -> {timeout, N, lists:reverse(Chunks)}
     end.
 
 streaming_stdin_grows() ->

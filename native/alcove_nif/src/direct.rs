@@ -34,6 +34,13 @@ pub(crate) struct Stream {
     pub(crate) grown: Option<crate::direct_thread::Grown>,
 }
 
+impl Stream {
+    /// Bytes to read from it at a time: more once its pipe is grown.
+    pub(crate) fn read_size(&self) -> usize {
+        crate::direct_thread::read_size(self.grown.is_some())
+    }
+}
+
 /// One program whose output this driver reads.
 pub(crate) struct Program {
     pub(crate) streams: Vec<Stream>,

@@ -18,6 +18,11 @@ use std::sync::Arc;
 /// Bytes read from a pipe at a time: a pipe's default capacity.
 const READ_SIZE: usize = 64 * 1024;
 
+/// Bytes read at a time from a grown pipe (a program streaming): half as
+/// many messages and wake-ups as [`READ_SIZE`]; a `cat` echo went about
+/// 10 % faster (medians of nine alternating pairs of VMs).
+const GROWN_READ_SIZE: usize = 128 * 1024;
+
 /// Bytes through a pipe (read from stdout or stderr, written to stdin)
 /// before it is grown: a program streaming, not one answering a command
 /// now and then.
@@ -108,13 +113,13 @@ pub fn output_loop(driver: Arc<Driver>) {
                     .get(pipeline)
                     .filter(|p| p.may_read())
                     .and_then(|p| p.streams.iter().find(|s| s.bit == *bit))
-                    .map(|s| s.fd.clone()),
+                    .map(|s| (s.fd.clone(), s.read_size())),
                 Err(_) => None,
             };
-            let Some(fd) = fd else {
+            let Some((fd, size)) = fd else {
                 continue;
             };
-            let read = read_chunk(fd.as_raw_fd());
+            let read = read_chunk(fd.as_raw_fd(), size);
             if let Ok(mut programs) = direct.programs.lock() {
                 if let Some(program) = programs.get_mut(pipeline) {
                     let _ = took(&driver, &mut env, pipeline, program, *bit, read);
@@ -158,7 +163,7 @@ fn read_stream(
         return None;
     }
     let stream = program.streams.iter().find(|s| s.bit == bit)?;
-    let read = read_chunk(stream.fd.as_raw_fd());
+    let read = read_chunk(stream.fd.as_raw_fd(), stream.read_size());
     took(driver, env, pipeline, program, bit, read)
 }
 
@@ -171,10 +176,20 @@ enum Read {
     End,
 }
 
-/// One read of an output pipe, straight into the binary the owner gets
-/// (no copy in between). Needs no lock: the caller holds the fd open.
-fn read_chunk(fd: RawFd) -> Read {
-    let mut binary = OwnedBinary::new(READ_SIZE);
+/// Bytes to read at a time from a pipe, grown or not.
+pub(crate) fn read_size(grown: bool) -> usize {
+    if grown {
+        GROWN_READ_SIZE
+    } else {
+        READ_SIZE
+    }
+}
+
+/// One read of up to `size` bytes of an output pipe, straight into the
+/// binary the owner gets (no copy in between). Needs no lock: the caller
+/// holds the fd open.
+fn read_chunk(fd: RawFd, size: usize) -> Read {
+    let mut binary = OwnedBinary::new(size);
     let space = binary.as_mut_slice();
     // SAFETY: reads into a valid buffer of space.len() bytes.
     let n = unsafe { libc::read(fd, space.as_mut_ptr().cast(), space.len()) };
