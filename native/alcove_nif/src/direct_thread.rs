@@ -20,7 +20,7 @@ const READ_SIZE: usize = 64 * 1024;
 
 /// Bytes read at a time from a grown pipe (a program streaming): half as
 /// many messages and wake-ups as [`READ_SIZE`]; a `cat` echo went about
-/// 10 % faster (medians of nine alternating pairs of VMs).
+/// 11 % faster (medians of five alternating pairs of VMs).
 const GROWN_READ_SIZE: usize = 128 * 1024;
 
 /// Bytes through a pipe (read from stdout or stderr, written to stdin)
