@@ -674,8 +674,8 @@ report(compare, Terms) ->
                       "Shaped: the same in C as a driver must do it (answers read by a second "
                       "thread and handed over; fork and exit through a helper process that gives "
                       "each child three pipes and a control socket; echo's output read by a second "
-                      "thread), each thread blocking while "
-                      "it waits: not a bound (a VM's schedulers spin before they sleep).~n", []);
+                      "thread), each thread blocking while it waits: not a bound (a VM's "
+                      "schedulers spin before they sleep).~n", []);
         false ->
             ok
     end,

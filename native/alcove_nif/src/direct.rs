@@ -37,7 +37,12 @@ pub(crate) struct Stream {
 impl Stream {
     /// Bytes to read from it at a time: more once its pipe is grown.
     pub(crate) fn read_size(&self) -> usize {
-        crate::direct_thread::read_size(self.grown.is_some())
+        use crate::direct_thread::{GROWN_READ_SIZE, READ_SIZE};
+        if self.grown.is_some() {
+            GROWN_READ_SIZE
+        } else {
+            READ_SIZE
+        }
     }
 }
 
