@@ -16,7 +16,8 @@
     sigkill_vm/1,
     exited_program_leaves_background/1,
     helper_exit_status/1,
-    leaves_reused/1
+    leaves_reused/1,
+    forked_in_leaf/1
 ]).
 -export([start_escapees/3]).
 
@@ -25,7 +26,8 @@
 -define(GONE_WITHIN_MS, 5000).
 
 all() ->
-    [owner_exit, stop, kill_helper, sigkill_root_helper, sigkill_vm, exited_program_leaves_background, helper_exit_status, leaves_reused].
+    [owner_exit, stop, kill_helper, sigkill_root_helper, sigkill_vm, exited_program_leaves_background, helper_exit_status, leaves_reused,
+     forked_in_leaf].
 
 init_per_suite(Config) ->
     {ok, Drv} = alcove_drv:start_link(),
@@ -188,6 +190,41 @@ leaves_reused(_Config) ->
     ok = alcove_drv:stop(Drv),
     gone(leaves_reused, Tag, [Left]),
     ok = alcove_ct:wait_until(fun() -> not filelib:is_dir(Driver) end).
+
+%% A forked helper starts in a leaf of its own (clone3 into it): it is
+%% there before it runs anything, and its exec moves nothing (a move waits
+%% for an RCU grace period). Its children start in leaves below its own.
+%% One moved out of its leaf (into a group of the user's) stays there, and
+%% what it forks stays there with it.
+forked_in_leaf(_Config) ->
+    {ok, Drv} = alcove_drv:start_link(),
+    Driver = cgroup_dir(alcove:getpid(Drv, [])),
+    {ok, C} = alcove:fork(Drv, []),
+    Leaf = cgroup_dir(C),
+    ?assertEqual(Driver, filename:dirname(Leaf)),
+    {ok, G} = alcove:fork(Drv, [C]),
+    ?assertEqual(Leaf, filename:dirname(cgroup_dir(G))),
+    ok = alcove:execvp(Drv, [C, G], "/bin/cat", ["cat", "/proc/self/cgroup"]),
+    {Out, {exit_status, 0}} = alcove_ct:read_until_exit(Drv, [C, G]),
+    ?assertEqual(Leaf, filename:dirname(cgroup_mount() ++ v2_path(Out))),
+    ok = alcove:execvp(Drv, [C], "/bin/cat", ["cat", "/proc/self/cgroup"]),
+    {Out2, {exit_status, 0}} = alcove_ct:read_until_exit(Drv, [C]),
+    ?assertEqual(Leaf, cgroup_mount() ++ v2_path(Out2)),
+    % Moved into a group of the user's before it forks.
+    Group = filename:join(filename:dirname(Driver), "alcove_moved_" ++ tag()),
+    ok = file:make_dir(Group),
+    try
+        {ok, M} = alcove:fork(Drv, []),
+        ok = file:write_file(filename:join(Group, "cgroup.procs"), integer_to_list(M)),
+        {ok, MG} = alcove:fork(Drv, [M]),
+        ?assertEqual(Group, cgroup_dir(MG)),
+        ok = alcove:execvp(Drv, [M], "/bin/cat", ["cat", "/proc/self/cgroup"]),
+        {Out3, _} = alcove_ct:read_until_exit(Drv, [M]),
+        ?assertEqual(Group, cgroup_mount() ++ v2_path(Out3))
+    after
+        ok = alcove_drv:stop(Drv),
+        ok = alcove_ct:wait_until(fun() -> file:del_dir(Group) =:= ok end)
+    end.
 
 %%% Helpers
 

@@ -265,9 +265,10 @@ pub struct State {
     /// This process's cgroup v2 leaf in the driver's tree, if it has one
     /// (see `teardown`).
     pub cgroup: Option<std::path::PathBuf>,
-    /// The leaf this process enters when it first forks or execs (a
-    /// process that does neither needs none; see `teardown`).
-    pub pending_cgroup: Option<std::path::PathBuf>,
+    /// The leaf its parent gave this process, taken as its own (entered,
+    /// if it did not start in it) when it first forks or execs (see
+    /// `teardown::ensure_own`).
+    pub pending_cgroup: Option<crate::teardown::Pending>,
     /// Names children's leaves.
     pub cgroup_seq: u64,
     /// Children's leaves, by pid.

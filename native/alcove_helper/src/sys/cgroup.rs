@@ -87,3 +87,24 @@ pub fn clone3_into(flags: i64, dir: RawFd) -> Result<libc::pid_t, Errno> {
     };
     Errno::result(pid).map(|pid| pid as libc::pid_t)
 }
+
+/// Whether a clone3 into a cgroup failed for the cgroup or for clone3
+/// itself (a kernel without it, a cgroup that may not take the child),
+/// so that a plain fork may do instead; not when the process could not
+/// be made at all (a pids limit's EAGAIN, ENOMEM): a second try would
+/// only count a second refusal.
+pub fn into_refused(errno: Errno) -> bool {
+    matches!(
+        errno,
+        Errno::ENOSYS
+            | Errno::E2BIG
+            | Errno::EINVAL
+            | Errno::EPERM
+            | Errno::EACCES
+            | Errno::EBUSY
+            | Errno::EOPNOTSUPP
+            | Errno::ENODEV
+            | Errno::ENOENT
+            | Errno::EBADF
+    )
+}

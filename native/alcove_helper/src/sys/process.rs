@@ -10,7 +10,7 @@ use nix::errno::Errno;
 use nix::sys::resource::Resource;
 use nix::unistd::ForkResult;
 use std::ffi::CStr;
-use std::os::unix::io::RawFd;
+use std::os::unix::io::{AsRawFd, RawFd};
 
 /// getpid(2)
 pub fn getpid(_state: &mut State, _args: &Args) -> CallResult {
@@ -75,11 +75,34 @@ pub fn spawn(state: &mut State, how: Spawn) -> CallResult {
         Spawn::CloneInto(..) => None,
         _ => crate::teardown::child_dir(state),
     };
+    // Started in its leaf where the kernel can (the leaf made and opened
+    // here): entering it later, at its first exec, could wait milliseconds.
+    let leaf = cgroup.as_deref().and_then(crate::teardown::open_leaf);
+    let mut born = false;
     let pid = match how {
-        Spawn::Fork => fork_child(),
-        Spawn::Clone(flags) => clone_fork(flags),
         Spawn::CloneInto(flags, dir) => crate::sys::cgroup::clone3_into(flags, dir),
+        Spawn::Fork | Spawn::Clone(_) => {
+            let flags = match how {
+                Spawn::Clone(flags) => flags,
+                _ => 0,
+            };
+            let into = leaf
+                .as_ref()
+                .map(|fd| crate::sys::cgroup::clone3_into(flags, fd.as_raw_fd()));
+            match into {
+                Some(Ok(pid)) => {
+                    born = true;
+                    Ok(pid)
+                }
+                Some(Err(errno)) if !crate::sys::cgroup::into_refused(errno) => Err(errno),
+                // No leaf, or no clone3 into it (an older kernel, a flag
+                // clone3 refuses): the child enters it itself.
+                _ if flags == 0 => fork_child(),
+                _ => clone_fork(flags),
+            }
+        }
     };
+    drop(leaf);
     if pid != Ok(0) {
         crate::signals::restore_mask(&saved_mask);
     }
@@ -90,6 +113,9 @@ pub fn spawn(state: &mut State, how: Spawn) -> CallResult {
                 .into_iter()
                 .chain(fds.child_ends())
                 .for_each(fdio::close);
+            if let Some(dir) = &cgroup {
+                let _ = std::fs::remove_dir(dir);
+            }
             if let Some(pair) = shortcut {
                 pair.close();
             }
@@ -99,7 +125,11 @@ pub fn spawn(state: &mut State, how: Spawn) -> CallResult {
     if pid == 0 {
         become_child(state, &fds, parent);
         crate::shortcut::in_child(state, shortcut);
-        crate::teardown::become_child(state, cgroup);
+        let leaf = cgroup.map(|dir| match born {
+            true => crate::teardown::Pending::Born(dir),
+            false => crate::teardown::Pending::Enter(dir),
+        });
+        crate::teardown::become_child(state, leaf);
         crate::signals::restore_mask(&saved_mask);
         return Ok(Value::ok());
     }

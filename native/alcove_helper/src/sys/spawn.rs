@@ -63,18 +63,16 @@ pub fn fork_exec(state: &mut State, args: &Args) -> CallResult {
         Some(_) => None,
         None => crate::teardown::child_dir(state),
     };
-    let procs = leaf.as_deref().and_then(open_leaf);
     let pid = start(
         state,
         &plan,
         &fds,
         report_write,
         cgroup_dir.as_ref(),
-        procs.as_ref(),
+        leaf.as_deref(),
     );
     fdio::close(report_write);
     fds.child_ends().into_iter().for_each(fdio::close);
-    drop(procs);
     let pid = match pid {
         Ok(pid) => pid,
         Err(errno) => {
@@ -114,7 +112,7 @@ fn start(
     fds: &ChildFds,
     report: i32,
     cgroup_dir: Option<&OwnedFd>,
-    procs: Option<&OwnedFd>,
+    leaf: Option<&std::path::Path>,
 ) -> Result<libc::pid_t, i32> {
     let candidates = spawn_steps::pointers(&plan.candidates);
     let argv = spawn_steps::pointers(&plan.argv);
@@ -126,13 +124,13 @@ fn start(
     } else {
         fds.stderr.1
     };
-    let setup = ChildSetup {
+    let mut setup = ChildSetup {
         // SAFETY: getpid(2) has no memory effects.
         parent: unsafe { libc::getpid() },
         report,
         stdio: [fds.stdin.1, fds.stdout.1, stderr],
         pty: state.opts.pty == 1,
-        cgroup_procs: procs.map_or(-1, AsRawFd::as_raw_fd),
+        cgroup_procs: -1,
         own_group: !plan.sets_group(),
         no_new_privs: state.opts.no_new_privs == 1,
         // As every forked child: its helper's end is its end.
@@ -143,37 +141,50 @@ fn start(
         sh_argv,
         envp: envp.as_deref(),
     };
+    // The teardown leaf, made and opened to start the child in it
+    // (`CLONE_INTO_CGROUP`; see `teardown::open_leaf`).
+    let leaf_fd = match cgroup_dir {
+        None => leaf.and_then(crate::teardown::open_leaf),
+        Some(_) => None,
+    };
+    let flags = plan.clone_flags.unwrap_or(0);
     // Signals stay blocked until the child has reset them: one caught in
     // between would run the helper's handler in the child.
     let saved_mask = crate::signals::block_all();
-    let pid = match (cgroup_dir, plan.clone_flags) {
-        (Some(dir), flags) => crate::sys::cgroup::clone3_into(flags.unwrap_or(0), dir.as_raw_fd()),
-        (None, Some(flags)) => crate::sys::process::clone_fork(flags),
-        (None, None) => crate::sys::process::fork_child(),
+    let into = cgroup_dir
+        .or(leaf_fd.as_ref())
+        .map(|dir| crate::sys::cgroup::clone3_into(flags, dir.as_raw_fd()));
+    let mut procs = None;
+    let pid = match into {
+        Some(pid) if cgroup_dir.is_some() => pid,
+        Some(Ok(pid)) => Ok(pid),
+        Some(Err(errno)) if !crate::sys::cgroup::into_refused(errno) => Err(errno),
+        // No leaf, or no clone3 into it (an older kernel, a flag clone3
+        // refuses): the child writes itself into the leaf, if there is one.
+        _ => {
+            procs = leaf_fd.as_ref().and_then(|_| leaf.and_then(open_procs));
+            setup.cgroup_procs = procs.as_ref().map_or(-1, AsRawFd::as_raw_fd);
+            match plan.clone_flags {
+                Some(flags) => crate::sys::process::clone_fork(flags),
+                None => crate::sys::process::fork_child(),
+            }
+        }
     };
     if pid == Ok(0) {
         spawn_child::run(setup);
     }
     crate::signals::restore_mask(&saved_mask);
+    drop(procs);
     pid.map_err(|errno| errno as i32)
 }
 
-/// The teardown leaf made and its `cgroup.procs` open for the child to
-/// write itself into; None where there is no leaf to have.
-fn open_leaf(dir: &std::path::Path) -> Option<OwnedFd> {
-    if !crate::teardown::make_leaf(dir) {
-        return None;
-    }
-    let file = std::fs::OpenOptions::new()
+/// The leaf's `cgroup.procs` open for a child to write itself into.
+fn open_procs(dir: &std::path::Path) -> Option<OwnedFd> {
+    std::fs::OpenOptions::new()
         .write(true)
-        .open(dir.join("cgroup.procs"));
-    match file {
-        Ok(file) => Some(file.into()),
-        Err(_) => {
-            let _ = std::fs::remove_dir(dir);
-            None
-        }
-    }
+        .open(dir.join("cgroup.procs"))
+        .ok()
+        .map(OwnedFd::from)
 }
 
 fn close_fds(fds: &ChildFds) {
