@@ -465,9 +465,6 @@ fn relay_up(state: &mut State, pid: i32, body: &[u8]) {
 /// caller reaps children itself.
 pub fn ctl_closed(state: &mut State, idx: usize) {
     answer_closed(state, idx);
-    if state.children[idx].ctl_state == CtlState::Execed {
-        crate::direct::pass_output(state, idx);
-    }
 }
 
 fn answer_closed(state: &mut State, idx: usize) {
@@ -483,6 +480,13 @@ fn answer_closed(state: &mut State, idx: usize) {
     } else {
         CtlState::Closed
     };
+    if child.ctl_state == CtlState::Execed {
+        // The program's output is the driver's before the caller has the
+        // exec's answer: what the caller writes to its stdin next goes
+        // straight to the pipe, not through here and back.
+        crate::direct::pass_output(state, idx);
+    }
+    let child = &mut state.children[idx];
     if noreturn.is_none() && !caller_reaps {
         return;
     }
