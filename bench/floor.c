@@ -14,6 +14,8 @@
  *                      cgroup v2 directory made for it (mkdir before,
  *                      rmdir after): what a teardown leaf per spawn costs
  *   ... leaf reused    into one directory kept from cycle to cycle
+ *   ... leaf cloned    started in that kept directory by clone3(2) with
+ *                      CLONE_INTO_CGROUP (no write; as alcove spawns)
  *
  * The cgroup rows need a writable cgroup v2 tree (as root); the
  * directories go under the cgroup this process is in.
@@ -55,9 +57,13 @@
  *                      thread waiting while the pipe is full
  *
  * With `peers ROUND FILE`, bench-peers' figures: posix_spawn of /bin/true
- * and its wait (spawn_true), fork + exec into a kept cgroup v2 leaf
- * (spawn_true_leaf, as alcove spawns; left out without a writable
- * tree), stdout_256m and cat_echo_64m as above.
+ * and its wait (spawn_true), the child started in a kept cgroup v2 leaf
+ * (spawn_true_leaf, clone3 into it, as alcove spawns; left out without
+ * a writable tree), stdout_256m and cat_echo_64m as above; and the same
+ * spawns one every 100 ms, the median microseconds of one of 15
+ * (spawn_sparse, spawn_sparse_leaf), with spawn_sparse_leaf_write: the
+ * child writing itself into the leaf's cgroup.procs, which waits for an
+ * RCU grace period when none has passed for a while.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -70,17 +76,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sched.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 extern char **environ;
 
-enum leaf { NO_LEAF, LEAF_MADE, LEAF_REUSED };
+enum leaf { NO_LEAF, LEAF_MADE, LEAF_REUSED, LEAF_CLONED };
 
 static double seconds(void) {
   struct timespec t;
@@ -142,12 +150,27 @@ static int cycle(int exec_it, int spawn_it, enum leaf leaf, const char *base,
     if (mkdir(dir, 0755) < 0 && errno != EEXIST)
       return -1;
     snprintf(procs, sizeof(procs), "%s/cgroup.procs", dir);
-    fd = open(procs, O_WRONLY | O_CLOEXEC);
+    fd = leaf == LEAF_CLONED ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                             : open(procs, O_WRONLY | O_CLOEXEC);
     if (fd < 0)
       return -1;
   }
   pid_t pid;
-  if (spawn_it) {
+  if (leaf == LEAF_CLONED) {
+    struct clone_args args;
+    memset(&args, 0, sizeof(args));
+    args.flags = CLONE_INTO_CGROUP;
+    args.exit_signal = SIGCHLD;
+    args.cgroup = (uint64_t)fd;
+    pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+    if (pid < 0)
+      return -1;
+    if (pid == 0) {
+      if (exec_it)
+        execv(argv[0], argv);
+      _exit(exec_it ? 127 : 0);
+    }
+  } else if (spawn_it) {
     if (posix_spawn(&pid, argv[0], NULL, NULL, argv, environ) != 0)
       return -1;
   } else {
@@ -702,19 +725,45 @@ static double spawn_rate(int n, enum leaf leaf, const char *base) {
   return n / (seconds() - t0);
 }
 
+static int by_value(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* The median microseconds of one spawn of /bin/true (and its wait) of
+ * SPARSE_N, one every 100 ms: a program started now and then. */
+#define SPARSE_N 15
+static double sparse_us(enum leaf leaf, const char *base) {
+  double t[SPARSE_N];
+  for (int i = 0; i < SPARSE_N; i++) {
+    usleep(100000);
+    double t0 = seconds();
+    if (cycle(1, leaf == NO_LEAF, leaf, base, i) < 0)
+      return -1;
+    t[i] = (seconds() - t0) * 1e6;
+  }
+  qsort(t, SPARSE_N, sizeof(t[0]), by_value);
+  return t[SPARSE_N / 2];
+}
+
 /* bench-peers' figures: spawning /bin/true (and into a kept cgroup leaf,
  * as alcove spawns, when this process may make one), stdout, echo. */
 static int peers_terms(int round, const char *file) {
   char own[4096], base[4200], kept[4300];
-  struct fig figs[4];
+  struct fig figs[8];
   size_t n = 0;
   figs[n++] = (struct fig){"spawn_true", spawn_rate(400, NO_LEAF, NULL), "spawns/s", "higher"};
-  /* Without a writable cgroup v2 tree the leaf row is left out. */
+  figs[n++] = (struct fig){"spawn_sparse", sparse_us(NO_LEAF, NULL), "us/spawn", "lower"};
+  /* Without a writable cgroup v2 tree the leaf rows are left out. */
   if (own_cgroup(own, sizeof(own))) {
     snprintf(base, sizeof(base), "%s/floor.%d", own, (int)getpid());
     if (mkdir(base, 0755) == 0) {
-      figs[n++] = (struct fig){"spawn_true_leaf", spawn_rate(400, LEAF_REUSED, base), "spawns/s",
+      figs[n++] = (struct fig){"spawn_true_leaf", spawn_rate(400, LEAF_CLONED, base), "spawns/s",
                                "higher"};
+      figs[n++] = (struct fig){"spawn_sparse_leaf", sparse_us(LEAF_CLONED, base), "us/spawn",
+                               "lower"};
+      figs[n++] = (struct fig){"spawn_sparse_leaf_write", sparse_us(LEAF_REUSED, base),
+                               "us/spawn", "lower"};
       snprintf(kept, sizeof(kept), "%s/kept", base);
       rmdir(kept);
       rmdir(base);
@@ -751,6 +800,7 @@ int main(int argc, char *argv[]) {
   }
   figure("fork+exec true, leaf made", n, 1, 0, LEAF_MADE, base);
   figure("fork+exec true, leaf reused", n, 1, 0, LEAF_REUSED, base);
+  figure("clone3 + exec true, leaf cloned", n, 1, 0, LEAF_CLONED, base);
   char kept[4300];
   snprintf(kept, sizeof(kept), "%s/kept", base);
   rmdir(kept);
