@@ -268,8 +268,9 @@ user_notif_continue() ->
 user_notif_continue(Config) ->
     Drv = drv(Config),
     {ok, Child} = alcove:fork(Drv, []),
-    % A process makes its teardown cgroup leaf (mkdir) when it first forks
-    % or execs: now, so that the exec below makes none.
+    % A process takes its teardown cgroup leaf as its own when it first
+    % forks or execs (making it, where it did not start in it): now, so
+    % that the exec below makes none.
     {ok, _} = alcove:fork(Drv, [Child]),
     ?assertEqual(ok, alcove_seccomp:install(Drv, [Child],
         #{rules => [{mkdir, user_notif}, {mkdirat, user_notif}]})),

@@ -6,7 +6,13 @@
 //! v2 hierarchy with `cgroup.kill` (Linux 5.14) is writable, the root
 //! helper makes one per driver (`alcove.<pid>` under its own cgroup) and
 //! every forked process gets a leaf of its own under its parent's, so the
-//! cgroup tree mirrors the process tree:
+//! cgroup tree mirrors the process tree. The parent makes the leaf and
+//! starts the child in it (`clone3` with `CLONE_INTO_CGROUP`, Linux 5.7):
+//! a process entering a cgroup afterwards (a write to its `cgroup.procs`)
+//! waits for an RCU grace period when none has passed for a while, 6 to
+//! 21 ms here, which an exec paid every time programs were started now and
+//! then. Where the kernel refuses it, the child enters its leaf itself
+//! when it first forks or execs.
 //!
 //! - a child that dies by a signal, or a helper that ends, has its cgroup
 //!   killed when its parent reaps it: all it started goes, setsid or not;
@@ -23,9 +29,8 @@
 //! delegated cgroup) none of this happens: process groups, parent-death
 //! signals and the helpers' subreaper sweep at shutdown are what is left.
 //! A process that moves itself to another cgroup leaves the tree's; a
-//! helper moved into another cgroup (`alcove_cgroup:add_proc/4`) before it
-//! first forked or exec'd stays there rather than entering its leaf, and
-//! what it starts stays there with it.
+//! helper moved into another cgroup (`alcove_cgroup:add_proc/4`) stays
+//! there, and what it starts stays there with it.
 
 use crate::state::State;
 use std::io::Write;
@@ -246,12 +251,19 @@ pub fn ensure_own(state: &mut State) {
 /// for a while, 6 to 21 ms a process here, where starting in it costs
 /// nothing. None where there is no leaf to have.
 pub fn open_leaf(dir: &Path) -> Option<std::os::fd::OwnedFd> {
+    let oflag =
+        nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC;
+    let open = || nix::fcntl::open(dir, oflag, nix::sys::stat::Mode::empty());
+    // A spare leaf is there already: opened without a mkdir first.
+    match open() {
+        Ok(fd) => return Some(fd),
+        Err(nix::errno::Errno::ENOENT) => {}
+        Err(_) => return None,
+    }
     if !make_leaf(dir) {
         return None;
     }
-    let oflag =
-        nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC;
-    match nix::fcntl::open(dir, oflag, nix::sys::stat::Mode::empty()) {
+    match open() {
         Ok(fd) => Some(fd),
         Err(_) => {
             let _ = std::fs::remove_dir(dir);
@@ -329,10 +341,10 @@ pub fn adopt(state: &mut State, pid: i32, dir: Option<PathBuf>) {
 pub fn reaped(state: &mut State, pid: i32, kill_rest: bool) {
     if let Some(idx) = state.child_cgroups.iter().position(|(p, _)| *p == pid) {
         let (_, dir) = state.child_cgroups.swap_remove(idx);
-        // Leaves are made lazily: a child that neither forked nor exec'd
-        // has none, and an empty one holds nothing to kill: it is kept
-        // for the next child while there is room, or removed. Only a busy
-        // leaf is killed and walked.
+        // A leaf may be missing (a child left to make its own that
+        // neither forked nor exec'd), and an empty one holds nothing to
+        // kill: it is kept for the next child while there is room, or
+        // removed. Only a busy leaf is killed and walked.
         let kept = match leaf_state(&dir) {
             Leaf::Missing => true,
             Leaf::Empty if state.spare_leaves.len() < SPARE_MAX => {
