@@ -229,19 +229,16 @@ pub fn become_child(state: &mut State, leaf: Option<Pending>) {
 /// was moved) stays where it was put, and what it starts stays there with
 /// it: the group it was moved to keeps it.
 pub fn ensure_own(state: &mut State) {
-    match state.pending_cgroup.take() {
-        Some(Pending::Born(dir)) => {
-            if in_cgroup(&dir) {
-                state.cgroup = Some(dir);
-            }
-        }
+    let own = match state.pending_cgroup.take() {
+        Some(Pending::Born(dir)) => in_cgroup(&dir).then_some(dir),
         Some(Pending::Enter(dir)) => {
-            let parent_leaf = dir.parent().map(Path::to_path_buf);
-            if parent_leaf.is_some_and(|p| in_cgroup(&p)) && make_leaf(&dir) && enter(&dir) {
-                state.cgroup = Some(dir);
-            }
+            let in_parent = dir.parent().is_some_and(in_cgroup);
+            (in_parent && make_leaf(&dir) && enter(&dir)).then_some(dir)
         }
-        None => {}
+        None => None,
+    };
+    if own.is_some() {
+        state.cgroup = own;
     }
 }
 
