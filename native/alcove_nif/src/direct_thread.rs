@@ -23,6 +23,16 @@ pub(crate) const READ_SIZE: usize = 64 * 1024;
 /// 11 % faster (medians of five alternating pairs of VMs).
 pub(crate) const GROWN_READ_SIZE: usize = 128 * 1024;
 
+/// A read of a grown pipe that took less than this found a program
+/// writing in small pieces (`head` writes 8 KiB at a time) and this thread
+/// keeping up with it: every read then takes the pipe's lock while the
+/// writer spins on it, 13–23 KiB at a time. Yielding the CPU after such a
+/// read let the writer fill more: reads of 40–55 KiB, stdout 14 % faster
+/// (medians of five alternating runs: 1,751 against 1,540 MB/s, a bare
+/// port 1,649), the echo unchanged; no slower with one or two busy loops
+/// beside it.
+const SHORT_READ: usize = 32 * 1024;
+
 /// Bytes through a pipe (read from stdout or stderr, written to stdin)
 /// before it is grown: a program streaming, not one answering a command
 /// now and then.
@@ -120,10 +130,18 @@ pub fn output_loop(driver: Arc<Driver>) {
                 continue;
             };
             let read = read_chunk(fd.as_raw_fd(), size);
+            let short =
+                matches!(read, Read::Data(_, n) if n < SHORT_READ) && size == GROWN_READ_SIZE;
             if let Ok(mut programs) = direct.programs.lock() {
                 if let Some(program) = programs.get_mut(pipeline) {
                     let _ = took(&driver, &mut env, pipeline, program, *bit, read);
                 }
+            }
+            if short {
+                // A streaming program writing less at a time than this
+                // thread takes: let it run first if it shares this CPU,
+                // rather than take its pipe's lock again at once.
+                std::thread::yield_now();
             }
         }
         let Ok(mut programs) = direct.programs.lock() else {
