@@ -88,12 +88,20 @@ pub fn clone3_into(flags: i64, dir: RawFd) -> Result<libc::pid_t, Errno> {
     Errno::result(pid).map(|pid| pid as libc::pid_t)
 }
 
-/// Whether a clone3 into a cgroup failed for the cgroup or for clone3
-/// itself (a kernel without it, a cgroup that may not take the child),
-/// so that a plain fork may do instead; not when the process could not
-/// be made at all (a pids limit's EAGAIN, ENOMEM): a second try would
-/// only count a second refusal.
-pub fn into_refused(errno: Errno) -> bool {
+/// clone3 into the teardown leaf open at `leaf`, if there is one. None
+/// when the caller should make the child the old way instead: no leaf, or
+/// a clone3 into it refused for the cgroup or for clone3 itself (a kernel
+/// without it, a flag it refuses, a cgroup that may not take the child).
+/// A refusal to make the process at all (a pids limit's EAGAIN, ENOMEM)
+/// is returned: a second try would only count a second refusal.
+pub fn clone3_into_leaf(flags: i64, leaf: Option<RawFd>) -> Option<Result<libc::pid_t, Errno>> {
+    match clone3_into(flags, leaf?) {
+        Err(errno) if into_refused(errno) => None,
+        pid => Some(pid),
+    }
+}
+
+fn into_refused(errno: Errno) -> bool {
     matches!(
         errno,
         Errno::ENOSYS

@@ -86,19 +86,14 @@ pub fn spawn(state: &mut State, how: Spawn) -> CallResult {
                 Spawn::Clone(flags) => flags,
                 _ => 0,
             };
-            let into = leaf
-                .as_ref()
-                .map(|fd| crate::sys::cgroup::clone3_into(flags, fd.as_raw_fd()));
-            match into {
-                Some(Ok(pid)) => {
-                    born = true;
-                    Ok(pid)
+            let leaf = leaf.as_ref().map(AsRawFd::as_raw_fd);
+            match crate::sys::cgroup::clone3_into_leaf(flags, leaf) {
+                Some(pid) => {
+                    born = pid.is_ok();
+                    pid
                 }
-                Some(Err(errno)) if !crate::sys::cgroup::into_refused(errno) => Err(errno),
-                // No leaf, or no clone3 into it (an older kernel, a flag
-                // clone3 refuses): the child enters it itself.
-                _ if flags == 0 => fork_child(),
-                _ => clone_fork(flags),
+                // The child enters its leaf itself.
+                None => fork_or_clone(flags),
             }
         }
     };
@@ -191,6 +186,14 @@ pub fn fork_child() -> Result<libc::pid_t, Errno> {
         ForkResult::Parent { child } => child.as_raw(),
         ForkResult::Child => 0,
     })
+}
+
+/// fork(2), or clone(2) used like it when there are flags.
+pub fn fork_or_clone(flags: i64) -> Result<libc::pid_t, Errno> {
+    match flags {
+        0 => fork_child(),
+        flags => clone_fork(flags),
+    }
 }
 
 /// clone(2) used like fork: no new stack, returning in both processes.

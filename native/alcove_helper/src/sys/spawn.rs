@@ -151,23 +151,20 @@ fn start(
     // Signals stay blocked until the child has reset them: one caught in
     // between would run the helper's handler in the child.
     let saved_mask = crate::signals::block_all();
-    let into = cgroup_dir
-        .or(leaf_fd.as_ref())
-        .map(|dir| crate::sys::cgroup::clone3_into(flags, dir.as_raw_fd()));
+    let started = match cgroup_dir {
+        Some(dir) => Some(crate::sys::cgroup::clone3_into(flags, dir.as_raw_fd())),
+        None => {
+            crate::sys::cgroup::clone3_into_leaf(flags, leaf_fd.as_ref().map(AsRawFd::as_raw_fd))
+        }
+    };
     let mut procs = None;
-    let pid = match into {
-        Some(pid) if cgroup_dir.is_some() => pid,
-        Some(Ok(pid)) => Ok(pid),
-        Some(Err(errno)) if !crate::sys::cgroup::into_refused(errno) => Err(errno),
-        // No leaf, or no clone3 into it (an older kernel, a flag clone3
-        // refuses): the child writes itself into the leaf, if there is one.
-        _ => {
+    let pid = match started {
+        Some(pid) => pid,
+        // The child writes itself into its leaf, if there is one.
+        None => {
             procs = leaf_fd.as_ref().and_then(|_| leaf.and_then(open_procs));
             setup.cgroup_procs = procs.as_ref().map_or(-1, AsRawFd::as_raw_fd);
-            match plan.clone_flags {
-                Some(flags) => crate::sys::process::clone_fork(flags),
-                None => crate::sys::process::fork_child(),
-            }
+            crate::sys::process::fork_or_clone(flags)
         }
     };
     if pid == Ok(0) {
