@@ -356,17 +356,25 @@ cloexec(Fd) ->
     end.
 
 streaming_pipe_grows() ->
-    [{doc, "Once 256 KiB of a program's stdout have been read, its pipe holds 1 MiB: with reads "
-           "stopped it writes 900,000 bytes more and exits, where a program that wrote little, "
-           "or one paced by a flow control limit, is blocked at 64 KiB. A grown pipe is read "
-           "128 KiB at a time, another 64 KiB."}].
+    [{doc, "Once 256 KiB of the stdout of a program fed through stdin have been read, its pipe "
+           "holds 1 MiB: with reads stopped it writes 900,000 bytes more and exits, where one "
+           "that wrote little, one paced by a flow control limit, or one that only writes (a "
+           "producer, as a port's program) is blocked at 64 KiB. A grown pipe is read 128 KiB "
+           "at a time, another 64 KiB."}].
 streaming_pipe_grows(Config) ->
     Drv = ?config(drv, Config),
-    Run = fun(First, Flow) ->
+    Run = fun(Fed, First, Flow) ->
         {ok, C} = alcove:fork(Drv, []),
         true = alcove:setcpid(Drv, [], C, flowcontrol, Flow),
-        Script = "head -c " ++ integer_to_list(First) ++ " /dev/zero; read x; exec head -c 900000 /dev/zero",
-        ok = alcove:execvp(Drv, [C], "/bin/sh", ["sh", "-c", Script]),
+        Script = [
+            case Fed of
+                true -> "read x; ";
+                false -> ""
+            end,
+            "head -c ", integer_to_list(First), " /dev/zero; read y; exec head -c 900000 /dev/zero"
+        ],
+        ok = alcove:execvp(Drv, [C], "/bin/sh", ["sh", "-c", lists:flatten(Script)]),
+        Fed andalso alcove:stdin(Drv, [C], <<"go\n">>),
         % The first part read whole (the program then waits on stdin),
         % then no more reads.
         ok = stdout_bytes(Drv, C, First),
@@ -374,27 +382,32 @@ streaming_pipe_grows(Config) ->
         ok = alcove:stdin(Drv, [C], <<"go\n">>),
         C
     end,
-    Streamed = Run(300000, -1),
+    Streamed = Run(true, 300000, -1),
     ?assertEqual(ok, alcove_ct:wait_until(fun() -> alcove_ct:ended(Streamed) end)),
-    Quiet = Run(1000, -1),
+    Quiet = Run(true, 1000, -1),
     ?assertEqual(ok, alcove_ct:wait_until(fun() -> alcove_ct:blocked_writing(Quiet) end)),
     ?assertNot(alcove_ct:ended(Quiet)),
     % Paced by a flow control limit, a pipe does not grow, however much
     % has come through it.
-    Paced = Run(300000, 100000),
+    Paced = Run(true, 300000, 100000),
     ?assertEqual(ok, alcove_ct:wait_until(fun() -> alcove_ct:blocked_writing(Paced) end)),
     ?assertNot(alcove_ct:ended(Paced)),
+    % Nor does the pipe of a program given nothing on stdin while it
+    % streamed.
+    Producer = Run(false, 300000, -1),
+    ?assertEqual(ok, alcove_ct:wait_until(fun() -> alcove_ct:blocked_writing(Producer) end)),
+    ?assertNot(alcove_ct:ended(Producer)),
     % Everything still arrives once reads resume, then the exit events.
     Sizes = [begin
                  true = alcove:setcpid(Drv, [], C, flowcontrol, -1),
                  {N, Exit, Chunks} = count_until_exit(Drv, C, 0, []),
                  ?assertEqual({900000, {exit_status, 0}}, {N, Exit}),
                  Chunks
-             end || C <- [Streamed, Quiet, Paced]],
+             end || C <- [Streamed, Quiet, Paced, Producer]],
     % The first read after the pause finds a full pipe: 128 KiB of the
     % grown one, 64 KiB of the others (which grow only later in the
-    % stream); no read is ever larger.
-    ?assertEqual([131072, 65536, 65536], [hd(Chunks) || Chunks <- Sizes]),
+    % stream, the producer now that it was fed); no read is ever larger.
+    ?assertEqual([131072, 65536, 65536, 65536], [hd(Chunks) || Chunks <- Sizes]),
     ?assertEqual(131072, lists:max(lists:append(Sizes))).
 
 stdout_bytes(_Drv, _C, 0) ->

@@ -83,6 +83,8 @@ pub(crate) struct SharedStdin {
     stdin: Mutex<Stdin>,
     /// The pipe's fd while bytes wait for it, else -1.
     waiting_on: AtomicI32,
+    /// The pipe has taken bytes written here.
+    fed: AtomicBool,
 }
 
 impl SharedStdin {
@@ -90,6 +92,7 @@ impl SharedStdin {
         SharedStdin {
             stdin: Mutex::new(stdin),
             waiting_on: AtomicI32::new(-1),
+            fed: AtomicBool::new(false),
         }
     }
 
@@ -100,7 +103,15 @@ impl SharedStdin {
         let result = change(&mut stdin);
         self.waiting_on
             .store(stdin.wants_write().unwrap_or(-1), Ordering::Release);
+        if stdin.fed() {
+            self.fed.store(true, Ordering::Release);
+        }
         Some(result)
+    }
+
+    /// Whether the pipe has taken bytes written by the NIF.
+    pub(crate) fn fed(&self) -> bool {
+        self.fed.load(Ordering::Acquire)
     }
 
     /// The fd to wait on for the pipe to take more, if bytes wait for it.

@@ -127,6 +127,11 @@ impl Stdin {
         self.flush();
     }
 
+    /// Whether the pipe has taken any bytes written here.
+    pub fn fed(&self) -> bool {
+        self.written != 0
+    }
+
     /// Whether the output thread should wait for the pipe to take more.
     pub fn wants_write(&self) -> Option<i32> {
         match &self.fd {
@@ -178,7 +183,7 @@ impl Stdin {
 
     /// Count bytes the pipe took; past `GROW_AFTER`, grow it once.
     fn wrote(&mut self, fd: RawFd, n: usize) {
-        crate::direct_thread::count_and_grow(fd, &mut self.written, &mut self.grown, n);
+        crate::direct_thread::count_and_grow(fd, &mut self.written, &mut self.grown, n, true);
     }
 }
 
