@@ -70,9 +70,13 @@ pub fn flush_stdin(state: &mut State, pid: i32) {
 
 /// Read a child's stdout or stderr. Returns false at end of file.
 pub fn on_output(state: &mut State, pid: i32, kind: Kind, buf: &mut [u8]) -> bool {
-    let Some(idx) = state.child_index(pid) else {
-        return false;
-    };
+    read_output(state, pid, kind, buf).is_some()
+}
+
+/// One read of a child's stdout or stderr: Some(true) when bytes went up,
+/// Some(false) when none were there, None at end of file (or no stream).
+fn read_output(state: &mut State, pid: i32, kind: Kind, buf: &mut [u8]) -> Option<bool> {
+    let idx = state.child_index(pid)?;
     let child = &mut state.children[idx];
     let fd = if kind == Kind::Stdout {
         child.stdout
@@ -80,7 +84,7 @@ pub fn on_output(state: &mut State, pid: i32, kind: Kind, buf: &mut [u8]) -> boo
         child.stderr
     };
     if fd < 0 {
-        return false;
+        return None;
     }
     match fdio::read(fd, buf) {
         ReadOutcome::Data(n) => {
@@ -88,9 +92,9 @@ pub fn on_output(state: &mut State, pid: i32, kind: Kind, buf: &mut [u8]) -> boo
                 child.flowcontrol -= 1;
             }
             state.send(kind, 0, &[pid], &buf[..n]);
-            true
+            Some(true)
         }
-        ReadOutcome::WouldBlock => true,
+        ReadOutcome::WouldBlock => Some(false),
         ReadOutcome::Eof | ReadOutcome::Error => {
             fdio::close(fd);
             let (slot, opt, name) = if kind == Kind::Stdout {
@@ -102,7 +106,7 @@ pub fn on_output(state: &mut State, pid: i32, kind: Kind, buf: &mut [u8]) -> boo
             if opt == 1 {
                 state.send_value(Kind::Event, 0, &[pid], &Value::atom(name));
             }
-            false
+            None
         }
     }
 }
@@ -220,11 +224,12 @@ pub fn drain_child(state: &mut State, pid: i32, buf: &mut [u8]) {
             } else {
                 child.stderr
             };
+            // Non-blocking: a read that finds nothing ends it (no poll
+            // first).
             if fd < 0
                 || child.flowcontrol == 0
                 || child.held
-                || !readable_now(fd)
-                || !on_output(state, pid, kind, buf)
+                || read_output(state, pid, kind, buf) != Some(true)
             {
                 break;
             }

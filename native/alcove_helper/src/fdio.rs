@@ -77,6 +77,12 @@ pub fn set_nonblock(fd: RawFd) {
     });
 }
 
+/// O_NONBLOCK on an fd just made (a pipe or pseudo-terminal end) whose
+/// other status flags are all clear: one fcntl, no F_GETFL first.
+pub fn set_nonblock_new(fd: RawFd) {
+    let _ = with_fd(fd, |fd| fcntl(fd, FcntlArg::F_SETFL(OFlag::O_NONBLOCK)));
+}
+
 /// A close-on-exec pipe: (read end, write end).
 pub fn pipe() -> Result<(RawFd, RawFd), i32> {
     pipe_with(OFlag::O_CLOEXEC)
@@ -300,6 +306,38 @@ pub fn close_all_except(keep: &[RawFd]) {
     close_range(from, u32::MAX);
 }
 
+/// Close every fd in `fds` (negative ones skipped): one close_range per
+/// run of consecutive numbers (a forked child's fds were made together and
+/// are mostly such a run). For forked processes only, as
+/// [`close_all_except`].
+pub fn close_many(mut fds: Vec<RawFd>) {
+    fds.retain(|&fd| fd >= 0);
+    fds.sort_unstable();
+    fds.dedup();
+    let mut run: Option<(u32, u32)> = None;
+    for fd in fds.into_iter().filter_map(|fd| u32::try_from(fd).ok()) {
+        run = match run {
+            Some((first, last)) if last + 1 == fd => Some((first, fd)),
+            Some((first, last)) => {
+                close_run(first, last);
+                Some((fd, fd))
+            }
+            None => Some((fd, fd)),
+        };
+    }
+    if let Some((first, last)) = run {
+        close_run(first, last);
+    }
+}
+
+fn close_run(first: u32, last: u32) {
+    if first == last {
+        close(first as RawFd);
+    } else {
+        close_range(first, last);
+    }
+}
+
 fn close_range(first: u32, last: u32) {
     // SAFETY: close_range only closes descriptors; the callers of
     // close_all_except own none of them through a Rust object. nix has no
@@ -325,5 +363,36 @@ mod tests {
         });
         assert_eq!(result, Err(Errno::EBADF));
         assert!(!called);
+    }
+
+    fn is_open(fd: RawFd) -> bool {
+        with_fd(fd, |fd| fcntl(fd, FcntlArg::F_GETFD)).is_ok()
+    }
+
+    #[test]
+    fn close_many_closes_those_listed_only() {
+        // Six pipes: fds made one after another, mostly consecutive.
+        let pipes: Vec<(RawFd, RawFd)> = (0..6).map(|_| pipe().unwrap()).collect();
+        let all: Vec<RawFd> = pipes.iter().flat_map(|&(r, w)| [r, w]).collect();
+        // Every fd but the 4th and the last, given out of order, with a
+        // duplicate and a -1: several runs and a single one.
+        let last = all.len() - 1;
+        let kept: Vec<RawFd> = vec![all[3], all[last]];
+        let mut list: Vec<RawFd> = all
+            .iter()
+            .copied()
+            .filter(|fd| !kept.contains(fd))
+            .rev()
+            .collect();
+        list.push(list[0]);
+        list.push(-1);
+        close_many(list.clone());
+        for fd in list.iter().filter(|&&fd| fd >= 0) {
+            assert!(!is_open(*fd), "fd {fd} still open");
+        }
+        for fd in &kept {
+            assert!(is_open(*fd), "fd {fd} closed");
+        }
+        kept.into_iter().for_each(close);
     }
 }

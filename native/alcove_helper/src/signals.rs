@@ -14,6 +14,9 @@ use std::sync::atomic::{AtomicI32, Ordering};
 pub const SIGNAL_READ_FD: RawFd = 3;
 pub const SIGNAL_WRITE_FD: RawFd = 4;
 
+/// Signal records taken from the self-pipe by one read.
+const SIGNAL_BATCH: usize = 16;
+
 /// Highest signal number handled.
 pub const NSIG: usize = 65;
 /// Bytes of one siginfo record in the self-pipe.
@@ -187,12 +190,18 @@ impl Signals {
         Ok(signals)
     }
 
-    /// The self-pipe, non-blocking, on its fixed fds.
+    /// The self-pipe, non-blocking, on its fixed fds (where the kernel
+    /// put it, when they were free: close-on-exec already).
     fn pipe() -> Result<(RawFd, RawFd), i32> {
         let (read_fd, write_fd) = fdio::pipe_nonblock()?;
-        let read_fd = fdio::move_fd(read_fd, SIGNAL_READ_FD)?;
-        let write_fd = fdio::move_fd(write_fd, SIGNAL_WRITE_FD)?;
-        Ok((read_fd, write_fd))
+        let onto = |fd, target| match fd == target {
+            true => Ok(fd),
+            false => fdio::move_fd(fd, target),
+        };
+        Ok((
+            onto(read_fd, SIGNAL_READ_FD)?,
+            onto(write_fd, SIGNAL_WRITE_FD)?,
+        ))
     }
 
     /// A forked child's own pipe, keeping the parent's table. The
@@ -201,6 +210,9 @@ impl Signals {
     /// pipe on the same fds.
     pub fn renew(&mut self) -> Result<(), i32> {
         SELF_PIPE_WRITE.store(-1, Ordering::Relaxed);
+        // The parent's pipe goes first, so that the new one is made on its
+        // fds (the lowest free ones): no dup3 and close of each end.
+        fdio::close_many(vec![self.read_fd, self.write_fd]);
         let (read_fd, write_fd) = Signals::pipe()?;
         self.read_fd = read_fd;
         self.write_fd = write_fd;
@@ -259,13 +271,21 @@ impl Signals {
     /// Read the pending siginfo records.
     pub fn drain(&self) -> Vec<(i32, Vec<u8>)> {
         let mut out = Vec::new();
-        let mut record = [0u8; SIGINFO_SIZE];
-        while let fdio::ReadOutcome::Data(n) = fdio::read(self.read_fd, &mut record) {
-            if n < 4 {
+        // Records are written whole (SIGINFO_SIZE is under PIPE_BUF), so
+        // a read takes whole ones; one that does not fill the buffer
+        // emptied the pipe, and no second read is needed to learn that.
+        let mut records = [0u8; SIGINFO_SIZE * SIGNAL_BATCH];
+        while let fdio::ReadOutcome::Data(n) = fdio::read(self.read_fd, &mut records) {
+            for record in records[..n].chunks(SIGINFO_SIZE) {
+                if record.len() < 4 {
+                    break;
+                }
+                let signum = i32::from_ne_bytes([record[0], record[1], record[2], record[3]]);
+                out.push((signum, record.to_vec()));
+            }
+            if n < records.len() {
                 break;
             }
-            let signum = i32::from_ne_bytes([record[0], record[1], record[2], record[3]]);
-            out.push((signum, record[..n].to_vec()));
         }
         out
     }

@@ -204,18 +204,21 @@ pub struct Child {
 
 impl Child {
     pub fn close_all(&mut self) {
-        for fd in [self.ctl, self.stdin, self.stdout, self.stderr] {
-            fdio::close(fd);
-        }
+        let mut fds = Vec::new();
+        self.take_fds(&mut fds);
+        fds.into_iter().for_each(fdio::close);
+    }
+
+    /// Forget every fd of this child, adding them to `fds` (to close).
+    pub fn take_fds(&mut self, fds: &mut Vec<RawFd>) {
+        fds.extend([self.ctl, self.stdin, self.stdout, self.stderr]);
         self.ctl = -1;
         self.stdin = -1;
         self.stdout = -1;
         self.stderr = -1;
-        for fd in self.seccomp_listeners.drain(..) {
-            fdio::close(fd);
-        }
+        fds.append(&mut self.seccomp_listeners);
         if let Some(report) = self.exec_report.take() {
-            fdio::close(report.fd);
+            fds.push(report.fd);
         }
     }
 

@@ -375,18 +375,42 @@ enum Leaf {
 
 /// What a child's leaf holds, from its `cgroup.events` and `cgroup.stat`.
 fn leaf_state(dir: &Path) -> Leaf {
-    let events = match std::fs::read_to_string(dir.join("cgroup.events")) {
+    let mut buf = [0u8; 512];
+    let events = match read_head(&dir.join("cgroup.events"), &mut buf) {
         Ok(events) => events,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Leaf::Missing,
+        Err(nix::errno::Errno::ENOENT) => return Leaf::Missing,
         Err(_) => return Leaf::Busy,
     };
-    if !events.lines().any(|l| l == "populated 0") {
+    if !has_line(events, b"populated 0") {
         return Leaf::Busy;
     }
-    match std::fs::read_to_string(dir.join("cgroup.stat")) {
-        Ok(stat) if stat.lines().any(|l| l == "nr_descendants 0") => Leaf::Empty,
+    match read_head(&dir.join("cgroup.stat"), &mut buf) {
+        Ok(stat) if has_line(stat, b"nr_descendants 0") => Leaf::Empty,
         _ => Leaf::Busy,
     }
+}
+
+/// The start of a file, one read into `buf`: a cgroup file's few lines
+/// come whole in one read, without the stat and the growing reads of
+/// `read_to_string`. A line cut off at the end does not match in
+/// [`has_line`], so a longer file only reads as busy.
+fn read_head<'a>(path: &Path, buf: &'a mut [u8]) -> Result<&'a [u8], nix::errno::Errno> {
+    let oflag = nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_CLOEXEC;
+    let fd = nix::fcntl::open(path, oflag, nix::sys::stat::Mode::empty())?;
+    loop {
+        match nix::unistd::read(&fd, buf) {
+            Ok(n) => return Ok(&buf[..n]),
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Whether `text` has `line` as one of its lines, ended by its newline
+/// (the kernel ends each): a line cut off by the buffer does not count.
+fn has_line(text: &[u8], line: &[u8]) -> bool {
+    text.split_inclusive(|&b| b == b'\n')
+        .any(|l| l.strip_suffix(b"\n") == Some(line))
 }
 
 /// rmdir of one leaf: true when it is gone (removed now or never made).
@@ -485,6 +509,16 @@ fn outside_tree(path: &Path) -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn has_line_needs_the_whole_line() {
+        assert!(has_line(b"populated 0\nfrozen 0\n", b"populated 0"));
+        assert!(has_line(b"a 1\nnr_descendants 0\n", b"nr_descendants 0"));
+        assert!(!has_line(b"populated 1\n", b"populated 0"));
+        assert!(!has_line(b"nr_descendants 0", b"nr_descendants 0"));
+        assert!(!has_line(b"nr_descendants 01\n", b"nr_descendants 0"));
+        assert!(!has_line(b"", b"populated 0"));
+    }
 
     #[test]
     fn listed_matches_whole_pids() {

@@ -141,7 +141,7 @@ pub fn spawn(state: &mut State, how: Spawn) -> CallResult {
 /// `fds` (non-blocking from now on).
 pub fn new_child(state: &State, pid: i32, fds: &ChildFds) -> Child {
     for fd in [fds.stdin.0, fds.stdout.0, fds.stderr.0] {
-        fdio::set_nonblock(fd);
+        fdio::set_nonblock_new(fd);
     }
     Child {
         pid,
@@ -245,18 +245,27 @@ fn become_child(state: &mut State, fds: &ChildFds, parent: libc::pid_t) {
     let _ = fdio::with_fd(fds.stdin.1, |fd| nix::unistd::dup2_stdin(fd));
     let _ = fdio::with_fd(fds.stdout.1, |fd| nix::unistd::dup2_stdout(fd));
     let _ = fdio::with_fd(stderr, |fd| nix::unistd::dup2_stderr(fd));
-    for fd in fds
+    // The parent's channel goes on CTL_FD, replacing our copy of the
+    // parent's own.
+    if fds.ctl.1 != crate::state::CTL_FD
+        && fdio::move_fd_copy(fds.ctl.1, crate::state::CTL_FD).is_err()
+    {
+        // A forked child that cannot reach its parent.
+        exit_now(1)
+    }
+    // Every fd made for this fork (but the ones just put in place) and
+    // every sibling's, closed in a few close_range calls: they were made
+    // one after another.
+    let mut closing: Vec<RawFd> = fds
         .parent_ends()
         .into_iter()
-        .chain([fds.stdin.1, fds.stdout.1, fds.stderr.1])
-    {
-        if fd > 2 {
-            fdio::close(fd);
-        }
-    }
+        .chain(fds.child_ends())
+        .filter(|&fd| fd > 2 && fd != crate::state::CTL_FD)
+        .collect();
     for child in &mut state.children {
-        child.close_all();
+        child.take_fds(&mut closing);
     }
+    fdio::close_many(closing);
     state.children.clear();
     // The parent's cgroup watches stay the parent's: dropping the copies
     // closes them (the parent's inotify watches and eventfd registrations
@@ -267,11 +276,7 @@ fn become_child(state: &mut State, fds: &ChildFds, parent: libc::pid_t) {
         // Its own children get pipes unless it asks.
         state.opts.pty = 0;
     }
-    // The parent's channel sits on CTL_FD: replacing it closes our copy.
-    let Ok(ctl) = fdio::move_fd(fds.ctl.1, crate::state::CTL_FD) else {
-        // A forked child that cannot reach its parent.
-        exit_now(1)
-    };
+    let ctl = crate::state::CTL_FD;
     // Non-blocking already: the socket pair was made so.
     state.up_read = ctl;
     state.up_write = ctl;
