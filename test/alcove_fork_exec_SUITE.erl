@@ -7,10 +7,10 @@
 -include_lib("stdlib/include/assert.hrl").
 -include("alcove.hrl").
 
--export([output_and_status/0, owner_exit/0, teardown/0, flowcontrol/0, signal_state/0, process_group/0, chdir_env_umask/0, setrlimit/0, credentials/0, namespaces/0, cgroup/0, no_new_privs/0, chroot/0, failing_step/0, missing_program/0, bad_shapes/0, stdin_eof/0, output_before_exit/0, owner_is_caller/0, kill/0, at_depth/0, only_stdio_fds/0, burst/0, run_result/0, run_timeout_kills_tree/0, run_max_output/0, run_errors/0]).
+-export([output_and_status/0, owner_exit/0, teardown/0, flowcontrol/0, signal_state/0, signals_set_by_caller/0, process_group/0, chdir_env_umask/0, setrlimit/0, credentials/0, namespaces/0, cgroup/0, no_new_privs/0, chroot/0, failing_step/0, missing_program/0, bad_shapes/0, stdin_eof/0, output_before_exit/0, owner_is_caller/0, kill/0, at_depth/0, only_stdio_fds/0, burst/0, run_result/0, run_timeout_kills_tree/0, run_max_output/0, run_errors/0]).
 -export([all/0, groups/0, init_per_testcase/2, end_per_testcase/2]).
 -export([
-    output_and_status/1, owner_exit/1, teardown/1, flowcontrol/1, signal_state/1, process_group/1,
+    output_and_status/1, owner_exit/1, teardown/1, flowcontrol/1, signal_state/1, signals_set_by_caller/1, process_group/1,
     chdir_env_umask/1, setrlimit/1, credentials/1, namespaces/1,
     cgroup/1, no_new_privs/1, chroot/1, failing_step/1, missing_program/1, bad_shapes/1,
     stdin_eof/1, output_before_exit/1, owner_is_caller/1, kill/1, at_depth/1, only_stdio_fds/1,
@@ -24,7 +24,7 @@ groups() ->
     [
         {spawn, [], [output_and_status, failing_step, missing_program, bad_shapes]},
         {steps, [], [chdir_env_umask, setrlimit, credentials, namespaces, cgroup, no_new_privs, chroot]},
-        {lifecycle, [], [stdin_eof, output_before_exit, flowcontrol, signal_state, process_group, owner_is_caller, owner_exit, teardown, kill, at_depth,
+        {lifecycle, [], [stdin_eof, output_before_exit, flowcontrol, signal_state, signals_set_by_caller, process_group, owner_is_caller, owner_exit, teardown, kill, at_depth,
                          only_stdio_fds, burst]},
         {proc, [], [run_result, run_timeout_kills_tree, run_max_output, run_errors]}
     ].
@@ -233,6 +233,27 @@ signal_state(Config) ->
     Drv = drv(Config),
     ?assertEqual({<<"SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n">>, {exit_status, 0}},
                  spawn_read(Drv, ["grep", "-E", "^Sig(Ign|Blk)", "/proc/self/status"], [])).
+
+signals_set_by_caller() ->
+    [{doc, "Signals the caller set to be ignored (or caught) in the helper are not ignored in "
+           "the program, by fork_exec and by fork + execvp: an exec resets only the caught ones "
+           "itself."}].
+signals_set_by_caller(Config) ->
+    Drv = drv(Config),
+    Status = [<<"SigBlk:\t0000000000000000">>, <<"SigIgn:\t0000000000000000">>],
+    Grep = ["grep", "-E", "^Sig(Ign|Blk)", "/proc/self/status"],
+    Set = [{sigusr1, sig_ign}, {sigterm, sig_catch}, {sighup, sig_ign}],
+    Old = [begin {ok, Was} = alcove:sigaction(Drv, [], Sig, How), {Sig, Was} end
+           || {Sig, How} <- Set],
+    {Out, Exit} = spawn_read(Drv, Grep, []),
+    ?assertEqual({Status, {exit_status, 0}}, {lines(Out), Exit}),
+    % A forked child inherits the table; one more ignored in it alone.
+    {ok, C} = alcove:fork(Drv, []),
+    {ok, _} = alcove:sigaction(Drv, [C], sigusr2, sig_ign),
+    ok = alcove:execvp(Drv, [C], "grep", Grep),
+    {Out2, Exit2} = alcove_ct:read_until_exit(Drv, [C]),
+    ?assertEqual({Status, {exit_status, 0}}, {lines(Out2), Exit2}),
+    [{ok, _} = alcove:sigaction(Drv, [], Sig, Was) || {Sig, Was} <- Old].
 
 process_group() -> [{doc, "The program leads a process group of its own, or a session with setsid."}].
 process_group(Config) ->

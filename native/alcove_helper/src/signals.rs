@@ -100,6 +100,18 @@ struct KernelSigaction {
 /// system calls: libc refuses to touch the two realtime signals it reserves
 /// (32 and 33), and the VM leaves those ignored.
 pub fn reset_all() {
+    reset(u128::MAX);
+}
+
+/// Before an exec: the signals in `kept` (bit N for signal N, from
+/// [`Signals::kept_over_exec`]) to their default action, and an empty
+/// mask. The exec itself resets every signal with a handler; only an
+/// ignored one, and the mask, would reach the program. Async-signal-safe.
+pub fn reset_for_exec(kept: u128) {
+    reset(kept);
+}
+
+fn reset(signals: u128) {
     let default = KernelSigaction {
         handler: 0,
         flags: 0,
@@ -107,7 +119,7 @@ pub fn reset_all() {
         mask: 0,
     };
     for signum in 1..NSIG {
-        if catchable(signum) {
+        if catchable(signum) && signals >> signum & 1 == 1 {
             // SAFETY: a valid kernel sigaction for SIG_DFL, sigset size 8 bytes.
             unsafe {
                 libc::syscall(
@@ -239,6 +251,19 @@ impl Signals {
                 install(signum, on_signal as *const () as libc::sighandler_t, flags)
             }
         }
+    }
+
+    /// The signals an exec would leave as they are here: those ignored
+    /// (an exec resets a handler, not SIG_IGN), and those libc keeps for
+    /// itself (32 up to SIGRTMIN), which the table does not follow. Bit N
+    /// for signal N, for [`reset_for_exec`].
+    pub fn kept_over_exec(&self) -> u128 {
+        let rtmin = usize::try_from(libc::SIGRTMIN()).unwrap_or(NSIG);
+        (1..NSIG)
+            .filter(|&signum| {
+                self.table[signum] == Disposition::Ignore || (32..rtmin).contains(&signum)
+            })
+            .fold(0, |kept, signum| kept | 1 << signum)
     }
 
     pub fn apply_all(&self) {

@@ -23,6 +23,9 @@ pub struct ChildSetup<'a> {
     pub cgroup_procs: RawFd,
     /// Lead a process group of its own (no step sets one).
     pub own_group: bool,
+    /// The signals to set to their default action before the exec
+    /// (`Signals::kept_over_exec`): the others an exec resets itself.
+    pub signals_kept: u128,
     /// The helper's `no_new_privs` option.
     pub no_new_privs: bool,
     /// Credential changes re-arm the parent-death signal.
@@ -100,7 +103,7 @@ pub fn run(mut setup: ChildSetup) -> ! {
         }
     }
     // Default dispositions and an empty mask, as an exec'd helper leaves.
-    crate::signals::reset_all();
+    crate::signals::reset_for_exec(setup.signals_kept);
     let envp = match setup.envp {
         Some(envp) => envp.as_ptr(),
         // SAFETY: reading the environ pointer; the process is

@@ -41,6 +41,8 @@ fn spawn(argv: &[&str], steps: Vec<Value>) -> Outcome {
         pty: false,
         cgroup_procs: -1,
         own_group: true,
+        // The test process's dispositions are not a helper's table: all.
+        signals_kept: u128::MAX,
         no_new_privs: false,
         // The thread that forks is the parent-death signal's parent.
         die_with_parent: false,

@@ -57,7 +57,7 @@ fn run_exec(state: &mut State, exec: impl FnOnce(Option<&CStr>) -> Errno) -> Cal
     }
     // Into its own cgroup leaf: all the program starts stays there.
     crate::teardown::ensure_own(state);
-    signals::reset_all();
+    signals::reset_for_exec(state.signals.kept_over_exec());
     // The program gets no orphans of ours to reap.
     crate::lifecycle::become_subreaper(false);
     let err = exec(handoff.as_ref().map(|(_, entry)| entry.as_c_str()));

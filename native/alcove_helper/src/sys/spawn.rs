@@ -132,6 +132,7 @@ fn start(
         pty: state.opts.pty == 1,
         cgroup_procs: -1,
         own_group: !plan.sets_group(),
+        signals_kept: state.signals.kept_over_exec(),
         no_new_privs: state.opts.no_new_privs == 1,
         // As every forked child: its helper's end is its end.
         die_with_parent: true,
