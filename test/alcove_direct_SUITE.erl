@@ -31,6 +31,7 @@
     deeper_children_relayed/1, deeper_children_relayed/0,
     fork_exec_handed_over/1, fork_exec_handed_over/0,
     no_fd_left/1, no_fd_left/0,
+    silent_kept/1, silent_kept/0,
     streaming_pipe_grows/1, streaming_pipe_grows/0,
     streaming_stdin_grows/1, streaming_stdin_grows/0,
     grown_pipes_capped/1, grown_pipes_capped/0
@@ -41,7 +42,7 @@ all() ->
      no_exit_event, caller_reaps, owner_gone_while_held, stdin_direct, stdin_terms,
      stdin_order_across_handover,
      stdin_reader_gone, stdin_then_eof_at_exec, deeper_children_relayed,
-     fork_exec_handed_over, no_fd_left, streaming_pipe_grows, streaming_stdin_grows,
+     fork_exec_handed_over, silent_kept, no_fd_left, streaming_pipe_grows, streaming_stdin_grows,
      grown_pipes_capped].
 
 init_per_testcase(_Case, Config) ->
@@ -51,23 +52,53 @@ end_per_testcase(_Case, Config) ->
     alcove_ct:end_driver(Config).
 
 handed_over() ->
-    [{doc, "After exec the helper holds neither output pipe (cpid shows -1) and the output arrives whole."}].
+    [{doc, "An exec'd program keeps its pipes in the helper until it is first given stdin (or "
+           "writes): then the helper holds neither output pipe (cpid shows -1) and the output "
+           "arrives whole."}].
 handed_over(Config) ->
     Drv = ?config(drv, Config),
     {ok, C} = alcove:fork(Drv, []),
     [#alcove_pid{stdout = Out0, stderr = Err0}] = alcove:cpid(Drv, []),
     ?assert(Out0 > 2 andalso Err0 > 2),
     ok = alcove:execvp(Drv, [C], "/bin/sh", ["sh", "-c", "read x; seq 1 200000; seq 1 1000 >&2"]),
-    [#alcove_pid{stdout = Out, stderr = Err}] = alcove:cpid(Drv, []),
-    ?assertEqual({-1, -1}, {Out, Err}),
+    ?assertMatch([#alcove_pid{stdout = Out0, stderr = Err0}], alcove:cpid(Drv, [])),
+    ok = alcove:stdin(Drv, [C], <<"go\n">>),
+    ok = alcove_ct:wait_until(fun() ->
+        [#alcove_pid{stdout = Out, stderr = Err}] = alcove:cpid(Drv, []),
+        {Out, Err} =:= {-1, -1}
+    end),
     % The helper keeps a copy of stdin's fd (fcntl, ioctl, close/3 on it).
     [#alcove_pid{stdin = In}] = alcove:cpid(Drv, []),
     ?assert(In > 2),
-    ok = alcove:stdin(Drv, [C], <<"go\n">>),
     {Stdout, Stderr, Exit} = alcove_ct:both_until_exit(Drv, [C]),
     ?assertEqual({exit_status, 0}, Exit),
     ?assertEqual(seq(200000), Stdout),
     ?assertEqual(seq(1000), Stderr).
+
+silent_kept() ->
+    [{doc, "A program that neither writes nor is given stdin is never handed over: its pipes stay "
+           "in the helper (none in the VM) and its end comes from there."}].
+silent_kept(Config) ->
+    Drv = ?config(drv, Config),
+    Pipes0 = [Fd || Fd <- vm_fds(), is_pipe(Fd)],
+    {ok, C} = alcove:fork_exec(Drv, [], ["/bin/sh", "-c", "read x"], []),
+    [#alcove_pid{pid = C, stdout = Out, stderr = Err}] = alcove:cpid(Drv, []),
+    ?assert(Out > 2 andalso Err > 2),
+    % A program writing at once is handed over at once; this one, never.
+    {ok, W} = alcove:fork_exec(Drv, [], ["/bin/sh", "-c", "echo hi; read x"], []),
+    ok = alcove_ct:wait_until(fun() ->
+        case lists:keyfind(W, #alcove_pid.pid, alcove:cpid(Drv, [])) of
+            #alcove_pid{stdout = -1, stderr = -1} -> true;
+            _ -> false
+        end
+    end),
+    % W's stdout, stderr and stdin; none of C's.
+    ?assertEqual(3, length(new_pipes(Pipes0))),
+    ?assertMatch(#alcove_pid{stdout = Out, stderr = Err}, lists:keyfind(C, #alcove_pid.pid, alcove:cpid(Drv, []))),
+    ok = alcove:eof(Drv, [C]),
+    ?assertEqual({exit_status, 1}, wait_exit(Drv, [C])),
+    ok = alcove:eof(Drv, [W]),
+    ?assertEqual({<<"hi\n">>, {exit_status, 1}}, alcove_ct:read_until_exit(Drv, [W])).
 
 output_before_exit() ->
     [{doc, "A program that writes 8 MiB and exits at once: every byte comes before the exit event, 20 times."}].
@@ -284,12 +315,20 @@ deeper_children_relayed(Config) ->
     ?assertEqual(seq(100000), Stdout).
 
 fork_exec_handed_over() ->
-    [{doc, "A program started with fork_exec is handed over too: cpid shows -1, output whole."}].
+    [{doc, "A program started with fork_exec is handed over too, at its first stdin: cpid shows "
+           "-1, output whole."}].
 fork_exec_handed_over(Config) ->
     Drv = ?config(drv, Config),
     {ok, C} = alcove:fork_exec(Drv, [], ["/bin/sh", "-c", "read x; seq 1 50000"], []),
-    [#alcove_pid{pid = C, stdout = -1, stderr = -1}] = alcove:cpid(Drv, []),
     ok = alcove:stdin(Drv, [C], <<"go\n">>),
+    ok = alcove_ct:wait_until(fun() ->
+        case alcove:cpid(Drv, []) of
+            [#alcove_pid{pid = C, stdout = -1, stderr = -1}] -> true;
+            [#alcove_pid{pid = C}] -> false;
+            % Done already: handed over or not, it is gone.
+            [] -> true
+        end
+    end),
     {Stdout, <<>>, Exit} = alcove_ct:both_until_exit(Drv, [C]),
     ?assertEqual({exit_status, 0}, Exit),
     ?assertEqual(seq(50000), Stdout).
@@ -300,7 +339,8 @@ no_fd_left(Config) ->
     Drv = ?config(drv, Config),
     Pipes0 = [Fd || Fd <- vm_fds(), is_pipe(Fd)],
     {ok, C0} = alcove:fork(Drv, []),
-    ok = alcove:execvp(Drv, [C0], "/bin/sh", ["sh", "-c", "read x; exit 0"]),
+    ok = alcove:execvp(Drv, [C0], "/bin/sh", ["sh", "-c", "read x; read y; exit 0"]),
+    ok = alcove:stdin(Drv, [C0], <<"x\n">>),
     % The program's stdout, stderr and stdin, now the VM's: close-on-exec, so
     % no port program or os:cmd child inherits them.
     ok = alcove_ct:wait_until(fun() -> length(new_pipes(Pipes0)) =:= 3 end),
@@ -457,6 +497,10 @@ grown_pipes_capped(Config) ->
     Start = fun() ->
         {ok, C} = alcove:fork(Drv, []),
         ok = alcove:execvp(Drv, [C], "cat", ["cat"]),
+        % The first byte hands the program over (through the helper); the
+        % rest is the driver's to write, and grows the pipe.
+        ok = alcove:stdin(Drv, [C], <<"z">>),
+        ok = stdout_bytes(Drv, C, 1),
         ok = alcove:stdin(Drv, [C], binary:copy(<<"z">>, 300000)),
         ok = stdout_bytes(Drv, C, 300000),
         C

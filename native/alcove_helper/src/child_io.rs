@@ -10,6 +10,12 @@ use alcove_proto::{Kind, Value};
 use std::os::unix::io::RawFd;
 
 pub fn stdin_to_child(state: &mut State, pid: i32, payload: &[u8]) {
+    // A program's first stdin: its streams go to the driver. These bytes,
+    // and any it relays before its mark is answered, are still written
+    // here (see `direct::mark`).
+    if let Some(idx) = state.child_index(pid) {
+        crate::direct::take_over(state, idx, false);
+    }
     if crate::direct::bounce_stdin(state, pid, payload) {
         return;
     }
@@ -34,13 +40,16 @@ pub fn stdin_to_child(state: &mut State, pid: i32, payload: &[u8]) {
         }
     }
     if rest.is_empty() {
+        child.stdin_taken += payload.len() as u64;
         return;
     }
     if child.stdin_queue.len() + rest.len() > child.stdin_limit {
         // What the pipe took stays written; the rest is refused.
-        let written = (payload.len() - rest.len()) as i64;
-        return state.send_value(Kind::Pipe, 0, &[pid], &Value::Int(written));
+        let written = payload.len() - rest.len();
+        child.stdin_taken += written as u64;
+        return state.send_value(Kind::Pipe, 0, &[pid], &Value::Int(written as i64));
     }
+    child.stdin_taken += payload.len() as u64;
     child.stdin_queue.push(rest);
     flush_stdin(state, pid);
 }
@@ -49,6 +58,11 @@ pub fn flush_stdin(state: &mut State, pid: i32) {
     let Some(idx) = state.child_index(pid) else {
         return;
     };
+    flush_stdin_at(state, idx);
+    crate::direct::stdin_drained(state, idx);
+}
+
+fn flush_stdin_at(state: &mut State, idx: usize) {
     let child = &mut state.children[idx];
     if child.stdin < 0 {
         child.stdin_queue.clear();

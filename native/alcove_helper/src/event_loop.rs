@@ -162,6 +162,12 @@ pub fn run(state: &mut State) -> ! {
 }
 
 fn output_ready(state: &mut State, pid: i32, kind: Kind, buf: &mut [u8]) {
+    // A program's first output: its streams go to the driver instead.
+    if let Some(idx) = state.child_index(pid) {
+        if crate::direct::take_over(state, idx, true) {
+            return;
+        }
+    }
     on_output(state, pid, kind, buf);
     if state
         .child_index(pid)
@@ -481,10 +487,7 @@ fn answer_closed(state: &mut State, idx: usize) {
         CtlState::Closed
     };
     if child.ctl_state == CtlState::Execed {
-        // The program's output is the driver's before the caller has the
-        // exec's answer: what the caller writes to its stdin next goes
-        // straight to the pipe, not through here and back.
-        crate::direct::pass_output(state, idx);
+        crate::direct::on_exec(state, idx);
     }
     let child = &mut state.children[idx];
     if noreturn.is_none() && !caller_reaps {

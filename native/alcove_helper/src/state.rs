@@ -169,6 +169,18 @@ pub struct Child {
     /// Its exit went up to the driver, which still reads its output: the
     /// record waits for the driver's `Done`.
     pub reported: bool,
+    /// An exec'd program whose streams go to the driver at its first
+    /// output or first stdin (`direct::take_over`), not at its exec.
+    pub handover: bool,
+    /// The driver's `Mark` for this program's stdin: answered (it writes
+    /// the pipe itself from then on), or waiting for the bytes queued here
+    /// to be written first.
+    pub marked: bool,
+    pub mark_pending: bool,
+    /// Bytes of stdin this helper took for the program (written or
+    /// queued), told to the driver at the hand-over: the driver grows a
+    /// fed program's pipes by how much has gone through them.
+    pub stdin_taken: u64,
     /// The exec/exit call forwarded to this child and not answered yet.
     pub pending_noreturn: Option<u64>,
     /// That call is exit (answered when the channel closes, and the child

@@ -1,7 +1,8 @@
 //! Programs whose stdio the NIF handles itself. When a child of the root
-//! helper execs, the helper passes the read ends of the program's stdout
-//! and stderr pipes (and the write end of its stdin) up with an `Output`
-//! frame (SCM_RIGHTS) and stops using them; the output thread
+//! helper has exec'd and first writes output or is first given stdin, the
+//! helper passes the read ends of the program's stdout and stderr pipes
+//! (and the write end of its stdin) up with an `Output` frame
+//! (SCM_RIGHTS) and stops using them; the output thread
 //! (`direct_thread`) reads them from then on and sends the chunks to the
 //! owner, with the same flow control (`Flow` frames), backpressure and
 //! stream events the helper applied; stdin is `direct_stdin`. The program's exit event, which the
@@ -283,9 +284,12 @@ impl Direct {
     }
 
     /// The helper's answer to the mark: its bytes have all come back.
-    pub fn marked(&self, pipeline: &[i32]) {
+    /// The helper's answer to a mark: payload `u64`, the bytes of stdin it
+    /// took for the program, all in the pipe now.
+    pub fn marked(&self, pipeline: &[i32], payload: &[u8]) {
+        let taken = payload.try_into().map(u64::from_be_bytes).unwrap_or(0);
         self.update(pipeline, |program| {
-            let Some(refused) = program.with_stdin(Stdin::marked) else {
+            let Some(refused) = program.with_stdin(|stdin| stdin.marked(taken)) else {
                 return;
             };
             program.refused.extend(refused);

@@ -1,9 +1,10 @@
 //! A program's stdin written by the NIF itself, once the helper has passed
 //! its write end up with the program's output (`direct`). Bytes keep the
 //! order they were given in: those the caller sent through the helper
-//! before the hand-over come back from it (`Stdin` frames going up) ahead
-//! of a `Mark` the NIF asked for; until that mark, new bytes wait behind
-//! them. The queue and its limit are the helper's (`stdin_queue` option):
+//! before the hand-over are written by the helper, which answers a `Mark`
+//! the NIF asks for once they are all in the pipe (saying how many there
+//! were); until that answer, new bytes wait here. (Bytes the helper sends
+//! back up, `Stdin` frames, go first; it sends none now.) The queue and its limit are the helper's (`stdin_queue` option):
 //! past the limit the rest of a write is refused with `{alcove_pipe, Drv,
 //! Pipeline, Written}`, as the helper does.
 
@@ -100,14 +101,19 @@ impl Stdin {
         }
     }
 
-    /// The helper's mark: every byte sent through it has come back. The
-    /// writes kept meanwhile go now, in order; the refusals they meet are
-    /// returned (bytes taken of each).
-    pub fn marked(&mut self) -> Vec<i64> {
+    /// The helper's answer to the mark: every byte sent through it is in
+    /// the pipe (`taken` of them). The writes kept meanwhile go now, in
+    /// order; the refusals they meet are returned (bytes taken of each).
+    pub fn marked(&mut self, taken: u64) -> Vec<i64> {
         if !self.syncing {
             return Vec::new();
         }
         self.syncing = false;
+        // The bytes the helper wrote count towards growing the pipe (and
+        // make the program a fed one) as if written here.
+        if self.written != u64::MAX {
+            self.written = self.written.saturating_add(taken).min(u64::MAX - 1);
+        }
         let writes = std::mem::take(&mut self.bounced)
             .into_iter()
             .chain(std::mem::take(&mut self.waiting));

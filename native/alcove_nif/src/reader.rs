@@ -131,7 +131,7 @@ pub(crate) fn route(
             .output(driver, &header.pipeline, frame.payload),
         // Going up: bytes the helper took for a stdin it has since passed.
         Kind::Stdin => driver.direct.bounced(&header.pipeline, frame.payload),
-        Kind::Mark => driver.direct.marked(&header.pipeline),
+        Kind::Mark => driver.direct.marked(&header.pipeline, frame.payload),
         Kind::Flow => driver.direct.flow(&header.pipeline, frame.payload),
         Kind::Close => driver.direct.close_stream(&header.pipeline, frame.payload),
         Kind::Stdout | Kind::Stderr => {

@@ -173,6 +173,10 @@ pub fn new_child(state: &State, pid: i32, fds: &ChildFds) -> Child {
         shortcut: None,
         direct: 0,
         reported: false,
+        handover: false,
+        marked: false,
+        mark_pending: false,
+        stdin_taken: 0,
     }
 }
 

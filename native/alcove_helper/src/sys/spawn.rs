@@ -236,8 +236,7 @@ pub fn on_report(state: &mut State, pid: i32, reaped: bool) {
         child.ctl_state = CtlState::Execed;
         let reply = Value::ok_with(Value::Int(pid as i64));
         state.send_value(Kind::Reply, request_id, &[], &reply);
-        // After the reply, which makes the caller the owner in the driver.
-        return crate::direct::pass_output(state, idx);
+        return crate::direct::on_exec(state, idx);
     };
     let reply = usize::try_from(index)
         .ok()
