@@ -118,15 +118,7 @@ pub fn run(state: &mut State) -> ! {
                 );
             }
         }
-        let mut timeout = state.cgwatch.timeout_ms();
-        // The exits deferred so far have this wait for their reap.
-        let deferred = state.deferred_seq;
-        if !state.deferred_exits.is_empty() {
-            timeout = match timeout {
-                t if t < 0 => DEFERRED_EXIT_MS,
-                t => t.min(DEFERRED_EXIT_MS),
-            };
-        }
+        let timeout = state.cgwatch.timeout_ms();
         let ready = wait_for_events(&mut fds, timeout);
         crate::cgwatch::tick(state);
         if ready < 0 {
@@ -163,39 +155,8 @@ pub fn run(state: &mut State) -> ! {
             }
         }
         if state.epoch == epoch {
-            answer_deferred_exits(state, deferred);
             flush_upstream(state);
             crate::shortcut::flush(state);
-        }
-    }
-}
-
-/// How long an `exit` answer waits for the child's reap (see
-/// `answer_closed`), at most.
-const DEFERRED_EXIT_MS: i32 = 1;
-
-/// The deferred exits numbered up to `last` (made before the last wait)
-/// whose child is not reaped yet: answered now.
-fn answer_deferred_exits(state: &mut State, last: u64) {
-    if state
-        .deferred_exits
-        .first()
-        .is_none_or(|&(_, seq)| seq > last)
-    {
-        return;
-    }
-    let waited: Vec<i32> = state
-        .deferred_exits
-        .iter()
-        .filter(|&&(_, seq)| seq <= last)
-        .map(|&(pid, _)| pid)
-        .collect();
-    state.deferred_exits.retain(|&(_, seq)| seq > last);
-    for pid in waited {
-        if let Some(idx) = state.child_index(pid) {
-            if let Some(noreturn) = state.children[idx].pending_noreturn.take() {
-                answer_lost_calls(state, idx, Some(noreturn));
-            }
         }
     }
 }
@@ -532,29 +493,6 @@ fn answer_closed(state: &mut State, idx: usize) {
     if noreturn.is_none() && !caller_reaps {
         return;
     }
-    if child.pending_exit && !caller_reaps && child.flowcontrol != 0 && !child.held {
-        // exit/2 made it close: its answer, and the end of what its
-        // shortcut held, go with its exit event once it is reaped (it has
-        // closed its fds, its SIGCHLD follows within microseconds): one
-        // write up and one wake-up of the driver instead of two. If the
-        // reap has not come after one more wait of the loop (at most
-        // DEFERRED_EXIT_MS; a filter trapping wait4, say), they go then.
-        // Not while its output may be held back (the answer would wait for
-        // a grant), nor when the caller reaps.
-        child.pending_noreturn = noreturn;
-        state.deferred_seq += 1;
-        state.deferred_exits.push((pid, state.deferred_seq));
-        return;
-    }
-    answer_lost_calls(state, idx, noreturn);
-}
-
-/// Answer what a child that closed its control channel can no longer
-/// answer: its `exit` or exec call `ok`, every other call `badpid`, and
-/// the calls its shortcut held.
-fn answer_lost_calls(state: &mut State, idx: usize, noreturn: Option<u64>) {
-    let child = &mut state.children[idx];
-    let pid = child.pid;
     let inflight = std::mem::take(&mut child.inflight);
     // After exec or exit, or when no reap will answer them: what the
     // shortcut held is lost, as the calls queued here are.

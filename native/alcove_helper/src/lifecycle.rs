@@ -158,10 +158,6 @@ pub fn finish_exited(state: &mut State, pid: i32) {
         taken
     } else {
         let mut child = state.children.swap_remove(idx);
-        // Its exit, if deferred, is answered below (its pid may be reused).
-        state
-            .deferred_exits
-            .retain(|&(deferred, _)| deferred != pid);
         child.close_all();
         (
             child.exited.take().flatten(),

@@ -177,8 +177,6 @@ fn main() {
         child_cgroups: Vec::new(),
         lingering: Vec::new(),
         spare_leaves: Vec::new(),
-        deferred_exits: Vec::new(),
-        deferred_seq: 0,
         outlive: false,
         cgwatch: Default::default(),
     };

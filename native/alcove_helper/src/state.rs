@@ -293,12 +293,6 @@ pub struct State {
     /// Emptied children's leaves kept for the next children (see
     /// `teardown::reaped`).
     pub spare_leaves: Vec<std::path::PathBuf>,
-    /// Children that closed their control channel at an `exit` call whose
-    /// answer waits for their reap, to go up with the exit event (see
-    /// `event_loop::answer_closed`); answered anyway after one more wait.
-    pub deferred_exits: Vec<(i32, u64)>,
-    /// Numbers the deferred exits, in order.
-    pub deferred_seq: u64,
     /// This process called `outlive`: it is out of the driver's teardown
     /// and credential changes do not arm a parent-death signal again.
     pub outlive: bool,

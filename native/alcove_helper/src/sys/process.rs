@@ -271,7 +271,6 @@ fn become_child(state: &mut State, fds: &ChildFds, parent: libc::pid_t) {
     }
     fdio::close_many(closing);
     state.children.clear();
-    state.deferred_exits.clear();
     // The parent's cgroup watches stay the parent's: dropping the copies
     // closes them (the parent's inotify watches and eventfd registrations
     // live on in its open files).
