@@ -207,7 +207,10 @@ controlling_process_and_stdio(Config) ->
         receive {take, Task} -> Self ! {pid, alcove_proc:getpid(Task)} end,
         receive {stdout, _, Data} -> Self ! {other_got, Data} end
     end),
-    ?assertEqual({error, badarg}, alcove_proc:controlling_process(T, spawn(fun() -> ok end))),
+    % A process known to be gone (not merely one spawned to end soon).
+    {Dead, Ref} = spawn_monitor(fun() -> ok end),
+    receive {'DOWN', Ref, process, Dead, _} -> ok end,
+    ?assertEqual({error, badarg}, alcove_proc:controlling_process(T, Dead)),
     ok = alcove_proc:controlling_process(T, Other),
     ?assertMatch({'EXIT', {eacces, _}}, catch alcove_proc:getpid(T)),
     Other ! {take, T},
