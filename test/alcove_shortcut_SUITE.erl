@@ -63,12 +63,17 @@ skips_stopped_parent(Config) ->
     ?assertEqual(C, alcove:getpid(Drv, [C])).
 
 fds_follow_helpers() ->
-    [{doc, "The VM holds one shortcut per forked helper, and none once they exited."}].
+    [{doc, "The VM holds one shortcut per forked helper below another and per child of the root "
+           "helper called once, and none once they exited."}].
 fds_follow_helpers(Config) ->
     Drv = drv(Config),
     Before = vm_sockets(),
     [C | _] = P = chain(Drv, 6),
     {ok, C2} = alcove:fork(Drv, []),
+    % C2 has not been called: no shortcut yet (C got its own with the
+    % fork made in it).
+    ?assertEqual(Before + 6, vm_sockets()),
+    C2 = alcove:getpid(Drv, [C2]),
     ?assertEqual(Before + 7, vm_sockets()),
     ok = alcove:exit(Drv, [C2], 0),
     {exit_status, 0} = alcove_ct:wait_exit(Drv, [C2]),
@@ -191,8 +196,9 @@ capped_by_fd_limit(_Config) ->
         "Top = [begin {ok, C} = alcove:fork(Drv, []), [C] end || _ <- lists:seq(1, 12)],"
         "[[F] | _] = Top,"
         "All = Top ++ [begin {ok, C} = alcove:fork(Drv, [F]), [F, C] end || _ <- lists:seq(1, 12)],"
-        "S1 = Socks(),"
+        % A call to each (a root helper's child gets its shortcut then).
         "Answers = lists:all(fun(P) -> alcove:getpid(Drv, P) =:= lists:last(P) end, All),"
+        "S1 = Socks(),"
         "[_, Last] = lists:last(All),"
         "ok = alcove:execvp(Drv, [F, Last], \"/bin/echo\", [\"echo\", \"out\"]),"
         "Out = receive {alcove_stdout, Drv, [F, Last], O} -> O after 5000 -> none end,"

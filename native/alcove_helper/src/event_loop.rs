@@ -198,7 +198,14 @@ pub fn flush_upstream(state: &mut State) {
 }
 
 fn on_upstream_readable(state: &mut State, buf: &mut [u8]) {
-    match fdio::read(state.up_read, buf) {
+    // The root helper passes a child its shortcut's end on the control
+    // channel, with the first call it relays to it.
+    let read = if state.shortcut_expected {
+        fdio::read_with_fds(state.up_read, buf, &mut state.up_fds)
+    } else {
+        fdio::read(state.up_read, buf)
+    };
+    match read {
         ReadOutcome::Data(n) => state.up_reader.push(&buf[..n]),
         ReadOutcome::WouldBlock => return,
         ReadOutcome::Eof | ReadOutcome::Error => {
@@ -256,6 +263,9 @@ fn handle_upstream_frame(state: &mut State, body: &[u8]) {
         (Kind::Done, Some((&pid, []))) => crate::direct::done(state, pid),
         (Kind::Mark, Some((&pid, []))) => crate::direct::mark(state, pid),
         (Kind::Flow, Some((&pid, []))) => crate::direct::flow_used(state, pid, frame.payload),
+        (Kind::Shortcut, None) if state.shortcut_expected => {
+            crate::shortcut::adopt(state, frame.payload)
+        }
         // Frames that only travel up, or stdin for the helper itself, are ignored.
         _ => {}
     }
@@ -325,11 +335,13 @@ fn forward_call(state: &mut State, request_id: u64, pid: i32, rest: &[i32], payl
         }
         return badpid(state, request_id, pid, rest);
     }
+    let mut ends_it = false;
     if rest.is_empty() {
         let nr = payload.get(..2).map(|b| u16::from_be_bytes([b[0], b[1]]));
         if nr.is_some_and(calls::is_noreturn) {
             child.pending_noreturn = Some(request_id);
             child.pending_exit = nr.and_then(|nr| calls::NAMES.get(nr as usize)) == Some(&"exit");
+            ends_it = true;
         }
         // Asked to leave the teardown: spared at shutdown from now on. If
         // the call fails, the child is still in the teardown cgroup and
@@ -342,6 +354,13 @@ fn forward_call(state: &mut State, request_id: u64, pid: i32, rest: &[i32], payl
         request_id,
         direct: rest.is_empty(),
     });
+    // The first call relayed to or through it gives it a shortcut, for
+    // the calls after it; not an exec or exit, after which it answers
+    // nothing more.
+    if !ends_it {
+        crate::shortcut::on_relay(state, idx);
+    }
+    let child = &mut state.children[idx];
     alcove_proto::encode_frame_into(
         child.ctl_out.buffer(),
         Kind::Call,

@@ -51,6 +51,46 @@ pub fn read(fd: RawFd, buf: &mut [u8]) -> ReadOutcome {
     }
 }
 
+/// Most fds taken with one read by [`read_with_fds`]; more are closed.
+pub const FDS_PER_READ: usize = 4;
+
+/// read(2) of a unix socket by recvmsg(2): the bytes, and the fds that
+/// came with them (SCM_RIGHTS, close-on-exec), added to `fds`; past
+/// [`FDS_PER_READ`] of them (or when the kernel truncated the control
+/// data) they are closed, not kept.
+pub fn read_with_fds(fd: RawFd, buf: &mut [u8], fds: &mut Vec<RawFd>) -> ReadOutcome {
+    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags, UnixAddr};
+    let mut space = nix::cmsg_space!([RawFd; FDS_PER_READ]);
+    loop {
+        let mut iov = [std::io::IoSliceMut::new(buf)];
+        let flags = MsgFlags::MSG_DONTWAIT | MsgFlags::MSG_CMSG_CLOEXEC;
+        let msg = match recvmsg::<UnixAddr>(fd, &mut iov, Some(&mut space), flags) {
+            Ok(msg) => msg,
+            Err(Errno::EINTR) => continue,
+            Err(Errno::EAGAIN) => return ReadOutcome::WouldBlock,
+            Err(_) => return ReadOutcome::Error,
+        };
+        let n = msg.bytes;
+        if let Ok(cmsgs) = msg.cmsgs() {
+            for cmsg in cmsgs {
+                if let ControlMessageOwned::ScmRights(received) = cmsg {
+                    for got in received {
+                        if fds.len() < FDS_PER_READ {
+                            fds.push(got);
+                        } else {
+                            close(got);
+                        }
+                    }
+                }
+            }
+        }
+        return match n {
+            0 => ReadOutcome::Eof,
+            n => ReadOutcome::Data(n),
+        };
+    }
+}
+
 /// Write what the fd takes now. `Ok(n)` may be short; `Ok(0)` means it would block.
 pub fn write(fd: RawFd, buf: &[u8]) -> Result<usize, i32> {
     loop {
@@ -180,6 +220,11 @@ impl OutQueue {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Whether `fd` waits here to be passed (the queue owns it).
+    pub fn holds(&self, fd: RawFd) -> bool {
+        self.attached.iter().any(|(_, fds)| fds.contains(&fd))
     }
 
     pub fn push(&mut self, data: &[u8]) {

@@ -154,6 +154,8 @@ fn main() {
         up_read: CTL_FD,
         up_write: CTL_FD,
         up_is_socket: fdio::is_socket(CTL_FD),
+        up_fds: Vec::new(),
+        shortcut_expected: false,
         up_reader: Default::default(),
         up_out: Default::default(),
         up_closed: false,

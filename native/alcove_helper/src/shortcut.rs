@@ -64,11 +64,16 @@ impl Pair {
     }
 }
 
+/// Whether this helper can pass a shortcut's end up to the driver: the
+/// root on its socket, any other on its own shortcut.
+pub fn can_offer(state: &State) -> bool {
+    (state.depth == 0 && state.up_is_socket && !state.up_closed) || state.shortcut.is_some()
+}
+
 /// A pair for a child about to be forked, when this helper can pass its
 /// end to the driver (both ends close-on-exec and non-blocking).
 pub fn pair_for_child(state: &mut State) -> Option<Pair> {
-    let root = state.depth == 0 && state.up_is_socket && !state.up_closed;
-    if !root && state.shortcut.is_none() {
+    if !can_offer(state) {
         return None;
     }
     let (driver_end, child_end) = fdio::socketpair().ok()?;
@@ -80,6 +85,59 @@ pub fn pair_for_child(state: &mut State) -> Option<Pair> {
     })
 }
 
+/// A call is about to go to the child at `idx` (or through it, further
+/// down): if it has no shortcut yet, it gets one now. Its end goes down
+/// the control channel ahead of the call (a `Shortcut` frame with the fd),
+/// the driver's end up as at a fork. Made here rather than at the fork:
+/// most forked helpers exec or exit without a call of their own, and a
+/// socket pair passed up and torn down again for each of them cost fork +
+/// exit about a seventh of its rate.
+pub fn on_relay(state: &mut State, idx: usize) {
+    let child = &state.children[idx];
+    if child.shortcut.is_some() || child.shortcut_offered || child.ctl < 0 {
+        return;
+    }
+    let pid = child.pid;
+    state.children[idx].shortcut_offered = true;
+    let Some(pair) = pair_for_child(state) else {
+        // None to give (no fds left, say): the child stops expecting one.
+        let frame = encode_frame(Kind::Shortcut, 0, &[], &[]);
+        state.children[idx].ctl_out.push(&frame);
+        return;
+    };
+    let frame = encode_frame(Kind::Shortcut, 0, &[], &pair.seq.to_be_bytes());
+    // The queue owns the child's end: closed here once sent.
+    state.children[idx]
+        .ctl_out
+        .push_with_fds(&frame, vec![pair.child_end]);
+    send_up(state, pid, pair.driver_end, pair.seq);
+}
+
+/// In a forked helper: a `Shortcut` frame from its parent, with the fd
+/// that came with it (payload: the parent's `u64` number for it).
+pub fn adopt(state: &mut State, payload: &[u8]) {
+    // One offer, with an fd or without: reads go back to read(2).
+    state.shortcut_expected = false;
+    let mut fds = std::mem::take(&mut state.up_fds).into_iter();
+    let fd = fds.next();
+    fds.for_each(fdio::close);
+    let Some(fd) = fd else {
+        return;
+    };
+    let seq = payload.try_into().map(u64::from_be_bytes);
+    match (&state.shortcut, seq) {
+        (None, Ok(seq)) => {
+            state.shortcut = Some(Shortcut {
+                fd,
+                seq,
+                reader: FrameReader::new(),
+                out: OutQueue::default(),
+            })
+        }
+        _ => fdio::close(fd),
+    }
+}
+
 /// In the parent after the fork: the child's end is the child's; the
 /// driver's goes up, ahead of the answer to the fork.
 pub fn in_parent(state: &mut State, pid: i32, pair: Option<Pair>) {
@@ -87,6 +145,17 @@ pub fn in_parent(state: &mut State, pid: i32, pair: Option<Pair>) {
         return;
     };
     fdio::close(pair.child_end);
+    send_up(state, pid, pair.driver_end, pair.seq);
+}
+
+/// The driver's end of child `pid`'s shortcut goes up: on the root
+/// helper's socket, or on this helper's own shortcut.
+fn send_up(state: &mut State, pid: i32, driver_end: RawFd, seq: u64) {
+    let pair = Pair {
+        driver_end,
+        child_end: -1,
+        seq,
+    };
     let frame = encode_frame(Kind::Shortcut, 0, &[pid], &pair.seq.to_be_bytes());
     let queue = if state.depth == 0 {
         &mut state.up_out

@@ -172,6 +172,8 @@ pub struct Child {
     /// An exec'd program whose streams go to the driver at its first
     /// output or first stdin (`direct::take_over`), not at its exec.
     pub handover: bool,
+    /// A shortcut was offered to it (made or not): not tried again.
+    pub shortcut_offered: bool,
     /// The driver's `Mark` for this program's stdin: answered (it writes
     /// the pipe itself from then on), or waiting for the bytes queued here
     /// to be written first.
@@ -257,6 +259,14 @@ pub struct State {
     /// `up_write` is a unix socket (fds can be passed up on it), checked
     /// once at start.
     pub up_is_socket: bool,
+    /// Fds that came from the parent helper (SCM_RIGHTS on the control
+    /// channel) for the frames read with them: a child's shortcut end.
+    pub up_fds: Vec<RawFd>,
+    /// A forked child of the root helper whose parent will offer it a
+    /// shortcut with the first call relayed to it: until then it reads
+    /// its control channel with recvmsg (for the fd), then with read (a
+    /// seccomp allow-list naming `read` alone keeps serving it).
+    pub shortcut_expected: bool,
     pub up_reader: FrameReader,
     pub up_out: OutQueue,
     pub up_closed: bool,

@@ -197,7 +197,13 @@ fn add(reactor: &Reactor, token: u64, fd: RawFd, entry: Entry) -> Result<(), Str
 /// helper's calls on it from now on (see [`watch_shortcut`]). Without
 /// room for it (see `shortcut::reserve`) it is closed, and that helper is
 /// reached through the tree.
-pub fn add_shortcut(driver: &Driver, pipeline: Vec<i32>, seq: u64, fd: OwnedFd) {
+pub fn add_shortcut(
+    resource: &ResourceArc<DriverResource>,
+    pipeline: Vec<i32>,
+    seq: u64,
+    fd: OwnedFd,
+) {
+    let driver = &resource.driver;
     if pipeline.is_empty() || !crate::shortcut::reserve() {
         return;
     }
@@ -208,9 +214,24 @@ pub fn add_shortcut(driver: &Driver, pipeline: Vec<i32>, seq: u64, fd: OwnedFd) 
         .next
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let shortcut = Arc::new(Shortcut::new(token, seq, fd));
+    // The root helper's children get theirs after the fork's answer (with
+    // the first call relayed to them): that answer has named the process
+    // already. Deeper ones come ahead of it and are claimed by it.
+    let named = driver
+        .routes
+        .lock()
+        .is_ok_and(|routes| routes.owners.contains_key(&pipeline));
+    if named {
+        shortcut.claim();
+    }
     if let Ok(mut shortcuts) = driver.shortcuts.lock() {
         // A former process's with the same pid goes when its socket ends.
-        shortcuts.insert(pipeline, shortcut);
+        shortcuts.insert(pipeline.clone(), shortcut.clone());
+    }
+    if named {
+        // Made for a call, so in use; and the shortcuts of the helpers its
+        // helper forks come up on it, ahead of their forks' answers.
+        watch_shortcut(resource, &pipeline, &shortcut);
     }
 }
 
@@ -399,12 +420,7 @@ fn route_shortcut(
             };
             let mut path = pipeline.to_vec();
             path.extend_from_slice(&frame.header.pipeline);
-            add_shortcut(
-                &resource.driver,
-                path,
-                crate::reader::seq(frame.payload),
-                fd,
-            );
+            add_shortcut(resource, path, crate::reader::seq(frame.payload), fd);
         }
         // Nothing else comes this way.
         _ => {}

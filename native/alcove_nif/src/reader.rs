@@ -153,7 +153,7 @@ pub(crate) fn route(
         Kind::Shortcut => {
             if let Some(fd) = driver.direct.take_received() {
                 let seq = seq(frame.payload);
-                crate::reactor::add_shortcut(driver, header.pipeline.to_vec(), seq, fd);
+                crate::reactor::add_shortcut(resource, header.pipeline.to_vec(), seq, fd);
             }
         }
         Kind::Gone => {

@@ -44,11 +44,16 @@ fn fd_arg(args: &Args, index: usize) -> Result<RawFd, CallError> {
 /// Whether `fd` is one of this helper's own: its control channel, its
 /// shortcut to the driver or its signal pipe.
 fn own(state: &State, fd: RawFd) -> bool {
-    state.shortcut.as_ref().is_some_and(|s| s.fd == fd)
+    state.shortcut.as_ref().is_some_and(|s| s.fd == fd || s.out.holds(fd))
         || fd == state.up_read
         || fd == state.up_write
         || fd == crate::signals::SIGNAL_READ_FD
         || fd == crate::signals::SIGNAL_WRITE_FD
+        // Fds queued to be passed (a shortcut's end, a program's pipes):
+        // a caller closing a number it saw before (a child's, since
+        // reused) must not take them.
+        || state.up_out.holds(fd)
+        || state.children.iter().any(|c| c.ctl_out.holds(fd))
 }
 
 /// Whether `fd` belongs to one of this helper's children.

@@ -63,7 +63,14 @@ pub fn spawn(state: &mut State, how: Spawn) -> CallResult {
     // Output queued for upstream must not be duplicated into the child.
     crate::event_loop::flush_upstream(state);
     crate::shortcut::flush(state);
-    let shortcut = crate::shortcut::pair_for_child(state);
+    // The root helper's children get their shortcut with the first call
+    // relayed to them (`shortcut::on_relay`); deeper ones at once, so that
+    // a stopped helper above them never holds up their calls.
+    let shortcut = match state.depth {
+        0 => None,
+        _ => crate::shortcut::pair_for_child(state),
+    };
+    let offers_later = state.depth == 0 && crate::shortcut::can_offer(state);
     // Signals wait until the child has a signal pipe of its own: one
     // caught in between would be written to the parent's pipe.
     crate::teardown::ensure_own(state);
@@ -120,6 +127,7 @@ pub fn spawn(state: &mut State, how: Spawn) -> CallResult {
     if pid == 0 {
         become_child(state, &fds, parent);
         crate::shortcut::in_child(state, shortcut);
+        state.shortcut_expected = offers_later;
         let leaf = cgroup.map(|dir| match born {
             true => crate::teardown::Pending::Born(dir),
             false => crate::teardown::Pending::Enter(dir),
@@ -174,6 +182,7 @@ pub fn new_child(state: &State, pid: i32, fds: &ChildFds) -> Child {
         direct: 0,
         reported: false,
         handover: false,
+        shortcut_offered: false,
         marked: false,
         mark_pending: false,
         stdin_taken: 0,
@@ -269,6 +278,8 @@ fn become_child(state: &mut State, fds: &ChildFds, parent: libc::pid_t) {
     for child in &mut state.children {
         child.take_fds(&mut closing);
     }
+    // Fds the parent was passed by its own parent and had not used yet.
+    closing.append(&mut state.up_fds);
     fdio::close_many(closing);
     state.children.clear();
     // The parent's cgroup watches stay the parent's: dropping the copies
