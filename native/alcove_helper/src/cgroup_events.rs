@@ -53,7 +53,7 @@ pub enum Change {
 
 /// The value of `key` in `text` ("key value" lines), if a line has it
 /// and the value is a decimal u64. The first such line counts.
-fn field(text: &[u8], key: &str) -> Option<u64> {
+pub fn field(text: &[u8], key: &str) -> Option<u64> {
     text.split(|&b| b == b'\n').find_map(|line| {
         let rest = line.strip_prefix(key.as_bytes())?.strip_prefix(b" ")?;
         let rest = rest.strip_suffix(b"\r").unwrap_or(rest);

@@ -156,22 +156,17 @@ pub fn in_parent(state: &mut State, pid: i32, pair: Option<Pair>) {
 /// The driver's end of child `pid`'s shortcut goes up: on the root
 /// helper's socket, or on this helper's own shortcut.
 fn send_up(state: &mut State, pid: i32, driver_end: RawFd, seq: u64) {
-    let pair = Pair {
-        driver_end,
-        child_end: -1,
-        seq,
-    };
-    let frame = encode_frame(Kind::Shortcut, 0, &[pid], &pair.seq.to_be_bytes());
+    let frame = encode_frame(Kind::Shortcut, 0, &[pid], &seq.to_be_bytes());
     let queue = if state.depth == 0 {
         &mut state.up_out
     } else if let Some(shortcut) = &mut state.shortcut {
         &mut shortcut.out
     } else {
-        return fdio::close(pair.driver_end);
+        return fdio::close(driver_end);
     };
-    queue.push_with_fds(&frame, vec![pair.driver_end]);
+    queue.push_with_fds(&frame, vec![driver_end]);
     if let Some(idx) = state.child_index(pid) {
-        state.children[idx].shortcut = Some(pair.seq);
+        state.children[idx].shortcut = Some(seq);
     }
 }
 

@@ -100,7 +100,7 @@ struct KernelSigaction {
 /// system calls: libc refuses to touch the two realtime signals it reserves
 /// (32 and 33), and the VM leaves those ignored.
 pub fn reset_all() {
-    reset(u128::MAX);
+    reset_for_exec(u128::MAX);
 }
 
 /// Before an exec: the signals in `kept` (bit N for signal N, from
@@ -108,10 +108,6 @@ pub fn reset_all() {
 /// mask. The exec itself resets every signal with a handler; only an
 /// ignored one, and the mask, would reach the program. Async-signal-safe.
 pub fn reset_for_exec(kept: u128) {
-    reset(kept);
-}
-
-fn reset(signals: u128) {
     let default = KernelSigaction {
         handler: 0,
         flags: 0,
@@ -119,7 +115,7 @@ fn reset(signals: u128) {
         mask: 0,
     };
     for signum in 1..NSIG {
-        if catchable(signum) && signals >> signum & 1 == 1 {
+        if catchable(signum) && kept >> signum & 1 == 1 {
             // SAFETY: a valid kernel sigaction for SIG_DFL, sigset size 8 bytes.
             unsafe {
                 libc::syscall(

@@ -381,19 +381,19 @@ fn leaf_state(dir: &Path) -> Leaf {
         Err(nix::errno::Errno::ENOENT) => return Leaf::Missing,
         Err(_) => return Leaf::Busy,
     };
-    if !has_line(events, b"populated 0") {
+    if leaf_value(events, "populated") != Some(0) {
         return Leaf::Busy;
     }
     match read_head(&dir.join("cgroup.stat"), &mut buf) {
-        Ok(stat) if has_line(stat, b"nr_descendants 0") => Leaf::Empty,
+        Ok(stat) if leaf_value(stat, "nr_descendants") == Some(0) => Leaf::Empty,
         _ => Leaf::Busy,
     }
 }
 
 /// The start of a file, one read into `buf`: a cgroup file's few lines
 /// come whole in one read, without the stat and the growing reads of
-/// `read_to_string`. A line cut off at the end does not match in
-/// [`has_line`], so a longer file only reads as busy.
+/// `read_to_string`. A line cut off at the end does not count in
+/// [`leaf_value`], so a longer file only reads as busy.
 fn read_head<'a>(path: &Path, buf: &'a mut [u8]) -> Result<&'a [u8], nix::errno::Errno> {
     let oflag = nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_CLOEXEC;
     let fd = nix::fcntl::open(path, oflag, nix::sys::stat::Mode::empty())?;
@@ -406,11 +406,15 @@ fn read_head<'a>(path: &Path, buf: &'a mut [u8]) -> Result<&'a [u8], nix::errno:
     }
 }
 
-/// Whether `text` has `line` as one of its lines, ended by its newline
-/// (the kernel ends each): a line cut off by the buffer does not count.
-fn has_line(text: &[u8], line: &[u8]) -> bool {
-    text.split_inclusive(|&b| b == b'\n')
-        .any(|l| l.strip_suffix(b"\n") == Some(line))
+/// `key`'s value in the start of a cgroup file (as the events files are
+/// read, `cgroup_events::field`), from its whole lines only: the kernel
+/// ends each, and a line cut off by the buffer does not count.
+fn leaf_value(text: &[u8], key: &str) -> Option<u64> {
+    let whole = text
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(&text[..0], |end| &text[..=end]);
+    crate::cgroup_events::field(whole, key)
 }
 
 /// rmdir of one leaf: true when it is gone (removed now or never made).
@@ -511,13 +515,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn has_line_needs_the_whole_line() {
-        assert!(has_line(b"populated 0\nfrozen 0\n", b"populated 0"));
-        assert!(has_line(b"a 1\nnr_descendants 0\n", b"nr_descendants 0"));
-        assert!(!has_line(b"populated 1\n", b"populated 0"));
-        assert!(!has_line(b"nr_descendants 0", b"nr_descendants 0"));
-        assert!(!has_line(b"nr_descendants 01\n", b"nr_descendants 0"));
-        assert!(!has_line(b"", b"populated 0"));
+    fn leaf_value_needs_the_whole_line() {
+        assert_eq!(leaf_value(b"populated 0\nfrozen 0\n", "populated"), Some(0));
+        assert_eq!(
+            leaf_value(b"a 1\nnr_descendants 0\n", "nr_descendants"),
+            Some(0)
+        );
+        assert_ne!(leaf_value(b"populated 1\n", "populated"), Some(0));
+        assert_eq!(leaf_value(b"nr_descendants 0", "nr_descendants"), None);
+        assert_ne!(
+            leaf_value(b"nr_descendants 01\n", "nr_descendants"),
+            Some(0)
+        );
+        assert_eq!(leaf_value(b"", "populated"), None);
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! before the hand-over are written by the helper, which answers a `Mark`
 //! the NIF asks for once they are all in the pipe (saying how many there
 //! were); until that answer, new bytes wait here. (Bytes the helper sends
-//! back up, `Stdin` frames, go first; it sends none now.) The queue and its limit are the helper's (`stdin_queue` option):
+//! back up, `Stdin` frames, go first; it sends none now.) The queue and
+//! its limit are the helper's (`stdin_queue` option):
 //! past the limit the rest of a write is refused with `{alcove_pipe, Drv,
 //! Pipeline, Written}`, as the helper does.
 
