@@ -420,6 +420,11 @@ pub fn on_eventfd(state: &mut crate::state::State, id: u64) {
 /// The event loop, every turn: the pending `oom_kill` re-reads and the
 /// v1 `pids.events` re-reads, when due.
 pub fn tick(state: &mut crate::state::State) {
+    // Most helpers have nothing due, ever: no clock read for them (a forked
+    // child's first one faults in the vDSO's page).
+    if state.cgwatch.recheck_at.is_none() && state.cgwatch.pids_poll_at.is_none() {
+        return;
+    }
     let now = Instant::now();
     if state.cgwatch.recheck_at.is_some_and(|at| at <= now) {
         let events = state.cgwatch.recheck();

@@ -348,6 +348,9 @@ fn exit_now_with(code: i32) -> ! {
 pub fn flush_before_exit(state: &mut State) {
     // Answers sent on the shortcut: one try, without waiting.
     crate::shortcut::flush(state);
+    if state.up_out.is_empty() {
+        return;
+    }
     let deadline = Instant::now() + Duration::from_secs(1);
     while !state.up_out.is_empty() && !state.up_closed && Instant::now() < deadline {
         flush_upstream(state);
