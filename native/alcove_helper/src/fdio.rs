@@ -227,6 +227,13 @@ impl OutQueue {
         self.attached.iter().any(|(_, fds)| fds.contains(&fd))
     }
 
+    /// The fds waiting here to be passed.
+    pub fn attached_fds(&self) -> impl Iterator<Item = RawFd> + '_ {
+        self.attached
+            .iter()
+            .flat_map(|(_, fds)| fds.iter().copied())
+    }
+
     pub fn push(&mut self, data: &[u8]) {
         self.buffer().extend_from_slice(data);
     }

@@ -148,6 +148,17 @@ pub struct ExecReport {
     pub steps: Vec<&'static str>,
 }
 
+/// In a forked child: empty a list of its parent's records without
+/// freeing them. Freeing writes to every heap page they are on, and the
+/// kernel copies each page a child writes after the fork: with a thousand
+/// siblings, hundreds of pages and as many page faults, and the child's
+/// memory as large as its parent's heap. Left alone, the pages stay shared
+/// until the parent writes to them. What the records hold besides memory
+/// (fds) must be let go of first.
+pub fn leave_behind<T>(records: &mut Vec<T>) {
+    std::mem::forget(std::mem::take(records));
+}
+
 /// One forked child and the fds the helper holds for it.
 pub struct Child {
     pub pid: i32,
@@ -221,6 +232,17 @@ impl Child {
         let mut fds = Vec::new();
         self.take_fds(&mut fds);
         fds.into_iter().for_each(fdio::close);
+    }
+
+    /// Every fd this record holds: its channel, its pipes, its seccomp
+    /// listeners and report pipe, and fds queued to be passed to it. Read
+    /// without writing the record (see [`leave_behind`]).
+    pub fn fds(&self) -> impl Iterator<Item = RawFd> + '_ {
+        [self.ctl, self.stdin, self.stdout, self.stderr]
+            .into_iter()
+            .chain(self.seccomp_listeners.iter().copied())
+            .chain(self.exec_report.as_ref().map(|report| report.fd))
+            .chain(self.ctl_out.attached_fds())
     }
 
     /// Forget every fd of this child, adding them to `fds` (to close).

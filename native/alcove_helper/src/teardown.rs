@@ -210,9 +210,9 @@ pub enum Pending {
 /// there (no `CLONE_INTO_CGROUP`, say) enters it when it first forks or
 /// execs ([`ensure_own`]).
 pub fn become_child(state: &mut State, leaf: Option<Pending>) {
-    state.child_cgroups.clear();
-    state.lingering.clear();
-    state.spare_leaves.clear();
+    crate::state::leave_behind(&mut state.child_cgroups);
+    crate::state::leave_behind(&mut state.lingering);
+    crate::state::leave_behind(&mut state.spare_leaves);
     state.cgroup_seq = 0;
     state.cgroup = None;
     state.pending_cgroup = leaf;

@@ -275,13 +275,11 @@ fn become_child(state: &mut State, fds: &ChildFds, parent: libc::pid_t) {
         .chain(fds.child_ends())
         .filter(|&fd| fd > 2 && fd != crate::state::CTL_FD)
         .collect();
-    for child in &mut state.children {
-        child.take_fds(&mut closing);
-    }
+    closing.extend(state.children.iter().flat_map(Child::fds));
     // Fds the parent was passed by its own parent and had not used yet.
     closing.append(&mut state.up_fds);
     fdio::close_many(closing);
-    state.children.clear();
+    crate::state::leave_behind(&mut state.children);
     // The parent's cgroup watches stay the parent's: dropping the copies
     // closes them (the parent's inotify watches and eventfd registrations
     // live on in its open files).
