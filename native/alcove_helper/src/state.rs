@@ -228,10 +228,18 @@ pub struct Child {
 }
 
 impl Child {
+    /// Close every fd this record holds ([`Child::fds`]) and forget them.
     pub fn close_all(&mut self) {
-        let mut fds = Vec::new();
-        self.take_fds(&mut fds);
+        let fds: Vec<RawFd> = self.fds().collect();
         fds.into_iter().for_each(fdio::close);
+        self.ctl = -1;
+        self.stdin = -1;
+        self.stdout = -1;
+        self.stderr = -1;
+        self.seccomp_listeners.clear();
+        self.exec_report = None;
+        // Its queued fds were closed with the rest: not again by a clear.
+        self.ctl_out = OutQueue::default();
     }
 
     /// Every fd this record holds: its channel, its pipes, its seccomp
@@ -243,19 +251,6 @@ impl Child {
             .chain(self.seccomp_listeners.iter().copied())
             .chain(self.exec_report.as_ref().map(|report| report.fd))
             .chain(self.ctl_out.attached_fds())
-    }
-
-    /// Forget every fd of this child, adding them to `fds` (to close).
-    pub fn take_fds(&mut self, fds: &mut Vec<RawFd>) {
-        fds.extend([self.ctl, self.stdin, self.stdout, self.stderr]);
-        self.ctl = -1;
-        self.stdin = -1;
-        self.stdout = -1;
-        self.stderr = -1;
-        fds.append(&mut self.seccomp_listeners);
-        if let Some(report) = self.exec_report.take() {
-            fds.push(report.fd);
-        }
     }
 
     /// Forget a call that has been answered.
